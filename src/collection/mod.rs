@@ -1,0 +1,462 @@
+//! Collections: YAML text → typed, validated structures with JSONPaths, matchers and templates
+//! compiled once (SPEC §2–3). Errors carry the file, line and column.
+
+mod de;
+mod error;
+mod step;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub use de::{parse_size, Dur, OrderedMap, Size};
+pub use error::LoadError;
+pub use step::*;
+
+use crate::matcher::Matcher;
+use crate::template::{TValue, Template, VarRef};
+
+/// The default for every waiting step and for connecting.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default `max_message_size`.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+/// A loaded collection file.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub path: PathBuf,
+    pub source: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub vars: Vec<(String, TValue)>,
+    pub environments: Vec<(String, Vec<(String, TValue)>)>,
+    pub default_env: Option<String>,
+    pub mocks: Vec<(String, MockDef)>,
+    pub defaults: Defaults,
+    pub secrets: Vec<String>,
+    pub requests: Vec<Request>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    pub timeout: Option<Dur>,
+    pub connect_timeout: Option<Dur>,
+    pub max_message_size: Option<Size>,
+}
+
+/// One request: its connections (all opened before the first step) and its steps.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub name: String,
+    pub description: Option<String>,
+    pub line: usize,
+    pub connections: Vec<Connection>,
+    pub timeout: Option<Duration>,
+    pub steps: Vec<Step>,
+}
+
+/// The name a request's single `url:` connection goes by.
+pub const DEFAULT_CONN: &str = "default";
+
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub name: String,
+    pub line: usize,
+    pub url: Template,
+    pub headers: Vec<(String, Template)>,
+    pub subprotocols: Vec<String>,
+    pub tls: Tls,
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// A PEM file of the CA that signed the server's certificate (relative to the collection).
+    pub ca: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// A mock server (SPEC §6).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockDef {
+    /// A JSONL recording to send to each client (relative to the collection).
+    pub replay: Option<PathBuf>,
+    /// Fixed pace for `replay`, instead of the recorded one.
+    pub interval: Option<Dur>,
+    /// Start the replay again when it ends.
+    #[serde(default, rename = "loop")]
+    pub looped: bool,
+    /// Send every message back.
+    #[serde(default)]
+    pub echo: bool,
+    /// Scripted replies.
+    #[serde(default)]
+    pub on: Vec<MockRule>,
+    /// Close each connection after sending this many messages.
+    pub close_after: Option<u64>,
+    /// The close code for `close_after` (default 1000).
+    pub close_code: Option<u16>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockRule {
+    /// JSONPath → matcher over the incoming message; an empty or missing map matches anything.
+    #[serde(rename = "match", default)]
+    pub matches: OrderedMap<crate::jsonpath::JsonPath, Matcher>,
+    /// Matches the incoming text as a whole instead.
+    pub text: Option<Matcher>,
+    /// One reply or several.
+    #[serde(default)]
+    pub reply: Vec<MockReply>,
+    /// Close the connection after replying (with this code).
+    pub close: Option<u16>,
+}
+
+/// A scripted reply: `{json: …}`, `{text: …}` or `{binary: BASE64}`, optionally after a delay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockReply {
+    pub json: Option<TValue>,
+    pub text: Option<Template>,
+    pub binary: Option<Template>,
+    pub delay: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCollection {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    vars: OrderedMap<String, TValue>,
+    #[serde(default)]
+    environments: OrderedMap<String, OrderedMap<String, TValue>>,
+    default_env: Option<Spanned<String>>,
+    #[serde(default)]
+    mocks: OrderedMap<String, MockDef>,
+    #[serde(default)]
+    defaults: Defaults,
+    #[serde(default)]
+    secrets: Vec<String>,
+    requests: Vec<Spanned<RawRequest>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    name: Spanned<String>,
+    description: Option<String>,
+    url: Option<Spanned<Template>>,
+    #[serde(default)]
+    headers: OrderedMap<String, Template>,
+    #[serde(default)]
+    subprotocols: Vec<String>,
+    #[serde(default)]
+    tls: Tls,
+    connect_timeout: Option<Dur>,
+    timeout: Option<Dur>,
+    connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
+    #[serde(default)]
+    steps: Vec<Spanned<StepKind>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    url: Spanned<Template>,
+    #[serde(default)]
+    headers: OrderedMap<String, Template>,
+    #[serde(default)]
+    subprotocols: Vec<String>,
+    #[serde(default)]
+    tls: Tls,
+    connect_timeout: Option<Dur>,
+}
+
+/// Whether a YAML text looks like a collection (a top-level `requests:` key); used to pick
+/// collections out of folders.
+pub fn looks_like_collection(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("requests:"))
+}
+
+impl Collection {
+    /// Reads and validates a collection file.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            LoadError::plain(
+                path,
+                format!(
+                    "the file is not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Validates a collection given as text; `path` names it in errors and anchors relative
+    /// files (fixtures, CAs, snapshots).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
+        if text.trim().is_empty() {
+            return Err(LoadError::plain(
+                path,
+                "the file is empty: a collection needs at least `requests:`",
+            ));
+        }
+        let raw: RawCollection = serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|e| LoadError::from_yaml(path, text, &e))?;
+        let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);
+
+        let environments: Vec<(String, Vec<(String, TValue)>)> =
+            raw.environments.0.into_iter().map(|(k, v)| (k, v.0)).collect();
+        if let Some(env) = &raw.default_env {
+            if !environments.iter().any(|(n, _)| *n == env.value) {
+                return Err(at(
+                    env.referenced.line() as usize,
+                    unknown_env_message(&env.value, &environments),
+                ));
+            }
+        }
+
+        let mut requests: Vec<Request> = Vec::with_capacity(raw.requests.len());
+        for spanned in raw.requests {
+            let line = spanned.referenced.line() as usize;
+            let r = spanned.value;
+            if let Some(prev) = requests.iter().find(|p| p.name == r.name.value) {
+                return Err(at(
+                    r.name.referenced.line() as usize,
+                    format!(
+                        "duplicate request name `{}` (first used on line {}): names identify requests in reports, filters and shards",
+                        r.name.value, prev.line
+                    ),
+                ));
+            }
+            let connections = match (r.url, r.connections) {
+                (Some(url), None) => vec![Connection {
+                    name: DEFAULT_CONN.to_string(),
+                    line: url.referenced.line() as usize,
+                    url: url.value,
+                    headers: r.headers.0,
+                    subprotocols: r.subprotocols,
+                    tls: r.tls,
+                    connect_timeout: r.connect_timeout.map(|d| d.0),
+                }],
+                (None, Some(conns)) if !conns.0.is_empty() => conns
+                    .0
+                    .into_iter()
+                    .map(|(name, c)| Connection {
+                        name,
+                        line: c.referenced.line() as usize,
+                        url: c.value.url.value,
+                        headers: c.value.headers.0,
+                        subprotocols: c.value.subprotocols,
+                        tls: c.value.tls,
+                        connect_timeout: c.value.connect_timeout.map(|d| d.0),
+                    })
+                    .collect(),
+                (Some(_), Some(_)) => {
+                    return Err(at(
+                        line,
+                        format!(
+                            "request `{}` has both `url` and `connections`: use one",
+                            r.name.value
+                        ),
+                    ))
+                }
+                _ => {
+                    return Err(at(
+                        line,
+                        format!(
+                            "request `{}` needs a `url` (or `connections`)",
+                            r.name.value
+                        ),
+                    ))
+                }
+            };
+            let mut steps = Vec::with_capacity(r.steps.len());
+            for s in r.steps {
+                let step = Step {
+                    line: s.referenced.line() as usize,
+                    kind: s.value,
+                };
+                check_step_connection(&step, &connections).map_err(|m| at(step.line, m))?;
+                steps.push(step);
+            }
+            requests.push(Request {
+                name: r.name.value,
+                description: r.description,
+                line,
+                connections,
+                timeout: r.timeout.map(|d| d.0),
+                steps,
+            });
+        }
+
+        let name = raw.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "collection".into())
+        });
+        Ok(Collection {
+            path: path.to_path_buf(),
+            source: text.to_string(),
+            name,
+            description: raw.description,
+            vars: raw.vars.0,
+            environments,
+            default_env: raw.default_env.map(|s| s.value),
+            mocks: raw.mocks.0,
+            defaults: raw.defaults,
+            secrets: raw.secrets,
+            requests,
+        })
+    }
+
+    /// The folder relative files are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// An error pointing at a line of this collection.
+    pub fn error_at(&self, line: usize, message: impl Into<String>) -> LoadError {
+        LoadError::at(&self.path, &self.source, line, 0, message.into())
+    }
+
+    /// The environment a run uses: `--env`, else `default_env`, else the first one.
+    pub fn select_env(&self, requested: Option<&str>) -> Result<Option<&str>, LoadError> {
+        match requested {
+            Some(name) => match self.environments.iter().find(|(n, _)| n == name) {
+                Some((n, _)) => Ok(Some(n.as_str())),
+                None => Err(LoadError::plain(
+                    &self.path,
+                    unknown_env_message(name, &self.environments),
+                )),
+            },
+            None => Ok(self
+                .default_env
+                .as_deref()
+                .or_else(|| self.environments.first().map(|(n, _)| n.as_str()))),
+        }
+    }
+
+    /// The variables of an environment.
+    pub fn env_vars(&self, env: Option<&str>) -> &[(String, TValue)] {
+        env.and_then(|e| self.environments.iter().find(|(n, _)| n == e))
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+fn unknown_env_message(name: &str, envs: &[(String, Vec<(String, TValue)>)]) -> String {
+    if envs.is_empty() {
+        return format!("unknown environment `{name}`: the collection defines no `environments`");
+    }
+    let names: Vec<&str> = envs.iter().map(|(n, _)| n.as_str()).collect();
+    let hint = crate::template::closest(name, names.iter().copied())
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown environment `{name}`{hint}; this collection has: {}",
+        names.join(", ")
+    )
+}
+
+fn check_step_connection(step: &Step, conns: &[Connection]) -> Result<(), String> {
+    match step.kind.conn() {
+        Some(name) if !conns.iter().any(|c| c.name == name) => {
+            let names: Vec<&str> = conns.iter().map(|c| c.name.as_str()).collect();
+            let hint = crate::template::closest(name, names.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            Err(format!(
+                "`{}` names connection `{name}`, which this request does not open{hint}; it has: {}",
+                step.kind.keyword(),
+                names.join(", ")
+            ))
+        }
+        None if conns.len() > 1 && step.kind.uses_connection() => Err(format!(
+            "this request opens several connections, so `{}` must say which: add `conn: {}`",
+            step.kind.keyword(),
+            conns[0].name
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// YAML limits: no alias bombs, no absurd nesting, no duplicate keys.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = 64;
+    budget.max_aliases = 1_000;
+    budget.max_nodes = 1_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+impl Request {
+    pub fn connection(&self, name: Option<&str>) -> &Connection {
+        name.and_then(|n| self.connections.iter().find(|c| c.name == n))
+            .unwrap_or(&self.connections[0])
+    }
+
+    /// Every template variable the request names, with the line it is on; names captured by an
+    /// earlier step are not listed.
+    pub fn free_vars(&self) -> Vec<(usize, VarRef)> {
+        let mut out = Vec::new();
+        for c in &self.connections {
+            for v in c.url.vars() {
+                out.push((c.line, v.clone()));
+            }
+            for (_, h) in &c.headers {
+                for v in h.vars() {
+                    out.push((c.line, v.clone()));
+                }
+            }
+        }
+        let mut captured: Vec<&str> = Vec::new();
+        for step in &self.steps {
+            let mut vars = Vec::new();
+            match &step.kind {
+                StepKind::Send(s) => match &s.payload {
+                    Payload::Text(t) | Payload::Binary(t) => vars.extend(t.vars().cloned()),
+                    Payload::Json(j) => j.vars(&mut vars),
+                },
+                StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
+                StepKind::Capture(c) => {
+                    captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
+                }
+                _ => {}
+            }
+            out.extend(
+                vars.into_iter()
+                    .filter(|v| !captured.contains(&v.root.as_str()))
+                    .map(|v| (step.line, v)),
+            );
+        }
+        out
+    }
+
+    /// Names captured anywhere in the request (a later step may use them).
+    pub fn captured_names(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Capture(c) => Some(c.0.iter().map(|(n, _)| n.as_str())),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+}

@@ -1,0 +1,617 @@
+//! Matchers: `eq ne exists type matches gt gte lt lte contains len in` (and `any`), compiled at
+//! load time, resolved against the scope once per step, then evaluated per message.
+
+use std::fmt;
+
+use base64::Engine as _;
+use regex::Regex;
+use serde::de::{self, Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::template::{closest, Lookup, TValue, TemplateError};
+
+/// Matcher keys, for validation and "did you mean" hints.
+pub const MATCHER_KEYS: [&str; 14] = [
+    "eq", "ne", "exists", "type", "matches", "gt", "gte", "lt", "lte", "contains", "len", "in",
+    "any", "not",
+];
+
+/// One matcher as written: every check must hold.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    checks: Vec<Check<TValue, Pattern>>,
+    /// With several nodes selected, one matching node is enough.
+    pub any: bool,
+}
+
+/// A matcher with its templates expanded, ready for the hot path.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    checks: Vec<Check<Value, Regex>>,
+    pub any: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Check<V, R> {
+    Eq(V),
+    Ne(V),
+    Exists(bool),
+    Type(JsonType),
+    Matches(R),
+    Cmp(Cmp, V),
+    Contains(V),
+    Len(Box<MatcherOf<V, R>>),
+    In(Vec<V>),
+    Not(Box<MatcherOf<V, R>>),
+}
+
+#[derive(Debug, Clone)]
+struct MatcherOf<V, R> {
+    checks: Vec<Check<V, R>>,
+}
+
+/// A regex known at load time, or one built from a template at run time.
+#[derive(Debug, Clone)]
+enum Pattern {
+    Fixed(Regex),
+    Template(TValue),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+impl Cmp {
+    fn name(self) -> &'static str {
+        match self {
+            Cmp::Gt => "gt",
+            Cmp::Gte => "gte",
+            Cmp::Lt => "lt",
+            Cmp::Lte => "lte",
+        }
+    }
+    fn holds(self, ord: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Cmp::Gt => ord == Greater,
+            Cmp::Gte => ord != Less,
+            Cmp::Lt => ord == Less,
+            Cmp::Lte => ord != Greater,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Null,
+    Array,
+    Object,
+}
+
+const TYPE_NAMES: [&str; 7] = [
+    "string", "number", "integer", "boolean", "null", "array", "object",
+];
+
+impl JsonType {
+    fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "string" => Self::String,
+            "number" => Self::Number,
+            "integer" => Self::Integer,
+            "boolean" | "bool" => Self::Boolean,
+            "null" => Self::Null,
+            "array" => Self::Array,
+            "object" => Self::Object,
+            other => {
+                let hint = closest(other, TYPE_NAMES)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "unknown type `{other}`{hint}: use one of {}",
+                    TYPE_NAMES.join(", ")
+                ));
+            }
+        })
+    }
+
+    fn holds(self, v: &Value) -> bool {
+        match self {
+            Self::String => v.is_string(),
+            Self::Number => v.is_number(),
+            Self::Integer => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+            Self::Boolean => v.is_boolean(),
+            Self::Null => v.is_null(),
+            Self::Array => v.is_array(),
+            Self::Object => v.is_object(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        TYPE_NAMES[self as usize]
+    }
+}
+
+/// The JSON type name of a value, as matchers and shapes spell it.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+impl Matcher {
+    /// Equality with a plain value.
+    pub fn equals(value: TValue) -> Self {
+        Self {
+            checks: vec![Check::Eq(value)],
+            any: false,
+        }
+    }
+
+    /// Builds a matcher from its YAML form: a plain value means equality; a map is a set of
+    /// matcher keys.
+    pub fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Object(map) => {
+                let (checks, any) = compile_map(map)?;
+                Ok(Self { checks, any })
+            }
+            plain => Ok(Self::equals(TValue::from_value(plain)?)),
+        }
+    }
+
+    /// Whether the matcher checks that a path selects nothing (`exists: false`).
+    pub fn expects_absent(&self) -> bool {
+        self.checks.iter().any(|c| matches!(c, Check::Exists(false)))
+    }
+
+    /// Every variable the matcher's templates name.
+    pub fn vars(&self, out: &mut Vec<crate::template::VarRef>) {
+        fn walk(checks: &[Check<TValue, Pattern>], out: &mut Vec<crate::template::VarRef>) {
+            for c in checks {
+                match c {
+                    Check::Eq(v) | Check::Ne(v) | Check::Cmp(_, v) | Check::Contains(v) => {
+                        v.vars(out)
+                    }
+                    Check::Matches(Pattern::Template(t)) => t.vars(out),
+                    Check::In(vs) => vs.iter().for_each(|v| v.vars(out)),
+                    Check::Len(m) | Check::Not(m) => walk(&m.checks, out),
+                    _ => {}
+                }
+            }
+        }
+        walk(&self.checks, out);
+    }
+
+    /// Expands templates (and compiles templated regexes) once, before messages are read.
+    pub fn resolve(&self, scope: &dyn Lookup) -> Result<Resolved, ResolveError> {
+        Ok(Resolved {
+            checks: resolve_checks(&self.checks, scope)?,
+            any: self.any,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Matcher {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Matcher::from_value(Value::deserialize(d)?).map_err(de::Error::custom)
+    }
+}
+
+/// A matcher that could not be made ready: a template failed, or a templated regex is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("invalid regex `{0}`: {1}")]
+    Regex(String, String),
+}
+
+fn compile_map(
+    map: serde_json::Map<String, Value>,
+) -> Result<(Vec<Check<TValue, Pattern>>, bool), String> {
+    if map.is_empty() {
+        return Err("empty matcher: write a value for equality or keys such as `eq`, `gt`, `type`".into());
+    }
+    let mut checks = Vec::new();
+    let mut any = false;
+    for (key, value) in map {
+        let tv = || TValue::from_value(value.clone());
+        checks.push(match key.as_str() {
+            "eq" => Check::Eq(tv()?),
+            "ne" => Check::Ne(tv()?),
+            "exists" => Check::Exists(
+                value
+                    .as_bool()
+                    .ok_or_else(|| "`exists` takes true or false".to_string())?,
+            ),
+            "type" => Check::Type(JsonType::parse(
+                value
+                    .as_str()
+                    .ok_or_else(|| "`type` takes a type name such as `integer`".to_string())?,
+            )?),
+            "matches" => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| "`matches` takes a regular expression string".to_string())?;
+                if text.contains("{{") {
+                    Check::Matches(Pattern::Template(tv()?))
+                } else {
+                    Check::Matches(Pattern::Fixed(
+                        Regex::new(text).map_err(|e| format!("invalid regex `{text}`: {e}"))?,
+                    ))
+                }
+            }
+            "gt" => Check::Cmp(Cmp::Gt, tv()?),
+            "gte" => Check::Cmp(Cmp::Gte, tv()?),
+            "lt" => Check::Cmp(Cmp::Lt, tv()?),
+            "lte" => Check::Cmp(Cmp::Lte, tv()?),
+            "contains" => Check::Contains(tv()?),
+            "len" => {
+                let inner = Matcher::from_value(value)?;
+                Check::Len(Box::new(MatcherOf {
+                    checks: inner.checks,
+                }))
+            }
+            "in" => match value {
+                Value::Array(items) => Check::In(
+                    items
+                        .into_iter()
+                        .map(TValue::from_value)
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => return Err("`in` takes a list of values".into()),
+            },
+            "not" => {
+                let inner = Matcher::from_value(value)?;
+                Check::Not(Box::new(MatcherOf {
+                    checks: inner.checks,
+                }))
+            }
+            "any" => {
+                any = value
+                    .as_bool()
+                    .ok_or_else(|| "`any` takes true or false".to_string())?;
+                continue;
+            }
+            other => {
+                let hint = closest(other, MATCHER_KEYS)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "unknown matcher `{other}`{hint}; matchers are {}. To compare with an object, write `eq: {{…}}`",
+                    MATCHER_KEYS.join(", ")
+                ));
+            }
+        });
+    }
+    if checks.is_empty() {
+        return Err("`any` needs a check beside it, such as `eq` or `gt`".into());
+    }
+    Ok((checks, any))
+}
+
+fn resolve_checks(
+    checks: &[Check<TValue, Pattern>],
+    scope: &dyn Lookup,
+) -> Result<Vec<Check<Value, Regex>>, ResolveError> {
+    checks
+        .iter()
+        .map(|c| {
+            Ok(match c {
+                Check::Eq(v) => Check::Eq(v.expand(scope)?),
+                Check::Ne(v) => Check::Ne(v.expand(scope)?),
+                Check::Exists(b) => Check::Exists(*b),
+                Check::Type(t) => Check::Type(*t),
+                Check::Matches(Pattern::Fixed(r)) => Check::Matches(r.clone()),
+                Check::Matches(Pattern::Template(t)) => {
+                    let text = match t.expand(scope)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    let re = Regex::new(&text)
+                        .map_err(|e| ResolveError::Regex(text.clone(), e.to_string()))?;
+                    Check::Matches(re)
+                }
+                Check::Cmp(op, v) => Check::Cmp(*op, v.expand(scope)?),
+                Check::Contains(v) => Check::Contains(v.expand(scope)?),
+                Check::Len(m) => Check::Len(Box::new(MatcherOf {
+                    checks: resolve_checks(&m.checks, scope)?,
+                })),
+                Check::In(vs) => Check::In(
+                    vs.iter()
+                        .map(|v| v.expand(scope))
+                        .collect::<Result<_, _>>()?,
+                ),
+                Check::Not(m) => Check::Not(Box::new(MatcherOf {
+                    checks: resolve_checks(&m.checks, scope)?,
+                })),
+            })
+        })
+        .collect()
+}
+
+/// What a matcher is applied to.
+#[derive(Clone, Copy)]
+pub enum Subject<'a> {
+    Json(&'a Value),
+    Bytes(&'a [u8]),
+}
+
+impl Resolved {
+    /// The first check that fails on `subject`, described as what was expected.
+    pub fn mismatch(&self, subject: Subject<'_>) -> Option<String> {
+        first_failure(&self.checks, subject)
+    }
+
+    /// Whether the matcher is only `exists: true|false`.
+    pub fn exists(&self) -> Option<bool> {
+        self.checks.iter().find_map(|c| match c {
+            Check::Exists(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    /// A description of everything the matcher expects, for failure messages.
+    pub fn describe(&self) -> String {
+        describe_checks(&self.checks)
+    }
+}
+
+fn first_failure(checks: &[Check<Value, Regex>], subject: Subject<'_>) -> Option<String> {
+    checks
+        .iter()
+        .find(|c| !check_holds(c, subject))
+        .map(describe_check)
+}
+
+fn check_holds(check: &Check<Value, Regex>, subject: Subject<'_>) -> bool {
+    match subject {
+        Subject::Json(v) => json_check(check, v),
+        Subject::Bytes(b) => bytes_check(check, b),
+    }
+}
+
+fn json_check(check: &Check<Value, Regex>, v: &Value) -> bool {
+    match check {
+        Check::Eq(e) => loosely_equal(v, e),
+        Check::Ne(e) => !loosely_equal(v, e),
+        Check::Exists(_) => true, // decided by the caller, which sees the whole node set
+        Check::Type(t) => t.holds(v),
+        Check::Matches(re) => match v {
+            Value::String(s) => re.is_match(s),
+            other => re.is_match(&other.to_string()),
+        },
+        Check::Cmp(op, e) => compare(v, e).is_some_and(|o| op.holds(o)),
+        Check::Contains(e) => match (v, e) {
+            (Value::String(s), Value::String(sub)) => s.contains(sub.as_str()),
+            (Value::Array(items), e) => items.iter().any(|i| loosely_equal(i, e)),
+            (Value::Object(map), Value::String(key)) => map.contains_key(key),
+            _ => false,
+        },
+        Check::Len(m) => length(v).is_some_and(|n| {
+            first_failure(&m.checks, Subject::Json(&Value::from(n))).is_none()
+        }),
+        Check::In(options) => options.iter().any(|o| loosely_equal(v, o)),
+        Check::Not(m) => first_failure(&m.checks, Subject::Json(v)).is_some(),
+    }
+}
+
+fn bytes_check(check: &Check<Value, Regex>, bytes: &[u8]) -> bool {
+    let decoded = |e: &Value| {
+        e.as_str()
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+    };
+    match check {
+        Check::Eq(e) => decoded(e).is_some_and(|d| d == bytes),
+        Check::Ne(e) => decoded(e).is_none_or(|d| d != bytes),
+        Check::Len(m) => first_failure(&m.checks, Subject::Json(&Value::from(bytes.len()))).is_none(),
+        Check::Not(m) => first_failure(&m.checks, Subject::Bytes(bytes)).is_some(),
+        Check::Contains(e) => decoded(e).is_some_and(|d| {
+            d.is_empty() || bytes.windows(d.len()).any(|w| w == d.as_slice())
+        }),
+        Check::Exists(_) => true,
+        Check::Type(_) | Check::Matches(_) | Check::Cmp(..) | Check::In(_) => {
+            let as_text = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+            json_check(check, &as_text)
+        }
+    }
+}
+
+fn length(v: &Value) -> Option<usize> {
+    match v {
+        Value::String(s) => Some(s.chars().count()),
+        Value::Array(a) => Some(a.len()),
+        Value::Object(o) => Some(o.len()),
+        _ => None,
+    }
+}
+
+/// A number, or a string that holds one (Binance sends prices as strings).
+fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+                return None;
+            }
+            t.parse::<f64>().ok().filter(|f| f.is_finite())
+        }
+        _ => None,
+    }
+}
+
+/// Orders two values: numbers (and numeric strings) numerically, integers exactly, other
+/// strings lexically.
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    if let (Value::Number(x), Value::Number(y)) = (a, b) {
+        if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
+            return Some(x.cmp(&y));
+        }
+        if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
+            return Some(x.cmp(&y));
+        }
+    }
+    if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
+        return x.partial_cmp(&y);
+    }
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// Equality where numbers compare by value (`1 == 1.0`) and a number equals a string that
+/// holds the same number; everything else compares as JSON.
+pub fn loosely_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(_), Value::Number(_))
+        | (Value::Number(_), Value::String(_))
+        | (Value::String(_), Value::Number(_)) => {
+            a == b || compare(a, b) == Some(std::cmp::Ordering::Equal)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| loosely_equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, p)| y.get(k).is_some_and(|q| loosely_equal(p, q)))
+        }
+        _ => a == b,
+    }
+}
+
+fn describe_checks(checks: &[Check<Value, Regex>]) -> String {
+    checks
+        .iter()
+        .map(describe_check)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_check(check: &Check<Value, Regex>) -> String {
+    match check {
+        Check::Eq(v) => v.to_string(),
+        Check::Ne(v) => format!("not {v}"),
+        Check::Exists(true) => "to exist".into(),
+        Check::Exists(false) => "not to exist".into(),
+        Check::Type(t) => format!("type {}", t.name()),
+        Check::Matches(re) => format!("matches /{}/", re.as_str()),
+        Check::Cmp(op, v) => format!("{} {v}", op.name()),
+        Check::Contains(v) => format!("contains {v}"),
+        Check::Len(m) => format!("len {}", describe_checks(&m.checks)),
+        Check::In(vs) => format!(
+            "one of [{}]",
+            vs.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        Check::Not(m) => format!("not ({})", describe_checks(&m.checks)),
+    }
+}
+
+impl fmt::Display for Resolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Scope;
+    use serde_json::json;
+
+    fn m(yaml: Value) -> Resolved {
+        Matcher::from_value(yaml)
+            .unwrap()
+            .resolve(&Scope::default())
+            .unwrap()
+    }
+
+    fn ok(matcher: Value, v: Value) -> bool {
+        m(matcher).mismatch(Subject::Json(&v)).is_none()
+    }
+
+    #[test]
+    fn plain_values_mean_equality_including_null() {
+        assert!(ok(json!("trade"), json!("trade")));
+        assert!(!ok(json!("trade"), json!("kline")));
+        assert!(ok(json!(null), json!(null)));
+        assert!(!ok(json!(null), json!(0)));
+        assert!(ok(json!(1), json!(1.0)));
+    }
+
+    #[test]
+    fn numeric_strings_compare_as_numbers() {
+        assert!(ok(json!({"gt": 0}), json!("97012.34000000")));
+        assert!(!ok(json!({"lt": 100}), json!("97012.34000000")));
+        assert!(ok(json!({"gte": "10", "lte": 10}), json!(10)));
+        assert!(ok(json!(97012.34), json!("97012.34000000")));
+    }
+
+    #[test]
+    fn large_integers_compare_exactly() {
+        assert!(ok(json!({"gt": 9007199254740992u64}), json!(9007199254740993u64)));
+    }
+
+    #[test]
+    fn every_key_of_one_matcher_must_hold() {
+        let r = m(json!({"matches": "^\\d+\\.\\d+$", "gt": 0}));
+        assert!(r.mismatch(Subject::Json(&json!("1.5"))).is_none());
+        assert_eq!(
+            r.mismatch(Subject::Json(&json!("0.0"))).as_deref(),
+            Some("gt 0")
+        );
+        assert_eq!(
+            r.mismatch(Subject::Json(&json!("abc"))).as_deref(),
+            Some("matches /^\\d+\\.\\d+$/")
+        );
+    }
+
+    #[test]
+    fn type_contains_len_in_ne_and_not() {
+        assert!(ok(json!({"type": "integer"}), json!(5)));
+        assert!(!ok(json!({"type": "integer"}), json!(5.5)));
+        assert!(ok(json!({"type": "number"}), json!(5)));
+        assert!(ok(json!({"contains": "USD"}), json!("BTCUSDT")));
+        assert!(ok(json!({"contains": 2}), json!([1, 2, 3])));
+        assert!(ok(json!({"contains": "a"}), json!({"a": 1})));
+        assert!(ok(json!({"len": 3}), json!([1, 2, 3])));
+        assert!(ok(json!({"len": {"gt": 2}}), json!("abcd")));
+        assert!(ok(json!({"in": ["BTCUSDT", "ETHUSDT"]}), json!("ETHUSDT")));
+        assert!(!ok(json!({"in": ["BTCUSDT"]}), json!("XRP")));
+        assert!(ok(json!({"ne": "x"}), json!("y")));
+        assert!(ok(json!({"not": {"contains": "x"}}), json!("yyy")));
+    }
+
+    #[test]
+    fn unknown_matcher_keys_suggest_the_closest() {
+        let err = Matcher::from_value(json!({"gtt": 1})).unwrap_err();
+        assert!(err.starts_with("unknown matcher `gtt` (did you mean `gt`?)"), "{err}");
+        let err = Matcher::from_value(json!({"type": "int"})).unwrap_err();
+        assert!(err.contains("unknown type `int`"), "{err}");
+    }
+
+    #[test]
+    fn binary_matchers_use_length_and_base64() {
+        let r = m(json!({"len": 3}));
+        assert!(r.mismatch(Subject::Bytes(&[1, 2, 3])).is_none());
+        let r = m(json!({"eq": "AQID"}));
+        assert!(r.mismatch(Subject::Bytes(&[1, 2, 3])).is_none());
+        assert!(r.mismatch(Subject::Bytes(&[1, 2])).is_some());
+    }
+}

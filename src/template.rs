@@ -1,0 +1,541 @@
+//! `{{ name }}` templates: compiled at load time, expanded against a scope at run time.
+//!
+//! A template that is a whole YAML value (`"{{ first_id }}"`) keeps the type of what it names;
+//! one mixed with text (`"{{ base }}/ws"`) renders to a string.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// A reference to a variable: `symbol`, `env.HOME`, `mocks.binance.url`, `message.params.0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarRef {
+    pub root: String,
+    pub path: Vec<String>,
+}
+
+impl VarRef {
+    fn parse(text: &str) -> Result<Self, String> {
+        let name = text.trim();
+        if name.is_empty() {
+            return Err("empty template `{{ }}`".into());
+        }
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        let mut parts = name.split('.');
+        let root = parts.next().unwrap_or_default();
+        let path: Vec<String> = parts.map(str::to_string).collect();
+        if !valid(root) || !path.iter().all(|p| valid(p)) {
+            return Err(format!(
+                "invalid template name `{name}`: use letters, digits, `_`, `-` and `.` (e.g. `{{{{ symbol }}}}`)"
+            ));
+        }
+        Ok(Self {
+            root: root.to_string(),
+            path,
+        })
+    }
+}
+
+impl fmt::Display for VarRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.root)?;
+        for p in &self.path {
+            write!(f, ".{p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Lit(String),
+    Var(VarRef),
+}
+
+/// A string with `{{ … }}` placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// Why a template could not be expanded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unknown variable `{name}`{hint}")]
+    Unknown { name: String, hint: String },
+    #[error("`{name}` has no field `{field}`")]
+    NoField { name: String, field: String },
+    #[error("environment variable `{0}` is not set")]
+    MissingEnv(String),
+    #[error("variables refer to each other in a cycle: {0}")]
+    Cycle(String),
+}
+
+impl Template {
+    /// Compiles `text`; `Template::parse("{{ base }}/ws")`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find("{{") {
+            if open > 0 {
+                parts.push(Part::Lit(rest[..open].to_string()));
+            }
+            let after = &rest[open + 2..];
+            let close = after
+                .find("}}")
+                .ok_or_else(|| format!("unclosed `{{{{` in template `{text}`"))?;
+            parts.push(Part::Var(VarRef::parse(&after[..close])?));
+            rest = &after[close + 2..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Lit(rest.to_string()));
+        }
+        Ok(Self { parts })
+    }
+
+    /// A template with no placeholders.
+    pub fn literal(text: impl Into<String>) -> Self {
+        Self {
+            parts: vec![Part::Lit(text.into())],
+        }
+    }
+
+    pub fn has_vars(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Var(_)))
+    }
+
+    /// The variables this template names.
+    pub fn vars(&self) -> impl Iterator<Item = &VarRef> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v),
+            Part::Lit(_) => None,
+        })
+    }
+
+    /// Expands to a value: a whole-value template keeps the type of what it names.
+    pub fn expand_value(&self, scope: &dyn Lookup) -> Result<Value, TemplateError> {
+        match self.parts.as_slice() {
+            [Part::Var(var)] => scope.lookup(var),
+            _ => self.expand(scope).map(Value::String),
+        }
+    }
+
+    /// Expands to a string; non-string values render as JSON text.
+    pub fn expand(&self, scope: &dyn Lookup) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(var) => match scope.lookup(var)? {
+                    Value::String(s) => out.push_str(&s),
+                    other => out.push_str(&other.to_string()),
+                },
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in &self.parts {
+            match part {
+                Part::Lit(s) => f.write_str(s)?,
+                Part::Var(v) => write!(f, "{{{{ {v} }}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Template {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = ScalarString::deserialize(d)?.0;
+        Template::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+/// A YAML scalar read as text (`5`, `true` and `x` all become strings).
+pub struct ScalarString(pub String);
+
+impl<'de> Deserialize<'de> for ScalarString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Self(s)),
+            Value::Number(n) => Ok(Self(n.to_string())),
+            Value::Bool(b) => Ok(Self(b.to_string())),
+            other => Err(de::Error::custom(format!(
+                "expected a string, found {}",
+                crate::matcher::type_name(&other)
+            ))),
+        }
+    }
+}
+
+/// A JSON-like value whose strings may hold templates; literal subtrees stay plain `Value`s.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TValue {
+    Literal(Value),
+    Template(Template),
+    Array(Vec<TValue>),
+    Object(Vec<(String, TValue)>),
+}
+
+impl TValue {
+    /// Compiles the templates inside a plain value.
+    pub fn from_value(value: Value) -> Result<Self, String> {
+        if !contains_template(&value) {
+            return Ok(TValue::Literal(value));
+        }
+        Ok(match value {
+            Value::String(s) => TValue::Template(Template::parse(&s)?),
+            Value::Array(items) => TValue::Array(
+                items
+                    .into_iter()
+                    .map(TValue::from_value)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => TValue::Object(
+                map.into_iter()
+                    .map(|(k, v)| Ok((k, TValue::from_value(v)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => TValue::Literal(other),
+        })
+    }
+
+    /// The value when it holds no template.
+    pub fn as_literal(&self) -> Option<&Value> {
+        match self {
+            TValue::Literal(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn expand(&self, scope: &dyn Lookup) -> Result<Value, TemplateError> {
+        Ok(match self {
+            TValue::Literal(v) => v.clone(),
+            TValue::Template(t) => t.expand_value(scope)?,
+            TValue::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| i.expand(scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            TValue::Object(fields) => {
+                let mut map = Map::new();
+                for (k, v) in fields {
+                    map.insert(k.clone(), v.expand(scope)?);
+                }
+                Value::Object(map)
+            }
+        })
+    }
+
+    /// Every variable named anywhere inside.
+    pub fn vars(&self, out: &mut Vec<VarRef>) {
+        match self {
+            TValue::Literal(_) => {}
+            TValue::Template(t) => out.extend(t.vars().cloned()),
+            TValue::Array(items) => items.iter().for_each(|i| i.vars(out)),
+            TValue::Object(fields) => fields.iter().for_each(|(_, v)| v.vars(out)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        TValue::from_value(Value::deserialize(d)?).map_err(de::Error::custom)
+    }
+}
+
+fn contains_template(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("{{"),
+        Value::Array(items) => items.iter().any(contains_template),
+        Value::Object(map) => map.values().any(contains_template),
+        _ => false,
+    }
+}
+
+/// Where template names are looked up.
+pub trait Lookup {
+    fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError>;
+}
+
+/// Built-in names that are always defined.
+pub const BUILTINS: [&str; 2] = ["uuid", "now_ms"];
+
+/// Variables, captures and built-ins, in the precedence SPEC §3 gives: captures, then the
+/// resolved variables (`--var` over the environment over `vars`), then built-ins.
+#[derive(Debug, Default, Clone)]
+pub struct Scope<'a> {
+    pub vars: Option<&'a HashMap<String, Value>>,
+    pub captures: HashMap<String, Value>,
+    /// The incoming message, for mock replies (`{{ message.id }}`).
+    pub message: Option<&'a Value>,
+}
+
+impl Lookup for Scope<'_> {
+    fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError> {
+        let root = if let Some(v) = self.captures.get(&var.root) {
+            v.clone()
+        } else if let Some(v) = self.vars.and_then(|vars| vars.get(&var.root)) {
+            v.clone()
+        } else if var.root == "message" && self.message.is_some() {
+            self.message.cloned().unwrap_or(Value::Null)
+        } else {
+            match var.root.as_str() {
+                "uuid" => Value::String(uuid::Uuid::new_v4().to_string()),
+                "now_ms" => Value::from(now_ms()),
+                "env" => return lookup_env(var),
+                _ => {
+                    let mut known: Vec<&str> = self.captures.keys().map(String::as_str).collect();
+                    if let Some(vars) = self.vars {
+                        known.extend(vars.keys().map(String::as_str));
+                    }
+                    return Err(unknown(&var.root, known));
+                }
+            }
+        };
+        descend(root, var)
+    }
+}
+
+/// `{{ env.NAME }}`: the process environment.
+pub fn lookup_env(var: &VarRef) -> Result<Value, TemplateError> {
+    let [name] = var.path.as_slice() else {
+        return Err(TemplateError::NoField {
+            name: "env".into(),
+            field: var.path.join("."),
+        });
+    };
+    std::env::var(name)
+        .map(Value::String)
+        .map_err(|_| TemplateError::MissingEnv(name.clone()))
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Follows `a.b.0` into a value.
+pub fn descend(mut value: Value, var: &VarRef) -> Result<Value, TemplateError> {
+    for field in &var.path {
+        let next = match &mut value {
+            Value::Object(map) => map.remove(field),
+            Value::Array(items) => field
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < items.len())
+                .map(|i| items.swap_remove(i)),
+            _ => None,
+        };
+        value = next.ok_or_else(|| TemplateError::NoField {
+            name: var.to_string(),
+            field: field.clone(),
+        })?;
+    }
+    Ok(value)
+}
+
+/// An unknown-name error with a "did you mean" hint.
+pub fn unknown<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> TemplateError {
+    let hint = closest(name, known.into_iter().chain(BUILTINS))
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    TemplateError::Unknown {
+        name: name.to_string(),
+        hint,
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Resolves variable definitions that may refer to each other (`url: "{{ base }}/ws"`), in
+/// layers from lowest to highest precedence. Cycles and unknown names are errors.
+pub fn resolve_vars(
+    layers: &[&[(String, TValue)]],
+    extra: &dyn Lookup,
+) -> Result<HashMap<String, Value>, (String, TemplateError)> {
+    let mut defs: HashMap<&str, &TValue> = HashMap::new();
+    for layer in layers {
+        for (k, v) in layer.iter() {
+            defs.insert(k, v);
+        }
+    }
+    let mut resolver = Resolver {
+        defs: &defs,
+        extra,
+        done: HashMap::new(),
+        stack: Vec::new(),
+    };
+    let names: BTreeSet<&str> = defs.keys().copied().collect();
+    for name in names {
+        resolver
+            .resolve(name)
+            .map_err(|e| (name.to_string(), e))?;
+    }
+    Ok(resolver.done)
+}
+
+struct Resolver<'a> {
+    defs: &'a HashMap<&'a str, &'a TValue>,
+    extra: &'a dyn Lookup,
+    done: HashMap<String, Value>,
+    stack: Vec<String>,
+}
+
+impl Resolver<'_> {
+    fn resolve(&mut self, name: &str) -> Result<Value, TemplateError> {
+        if let Some(v) = self.done.get(name) {
+            return Ok(v.clone());
+        }
+        if let Some(pos) = self.stack.iter().position(|n| n == name) {
+            let mut cycle = self.stack[pos..].to_vec();
+            cycle.push(name.to_string());
+            return Err(TemplateError::Cycle(cycle.join(" → ")));
+        }
+        let Some(def) = self.defs.get(name).copied() else {
+            return Err(unknown(name, self.defs.keys().copied()));
+        };
+        self.stack.push(name.to_string());
+        let value = def.expand(&ResolverLookup(std::cell::RefCell::new(self)));
+        self.stack.pop();
+        let value = value?;
+        self.done.insert(name.to_string(), value.clone());
+        Ok(value)
+    }
+}
+
+struct ResolverLookup<'r, 'a>(std::cell::RefCell<&'r mut Resolver<'a>>);
+
+impl Lookup for ResolverLookup<'_, '_> {
+    fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError> {
+        let mut resolver = self.0.borrow_mut();
+        if resolver.defs.contains_key(var.root.as_str()) {
+            let root = resolver.resolve(&var.root)?;
+            return descend(root, var);
+        }
+        match resolver.extra.lookup(var) {
+            Err(TemplateError::Unknown { name, .. }) => {
+                Err(unknown(&name, resolver.defs.keys().copied()))
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(pairs: &[(&str, Value)]) -> HashMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn whole_value_templates_keep_their_type() {
+        let v = vars(&[("id", json!(42)), ("base", json!("ws://x"))]);
+        let scope = Scope {
+            vars: Some(&v),
+            ..Default::default()
+        };
+        let t = TValue::from_value(json!({"n": "{{ id }}", "url": "{{ base }}/ws"})).unwrap();
+        assert_eq!(
+            t.expand(&scope).unwrap(),
+            json!({"n": 42, "url": "ws://x/ws"})
+        );
+    }
+
+    #[test]
+    fn unknown_names_suggest_the_closest() {
+        let v = vars(&[("symbol", json!("btcusdt"))]);
+        let scope = Scope {
+            vars: Some(&v),
+            ..Default::default()
+        };
+        let err = Template::parse("{{ symbl }}")
+            .unwrap()
+            .expand(&scope)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown variable `symbl` (did you mean `symbol`?)"
+        );
+    }
+
+    #[test]
+    fn unclosed_braces_are_rejected() {
+        assert!(Template::parse("{{ a").unwrap_err().contains("unclosed"));
+        assert!(Template::parse("{{ }}").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn variables_resolve_through_each_other_and_cycles_are_named() {
+        let layer = vec![
+            ("a".to_string(), TValue::from_value(json!("{{ b }}/x")).unwrap()),
+            ("b".to_string(), TValue::from_value(json!("ws")).unwrap()),
+        ];
+        let got = resolve_vars(&[&layer], &Scope::default()).unwrap();
+        assert_eq!(got["a"], json!("ws/x"));
+
+        let cyclic = vec![
+            ("a".to_string(), TValue::from_value(json!("{{ b }}")).unwrap()),
+            ("b".to_string(), TValue::from_value(json!("{{ a }}")).unwrap()),
+        ];
+        let (name, err) = resolve_vars(&[&cyclic], &Scope::default()).unwrap_err();
+        assert_eq!(name, "a");
+        assert_eq!(
+            err.to_string(),
+            "variables refer to each other in a cycle: a → b → a"
+        );
+    }
+
+    #[test]
+    fn dotted_names_descend_into_values() {
+        let v = vars(&[("user", json!({"ids": [7, 8]}))]);
+        let scope = Scope {
+            vars: Some(&v),
+            ..Default::default()
+        };
+        let t = Template::parse("{{ user.ids.1 }}").unwrap();
+        assert_eq!(t.expand_value(&scope).unwrap(), json!(8));
+    }
+}
