@@ -55,7 +55,9 @@ mod tests {
     #[test]
     fn rejects_missing_or_unknown_units() {
         assert!(parse_duration("5").unwrap_err().contains("needs a unit"));
-        assert!(parse_duration("5 days").unwrap_err().contains("unit `days`"));
+        assert!(parse_duration("5 days")
+            .unwrap_err()
+            .contains("unit `days`"));
         assert!(parse_duration("s").is_err());
     }
 

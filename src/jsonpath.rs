@@ -110,6 +110,17 @@ impl JsonPath {
     }
 }
 
+impl JsonPath {
+    /// The JSON Pointers (`/a/0`) of every selected node, for rewriting them in place.
+    pub fn pointers(&self, value: &Value) -> Vec<String> {
+        self.compiled
+            .query_located(value)
+            .iter()
+            .map(|n| n.location().to_json_pointer())
+            .collect()
+    }
+}
+
 impl fmt::Debug for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "JsonPath({})", self.source)
@@ -151,7 +162,8 @@ fn parse_simple(path: &str) -> Option<Vec<Segment>> {
             b'.' => {
                 let start = i + 1;
                 let mut end = start;
-                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
                 {
                     end += 1;
                 }
@@ -183,6 +195,13 @@ fn parse_simple(path: &str) -> Option<Vec<Segment>> {
     Some(segments)
 }
 
+impl<'de> serde::Deserialize<'de> for JsonPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        JsonPath::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,7 +218,14 @@ mod tests {
     #[test]
     fn fast_path_agrees_with_the_general_one() {
         let doc = json!({"a": {"b": [{"c d": 1}, 2]}, "x": null});
-        for path in ["$.a.b[0]['c d']", "$.a.b[1]", "$.x", "$.missing", "$.a.b[5]", "$"] {
+        for path in [
+            "$.a.b[0]['c d']",
+            "$.a.b[1]",
+            "$.x",
+            "$.missing",
+            "$.a.b[5]",
+            "$",
+        ] {
             let p = JsonPath::parse(path).unwrap();
             let general: Vec<&Value> = p.compiled.query(&doc).all();
             assert_eq!(p.query(&doc), general, "{path}");
@@ -209,13 +235,9 @@ mod tests {
     #[test]
     fn invalid_queries_are_rejected_with_a_position() {
         let err = JsonPath::parse("$.a[?").unwrap_err();
-        assert!(err.to_string().starts_with("invalid JSONPath `$.a[?`"), "{err}");
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for JsonPath {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        JsonPath::parse(&text).map_err(serde::de::Error::custom)
+        assert!(
+            err.to_string().starts_with("invalid JSONPath `$.a[?`"),
+            "{err}"
+        );
     }
 }

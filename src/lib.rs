@@ -1,7 +1,16 @@
 //! wsrun: a scriptable WebSocket test harness. One engine behind the CLI and the Python module.
 
+// Failures are rich (path, expected, actual, message) and rare; boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
+pub mod cli;
 pub mod collection;
 pub mod duration;
 pub mod jsonpath;
 pub mod matcher;
+pub mod mock;
+pub mod record;
+pub mod report;
+pub mod runner;
+pub mod snapshot;
 pub mod template;

@@ -126,7 +126,9 @@ impl JsonType {
         match self {
             Self::String => v.is_string(),
             Self::Number => v.is_number(),
-            Self::Integer => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+            Self::Integer => {
+                v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0)
+            }
             Self::Boolean => v.is_boolean(),
             Self::Null => v.is_null(),
             Self::Array => v.is_array(),
@@ -175,7 +177,9 @@ impl Matcher {
 
     /// Whether the matcher checks that a path selects nothing (`exists: false`).
     pub fn expects_absent(&self) -> bool {
-        self.checks.iter().any(|c| matches!(c, Check::Exists(false)))
+        self.checks
+            .iter()
+            .any(|c| matches!(c, Check::Exists(false)))
     }
 
     /// Every variable the matcher's templates name.
@@ -224,7 +228,9 @@ fn compile_map(
     map: serde_json::Map<String, Value>,
 ) -> Result<(Vec<Check<TValue, Pattern>>, bool), String> {
     if map.is_empty() {
-        return Err("empty matcher: write a value for equality or keys such as `eq`, `gt`, `type`".into());
+        return Err(
+            "empty matcher: write a value for equality or keys such as `eq`, `gt`, `type`".into(),
+        );
     }
     let mut checks = Vec::new();
     let mut any = false;
@@ -402,9 +408,8 @@ fn json_check(check: &Check<Value, Regex>, v: &Value) -> bool {
             (Value::Object(map), Value::String(key)) => map.contains_key(key),
             _ => false,
         },
-        Check::Len(m) => length(v).is_some_and(|n| {
-            first_failure(&m.checks, Subject::Json(&Value::from(n))).is_none()
-        }),
+        Check::Len(m) => length(v)
+            .is_some_and(|n| first_failure(&m.checks, Subject::Json(&Value::from(n))).is_none()),
         Check::In(options) => options.iter().any(|o| loosely_equal(v, o)),
         Check::Not(m) => first_failure(&m.checks, Subject::Json(v)).is_some(),
     }
@@ -418,11 +423,12 @@ fn bytes_check(check: &Check<Value, Regex>, bytes: &[u8]) -> bool {
     match check {
         Check::Eq(e) => decoded(e).is_some_and(|d| d == bytes),
         Check::Ne(e) => decoded(e).is_none_or(|d| d != bytes),
-        Check::Len(m) => first_failure(&m.checks, Subject::Json(&Value::from(bytes.len()))).is_none(),
+        Check::Len(m) => {
+            first_failure(&m.checks, Subject::Json(&Value::from(bytes.len()))).is_none()
+        }
         Check::Not(m) => first_failure(&m.checks, Subject::Bytes(bytes)).is_some(),
-        Check::Contains(e) => decoded(e).is_some_and(|d| {
-            d.is_empty() || bytes.windows(d.len()).any(|w| w == d.as_slice())
-        }),
+        Check::Contains(e) => decoded(e)
+            .is_some_and(|d| d.is_empty() || bytes.windows(d.len()).any(|w| w == d.as_slice())),
         Check::Exists(_) => true,
         Check::Type(_) | Check::Matches(_) | Check::Cmp(..) | Check::In(_) => {
             let as_text = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
@@ -446,7 +452,11 @@ fn as_number(v: &Value) -> Option<f64> {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => {
             let t = s.trim();
-            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+            if t.is_empty()
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+            {
                 return None;
             }
             t.parse::<f64>().ok().filter(|f| f.is_finite())
@@ -517,7 +527,10 @@ fn describe_check(check: &Check<Value, Regex>) -> String {
         Check::Len(m) => format!("len {}", describe_checks(&m.checks)),
         Check::In(vs) => format!(
             "one of [{}]",
-            vs.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+            vs.iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Check::Not(m) => format!("not ({})", describe_checks(&m.checks)),
     }
@@ -565,7 +578,10 @@ mod tests {
 
     #[test]
     fn large_integers_compare_exactly() {
-        assert!(ok(json!({"gt": 9007199254740992u64}), json!(9007199254740993u64)));
+        assert!(ok(
+            json!({"gt": 9007199254740992u64}),
+            json!(9007199254740993u64)
+        ));
     }
 
     #[test]
@@ -601,7 +617,10 @@ mod tests {
     #[test]
     fn unknown_matcher_keys_suggest_the_closest() {
         let err = Matcher::from_value(json!({"gtt": 1})).unwrap_err();
-        assert!(err.starts_with("unknown matcher `gtt` (did you mean `gt`?)"), "{err}");
+        assert!(
+            err.starts_with("unknown matcher `gtt` (did you mean `gt`?)"),
+            "{err}"
+        );
         let err = Matcher::from_value(json!({"type": "int"})).unwrap_err();
         assert!(err.contains("unknown type `int`"), "{err}");
     }

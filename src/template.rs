@@ -404,9 +404,7 @@ pub fn resolve_vars(
     };
     let names: BTreeSet<&str> = defs.keys().copied().collect();
     for name in names {
-        resolver
-            .resolve(name)
-            .map_err(|e| (name.to_string(), e))?;
+        resolver.resolve(name).map_err(|e| (name.to_string(), e))?;
     }
     Ok(resolver.done)
 }
@@ -510,15 +508,24 @@ mod tests {
     #[test]
     fn variables_resolve_through_each_other_and_cycles_are_named() {
         let layer = vec![
-            ("a".to_string(), TValue::from_value(json!("{{ b }}/x")).unwrap()),
+            (
+                "a".to_string(),
+                TValue::from_value(json!("{{ b }}/x")).unwrap(),
+            ),
             ("b".to_string(), TValue::from_value(json!("ws")).unwrap()),
         ];
         let got = resolve_vars(&[&layer], &Scope::default()).unwrap();
         assert_eq!(got["a"], json!("ws/x"));
 
         let cyclic = vec![
-            ("a".to_string(), TValue::from_value(json!("{{ b }}")).unwrap()),
-            ("b".to_string(), TValue::from_value(json!("{{ a }}")).unwrap()),
+            (
+                "a".to_string(),
+                TValue::from_value(json!("{{ b }}")).unwrap(),
+            ),
+            (
+                "b".to_string(),
+                TValue::from_value(json!("{{ a }}")).unwrap(),
+            ),
         ];
         let (name, err) = resolve_vars(&[&cyclic], &Scope::default()).unwrap_err();
         assert_eq!(name, "a");

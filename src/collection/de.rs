@@ -80,7 +80,11 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         "KB" | "kB" => 1_000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
-        other => return Err(format!("invalid size unit `{other}`: use B, KiB, MiB, GiB, KB, MB or GB")),
+        other => {
+            return Err(format!(
+                "invalid size unit `{other}`: use B, KiB, MiB, GiB, KB, MB or GB"
+            ))
+        }
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("size `{text}` is too large"))
@@ -111,7 +115,10 @@ macro_rules! map_or_scalar {
                     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
                         self.scalar(serde_json::Value::String(v.to_string()))
                     }
-                    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                    fn visit_string<E: serde::de::Error>(
+                        self,
+                        v: String,
+                    ) -> Result<Self::Value, E> {
                         self.scalar(serde_json::Value::String(v))
                     }
                     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
@@ -134,10 +141,7 @@ macro_rules! map_or_scalar {
                     }
                 }
                 impl Vis {
-                    fn scalar<E: serde::de::Error>(
-                        self,
-                        v: serde_json::Value,
-                    ) -> Result<$ty, E> {
+                    fn scalar<E: serde::de::Error>(self, v: serde_json::Value) -> Result<$ty, E> {
                         let f: fn(serde_json::Value) -> Result<$ty, String> = $from_scalar;
                         f(v).map_err(E::custom)
                     }

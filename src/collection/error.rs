@@ -77,7 +77,11 @@ fn add_hint(message: &str) -> String {
     let Some(start) = message
         .find("unknown field `")
         .map(|i| i + "unknown field `".len())
-        .or_else(|| message.find("unknown variant `").map(|i| i + "unknown variant `".len()))
+        .or_else(|| {
+            message
+                .find("unknown variant `")
+                .map(|i| i + "unknown variant `".len())
+        })
     else {
         return message.to_string();
     };
@@ -109,7 +113,11 @@ fn snippet(source: &str, line: usize, column: usize) -> Option<String> {
         format!("{}^", " ".repeat(column - 1))
     } else {
         let indent = text.len() - text.trim_start().len();
-        format!("{}{}", " ".repeat(indent), "^".repeat(text.trim().chars().count().max(1)))
+        format!(
+            "{}{}",
+            " ".repeat(indent),
+            "^".repeat(text.trim().chars().count().max(1))
+        )
     };
     Some(format!("{pad} |\n{line} | {text}\n{pad} | {caret}"))
 }

@@ -215,8 +215,12 @@ impl Collection {
             .map_err(|e| LoadError::from_yaml(path, text, &e))?;
         let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);
 
-        let environments: Vec<(String, Vec<(String, TValue)>)> =
-            raw.environments.0.into_iter().map(|(k, v)| (k, v.0)).collect();
+        let environments: Vec<(String, Vec<(String, TValue)>)> = raw
+            .environments
+            .0
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
         if let Some(env) = &raw.default_env {
             if !environments.iter().any(|(n, _)| *n == env.value) {
                 return Err(at(

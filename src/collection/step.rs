@@ -32,7 +32,15 @@ pub enum StepKind {
 
 /// Every step keyword, for hints.
 pub const STEP_KEYS: [&str; 10] = [
-    "send", "expect", "wait_for", "no_message", "capture", "snapshot", "ping", "sleep", "close",
+    "send",
+    "expect",
+    "wait_for",
+    "no_message",
+    "capture",
+    "snapshot",
+    "ping",
+    "sleep",
+    "close",
     "expect_close",
 ];
 
@@ -114,20 +122,25 @@ impl TryFrom<RawSend> for Send {
     }
 }
 
-map_or_scalar!(Send, RawSend, "`{text: …}`, `{json: …}` or `{binary: BASE64}`", |v| {
-    match v {
-        Value::String(s) => Send::try_from(RawSend {
-            conn: None,
-            text: Some(Template::parse(&s)?),
-            json: None,
-            binary: None,
-        }),
-        other => Err(format!(
-            "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",
-            crate::matcher::type_name(&other)
-        )),
+map_or_scalar!(
+    Send,
+    RawSend,
+    "`{text: …}`, `{json: …}` or `{binary: BASE64}`",
+    |v| {
+        match v {
+            Value::String(s) => Send::try_from(RawSend {
+                conn: None,
+                text: Some(Template::parse(&s)?),
+                json: None,
+                binary: None,
+            }),
+            other => Err(format!(
+                "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",
+                crate::matcher::type_name(&other)
+            )),
+        }
     }
-});
+);
 
 /// `expect` / `wait_for`: what the next message (or the next `count`) must look like.
 #[derive(Debug, Clone, Default)]
@@ -175,15 +188,20 @@ impl TryFrom<RawExpect> for Expect {
     }
 }
 
-map_or_scalar!(Expect, RawExpect, "{json: …}, {text: …} or {binary: …}", |v| {
-    match v {
-        Value::Null => Ok(Expect::default()),
-        other => Err(format!(
-            "expected a map such as `{{json: {{$.e: trade}}}}`, found {}",
-            crate::matcher::type_name(&other)
-        )),
+map_or_scalar!(
+    Expect,
+    RawExpect,
+    "{json: …}, {text: …} or {binary: …}",
+    |v| {
+        match v {
+            Value::Null => Ok(Expect::default()),
+            other => Err(format!(
+                "expected a map such as `{{json: {{$.e: trade}}}}`, found {}",
+                crate::matcher::type_name(&other)
+            )),
+        }
     }
-});
+);
 
 /// `no_message: {within: 1s}` or `no_message: 1s`.
 #[derive(Debug, Clone)]
@@ -319,31 +337,51 @@ fn code_from(v: &Value) -> Result<Option<u16>, String> {
     }
 }
 
-map_or_scalar!(Ping, RawPing, "a ping payload or {payload, conn, timeout}", |v| {
-    Ok(Ping {
-        payload: scalar_text(&v).unwrap_or_default(),
-        ..Ping::default()
-    })
-});
-map_or_scalar!(Close, RawClose, "a close code or {code, reason, conn}", |v| {
-    Ok(Close {
-        code: code_from(&v)?,
-        ..Close::default()
-    })
-});
-map_or_scalar!(ExpectClose, RawExpectClose, "a close code or {code, conn, timeout}", |v| {
-    Ok(ExpectClose {
-        code: code_from(&v)?,
-        ..ExpectClose::default()
-    })
-});
-map_or_scalar!(NoMessage, RawNoMessage, "a duration or {within, conn}", |v| {
-    let text = scalar_text(&v).ok_or("`no_message` needs a duration such as `1s`")?;
-    Ok(NoMessage {
-        conn: None,
-        within: Dur(crate::duration::parse_duration(&text)?),
-    })
-});
+map_or_scalar!(
+    Ping,
+    RawPing,
+    "a ping payload or {payload, conn, timeout}",
+    |v| {
+        Ok(Ping {
+            payload: scalar_text(&v).unwrap_or_default(),
+            ..Ping::default()
+        })
+    }
+);
+map_or_scalar!(
+    Close,
+    RawClose,
+    "a close code or {code, reason, conn}",
+    |v| {
+        Ok(Close {
+            code: code_from(&v)?,
+            ..Close::default()
+        })
+    }
+);
+map_or_scalar!(
+    ExpectClose,
+    RawExpectClose,
+    "a close code or {code, conn, timeout}",
+    |v| {
+        Ok(ExpectClose {
+            code: code_from(&v)?,
+            ..ExpectClose::default()
+        })
+    }
+);
+map_or_scalar!(
+    NoMessage,
+    RawNoMessage,
+    "a duration or {within, conn}",
+    |v| {
+        let text = scalar_text(&v).ok_or("`no_message` needs a duration such as `1s`")?;
+        Ok(NoMessage {
+            conn: None,
+            within: Dur(crate::duration::parse_duration(&text)?),
+        })
+    }
+);
 
 impl Expect {
     /// The variables its matchers name.

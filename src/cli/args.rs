@@ -1,0 +1,194 @@
+//! Command-line arguments (SPEC §4).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::collection::Dur;
+use crate::runner::RunOptions;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wsrun",
+    version,
+    about = "A scriptable WebSocket test harness: run YAML collections of connect/send/expect steps",
+    after_help = "Exit codes: 0 all passed, 1 a request failed, 2 nothing could run, 130 interrupted."
+)]
+pub struct Cli {
+    /// No colours (also NO_COLOR)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run collections (the default command: `wsrun PATH…`)
+    Run(RunArgs),
+    /// Check collections without connecting
+    Validate(ValidateArgs),
+    /// Accept or reject pending snapshots (`.snap.new`)
+    Snapshots(SnapshotsArgs),
+    /// Serve one of a collection's mocks until Ctrl-C
+    Serve(ServeArgs),
+    /// Record what a server sends, in the format `replay:` reads
+    Record(RecordArgs),
+}
+
+/// `wsrun PATH` means `wsrun run PATH`.
+pub fn insert_default_command(mut argv: Vec<String>) -> Vec<String> {
+    const KNOWN: [&str; 9] = [
+        "run",
+        "validate",
+        "snapshots",
+        "serve",
+        "record",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+    ];
+    let first = argv.iter().skip(1).find(|a| *a != "--no-color");
+    match first {
+        Some(a) if KNOWN.contains(&a.as_str()) || a == "--version" => argv,
+        None => argv,
+        Some(_) => {
+            argv.insert(1, "run".into());
+            argv
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct VarArgs {
+    /// Environment to use (default: the collection's `default_env`, else its first)
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Set a variable (repeatable)
+    #[arg(long = "var", value_name = "K=V", value_parser = parse_kv)]
+    pub vars: Vec<(String, String)>,
+    /// Read variables from a YAML or JSON file (repeatable)
+    #[arg(long = "vars-file", value_name = "FILE")]
+    pub vars_files: Vec<PathBuf>,
+    /// A variable whose value is never printed (repeatable)
+    #[arg(long = "secret", value_name = "K=V", value_parser = parse_kv)]
+    pub secrets: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Collection files or folders of collections
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Only requests whose name contains TEXT (case-insensitive)
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Write snapshots that are missing or differ
+    #[arg(long)]
+    pub update_snapshots: bool,
+    /// Stop at the first failed request
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// A deadline for the whole run (e.g. 30s, 5m)
+    #[arg(long, value_name = "D", value_parser = parse_dur)]
+    pub timeout: Option<Dur>,
+    /// Print the frame transcript of each request
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Print only failures and the summary
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            env: self.vars.env.clone(),
+            vars: self.vars.vars.clone(),
+            vars_files: self.vars.vars_files.clone(),
+            secrets: self.vars.secrets.clone(),
+            filter: self.filter.clone(),
+            fail_fast: self.fail_fast,
+            timeout: self.timeout.map(|d| d.0),
+            update_snapshots: self.update_snapshots,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+impl ValidateArgs {
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            env: self.vars.env.clone(),
+            vars: self.vars.vars.clone(),
+            vars_files: self.vars.vars_files.clone(),
+            secrets: self.vars.secrets.clone(),
+            ..RunOptions::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    #[arg(value_enum)]
+    pub action: SnapshotAction,
+    /// A collection or a folder (default: the current folder)
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SnapshotAction {
+    Accept,
+    Reject,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The collection that defines the mock
+    pub file: PathBuf,
+    /// Which mock (default: the first)
+    #[arg(long)]
+    pub mock: Option<String>,
+    /// Port to listen on (default: a free one)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The WebSocket URL to record
+    pub url: String,
+    /// The JSONL file to write
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A text frame to send after connecting (repeatable), e.g. a SUBSCRIBE message
+    #[arg(long, value_name = "JSON")]
+    pub send: Vec<String>,
+    /// Stop after N messages
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Stop after this long (e.g. 10s)
+    #[arg(long, value_parser = parse_dur)]
+    pub duration: Option<Dur>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected K=V, got `{s}`"))
+}
+
+fn parse_dur(s: &str) -> Result<Dur, String> {
+    crate::duration::parse_duration(s).map(Dur)
+}

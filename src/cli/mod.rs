@@ -1,0 +1,312 @@
+//! The `wsrun` command line: parses arguments, calls the library, renders, picks the exit code.
+
+mod args;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use clap::Parser;
+
+use crate::collection::{looks_like_collection, Collection, LoadError};
+use crate::report::human::{self, Style};
+use crate::report::RequestReport;
+use crate::runner::{self, Observer, Prepared, RunOptions};
+
+pub use args::{Cli, Command};
+
+/// Exit codes (SPEC §4).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_UNUSABLE: i32 = 2;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Runs the CLI with `argv` (program name first) and returns the exit code.
+pub fn main_with_args(argv: Vec<String>) -> i32 {
+    crate::runner::tls::install_crypto_provider();
+    let argv = args::insert_default_command(argv);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                EXIT_UNUSABLE
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_UNUSABLE;
+        }
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> i32 {
+    let color = use_color(cli.no_color);
+    match cli.command {
+        Command::Run(args) => run(args, color).await,
+        Command::Validate(args) => validate(args, color),
+        Command::Snapshots(args) => snapshots(args),
+        Command::Serve(args) => serve(args).await,
+        Command::Record(args) => record(args).await,
+    }
+}
+
+fn use_color(no_color: bool) -> bool {
+    !no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+}
+
+fn print_load_error(e: &LoadError, color: bool) {
+    let label = if color {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
+    eprintln!("{label}: {e}");
+}
+
+/// Files named on the command line, folders searched for collections (YAML with `requests:`).
+pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found);
+            found.sort();
+            if found.is_empty() {
+                return Err(LoadError::plain(
+                    p,
+                    "no collections found in this folder (YAML files with a top-level `requests:`)",
+                ));
+            }
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "__snapshots__" || name == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out);
+        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+            && std::fs::read_to_string(&path).is_ok_and(|t| looks_like_collection(&t))
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// Loads and prepares every collection, or returns the first error.
+pub fn load_all(paths: &[PathBuf], opts: &RunOptions) -> Result<Vec<Prepared>, LoadError> {
+    let files = collect_paths(paths)?;
+    files
+        .iter()
+        .map(|f| runner::prepare(Collection::load(f)?, opts))
+        .collect()
+}
+
+struct Printer {
+    style: Style,
+    out: Mutex<std::io::Stdout>,
+}
+
+impl Observer for Printer {
+    fn collection_started(&self, collection: &Collection, env: Option<&str>) {
+        let text =
+            human::collection_header(&self.style, &collection.path.display().to_string(), env);
+        self.emit(&text);
+    }
+    fn request_finished(&self, collection: &Collection, request: &RequestReport) {
+        let text = human::request(&self.style, &collection.path.display().to_string(), request);
+        self.emit(&text);
+    }
+}
+
+impl Printer {
+    fn emit(&self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if let Ok(mut out) = self.out.lock() {
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
+async fn run(args: args::RunArgs, color: bool) -> i32 {
+    let opts = args.options();
+    let prepared = match load_all(&args.paths, &opts) {
+        Ok(p) => p,
+        Err(e) => {
+            print_load_error(&e, color);
+            return EXIT_UNUSABLE;
+        }
+    };
+    let style = Style {
+        color,
+        verbose: args.verbose,
+        quiet: args.quiet,
+        timings: std::env::var_os("WSRUN_NO_TIMINGS").is_none(),
+    };
+    let printer = Printer {
+        style,
+        out: Mutex::new(std::io::stdout()),
+    };
+    let (handle, cancel) = runner::cancel_pair();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            handle.cancel();
+        }
+    });
+    let report = runner::run(&prepared, &opts, &printer, cancel).await;
+    watcher.abort();
+    printer.emit(&human::summary(&style, &report));
+    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        printer.emit(&human::github_annotations(&report));
+    }
+    match report.stopped {
+        Some(crate::report::Stop::Interrupted) => EXIT_INTERRUPTED,
+        _ if report.passed() => EXIT_OK,
+        _ => EXIT_FAILED,
+    }
+}
+
+fn validate(args: args::ValidateArgs, color: bool) -> i32 {
+    let opts = args.options();
+    match load_all(&args.paths, &opts) {
+        Ok(prepared) => {
+            for p in &prepared {
+                println!(
+                    "{} {}: {} request(s) OK",
+                    if color { "\x1b[32m✓\x1b[0m" } else { "✓" },
+                    p.collection.path.display(),
+                    p.selected.len()
+                );
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            print_load_error(&e, color);
+            EXIT_UNUSABLE
+        }
+    }
+}
+
+fn snapshots(args: args::SnapshotsArgs) -> i32 {
+    let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let result = match args.action {
+        args::SnapshotAction::Accept => crate::snapshot::accept(&root),
+        args::SnapshotAction::Reject => crate::snapshot::reject(&root),
+    };
+    match result {
+        Ok(files) => {
+            let verb = match args.action {
+                args::SnapshotAction::Accept => "accepted",
+                args::SnapshotAction::Reject => "rejected",
+            };
+            for f in &files {
+                println!("{verb} {}", f.display());
+            }
+            println!("{} snapshot(s) {verb}", files.len());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_UNUSABLE
+        }
+    }
+}
+
+async fn serve(args: args::ServeArgs) -> i32 {
+    let collection = match Collection::load(&args.file) {
+        Ok(c) => c,
+        Err(e) => {
+            print_load_error(&e, false);
+            return EXIT_UNUSABLE;
+        }
+    };
+    let chosen = match &args.mock {
+        Some(name) => collection.mocks.iter().find(|(n, _)| n == name),
+        None => collection.mocks.first(),
+    };
+    let Some((name, def)) = chosen else {
+        let names: Vec<&str> = collection.mocks.iter().map(|(n, _)| n.as_str()).collect();
+        eprintln!(
+            "error: {}: {}",
+            args.file.display(),
+            match &args.mock {
+                Some(m) => format!("no mock named `{m}` (mocks: {})", names.join(", ")),
+                None => "the collection defines no `mocks`".to_string(),
+            }
+        );
+        return EXIT_UNUSABLE;
+    };
+    let server =
+        match crate::mock::MockServer::start(name, def, &collection.base_dir(), args.port).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: mock `{name}`: {e}");
+                return EXIT_UNUSABLE;
+            }
+        };
+    println!("serving mock `{name}` at {}", server.url());
+    println!("press Ctrl-C to stop");
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    drop(server);
+    println!("stopped");
+    EXIT_OK
+}
+
+async fn record(args: args::RecordArgs) -> i32 {
+    let interactive = std::io::stderr().is_terminal();
+    let progress = |n: u64, rate: f64| {
+        if interactive {
+            eprint!("\r{n} messages ({rate:.0}/s)   ");
+        }
+    };
+    let result = crate::record::record(
+        &args.url,
+        &args.out,
+        &args.send,
+        args.count,
+        args.duration.map(|d| d.0),
+        Some(&progress),
+    )
+    .await;
+    if interactive {
+        eprintln!();
+    }
+    match result {
+        Ok(n) => {
+            println!("recorded {n} message(s) to {}", args.out.display());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}

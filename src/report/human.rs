@@ -1,0 +1,259 @@
+//! The terminal renderer: a line per request, failure details, the `-v` transcript, a summary.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::{Direction, Failure, FrameData, Outcome, RequestReport, RunReport, StepReport, Stop};
+use crate::duration::format_duration;
+
+/// How to print.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+    /// Print durations (off in snapshot tests, where they would vary).
+    pub timings: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn time(&self, d: Duration) -> String {
+        if self.timings {
+            format!("  {}", self.dim(&format_duration(d)))
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// The header printed before a collection's requests.
+pub fn collection_header(style: &Style, path: &str, env: Option<&str>) -> String {
+    if style.quiet {
+        return String::new();
+    }
+    match env {
+        Some(env) => format!(
+            "{} {}\n",
+            style.bold(path),
+            style.dim(&format!("(env: {env})"))
+        ),
+        None => format!("{}\n", style.bold(path)),
+    }
+}
+
+/// A finished request: its line, and for a failure the details.
+pub fn request(style: &Style, path: &str, r: &RequestReport) -> String {
+    let mut out = String::new();
+    if r.passed() {
+        if style.quiet {
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "  {} {}{}",
+            style.green("✓"),
+            r.name,
+            style.time(r.duration)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  {} {}{}",
+            style.red("✗"),
+            style.bold(&r.name),
+            style.time(r.duration)
+        );
+        if let Some((step, failure)) = r.failure() {
+            out.push_str(&failure_text(style, path, step, failure));
+        }
+    }
+    if style.verbose {
+        out.push_str(&transcript(style, r));
+    }
+    out
+}
+
+/// The failure block under a request line.
+pub fn failure_text(style: &Style, path: &str, step: Option<&StepReport>, f: &Failure) -> String {
+    let mut out = String::new();
+    let conn = f
+        .connection
+        .as_ref()
+        .map(|c| format!(" [{c}]"))
+        .unwrap_or_default();
+    match step {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "      {} {}:{}{conn}: {}",
+                style.red(&format!("step {} {}", s.index, s.keyword)),
+                path,
+                s.line,
+                f.summary
+            );
+        }
+        None => {
+            let _ = writeln!(out, "      {}{conn}: {}", style.red("error"), f.summary);
+        }
+    }
+    let rows = [
+        ("path", &f.path),
+        ("expected", &f.expected),
+        ("actual", &f.actual),
+        ("message", &f.message),
+    ];
+    for (label, value) in rows {
+        if let Some(v) = value {
+            let _ = writeln!(out, "        {}  {}", style.dim(&format!("{label:<8}")), v);
+        }
+    }
+    if let Some(detail) = &f.detail {
+        for line in detail.lines() {
+            let painted = match line.chars().next() {
+                Some('-') => style.red(line),
+                Some('+') => style.green(line),
+                _ => style.dim(line),
+            };
+            let _ = writeln!(out, "        {painted}");
+        }
+    }
+    out
+}
+
+/// The `-v` frame transcript: time, direction, connection, payload.
+pub fn transcript(style: &Style, r: &RequestReport) -> String {
+    let mut out = String::new();
+    let t = &r.transcript;
+    for (i, frame) in t.frames().enumerate() {
+        if i == t.head.len() && t.elided > 0 {
+            let _ = writeln!(
+                out,
+                "      {}",
+                style.dim(&format!("… {} frames not shown …", t.elided))
+            );
+        }
+        let arrow = match frame.direction {
+            Direction::Sent => "→",
+            Direction::Received => "←",
+        };
+        let at = if style.timings {
+            format!("{:>9.3}s ", frame.at.as_secs_f64())
+        } else {
+            String::new()
+        };
+        let payload = match &frame.data {
+            FrameData::Text(_) => frame.data.preview(200),
+            _ => format!("[{}] {}", frame.data.kind(), frame.data.preview(200)),
+        };
+        let _ = writeln!(
+            out,
+            "      {}{} {} {}",
+            style.dim(&at),
+            style.dim(&frame.connection),
+            arrow,
+            payload
+        );
+    }
+    out
+}
+
+/// The closing summary line (and why the run stopped, if it did).
+pub fn summary(style: &Style, report: &RunReport) -> String {
+    let total = report.total();
+    let failed = report.failed();
+    let passed = total - failed;
+    let mut out = String::new();
+    match report.stopped {
+        Some(Stop::Interrupted) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.red("interrupted: the run was stopped (Ctrl-C)")
+            );
+        }
+        Some(Stop::TimedOut(d)) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.red(&format!(
+                    "timed out: the run passed its --timeout of {}",
+                    format_duration(d)
+                ))
+            );
+        }
+        Some(Stop::FailFast) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.dim("stopped at the first failure (--fail-fast)")
+            );
+        }
+        None => {}
+    }
+    let noun = if total == 1 { "request" } else { "requests" };
+    let counts = if failed == 0 {
+        style.green(&format!("{passed} passed"))
+    } else {
+        format!(
+            "{}, {}",
+            style.green(&format!("{passed} passed")),
+            style.red(&format!("{failed} failed"))
+        )
+    };
+    let time = if style.timings {
+        format!(
+            " {}",
+            style.dim(&format!("({})", format_duration(report.duration)))
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "\n{total} {noun}: {counts}{time}");
+    out
+}
+
+/// GitHub Actions annotations for failures (`::error file=…,line=…::…`).
+pub fn github_annotations(report: &RunReport) -> String {
+    let mut out = String::new();
+    for c in &report.collections {
+        for r in &c.requests {
+            if let Some((step, f)) = r.failure() {
+                let line = step.map(|s| s.line).unwrap_or(r.line);
+                let mut msg = format!("{}: {}", r.name, f.summary);
+                if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+                    let _ = write!(msg, " (expected {e}, actual {a})");
+                }
+                let msg = msg
+                    .replace('%', "%25")
+                    .replace('\r', "%0D")
+                    .replace('\n', "%0A");
+                let _ = writeln!(out, "::error file={},line={line}::{msg}", c.path);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a step outcome failed (for renderers that count).
+pub fn step_failed(s: &StepReport) -> bool {
+    matches!(s.outcome, Outcome::Failed(_))
+}

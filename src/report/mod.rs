@@ -1,0 +1,267 @@
+//! Results as plain data: run → collections → requests → steps, with failures, timings and a
+//! bounded frame transcript. Renderers (terminal, reports, Python) read these; the runner fills
+//! them and never prints.
+
+pub mod human;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
+
+/// Everything one run produced.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    pub collections: Vec<CollectionReport>,
+    pub duration: Duration,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<Stop>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Interrupted,
+    TimedOut(Duration),
+    FailFast,
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectionReport {
+    pub path: String,
+    pub name: String,
+    pub env: Option<String>,
+    pub requests: Vec<RequestReport>,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestReport {
+    pub name: String,
+    pub line: usize,
+    pub duration: Duration,
+    /// A failure outside any step (a connection that could not open, an interrupted run).
+    pub error: Option<Failure>,
+    pub steps: Vec<StepReport>,
+    pub transcript: Transcript,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    /// 1-based position in the request.
+    pub index: usize,
+    pub keyword: &'static str,
+    pub line: usize,
+    pub duration: Duration,
+    pub outcome: Outcome,
+    /// Messages this step consumed.
+    pub messages: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Passed,
+    Failed(Failure),
+    /// Not run because an earlier step failed.
+    Skipped,
+}
+
+/// What went wrong, in terms a person can act on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Failure {
+    pub summary: String,
+    pub connection: Option<String>,
+    pub path: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    /// The message involved, as received (possibly truncated).
+    pub message: Option<String>,
+    /// A longer explanation, e.g. a snapshot diff.
+    pub detail: Option<String>,
+}
+
+impl Failure {
+    pub fn new(summary: impl Into<String>) -> Self {
+        Self {
+            summary: summary.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl RunReport {
+    pub fn passed(&self) -> bool {
+        self.stopped
+            .is_none_or(|s| s == Stop::FailFast && self.failed() == 0)
+            && self.collections.iter().all(CollectionReport::passed)
+    }
+
+    pub fn total(&self) -> usize {
+        self.collections.iter().map(|c| c.requests.len()).sum()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.collections
+            .iter()
+            .flat_map(|c| &c.requests)
+            .filter(|r| !r.passed())
+            .count()
+    }
+}
+
+impl CollectionReport {
+    pub fn passed(&self) -> bool {
+        self.requests.iter().all(RequestReport::passed)
+    }
+}
+
+impl RequestReport {
+    pub fn passed(&self) -> bool {
+        self.error.is_none()
+            && self
+                .steps
+                .iter()
+                .all(|s| !matches!(s.outcome, Outcome::Failed(_)))
+    }
+
+    /// The first failure: the request's own, or its failing step's.
+    pub fn failure(&self) -> Option<(Option<&StepReport>, &Failure)> {
+        if let Some(f) = &self.error {
+            return Some((None, f));
+        }
+        self.steps.iter().find_map(|s| match &s.outcome {
+            Outcome::Failed(f) => Some((Some(s), f)),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Sent,
+    Received,
+}
+
+/// One frame on the wire.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Since the request started.
+    pub at: Duration,
+    pub direction: Direction,
+    pub connection: std::sync::Arc<str>,
+    pub data: FrameData,
+}
+
+#[derive(Debug, Clone)]
+pub enum FrameData {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+    Ping(Bytes),
+    Pong(Bytes),
+    Close(Option<u16>, String),
+    /// The connection ended without a close frame, or failed.
+    Lost(String),
+}
+
+impl FrameData {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FrameData::Text(_) => "text",
+            FrameData::Binary(_) => "binary",
+            FrameData::Ping(_) => "ping",
+            FrameData::Pong(_) => "pong",
+            FrameData::Close(..) => "close",
+            FrameData::Lost(_) => "lost",
+        }
+    }
+
+    /// The payload for people: text as is, binary as a byte count, cut at `limit` characters.
+    pub fn preview(&self, limit: usize) -> String {
+        match self {
+            FrameData::Text(t) => truncate(t.as_str(), limit),
+            FrameData::Binary(b) => format!("<{} bytes>", b.len()),
+            FrameData::Ping(b) | FrameData::Pong(b) => truncate(&String::from_utf8_lossy(b), limit),
+            FrameData::Close(code, reason) => match code {
+                Some(c) if reason.is_empty() => format!("{c}"),
+                Some(c) => format!("{c} {reason}"),
+                None => "(no code)".into(),
+            },
+            FrameData::Lost(why) => why.clone(),
+        }
+    }
+}
+
+/// Cuts `text` to `limit` characters, saying how much was left out.
+pub fn truncate(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
+    }
+}
+
+/// The frames of a request: the first `HEAD` and the last `TAIL`, so a million-message stream
+/// keeps a bounded transcript.
+#[derive(Debug, Clone, Default)]
+pub struct Transcript {
+    pub head: Vec<Frame>,
+    pub tail: VecDeque<Frame>,
+    /// Frames left out between `head` and `tail`.
+    pub elided: u64,
+}
+
+impl Transcript {
+    pub const HEAD: usize = 50;
+    pub const TAIL: usize = 200;
+
+    pub fn push(&mut self, frame: Frame) {
+        if self.head.len() < Self::HEAD {
+            self.head.push(frame);
+            return;
+        }
+        if self.tail.len() == Self::TAIL {
+            self.tail.pop_front();
+            self.elided += 1;
+        }
+        self.tail.push_back(frame);
+    }
+
+    pub fn frames(&self) -> impl Iterator<Item = &Frame> {
+        self.head.iter().chain(self.tail.iter())
+    }
+
+    pub fn len(&self) -> u64 {
+        (self.head.len() + self.tail.len()) as u64 + self.elided
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.head.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcript_keeps_a_bounded_head_and_tail() {
+        let mut t = Transcript::default();
+        for i in 0..10_000u32 {
+            t.push(Frame {
+                at: Duration::ZERO,
+                direction: Direction::Received,
+                connection: "c".into(),
+                data: FrameData::Text(i.to_string().into()),
+            });
+        }
+        assert_eq!(t.head.len(), Transcript::HEAD);
+        assert_eq!(t.tail.len(), Transcript::TAIL);
+        assert_eq!(t.len(), 10_000);
+        let last = t.frames().last().unwrap().data.preview(10);
+        assert_eq!(last, "9999");
+    }
+
+    #[test]
+    fn truncate_says_what_it_left_out() {
+        assert_eq!(truncate("abcdef", 3), "abc… (3 more bytes)");
+        assert_eq!(truncate("abc", 3), "abc");
+    }
+}

@@ -1,0 +1,292 @@
+//! Checking one received message against an `expect`/`wait_for`: the per-message hot path.
+
+use serde_json::Value;
+
+use super::conn::Incoming;
+use crate::collection::Expect;
+use crate::jsonpath::JsonPath;
+use crate::matcher::{ResolveError, Resolved, Subject};
+use crate::report::{truncate, Failure};
+use crate::template::Lookup;
+
+/// How much of a message a failure shows.
+pub const PREVIEW: usize = 300;
+
+/// An expectation with its templates expanded, ready to test messages.
+pub enum Ready {
+    Any,
+    Json(Vec<(JsonPath, Resolved)>),
+    Text(Resolved),
+    Binary(Resolved),
+}
+
+/// Why a message did not match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    pub summary: String,
+    pub path: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+impl Mismatch {
+    fn new(summary: impl Into<String>) -> Self {
+        Self {
+            summary: summary.into(),
+            path: None,
+            expected: None,
+            actual: None,
+        }
+    }
+
+    /// The failure report for this mismatch on `message`.
+    pub fn into_failure(self, message: &Incoming) -> Failure {
+        Failure {
+            summary: self.summary,
+            path: self.path,
+            expected: self.expected,
+            actual: self.actual,
+            message: Some(preview(message)),
+            ..Failure::default()
+        }
+    }
+}
+
+pub fn preview(message: &Incoming) -> String {
+    match message {
+        Incoming::Text(t) => truncate(t.as_str(), PREVIEW),
+        Incoming::Binary(b) => {
+            use base64::Engine as _;
+            let shown = &b[..b.len().min(PREVIEW)];
+            format!(
+                "<{} bytes> {}",
+                b.len(),
+                base64::engine::general_purpose::STANDARD.encode(shown)
+            )
+        }
+    }
+}
+
+impl Ready {
+    pub fn resolve(expect: &Expect, scope: &dyn Lookup) -> Result<Self, ResolveError> {
+        if let Some(json) = &expect.json {
+            let checks = json
+                .0
+                .iter()
+                .map(|(p, m)| Ok((p.clone(), m.resolve(scope)?)))
+                .collect::<Result<_, ResolveError>>()?;
+            return Ok(Ready::Json(checks));
+        }
+        if let Some(m) = &expect.text {
+            return Ok(Ready::Text(m.resolve(scope)?));
+        }
+        if let Some(m) = &expect.binary {
+            return Ok(Ready::Binary(m.resolve(scope)?));
+        }
+        Ok(Ready::Any)
+    }
+
+    /// Tests one message; on success returns its parsed JSON (for `capture`), if it is JSON.
+    pub fn check(&self, message: &Incoming) -> Result<Option<Value>, Mismatch> {
+        match (self, message) {
+            (Ready::Any, Incoming::Text(t)) => Ok(serde_json::from_str(t.as_str()).ok()),
+            (Ready::Any, Incoming::Binary(_)) => Ok(None),
+            (Ready::Json(checks), Incoming::Text(t)) => {
+                let doc: Value = serde_json::from_str(t.as_str()).map_err(|e| Mismatch {
+                    summary: format!("the message is not JSON ({e})"),
+                    path: None,
+                    expected: Some("a JSON message".into()),
+                    actual: Some(truncate(t.as_str(), 80)),
+                })?;
+                for (path, matcher) in checks {
+                    check_path(&doc, path, matcher)?;
+                }
+                Ok(Some(doc))
+            }
+            (Ready::Json(_), Incoming::Binary(b)) => Err(Mismatch {
+                summary: "expected a JSON text message, got a binary one".into(),
+                path: None,
+                expected: Some("a JSON text message".into()),
+                actual: Some(format!("binary message of {} bytes", b.len())),
+            }),
+            (Ready::Text(m), Incoming::Text(t)) => {
+                let value = Value::String(t.as_str().to_string());
+                match m.mismatch(Subject::Json(&value)) {
+                    None => Ok(serde_json::from_str(t.as_str()).ok()),
+                    Some(expected) => Err(Mismatch {
+                        summary: "the text does not match".into(),
+                        path: None,
+                        expected: Some(expected),
+                        actual: Some(value.to_string()),
+                    }),
+                }
+            }
+            (Ready::Text(_), Incoming::Binary(b)) => Err(Mismatch {
+                summary: "expected a text message, got a binary one".into(),
+                path: None,
+                expected: Some("a text message".into()),
+                actual: Some(format!("binary message of {} bytes", b.len())),
+            }),
+            (Ready::Binary(m), Incoming::Binary(b)) => match m.mismatch(Subject::Bytes(b)) {
+                None => Ok(None),
+                Some(expected) => Err(Mismatch {
+                    summary: "the binary message does not match".into(),
+                    path: None,
+                    expected: Some(expected),
+                    actual: Some(format!("{} bytes", b.len())),
+                }),
+            },
+            (Ready::Binary(_), Incoming::Text(_)) => {
+                Err(Mismatch::new("expected a binary message, got a text one"))
+            }
+        }
+    }
+}
+
+/// Every node the path selects must match (one is enough with `any: true`).
+fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mismatch> {
+    let mut first_bad: Option<(&Value, String)> = None;
+    let mut good = 0usize;
+    let selected = path.for_each(doc, |node| match matcher.mismatch(Subject::Json(node)) {
+        None => {
+            good += 1;
+            !matcher.any
+        }
+        Some(expected) => {
+            if first_bad.is_none() {
+                first_bad = Some((node, expected));
+            }
+            matcher.any
+        }
+    });
+    match matcher.exists() {
+        Some(false) if selected == 0 => return Ok(()),
+        Some(false) => {
+            let found = path.query(doc);
+            return Err(Mismatch {
+                summary: format!("{path} should not exist"),
+                path: Some(path.to_string()),
+                expected: Some("not to exist".into()),
+                actual: Some(render(found.first().copied().unwrap_or(&Value::Null))),
+            });
+        }
+        _ => {}
+    }
+    if selected == 0 {
+        return Err(Mismatch {
+            summary: format!("{path} selected nothing"),
+            path: Some(path.to_string()),
+            expected: Some(matcher.describe()),
+            actual: Some("(nothing)".into()),
+        });
+    }
+    let ok = if matcher.any {
+        good > 0
+    } else {
+        first_bad.is_none()
+    };
+    if ok {
+        return Ok(());
+    }
+    let (node, expected) = first_bad.unwrap_or((&Value::Null, matcher.describe()));
+    let shown_path = if path.is_singular() {
+        path.to_string()
+    } else {
+        // Name the exact node that failed: `$.items[*].id` → `$['items'][2]['id']`.
+        path.query_located(doc)
+            .into_iter()
+            .find(|(_, n)| std::ptr::eq(*n, node))
+            .map(|(loc, _)| format!("{path} → {loc}"))
+            .unwrap_or_else(|| path.to_string())
+    };
+    let summary = if matcher.any {
+        format!("no node of {path} matches")
+    } else {
+        format!("{shown_path} does not match")
+    };
+    Err(Mismatch {
+        summary,
+        path: Some(shown_path),
+        expected: Some(expected),
+        actual: Some(render(node)),
+    })
+}
+
+fn render(v: &Value) -> String {
+    truncate(&v.to_string(), 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Matcher;
+    use crate::template::Scope;
+    use serde_json::json;
+
+    fn ready(pairs: &[(&str, Value)]) -> Ready {
+        Ready::Json(
+            pairs
+                .iter()
+                .map(|(p, m)| {
+                    (
+                        JsonPath::parse(p).unwrap(),
+                        Matcher::from_value(m.clone())
+                            .unwrap()
+                            .resolve(&Scope::default())
+                            .unwrap(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn text(s: &str) -> Incoming {
+        Incoming::Text(s.to_string().into())
+    }
+
+    #[test]
+    fn a_wrong_value_names_path_expected_and_actual() {
+        let r = ready(&[("$.s", json!("ETHUSDT"))]);
+        let m = r.check(&text(r#"{"s":"BTCUSDT"}"#)).unwrap_err();
+        assert_eq!(m.path.as_deref(), Some("$.s"));
+        assert_eq!(m.expected.as_deref(), Some("\"ETHUSDT\""));
+        assert_eq!(m.actual.as_deref(), Some("\"BTCUSDT\""));
+    }
+
+    #[test]
+    fn every_selected_node_must_match_unless_any() {
+        let doc = r#"{"items":[{"id":1},{"id":5},{"id":2}]}"#;
+        let all = ready(&[("$.items[*].id", json!({"lt": 3}))]);
+        let m = all.check(&text(doc)).unwrap_err();
+        assert_eq!(
+            m.path.as_deref(),
+            Some("$.items[*].id → $['items'][1]['id']")
+        );
+        let any = ready(&[("$.items[*].id", json!({"gt": 4, "any": true}))]);
+        assert!(any.check(&text(doc)).is_ok());
+    }
+
+    #[test]
+    fn missing_paths_fail_unless_exists_false() {
+        let r = ready(&[("$.nope", json!(1))]);
+        assert_eq!(
+            r.check(&text("{}")).unwrap_err().summary,
+            "$.nope selected nothing"
+        );
+        let r = ready(&[("$.nope", json!({"exists": false}))]);
+        assert!(r.check(&text("{}")).is_ok());
+        let r = ready(&[("$.a", json!({"exists": false}))]);
+        assert!(r.check(&text(r#"{"a":1}"#)).is_err());
+    }
+
+    #[test]
+    fn non_json_text_is_a_failure_that_says_so() {
+        let r = ready(&[("$.a", json!(1))]);
+        let m = r.check(&text("hello")).unwrap_err();
+        assert!(
+            m.summary.starts_with("the message is not JSON"),
+            "{}",
+            m.summary
+        );
+    }
+}
