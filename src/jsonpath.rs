@@ -105,7 +105,7 @@ impl JsonPath {
         self.compiled
             .query_located(value)
             .iter()
-            .map(|n| (n.location().to_string(), n.node()))
+            .map(|n| (normalized(n.location()), n.node()))
             .collect()
     }
 }
@@ -137,6 +137,39 @@ impl PartialEq for JsonPath {
     fn eq(&self, other: &Self) -> bool {
         self.source == other.source
     }
+}
+
+/// The RFC 9535 §2.7 normalized path (`$['a'][0]`), with names escaped as the RFC requires.
+fn normalized(path: &serde_json_path::NormalizedPath<'_>) -> String {
+    use serde_json_path::PathElement;
+    let mut out = String::from("$");
+    for element in path.iter() {
+        match element {
+            PathElement::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+            PathElement::Name(name) => {
+                out.push_str("['");
+                for c in name.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\'' => out.push_str("\\'"),
+                        '\u{8}' => out.push_str("\\b"),
+                        '\u{c}' => out.push_str("\\f"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                        c => out.push(c),
+                    }
+                }
+                out.push_str("']");
+            }
+        }
+    }
+    out
 }
 
 fn walk<'v>(segments: &[Segment], mut value: &'v Value) -> Option<&'v Value> {
