@@ -14,3 +14,5 @@ pub mod report;
 pub mod runner;
 pub mod snapshot;
 pub mod template;
+#[cfg(feature = "python")]
+pub mod python;

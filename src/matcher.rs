@@ -167,12 +167,15 @@ impl Matcher {
     /// matcher keys.
     pub fn from_value(value: Value) -> Result<Self, String> {
         match value {
-            Value::Object(map) => {
-                let (checks, any) = compile_map(map)?;
-                Ok(Self { checks, any })
-            }
+            Value::Object(map) => Self::from_entries(map.into_iter().collect()),
             plain => Ok(Self::equals(TValue::from_value(plain)?)),
         }
+    }
+
+    /// Builds a matcher from its keys in the order written (checks run, and fail, in that order).
+    pub fn from_entries(entries: Vec<(String, Value)>) -> Result<Self, String> {
+        let (checks, any) = compile_map(entries)?;
+        Ok(Self { checks, any })
     }
 
     /// Whether the matcher checks that a path selects nothing (`exists: false`).
@@ -211,7 +214,53 @@ impl Matcher {
 
 impl<'de> Deserialize<'de> for Matcher {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Matcher::from_value(Value::deserialize(d)?).map_err(de::Error::custom)
+        // A map keeps its YAML order; anything else is a plain value (equality).
+        struct Vis;
+        impl<'de> de::Visitor<'de> for Vis {
+            type Value = Result<Matcher, String>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value (equality) or a map of matchers")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    entries.push((k, v));
+                }
+                Ok(Matcher::from_entries(entries))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element::<Value>()? {
+                    items.push(v);
+                }
+                Ok(Matcher::from_value(Value::Array(items)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::Bool(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::from(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::from(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::String(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::String(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::Null))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Matcher::from_value(Value::Null))
+            }
+        }
+        d.deserialize_any(Vis)?.map_err(de::Error::custom)
     }
 }
 
@@ -224,9 +273,7 @@ pub enum ResolveError {
     Regex(String, String),
 }
 
-fn compile_map(
-    map: serde_json::Map<String, Value>,
-) -> Result<(Vec<Check<TValue, Pattern>>, bool), String> {
+fn compile_map(map: Vec<(String, Value)>) -> Result<(Vec<Check<TValue, Pattern>>, bool), String> {
     if map.is_empty() {
         return Err(
             "empty matcher: write a value for equality or keys such as `eq`, `gt`, `type`".into(),
@@ -586,7 +633,13 @@ mod tests {
 
     #[test]
     fn every_key_of_one_matcher_must_hold() {
-        let r = m(json!({"matches": "^\\d+\\.\\d+$", "gt": 0}));
+        let r = Matcher::from_entries(vec![
+            ("matches".into(), json!("^\\d+\\.\\d+$")),
+            ("gt".into(), json!(0)),
+        ])
+        .unwrap()
+        .resolve(&Scope::default())
+        .unwrap();
         assert!(r.mismatch(Subject::Json(&json!("1.5"))).is_none());
         assert_eq!(
             r.mismatch(Subject::Json(&json!("0.0"))).as_deref(),

@@ -90,7 +90,10 @@ pub async fn run_step(
     for m in &mut messages {
         redact(m, &spec.redact);
     }
-    let body = render_body(&messages, spec.shape);
+    let body = ctx
+        .masker
+        .mask(&render_body(&messages, spec.shape))
+        .into_owned();
     let index = request
         .steps
         .iter()

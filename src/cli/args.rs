@@ -95,6 +95,15 @@ pub struct RunArgs {
     /// A deadline for the whole run (e.g. 30s, 5m)
     #[arg(long, value_name = "D", value_parser = parse_dur)]
     pub timeout: Option<Dur>,
+    /// Run N requests at once (output stays in file order)
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+    /// Run only the K-th of N stable partitions of all requests (for CI matrices)
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// Write a report: junit=FILE, json=FILE or html=FILE (repeatable)
+    #[arg(long = "report", value_name = "KIND=FILE", value_parser = parse_report)]
+    pub reports: Vec<(ReportKind, PathBuf)>,
     /// Print the frame transcript of each request
     #[arg(short, long)]
     pub verbose: bool,
@@ -114,6 +123,8 @@ impl RunArgs {
             fail_fast: self.fail_fast,
             timeout: self.timeout.map(|d| d.0),
             update_snapshots: self.update_snapshots,
+            jobs: self.jobs,
+            shard: self.shard,
         }
     }
 }
@@ -180,6 +191,45 @@ pub struct RecordArgs {
     /// Stop after this long (e.g. 10s)
     #[arg(long, value_parser = parse_dur)]
     pub duration: Option<Dur>,
+}
+
+/// The report formats of `--report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Junit,
+    Json,
+    Html,
+}
+
+fn parse_report(s: &str) -> Result<(ReportKind, PathBuf), String> {
+    let (kind, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KIND=FILE (junit, json or html), got `{s}`"))?;
+    let kind = match kind {
+        "junit" => ReportKind::Junit,
+        "json" => ReportKind::Json,
+        "html" => ReportKind::Html,
+        other => {
+            return Err(format!(
+                "unknown report kind `{other}`: use junit, json or html"
+            ))
+        }
+    };
+    if file.is_empty() {
+        return Err("the report needs a file name: KIND=FILE".into());
+    }
+    Ok((kind, PathBuf::from(file)))
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("expected K/N with 1 ≤ K ≤ N (e.g. 1/4), got `{s}`");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let k: u32 = k.trim().parse().map_err(|_| bad())?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {

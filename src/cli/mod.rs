@@ -183,14 +183,43 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
     let report = runner::run(&prepared, &opts, &printer, cancel).await;
     watcher.abort();
     printer.emit(&human::summary(&style, &report));
-    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
-        printer.emit(&human::github_annotations(&report));
-    }
-    match report.stopped {
+    let mut code = match report.stopped {
         Some(crate::report::Stop::Interrupted) => EXIT_INTERRUPTED,
         _ if report.passed() => EXIT_OK,
         _ => EXIT_FAILED,
+    };
+    for (kind, file) in &args.reports {
+        if let Err(e) = write_report(*kind, file, &report) {
+            eprintln!("error: cannot write the report {}: {e}", file.display());
+            code = code.max(EXIT_FAILED);
+        }
     }
+    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        printer.emit(&human::github_annotations(&report));
+    }
+    code
+}
+
+/// Writes one `--report` file.
+pub fn write_report(
+    kind: args::ReportKind,
+    file: &Path,
+    report: &crate::report::RunReport,
+) -> std::io::Result<()> {
+    let text = match kind {
+        args::ReportKind::Junit => crate::report::junit::report(report),
+        args::ReportKind::Json => {
+            let mut t = serde_json::to_string_pretty(&crate::report::json::report(report))
+                .unwrap_or_default();
+            t.push('\n');
+            t
+        }
+        args::ReportKind::Html => crate::report::html::report(report),
+    };
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(file, text)
 }
 
 fn validate(args: args::ValidateArgs, color: bool) -> i32 {
@@ -282,8 +311,9 @@ async fn serve(args: args::ServeArgs) -> i32 {
 
 async fn record(args: args::RecordArgs) -> i32 {
     let interactive = std::io::stderr().is_terminal();
-    let progress = |n: u64, rate: f64| {
+    let progress = move |n: u64, secs: f64| {
         if interactive {
+            let rate = n as f64 / secs.max(1e-3);
             eprint!("\r{n} messages ({rate:.0}/s)   ");
         }
     };

@@ -112,8 +112,8 @@ pub struct MockRule {
     pub matches: OrderedMap<crate::jsonpath::JsonPath, Matcher>,
     /// Matches the incoming text as a whole instead.
     pub text: Option<Matcher>,
-    /// One reply or several.
-    #[serde(default)]
+    /// One reply or several: YAML may give a single map or a list of them.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub reply: Vec<MockReply>,
     /// Close the connection after replying (with this code).
     pub close: Option<u16>,
@@ -127,6 +127,31 @@ pub struct MockReply {
     pub text: Option<Template>,
     pub binary: Option<Template>,
     pub delay: Option<Dur>,
+}
+
+/// Reads `reply:` as either one map or a list of maps, keeping each map's own error messages.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<MockReply>, D::Error> {
+    struct OneOrMany;
+    impl<'de> serde::de::Visitor<'de> for OneOrMany {
+        type Value = Vec<MockReply>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a reply map such as `{json: …}` or a list of them")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            MockReply::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                .map(|r| vec![r])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<MockReply>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+    d.deserialize_any(OneOrMany)
 }
 
 #[derive(Deserialize)]

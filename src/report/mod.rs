@@ -2,7 +2,10 @@
 //! bounded frame transcript. Renderers (terminal, reports, Python) read these; the runner fills
 //! them and never prints.
 
+pub mod html;
 pub mod human;
+pub mod json;
+pub mod junit;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -43,6 +46,16 @@ pub struct RequestReport {
     pub error: Option<Failure>,
     pub steps: Vec<StepReport>,
     pub transcript: Transcript,
+    /// Messages received per time bucket, per connection (for rate charts).
+    pub rates: Vec<RateSeries>,
+}
+
+/// How many messages a connection received in each successive time bucket.
+#[derive(Debug, Clone, Default)]
+pub struct RateSeries {
+    pub connection: std::sync::Arc<str>,
+    pub bucket: Duration,
+    pub counts: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::check::{preview, Ready};
 use super::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
+use super::mask::{is_secret_header, Masker};
 use super::{max_message_size, step_timeout, RunOptions};
 use crate::collection::{Collection, Expect, Payload, Request, Step, StepKind};
 use crate::duration::format_duration;
@@ -21,6 +22,7 @@ pub struct Ctx<'a> {
     pub collection: &'a Collection,
     pub vars: &'a HashMap<String, Value>,
     pub opts: &'a RunOptions,
+    pub masker: &'a Masker,
 }
 
 impl<'a> Ctx<'a> {
@@ -28,11 +30,13 @@ impl<'a> Ctx<'a> {
         collection: &'a Collection,
         vars: &'a HashMap<String, Value>,
         opts: &'a RunOptions,
+        masker: &'a Masker,
     ) -> Self {
         Self {
             collection,
             vars,
             opts,
+            masker,
         }
     }
 }
@@ -56,6 +60,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         error: None,
         steps: Vec::new(),
         transcript: Default::default(),
+        rates: Vec::new(),
     };
     let mut state = State {
         scope: Scope {
@@ -67,12 +72,26 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         last: None,
         several: request.connections.len() > 1,
     };
+    // Credentials in headers are secrets too, for this request.
+    let mut masker = ctx.masker.clone();
+    for c in &request.connections {
+        for (name, value) in &c.headers {
+            if is_secret_header(name) {
+                if let Ok(v) = value.expand(&state.scope) {
+                    // `Bearer abc…`: mask the credential, and the whole value.
+                    let credential = v.split_whitespace().last().unwrap_or_default().to_string();
+                    masker.extend([v, credential]);
+                }
+            }
+        }
+    }
     match open_all(ctx, request, &state.scope).await {
         Ok(conns) => state.conns = conns,
         Err(failure) => {
             report.error = Some(failure);
             report.steps = skipped(request, 0);
             report.duration = started.elapsed();
+            masker.request(&mut report);
             return report;
         }
     }
@@ -105,8 +124,10 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     for conn in state.conns {
         conn.shutdown(&mut rec).await;
     }
+    report.rates = rec.rates();
     report.transcript = rec.transcript;
     report.duration = started.elapsed();
+    masker.request(&mut report);
     report
 }
 
@@ -275,6 +296,7 @@ async fn run_step(ctx: &Ctx<'_>, request: &Request, step: &Step, st: &mut State<
             let sctx = super::StepCtx {
                 collection_path: &ctx.collection.path,
                 update: ctx.opts.update_snapshots,
+                masker: ctx.masker,
             };
             let t = timeout(s.timeout.map(|d| d.0));
             crate::snapshot::run_step(

@@ -4,6 +4,7 @@
 mod check;
 pub mod conn;
 mod exec;
+pub mod mask;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -39,12 +40,33 @@ pub struct RunOptions {
     /// A deadline for the whole run.
     pub timeout: Option<Duration>,
     pub update_snapshots: bool,
+    /// How many requests run at once (0 or 1: one after another). Output keeps file order.
+    pub jobs: usize,
+    /// `--shard K/N`: run only the K-th of N stable partitions of all requests (K from 1).
+    pub shard: Option<(u32, u32)>,
+}
+
+/// Which shard (1-based) of `n` a request belongs to: a stable hash of its file and name, so
+/// every CI runner computes the same partition.
+pub fn shard_of(collection_path: &str, request_name: &str, n: u32) -> u32 {
+    // FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in collection_path
+        .bytes()
+        .chain([0u8])
+        .chain(request_name.bytes())
+    {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(n.max(1))) as u32 + 1
 }
 
 /// What a snapshot step needs to know about its run.
 pub struct StepCtx<'a> {
     pub collection_path: &'a std::path::Path,
     pub update: bool,
+    pub masker: &'a mask::Masker,
 }
 
 /// A collection checked against the options and ready to run.
@@ -176,6 +198,7 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
         parse_kv(&opts.secrets),
     ];
     let filter = opts.filter.as_ref().map(|f| f.to_lowercase());
+    let path_text = collection.path.display().to_string();
     let selected: Vec<usize> = collection
         .requests
         .iter()
@@ -184,6 +207,10 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
             filter
                 .as_ref()
                 .is_none_or(|f| r.name.to_lowercase().contains(f))
+        })
+        .filter(|(_, r)| {
+            opts.shard
+                .is_none_or(|(k, n)| shard_of(&path_text, &r.name, n) == k)
         })
         .map(|(i, _)| i)
         .collect();
@@ -308,52 +335,66 @@ fn var_line(source: &str, name: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Runs prepared collections one after another, requests in file order.
+/// A collection whose mocks are up and whose variables are resolved.
+struct Live {
+    vars: HashMap<String, Value>,
+    masker: mask::Masker,
+    _servers: Vec<crate::mock::MockServer>,
+    /// Set when the mocks could not start: every request fails with it.
+    broken: Option<Failure>,
+}
+
+/// Runs prepared collections: requests in file order, or `jobs` at a time with results still
+/// reported in file order.
 pub async fn run(
     prepared: &[Prepared],
     opts: &RunOptions,
     observer: &dyn Observer,
     cancel: Cancel,
 ) -> RunReport {
+    use futures_util::StreamExt;
+
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
-    let mut report = RunReport::default();
-    'collections: for p in prepared {
-        let c_started = Instant::now();
-        observer.collection_started(&p.collection, p.env.as_deref());
-        let mut creport = CollectionReport {
-            path: p.collection.path.display().to_string(),
-            name: p.collection.name.clone(),
-            env: p.env.clone(),
-            requests: Vec::new(),
-            duration: Duration::ZERO,
-        };
-        let (servers, vars) = match start_mocks(p).await {
-            Ok(ok) => ok,
-            Err(failure) => {
-                // Every selected request fails the same way: its mock could not start.
-                for &i in &p.selected {
-                    let r = &p.collection.requests[i];
-                    let rr = RequestReport {
-                        name: r.name.clone(),
-                        line: r.line,
-                        duration: Duration::ZERO,
-                        error: Some(failure.clone()),
-                        steps: Vec::new(),
-                        transcript: Default::default(),
-                    };
-                    observer.request_finished(&p.collection, &rr);
-                    creport.requests.push(rr);
-                }
-                creport.duration = c_started.elapsed();
-                report.collections.push(creport);
-                continue;
+    let mut live = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        live.push(match start_mocks(p).await {
+            Ok((servers, vars)) => Live {
+                masker: masker_for(p, &vars, opts),
+                vars,
+                _servers: servers,
+                broken: None,
+            },
+            Err(failure) => Live {
+                vars: HashMap::new(),
+                masker: mask::Masker::new(opts.secrets.iter().map(|(_, v)| v.clone())),
+                _servers: Vec::new(),
+                broken: Some(failure),
+            },
+        });
+    }
+    let ctxs: Vec<exec::Ctx<'_>> = prepared
+        .iter()
+        .zip(&live)
+        .map(|(p, l)| exec::Ctx::new(&p.collection, &l.vars, opts, &l.masker))
+        .collect();
+    let work: Vec<(usize, usize)> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, p)| p.selected.iter().map(move |&ri| (ci, ri)))
+        .collect();
+
+    let one = |(ci, ri): (usize, usize)| {
+        let ctx = &ctxs[ci];
+        let broken = live[ci].broken.clone();
+        let mut cancel = cancel.clone();
+        async move {
+            let request = &ctx.collection.requests[ri];
+            if let Some(failure) = broken {
+                let mut rr = stopped(request, "");
+                rr.error = Some(failure);
+                return (ci, rr, None);
             }
-        };
-        let ctx = exec::Ctx::new(&p.collection, &vars, opts);
-        for &i in &p.selected {
-            let request = &p.collection.requests[i];
-            let mut cancel = cancel.clone();
             let deadline_reached = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
@@ -361,7 +402,7 @@ pub async fn run(
                 }
             };
             let (rr, stop) = tokio::select! {
-                rr = exec::run_request(&ctx, request) => (rr, None),
+                rr = exec::run_request(ctx, request) => (rr, None),
                 _ = cancel.cancelled() => (stopped(request, "interrupted (Ctrl-C)"), Some(Stop::Interrupted)),
                 _ = deadline_reached => {
                     let t = opts.timeout.unwrap_or_default();
@@ -369,23 +410,68 @@ pub async fn run(
                     (stopped(request, &why), Some(Stop::TimedOut(t)))
                 }
             };
-            observer.request_finished(&p.collection, &rr);
-            let failed = !rr.passed();
-            creport.requests.push(rr);
-            if stop.is_some() || (failed && opts.fail_fast) {
-                report.stopped = stop.or(Some(Stop::FailFast));
-                creport.duration = c_started.elapsed();
-                report.collections.push(creport);
-                drop(servers);
-                break 'collections;
-            }
+            (ci, rr, stop)
         }
-        drop(servers);
-        creport.duration = c_started.elapsed();
-        report.collections.push(creport);
+    };
+    let mut results = futures_util::stream::iter(work)
+        .map(one)
+        .buffered(opts.jobs.max(1));
+
+    let mut report = RunReport::default();
+    let mut current: Option<(usize, CollectionReport, Instant)> = None;
+    let finish = |report: &mut RunReport, current: Option<(usize, CollectionReport, Instant)>| {
+        if let Some((_, mut c, t)) = current {
+            c.duration = t.elapsed();
+            report.collections.push(c);
+        }
+    };
+    while let Some((ci, rr, stop)) = results.next().await {
+        if current.as_ref().is_none_or(|(c, _, _)| *c != ci) {
+            finish(&mut report, current.take());
+            // Collections with no selected request before this one still appear, empty.
+            let p = &prepared[ci];
+            observer.collection_started(&p.collection, p.env.as_deref());
+            current = Some((ci, collection_report(p), Instant::now()));
+        }
+        observer.request_finished(&prepared[ci].collection, &rr);
+        let failed = !rr.passed();
+        if let Some((_, c, _)) = current.as_mut() {
+            c.requests.push(rr);
+        }
+        if stop.is_some() || (failed && opts.fail_fast) {
+            report.stopped = stop.or(Some(Stop::FailFast));
+            break;
+        }
     }
+    drop(results);
+    finish(&mut report, current.take());
     report.duration = started.elapsed();
     report
+}
+
+fn collection_report(p: &Prepared) -> CollectionReport {
+    CollectionReport {
+        path: p.collection.path.display().to_string(),
+        name: p.collection.name.clone(),
+        env: p.env.clone(),
+        requests: Vec::new(),
+        duration: Duration::ZERO,
+    }
+}
+
+/// The secret values of a collection's run: its `secrets:` variables and `--secret` values.
+fn masker_for(p: &Prepared, vars: &HashMap<String, Value>, opts: &RunOptions) -> mask::Masker {
+    let named = p
+        .collection
+        .secrets
+        .iter()
+        .chain(opts.secrets.iter().map(|(k, _)| k))
+        .filter_map(|name| vars.get(name))
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    mask::Masker::new(named.chain(opts.secrets.iter().map(|(_, v)| v.clone())))
 }
 
 fn stopped(request: &Request, why: &str) -> RequestReport {
@@ -396,6 +482,7 @@ fn stopped(request: &Request, why: &str) -> RequestReport {
         error: Some(Failure::new(why)),
         steps: Vec::new(),
         transcript: Default::default(),
+        rates: Vec::new(),
     }
 }
 
