@@ -27,7 +27,11 @@ fn check(case: &Value) -> Result<(), String> {
     let path = parsed.map_err(|e| format!("{name}: `{selector}` rejected: {e}"))?;
     let doc = &case["document"];
     let got: Vec<Value> = path.query(doc).into_iter().cloned().collect();
-    let located: Vec<String> = path.query_located(doc).into_iter().map(|(p, _)| p).collect();
+    let located: Vec<String> = path
+        .query_located(doc)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     let mut for_each = Vec::new();
     path.for_each(doc, |v| {
         for_each.push(v.clone());
