@@ -34,24 +34,28 @@ pub enum Command {
     Serve(ServeArgs),
     /// Record what a server sends, in the format `replay:` reads
     Record(RecordArgs),
+    /// Print the JSON Schema of the collection format (for editors)
+    Schema,
 }
 
 /// `wsrun PATH` means `wsrun run PATH`.
 pub fn insert_default_command(mut argv: Vec<String>) -> Vec<String> {
-    const KNOWN: [&str; 9] = [
+    const KNOWN: [&str; 11] = [
         "run",
         "validate",
         "snapshots",
         "serve",
         "record",
+        "schema",
         "help",
         "-h",
         "--help",
         "-V",
+        "--version",
     ];
     let first = argv.iter().skip(1).find(|a| *a != "--no-color");
     match first {
-        Some(a) if KNOWN.contains(&a.as_str()) || a == "--version" => argv,
+        Some(a) if KNOWN.contains(&a.as_str()) => argv,
         None => argv,
         Some(_) => {
             argv.insert(1, "run".into());

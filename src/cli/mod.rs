@@ -57,6 +57,10 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Snapshots(args) => snapshots(args),
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
+        Command::Schema => {
+            print!("{}", crate::collection::schema::schema_text());
+            EXIT_OK
+        }
     }
 }
 

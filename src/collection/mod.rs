@@ -3,6 +3,7 @@
 
 mod de;
 mod error;
+pub mod schema;
 mod step;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,202 @@
+//! The JSON Schema of the collection format (`wsrun schema`), for editors.
+//!
+//! Draft-07, because yaml-language-server (the YAML extension most editors use) does not support
+//! 2020-12 yet. The schema is built from the same key lists the loader uses (`STEP_KEYS`,
+//! `MATCHER_KEYS`), and `tests/schema.rs` checks every object's properties against the keys the
+//! loader accepts, so the two cannot drift apart.
+
+use serde_json::{json, Map, Value};
+
+use super::step::STEP_KEYS;
+use crate::matcher::MATCHER_KEYS;
+
+pub const SCHEMA_ID: &str = "https://wsrun.dev/schema/wsrun.schema.json";
+
+fn obj(props: Value, required: &[&str]) -> Value {
+    let mut o = json!({ "type": "object", "additionalProperties": false, "properties": props });
+    if !required.is_empty() {
+        o["required"] = json!(required);
+    }
+    o
+}
+
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/definitions/{name}") })
+}
+
+/// The whole schema.
+pub fn schema() -> Value {
+    let duration = json!({
+        "description": "A duration: 250ms, 5s, 1.5s, 2m, 1h",
+        "type": "string",
+        "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*(ms|s|m|h)\\s*$"
+    });
+    let size = json!({
+        "description": "Bytes, or a size such as 64MiB, 512KiB, 1MB",
+        "type": ["integer", "string"],
+        "pattern": "^\\s*[0-9]+\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$"
+    });
+    let conn = json!({ "description": "The connection (with several `connections`)", "type": "string" });
+    let timeout = r("duration");
+    let tls = obj(
+        json!({
+            "ca": { "description": "PEM file of the CA that signed the server's certificate", "type": "string" },
+            "insecure": { "description": "Accept any certificate", "type": "boolean" }
+        }),
+        &[],
+    );
+    let headers = json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } });
+    let connection_props = json!({
+        "url": { "description": "ws:// or wss:// URL (templates allowed)", "type": "string" },
+        "headers": headers,
+        "subprotocols": { "type": "array", "items": { "type": "string" } },
+        "tls": r("tls"),
+        "connect_timeout": r("duration"),
+    });
+    let mut matcher_props = Map::new();
+    for key in MATCHER_KEYS {
+        let v = match key {
+            "exists" | "any" => json!({ "type": "boolean" }),
+            "type" => json!({ "enum": ["string", "number", "integer", "boolean", "null", "array", "object"] }),
+            "matches" => json!({ "description": "A regular expression", "type": "string" }),
+            "in" => json!({ "type": "array" }),
+            "len" | "not" => r("matcher"),
+            _ => json!({}),
+        };
+        matcher_props.insert(key.to_string(), v);
+    }
+    let matcher = json!({
+        "description": "A plain value (equality) or a map of matchers",
+        "anyOf": [
+            { "not": { "type": "object" } },
+            { "type": "object", "additionalProperties": false, "minProperties": 1, "properties": matcher_props }
+        ]
+    });
+    let json_matchers = json!({
+        "description": "JSONPath (RFC 9535) → matcher",
+        "type": "object",
+        "propertyNames": { "pattern": "^\\$" },
+        "additionalProperties": r("matcher")
+    });
+    let expect = json!({
+        "anyOf": [
+            { "type": "null" },
+            obj(json!({
+                "conn": conn, "timeout": timeout,
+                "count": { "type": "integer", "minimum": 1 },
+                "within": r("duration"),
+                "json": json_matchers, "text": r("matcher"), "binary": r("matcher")
+            }), &[])
+        ]
+    });
+    let mut step_props = Map::new();
+    for key in STEP_KEYS {
+        let v = match key {
+            "send" => json!({ "anyOf": [
+                { "type": "string" },
+                obj(json!({ "conn": conn, "text": { "type": "string" }, "json": {}, "binary": { "description": "base64", "type": "string" } }), &[])
+            ]}),
+            "expect" | "wait_for" => r("expect"),
+            "no_message" => json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] }),
+            "capture" => json!({ "type": "object", "additionalProperties": { "type": "string", "pattern": "^\\$" } }),
+            "snapshot" => obj(json!({
+                "name": { "type": "string" }, "shape": { "type": "boolean" },
+                "count": { "type": "integer", "minimum": 1 },
+                "redact": { "type": "array", "items": { "type": "string", "pattern": "^\\$" } },
+                "conn": conn, "timeout": timeout
+            }), &[]),
+            "ping" => json!({ "anyOf": [
+                { "type": ["string", "number", "null"] },
+                obj(json!({ "conn": conn, "payload": { "type": "string" }, "timeout": timeout }), &[])
+            ]}),
+            "sleep" => r("duration"),
+            "close" => json!({ "anyOf": [
+                { "type": ["integer", "null"] },
+                obj(json!({ "conn": conn, "code": { "type": "integer" }, "reason": { "type": "string" }, "timeout": timeout }), &[])
+            ]}),
+            "expect_close" => json!({ "anyOf": [
+                { "type": ["integer", "null"] },
+                obj(json!({ "conn": conn, "code": { "type": "integer" }, "timeout": timeout }), &[])
+            ]}),
+            _ => json!({}),
+        };
+        step_props.insert(key.to_string(), v);
+    }
+    let step = json!({
+        "description": "One step: a map with exactly one of the step keys",
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": false,
+        "properties": step_props
+    });
+    let mut request_props = connection_props.as_object().cloned().unwrap_or_default();
+    request_props.insert("name".into(), json!({ "type": "string" }));
+    request_props.insert("description".into(), json!({ "type": "string" }));
+    request_props.insert("timeout".into(), r("duration"));
+    request_props.insert(
+        "connections".into(),
+        json!({ "type": "object", "additionalProperties": r("connection") }),
+    );
+    request_props.insert("steps".into(), json!({ "type": "array", "items": r("step") }));
+    let reply = obj(
+        json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
+        &[],
+    );
+    let mock = obj(
+        json!({
+            "replay": { "description": "JSONL recording (as `wsrun record` writes)", "type": "string" },
+            "interval": r("duration"),
+            "loop": { "type": "boolean" },
+            "echo": { "type": "boolean" },
+            "on": { "type": "array", "items": obj(json!({
+                "match": { "type": "object", "additionalProperties": r("matcher") },
+                "text": r("matcher"),
+                "reply": { "anyOf": [ reply.clone(), { "type": "array", "items": reply } ] },
+                "close": { "type": "integer" }
+            }), &[]) },
+            "close_after": { "type": "integer", "minimum": 0 },
+            "close_code": { "type": "integer" }
+        }),
+        &[],
+    );
+    let vars = json!({ "type": "object" });
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": SCHEMA_ID,
+        "title": "wsrun collection",
+        "description": "A collection of WebSocket requests run by wsrun",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["requests"],
+        "properties": {
+            "name": { "type": "string" },
+            "description": { "type": "string" },
+            "vars": vars,
+            "environments": { "type": "object", "additionalProperties": vars },
+            "default_env": { "type": "string" },
+            "mocks": { "type": "object", "additionalProperties": r("mock") },
+            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size") }), &[]),
+            "secrets": { "type": "array", "items": { "type": "string" } },
+            "requests": { "type": "array", "items": r("request") }
+        },
+        "definitions": {
+            "duration": duration,
+            "size": size,
+            "tls": tls,
+            "matcher": matcher,
+            "expect": expect,
+            "step": step,
+            "connection": obj(connection_props, &["url"]),
+            "request": obj(Value::Object(request_props), &["name"]),
+            "mock": mock
+        }
+    })
+}
+
+/// The schema as the `wsrun schema` command prints it.
+pub fn schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    s.push('\n');
+    s
+}

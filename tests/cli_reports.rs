@@ -1,0 +1,218 @@
+//! Reports (JUnit, JSON, HTML), `--jobs`, `--shard` and secret masking, end to end through the
+//! binary against loopback servers.
+
+mod common;
+#[path = "common/cli.rs"]
+mod cli;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Two collections with passing and failing requests against `server` (a 50-trade stream).
+fn two_collections(ws: &cli::Workspace, url: &str) {
+    ws.write(
+        "suite/a.yaml",
+        &format!(
+            r#"name: A
+requests:
+  - name: trades pass
+    url: "{url}/ws"
+    steps:
+      - expect: {{ json: {{ $.e: trade }} }}
+  - name: symbol fails
+    url: "{url}/ws"
+    steps:
+      - expect: {{ json: {{ $.s: ETHUSDT }} }}
+  - name: count passes
+    url: "{url}/ws"
+    steps:
+      - expect: {{ count: 5, json: {{ $.p: {{ gt: 0 }} }} }}
+"#
+        ),
+    );
+    ws.write(
+        "suite/b.yaml",
+        &format!(
+            r#"name: B
+requests:
+  - name: type fails
+    url: "{url}/ws"
+    steps:
+      - expect: {{ json: {{ $.T: {{ type: string }} }} }}
+  - name: id passes
+    url: "{url}/ws"
+    steps:
+      - expect: {{ json: {{ $.t: {{ gte: 1 }} }} }}
+"#
+        ),
+    );
+}
+
+#[test]
+fn junit_has_a_testsuite_per_collection_and_a_testcase_per_request() {
+    let server = common::binance_stream(50, Duration::from_millis(1));
+    let ws = cli::Workspace::new();
+    two_collections(&ws, &server.url());
+    let run = ws.wsrun(&["suite", "--report", "junit=out/junit.xml", "--report", "json=out/r.json"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let xml = std::fs::read_to_string(ws.path().join("out/junit.xml")).expect("junit written");
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"));
+    assert!(xml.contains("<testsuites name=\"wsrun\" tests=\"5\" failures=\"2\""), "{xml}");
+    assert!(xml.contains("<testsuite name=\"suite/a.yaml\" tests=\"3\" failures=\"1\""), "{xml}");
+    assert!(xml.contains("<testsuite name=\"suite/b.yaml\" tests=\"2\" failures=\"1\""), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 5);
+    assert_eq!(xml.matches("<failure ").count(), 2);
+    assert!(xml.contains("classname=\"suite/a.yaml\" name=\"symbol fails\""), "{xml}");
+    assert!(xml.contains("expected  &quot;ETHUSDT&quot;"), "{xml}");
+    assert!(xml.contains("actual    &quot;BTCUSDT&quot;"), "{xml}");
+    assert!(xml.contains("<system-out>"), "the transcript goes to system-out");
+}
+
+#[test]
+fn the_json_report_holds_every_request_with_its_steps() {
+    let server = common::binance_stream(50, Duration::from_millis(1));
+    let ws = cli::Workspace::new();
+    two_collections(&ws, &server.url());
+    let run = ws.wsrun(&["suite", "--report", "json=r.json"]);
+    assert_eq!(run.code, 1);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["format"], "wsrun-report/1");
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["summary"]["requests"], 5);
+    assert_eq!(report["summary"]["failed"], 2);
+    let names: Vec<&str> = report["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["requests"].as_array().unwrap())
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["trades pass", "symbol fails", "count passes", "type fails", "id passes"]
+    );
+    let failing = &report["collections"][0]["requests"][1];
+    let step = &failing["steps"][0];
+    assert_eq!(step["status"], "failed");
+    assert_eq!(step["line"], 10);
+    assert_eq!(step["failure"]["path"], "$.s");
+    assert_eq!(step["failure"]["expected"], "\"ETHUSDT\"");
+    assert_eq!(step["failure"]["actual"], "\"BTCUSDT\"");
+    let count = &report["collections"][0]["requests"][2];
+    assert_eq!(count["steps"][0]["messages"], 5);
+    assert_eq!(count["transcript"]["frames"][0]["direction"], "received");
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_charts_the_rate() {
+    let server = common::binance_stream(200, Duration::from_millis(2));
+    let ws = cli::Workspace::new();
+    two_collections(&ws, &server.url());
+    let run = ws.wsrun(&["suite", "--report", "html=r.html"]);
+    assert_eq!(run.code, 1);
+    let html = std::fs::read_to_string(ws.path().join("r.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<svg"), "a rate chart");
+    assert!(html.contains("<polyline"), "with a line per connection");
+    assert!(html.contains("symbol fails"));
+    assert!(html.contains("&quot;ETHUSDT&quot;"));
+    for external in ["<script", "<link", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(external), "the page must not load `{external}`");
+    }
+}
+
+#[test]
+fn jobs_keep_output_and_reports_in_file_order() {
+    let server = common::binance_stream(50, Duration::from_millis(1));
+    let ws = cli::Workspace::new();
+    two_collections(&ws, &server.url());
+    let one = ws.wsrun(&["suite", "--jobs", "1", "--report", "json=one.json"]);
+    let six = ws.wsrun(&["suite", "--jobs", "6", "--report", "json=six.json"]);
+    assert_eq!(one.code, 1);
+    assert_eq!(six.code, 1);
+    assert_eq!(one.stdout, six.stdout);
+    let names = |file: &str| -> Vec<String> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(ws.path().join(file)).unwrap()).unwrap();
+        v["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["requests"].as_array().unwrap().clone())
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("one.json"), names("six.json"));
+}
+
+#[test]
+fn shards_cover_every_request_exactly_once() {
+    let server = common::binance_stream(50, Duration::from_millis(1));
+    let ws = cli::Workspace::new();
+    two_collections(&ws, &server.url());
+    let mut seen = Vec::new();
+    for k in 1..=2 {
+        let file = format!("s{k}.json");
+        let shard = format!("{k}/2");
+        let run = ws.wsrun(&["suite", "--shard", &shard, "--report", &format!("json={file}")]);
+        assert!(run.code == 0 || run.code == 1, "{}", run.output());
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(ws.path().join(&file)).unwrap()).unwrap();
+        for c in v["collections"].as_array().unwrap() {
+            for r in c["requests"].as_array().unwrap() {
+                seen.push(format!("{}::{}", c["path"].as_str().unwrap(), r["name"].as_str().unwrap()));
+            }
+        }
+    }
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(seen.len(), 5, "each request runs once across the shards: {seen:?}");
+    assert_eq!(unique.len(), 5);
+}
+
+#[test]
+fn secrets_never_appear_in_output_or_reports() {
+    let server = common::header_echo();
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        &format!(
+            r#"name: secrets
+vars: {{ api_key: key-from-vars-123 }}
+secrets: [api_key]
+requests:
+  - name: echoes credentials
+    url: "{}/ws"
+    headers:
+      Authorization: "Bearer header-token-456"
+      X-Api-Key: "{{{{ api_key }}}}"
+      X-Cli: "{{{{ cli_token }}}}"
+    steps:
+      - expect: {{ json: {{ $.authorization: nope }} }}
+"#,
+            server.url()
+        ),
+    );
+    let run = ws.wsrun(&[
+        "c.yaml",
+        "-v",
+        "--secret",
+        "cli_token=cli-secret-789",
+        "--report",
+        "json=r.json",
+        "--report",
+        "junit=r.xml",
+        "--report",
+        "html=r.html",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let mut everything = run.output();
+    for f in ["r.json", "r.xml", "r.html"] {
+        everything.push_str(&std::fs::read_to_string(ws.path().join(f)).unwrap());
+    }
+    for secret in ["key-from-vars-123", "header-token-456", "cli-secret-789"] {
+        assert!(!everything.contains(secret), "`{secret}` leaked:\n{everything}");
+    }
+    assert!(run.stdout.contains("***"), "{}", run.stdout);
+}

@@ -1,0 +1,125 @@
+//! The JSON Schema (`wsrun schema`) is the shipped file, and every object in it accepts exactly
+//! the keys the loader accepts: the test asks the loader (by offering it an unknown key at each
+//! level and reading the keys its error lists) and compares.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+use wsrun::collection::schema::{schema, schema_text};
+use wsrun::collection::Collection;
+
+#[test]
+fn the_shipped_schema_file_is_the_generated_one() {
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/wsrun.schema.json"
+    ))
+    .expect("read schema/wsrun.schema.json");
+    assert!(
+        shipped == schema_text(),
+        "schema/wsrun.schema.json is stale: regenerate it with `cargo run -- schema > schema/wsrun.schema.json`"
+    );
+}
+
+/// The keys the loader accepts where `yaml` has `zzz_unknown`.
+fn accepted_keys(yaml: &str) -> BTreeSet<String> {
+    let err = Collection::parse(yaml, Path::new("probe.yaml"))
+        .expect_err("the probe key must be rejected")
+        .message;
+    let list = err
+        .split_once("expected one of ")
+        .or_else(|| err.split_once("expected "))
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no key list in: {err}"));
+    let list = list.split(" (did you mean").next().unwrap_or(list);
+    list.split(", ")
+        .map(|k| k.trim_matches(|c| c == '`' || c == ' ').to_string())
+        .collect()
+}
+
+fn schema_keys(node: &Value) -> BTreeSet<String> {
+    let props = node
+        .get("properties")
+        .or_else(|| {
+            node["anyOf"]
+                .as_array()?
+                .iter()
+                .find_map(|alt| alt.get("properties"))
+        })
+        .unwrap_or_else(|| panic!("no properties in {node}"));
+    props
+        .as_object()
+        .expect("properties is an object")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn req(body: &str) -> String {
+    format!("requests:\n  - name: r\n    url: ws://x\n{body}")
+}
+
+#[test]
+fn every_schema_object_accepts_exactly_the_loaders_keys() {
+    let s = schema();
+    let d = &s["definitions"];
+    let step = |name: &str| d["step"]["properties"][name].clone();
+    let resolve = |v: Value| -> Value {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => d[r.trim_start_matches("#/definitions/")].clone(),
+            None => v,
+        }
+    };
+    let cases: Vec<(&str, String, Value)> = vec![
+        ("collection", "zzz_unknown: 1\nrequests: []\n".into(), s.clone()),
+        ("request", req("    zzz_unknown: 1\n"), d["request"].clone()),
+        (
+            "connection",
+            "requests:\n  - name: r\n    connections:\n      a: {url: ws://x, zzz_unknown: 1}\n".into(),
+            d["connection"].clone(),
+        ),
+        ("tls", req("    tls: {zzz_unknown: 1}\n"), d["tls"].clone()),
+        ("defaults", "defaults: {zzz_unknown: 1}\nrequests: []\n".into(), s["properties"]["defaults"].clone()),
+        ("mock", "mocks: {m: {zzz_unknown: 1}}\nrequests: []\n".into(), d["mock"].clone()),
+        (
+            "mock rule",
+            "mocks: {m: {on: [{zzz_unknown: 1}]}}\nrequests: []\n".into(),
+            d["mock"]["properties"]["on"]["items"].clone(),
+        ),
+        (
+            "mock reply",
+            "mocks: {m: {on: [{reply: {zzz_unknown: 1}}]}}\nrequests: []\n".into(),
+            d["mock"]["properties"]["on"]["items"]["properties"]["reply"]["anyOf"][0].clone(),
+        ),
+        ("step keys", req("    steps:\n      - zzz_unknown: 1\n"), d["step"].clone()),
+        ("send", req("    steps:\n      - send: {zzz_unknown: 1}\n"), step("send")),
+        ("expect", req("    steps:\n      - expect: {zzz_unknown: 1}\n"), resolve(step("expect"))),
+        ("no_message", req("    steps:\n      - no_message: {zzz_unknown: 1}\n"), step("no_message")["anyOf"][1].clone()),
+        ("snapshot", req("    steps:\n      - snapshot: {zzz_unknown: 1}\n"), step("snapshot")),
+        ("ping", req("    steps:\n      - ping: {zzz_unknown: 1}\n"), step("ping")),
+        ("close", req("    steps:\n      - close: {zzz_unknown: 1}\n"), step("close")),
+        ("expect_close", req("    steps:\n      - expect_close: {zzz_unknown: 1}\n"), step("expect_close")),
+    ];
+    for (what, yaml, node) in cases {
+        assert_eq!(
+            schema_keys(&node),
+            accepted_keys(&yaml),
+            "the schema's `{what}` object disagrees with the loader"
+        );
+    }
+}
+
+#[test]
+fn the_schema_lists_every_matcher_key_the_loader_knows() {
+    let s = schema();
+    let keys = schema_keys(&s["definitions"]["matcher"]["anyOf"][1]);
+    let expected: BTreeSet<String> = wsrun::matcher::MATCHER_KEYS.iter().map(|k| k.to_string()).collect();
+    assert_eq!(keys, expected);
+    let err = Collection::parse(
+        &req("    steps:\n      - expect: {json: {$.a: {zzz: 1}}}\n"),
+        Path::new("probe.yaml"),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("unknown matcher `zzz`"), "{}", err.message);
+}
