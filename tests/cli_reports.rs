@@ -1,9 +1,9 @@
 //! Reports (JUnit, JSON, HTML), `--jobs`, `--shard` and secret masking, end to end through the
 //! binary against loopback servers.
 
-mod common;
 #[path = "common/cli.rs"]
 mod cli;
+mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -55,19 +55,40 @@ fn junit_has_a_testsuite_per_collection_and_a_testcase_per_request() {
     let server = common::binance_stream(50, Duration::from_millis(1));
     let ws = cli::Workspace::new();
     two_collections(&ws, &server.url());
-    let run = ws.wsrun(&["suite", "--report", "junit=out/junit.xml", "--report", "json=out/r.json"]);
+    let run = ws.wsrun(&[
+        "suite",
+        "--report",
+        "junit=out/junit.xml",
+        "--report",
+        "json=out/r.json",
+    ]);
     assert_eq!(run.code, 1, "{}", run.output());
     let xml = std::fs::read_to_string(ws.path().join("out/junit.xml")).expect("junit written");
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"));
-    assert!(xml.contains("<testsuites name=\"wsrun\" tests=\"5\" failures=\"2\""), "{xml}");
-    assert!(xml.contains("<testsuite name=\"suite/a.yaml\" tests=\"3\" failures=\"1\""), "{xml}");
-    assert!(xml.contains("<testsuite name=\"suite/b.yaml\" tests=\"2\" failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<testsuites name=\"wsrun\" tests=\"5\" failures=\"2\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testsuite name=\"suite/a.yaml\" tests=\"3\" failures=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testsuite name=\"suite/b.yaml\" tests=\"2\" failures=\"1\""),
+        "{xml}"
+    );
     assert_eq!(xml.matches("<testcase ").count(), 5);
     assert_eq!(xml.matches("<failure ").count(), 2);
-    assert!(xml.contains("classname=\"suite/a.yaml\" name=\"symbol fails\""), "{xml}");
+    assert!(
+        xml.contains("classname=\"suite/a.yaml\" name=\"symbol fails\""),
+        "{xml}"
+    );
     assert!(xml.contains("expected  &quot;ETHUSDT&quot;"), "{xml}");
     assert!(xml.contains("actual    &quot;BTCUSDT&quot;"), "{xml}");
-    assert!(xml.contains("<system-out>"), "the transcript goes to system-out");
+    assert!(
+        xml.contains("<system-out>"),
+        "the transcript goes to system-out"
+    );
 }
 
 #[test]
@@ -92,7 +113,13 @@ fn the_json_report_holds_every_request_with_its_steps() {
         .collect();
     assert_eq!(
         names,
-        ["trades pass", "symbol fails", "count passes", "type fails", "id passes"]
+        [
+            "trades pass",
+            "symbol fails",
+            "count passes",
+            "type fails",
+            "id passes"
+        ]
     );
     let failing = &report["collections"][0]["requests"][1];
     let step = &failing["steps"][0];
@@ -119,8 +146,18 @@ fn the_html_report_is_self_contained_and_charts_the_rate() {
     assert!(html.contains("<polyline"), "with a line per connection");
     assert!(html.contains("symbol fails"));
     assert!(html.contains("&quot;ETHUSDT&quot;"));
-    for external in ["<script", "<link", "src=\"http", "href=\"http", "@import", "url("] {
-        assert!(!html.contains(external), "the page must not load `{external}`");
+    for external in [
+        "<script",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "@import",
+        "url(",
+    ] {
+        assert!(
+            !html.contains(external),
+            "the page must not load `{external}`"
+        );
     }
 }
 
@@ -135,7 +172,8 @@ fn jobs_keep_output_and_reports_in_file_order() {
     assert_eq!(six.code, 1);
     assert_eq!(one.stdout, six.stdout);
     let names = |file: &str| -> Vec<String> {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(ws.path().join(file)).unwrap()).unwrap();
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(ws.path().join(file)).unwrap()).unwrap();
         v["collections"]
             .as_array()
             .unwrap()
@@ -156,18 +194,32 @@ fn shards_cover_every_request_exactly_once() {
     for k in 1..=2 {
         let file = format!("s{k}.json");
         let shard = format!("{k}/2");
-        let run = ws.wsrun(&["suite", "--shard", &shard, "--report", &format!("json={file}")]);
+        let run = ws.wsrun(&[
+            "suite",
+            "--shard",
+            &shard,
+            "--report",
+            &format!("json={file}"),
+        ]);
         assert!(run.code == 0 || run.code == 1, "{}", run.output());
         let v: Value =
             serde_json::from_str(&std::fs::read_to_string(ws.path().join(&file)).unwrap()).unwrap();
         for c in v["collections"].as_array().unwrap() {
             for r in c["requests"].as_array().unwrap() {
-                seen.push(format!("{}::{}", c["path"].as_str().unwrap(), r["name"].as_str().unwrap()));
+                seen.push(format!(
+                    "{}::{}",
+                    c["path"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                ));
             }
         }
     }
     let unique: BTreeSet<&String> = seen.iter().collect();
-    assert_eq!(seen.len(), 5, "each request runs once across the shards: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        5,
+        "each request runs once across the shards: {seen:?}"
+    );
     assert_eq!(unique.len(), 5);
 }
 
@@ -212,7 +264,10 @@ requests:
         everything.push_str(&std::fs::read_to_string(ws.path().join(f)).unwrap());
     }
     for secret in ["key-from-vars-123", "header-token-456", "cli-secret-789"] {
-        assert!(!everything.contains(secret), "`{secret}` leaked:\n{everything}");
+        assert!(
+            !everything.contains(secret),
+            "`{secret}` leaked:\n{everything}"
+        );
     }
     assert!(run.stdout.contains("***"), "{}", run.stdout);
 }

@@ -72,16 +72,29 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
         }
     };
     let cases: Vec<(&str, String, Value)> = vec![
-        ("collection", "zzz_unknown: 1\nrequests: []\n".into(), s.clone()),
+        (
+            "collection",
+            "zzz_unknown: 1\nrequests: []\n".into(),
+            s.clone(),
+        ),
         ("request", req("    zzz_unknown: 1\n"), d["request"].clone()),
         (
             "connection",
-            "requests:\n  - name: r\n    connections:\n      a: {url: ws://x, zzz_unknown: 1}\n".into(),
+            "requests:\n  - name: r\n    connections:\n      a: {url: ws://x, zzz_unknown: 1}\n"
+                .into(),
             d["connection"].clone(),
         ),
         ("tls", req("    tls: {zzz_unknown: 1}\n"), d["tls"].clone()),
-        ("defaults", "defaults: {zzz_unknown: 1}\nrequests: []\n".into(), s["properties"]["defaults"].clone()),
-        ("mock", "mocks: {m: {zzz_unknown: 1}}\nrequests: []\n".into(), d["mock"].clone()),
+        (
+            "defaults",
+            "defaults: {zzz_unknown: 1}\nrequests: []\n".into(),
+            s["properties"]["defaults"].clone(),
+        ),
+        (
+            "mock",
+            "mocks: {m: {zzz_unknown: 1}}\nrequests: []\n".into(),
+            d["mock"].clone(),
+        ),
         (
             "mock rule",
             "mocks: {m: {on: [{zzz_unknown: 1}]}}\nrequests: []\n".into(),
@@ -92,14 +105,46 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             "mocks: {m: {on: [{reply: {zzz_unknown: 1}}]}}\nrequests: []\n".into(),
             d["mock"]["properties"]["on"]["items"]["properties"]["reply"]["anyOf"][0].clone(),
         ),
-        ("step keys", req("    steps:\n      - zzz_unknown: 1\n"), d["step"].clone()),
-        ("send", req("    steps:\n      - send: {zzz_unknown: 1}\n"), step("send")),
-        ("expect", req("    steps:\n      - expect: {zzz_unknown: 1}\n"), resolve(step("expect"))),
-        ("no_message", req("    steps:\n      - no_message: {zzz_unknown: 1}\n"), step("no_message")["anyOf"][1].clone()),
-        ("snapshot", req("    steps:\n      - snapshot: {zzz_unknown: 1}\n"), step("snapshot")),
-        ("ping", req("    steps:\n      - ping: {zzz_unknown: 1}\n"), step("ping")),
-        ("close", req("    steps:\n      - close: {zzz_unknown: 1}\n"), step("close")),
-        ("expect_close", req("    steps:\n      - expect_close: {zzz_unknown: 1}\n"), step("expect_close")),
+        (
+            "step keys",
+            req("    steps:\n      - zzz_unknown: 1\n"),
+            d["step"].clone(),
+        ),
+        (
+            "send",
+            req("    steps:\n      - send: {zzz_unknown: 1}\n"),
+            step("send"),
+        ),
+        (
+            "expect",
+            req("    steps:\n      - expect: {zzz_unknown: 1}\n"),
+            resolve(step("expect")),
+        ),
+        (
+            "no_message",
+            req("    steps:\n      - no_message: {zzz_unknown: 1}\n"),
+            step("no_message")["anyOf"][1].clone(),
+        ),
+        (
+            "snapshot",
+            req("    steps:\n      - snapshot: {zzz_unknown: 1}\n"),
+            step("snapshot"),
+        ),
+        (
+            "ping",
+            req("    steps:\n      - ping: {zzz_unknown: 1}\n"),
+            step("ping"),
+        ),
+        (
+            "close",
+            req("    steps:\n      - close: {zzz_unknown: 1}\n"),
+            step("close"),
+        ),
+        (
+            "expect_close",
+            req("    steps:\n      - expect_close: {zzz_unknown: 1}\n"),
+            step("expect_close"),
+        ),
     ];
     for (what, yaml, node) in cases {
         assert_eq!(
@@ -114,12 +159,19 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
 fn the_schema_lists_every_matcher_key_the_loader_knows() {
     let s = schema();
     let keys = schema_keys(&s["definitions"]["matcher"]["anyOf"][1]);
-    let expected: BTreeSet<String> = wsrun::matcher::MATCHER_KEYS.iter().map(|k| k.to_string()).collect();
+    let expected: BTreeSet<String> = wsrun::matcher::MATCHER_KEYS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
     assert_eq!(keys, expected);
     let err = Collection::parse(
         &req("    steps:\n      - expect: {json: {$.a: {zzz: 1}}}\n"),
         Path::new("probe.yaml"),
     )
     .unwrap_err();
-    assert!(err.message.contains("unknown matcher `zzz`"), "{}", err.message);
+    assert!(
+        err.message.contains("unknown matcher `zzz`"),
+        "{}",
+        err.message
+    );
 }

@@ -213,7 +213,7 @@ impl Conn {
                 format!(
                     "could not connect to {}: {}",
                     spec.url,
-                    describe_ws_error(&e)
+                    describe_connect_error(&spec.url, &e)
                 )
             })?;
         if !spec.subprotocols.is_empty() {
@@ -434,6 +434,22 @@ impl Conn {
             .await;
         }
     }
+}
+
+/// Errors while opening: the same sentences, with the handshake's usual suspects named.
+fn describe_connect_error(url: &str, e: &tungstenite::Error) -> String {
+    let text = describe_ws_error(e);
+    let dropped = text == "the connection was dropped without a close frame"
+        || text == "connection reset by the server";
+    if url.starts_with("wss://") && (dropped || text.starts_with("TLS")) {
+        return format!(
+            "the TLS handshake failed ({text}); is the server speaking plain ws:// rather than wss://?"
+        );
+    }
+    if dropped {
+        return format!("the server closed the connection during the WebSocket handshake ({text})");
+    }
+    text
 }
 
 /// Turns tungstenite's errors into sentences.
