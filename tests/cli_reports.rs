@@ -1,6 +1,7 @@
 //! Reports (JUnit, JSON, HTML), `--jobs`, `--shard` and secret masking, end to end through the
 //! binary against loopback servers.
 
+#[allow(dead_code)]
 #[path = "common/cli.rs"]
 mod cli;
 mod common;

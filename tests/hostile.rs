@@ -1,6 +1,7 @@
 //! Hostile servers (SPEC §4, issue "reliability"): each must end its request cleanly — exit 1, a
 //! message saying what happened, bounded time and memory, no panic.
 
+#[allow(dead_code)]
 #[path = "common/cli.rs"]
 mod cli;
 mod common;

@@ -357,12 +357,8 @@ async fn run_step(ctx: &Ctx<'_>, request: &Request, step: &Step, st: &mut State<
                     Err(RecvError::Timeout) => {
                         return Err((
                             Failure::new(format!(
-                                "the server did not answer the close within {}",
-                                format_duration(
-                                    deadline
-                                        .duration_since(Instant::now())
-                                        .max(timeout(c.timeout.map(|d| d.0)))
-                                )
+                                "the server did not answer the close within {} ({skipped} message(s) arrived meanwhile)",
+                                format_duration(timeout(c.timeout.map(|d| d.0)))
                             )),
                             skipped,
                         ))
