@@ -37,7 +37,15 @@ impl fmt::Display for PathError {
             f,
             "invalid JSONPath `{}` at character {}: {}",
             self.path, self.position, self.message
-        )
+        )?;
+        if !self.path.trim_start().starts_with('$') {
+            write!(
+                f,
+                " (JSONPath queries start with `$`, e.g. `$.{}`)",
+                self.path.trim()
+            )?;
+        }
+        Ok(())
     }
 }
 

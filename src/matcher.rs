@@ -291,11 +291,12 @@ fn compile_map(map: Vec<(String, Value)>) -> Result<(Vec<Check<TValue, Pattern>>
                     .as_bool()
                     .ok_or_else(|| "`exists` takes true or false".to_string())?,
             ),
-            "type" => Check::Type(JsonType::parse(
-                value
-                    .as_str()
-                    .ok_or_else(|| "`type` takes a type name such as `integer`".to_string())?,
-            )?),
+            "type" => Check::Type(match &value {
+                // `type: null` in YAML is the null value: it can only mean the null type.
+                Value::Null => JsonType::Null,
+                Value::String(name) => JsonType::parse(name)?,
+                _ => return Err("`type` takes a type name such as `integer`".to_string()),
+            }),
             "matches" => {
                 let text = value
                     .as_str()
@@ -304,7 +305,7 @@ fn compile_map(map: Vec<(String, Value)>) -> Result<(Vec<Check<TValue, Pattern>>
                     Check::Matches(Pattern::Template(tv()?))
                 } else {
                     Check::Matches(Pattern::Fixed(
-                        Regex::new(text).map_err(|e| format!("invalid regex `{text}`: {e}"))?,
+                        Regex::new(text).map_err(|e| regex_error(text, &e))?,
                     ))
                 }
             }
@@ -357,6 +358,20 @@ fn compile_map(map: Vec<(String, Value)>) -> Result<(Vec<Check<TValue, Pattern>>
     Ok((checks, any))
 }
 
+/// The regex crate's multi-line error, as one line: "invalid regex `(x`: unclosed group".
+fn regex_error(text: &str, e: &regex::Error) -> String {
+    format!("invalid regex `{text}`: {}", regex_reason(e))
+}
+
+fn regex_reason(e: &regex::Error) -> String {
+    let full = e.to_string();
+    full.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .unwrap_or(full.lines().last().unwrap_or_default())
+        .to_string()
+}
+
 fn resolve_checks(
     checks: &[Check<TValue, Pattern>],
     scope: &dyn Lookup,
@@ -376,7 +391,7 @@ fn resolve_checks(
                         other => other.to_string(),
                     };
                     let re = Regex::new(&text)
-                        .map_err(|e| ResolveError::Regex(text.clone(), e.to_string()))?;
+                        .map_err(|e| ResolveError::Regex(text.clone(), regex_reason(&e)))?;
                     Check::Matches(re)
                 }
                 Check::Cmp(op, v) => Check::Cmp(*op, v.expand(scope)?),

@@ -285,7 +285,6 @@ requests:
 }
 
 #[test]
-#[ignore = "engine oddity: a bare `- snapshot:` (all options defaulted, as `- expect:` allows) fails to load with \"expected mapping start\""]
 fn a_bare_snapshot_step_uses_the_defaults() {
     let server = common::text_server(vec![MSG_A.into()]);
     let ws = Workspace::new();
@@ -702,7 +701,6 @@ fn snapshots_accept_with_nothing_pending_says_so() {
 }
 
 #[test]
-#[ignore = "engine oddity: `wsrun snapshots accept nope` (a path that does not exist) exits 0 with `0 snapshot(s) accepted`"]
 fn snapshots_accept_with_a_missing_path_is_an_error() {
     let ws = Workspace::new();
     let r = ws.wsrun(&["snapshots", "accept", "nope"]);

@@ -848,7 +848,6 @@ requests:
 }
 
 #[test]
-#[ignore = "engine bug: after our own `close`, a later step says \"the server closed the connection (code 4000, …)\" although wsrun closed it"]
 fn send_after_our_own_close_does_not_blame_the_server() {
     let server = common::echo();
     let r = run(
@@ -1114,7 +1113,6 @@ fn a_refused_subprotocol_fails_the_request_with_a_clear_message() {
 }
 
 #[test]
-#[ignore = "engine bug: tungstenite rejects the handshake first, so the message is its raw \"WebSocket protocol error: SubProtocol error: Server sent no subprotocol\"; wsrun's own message naming the requested subprotocols is never reached"]
 fn a_refused_subprotocol_message_names_the_subprotocols_asked_for() {
     let server = common::header_echo_with(false);
     let r = run(&server.url(), REFUSED_SUBPROTOCOL, &[]);
@@ -1203,7 +1201,6 @@ fn filter_runs_only_requests_whose_name_contains_the_text_ignoring_case() {
 }
 
 #[test]
-#[ignore = "engine oddity: a --filter that matches no request exits 0 with `0 requests: 0 passed`, so a typo in CI passes silently"]
 fn a_filter_that_matches_no_request_is_reported() {
     let server = common::echo();
     let r = run(&server.url(), TWO_REQUESTS, &["--filter", "zzz"]);
@@ -1471,7 +1468,6 @@ requests:
 }
 
 #[test]
-#[ignore = "engine oddity: a connection failure prints `error [default]: …` without the file and line of the request or its url"]
 fn a_connection_failure_names_the_file_and_line_of_the_url() {
     let url = common::refused_url();
     let r = run(
@@ -1551,7 +1547,6 @@ requests:
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-#[ignore = "engine bug: YAML 1.1 booleans: `text: no` sends \"false\", `text: y` expects `true`, `{json: {country: NO}}` sends false (serde-saphyr `strict_booleans` is off)"]
 fn plain_words_like_no_yes_and_on_stay_text() {
     let server = common::echo();
     let r = run(

@@ -33,12 +33,63 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "{{", "}}", "{{ n }}", "{{ env.HOME }}", "{{ mocks.m.url }}", "{{ a.b.0 }}", "$", "$.", "$..",
-    "[?@.a > 1]", "[*]", "['x']", "[0]", "[-1]", "length(@)", ": ", "- ", "\n", "\n  ", "\n    - ",
-    "{", "}", "[", "]", "'", "\"", ",", "&a ", "*a", "<<: ", "!!binary ", "~", "null", "true",
-    "1e309", "-0", "99999999999999999999", "expect:", "json:", "count: ", "within: 1ms",
-    "matches: '('", "type: integer", "gt: ", "len: ", "any: true", "send:", "close:", "1s", "0ms",
-    "\u{0}", "\u{FEFF}", "é", "\t", "#", "---\n", "...\n",
+    "{{",
+    "}}",
+    "{{ n }}",
+    "{{ env.HOME }}",
+    "{{ mocks.m.url }}",
+    "{{ a.b.0 }}",
+    "$",
+    "$.",
+    "$..",
+    "[?@.a > 1]",
+    "[*]",
+    "['x']",
+    "[0]",
+    "[-1]",
+    "length(@)",
+    ": ",
+    "- ",
+    "\n",
+    "\n  ",
+    "\n    - ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "'",
+    "\"",
+    ",",
+    "&a ",
+    "*a",
+    "<<: ",
+    "!!binary ",
+    "~",
+    "null",
+    "true",
+    "1e309",
+    "-0",
+    "99999999999999999999",
+    "expect:",
+    "json:",
+    "count: ",
+    "within: 1ms",
+    "matches: '('",
+    "type: integer",
+    "gt: ",
+    "len: ",
+    "any: true",
+    "send:",
+    "close:",
+    "1s",
+    "0ms",
+    "\u{0}",
+    "\u{FEFF}",
+    "é",
+    "\t",
+    "#",
+    "---\n",
+    "...\n",
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
@@ -85,7 +136,10 @@ fn corpus() -> Vec<Vec<u8>> {
         .map(|e| e.path())
         .collect();
     files.sort();
-    files.iter().map(|f| std::fs::read(f).expect("read a seed")).collect()
+    files
+        .iter()
+        .map(|f| std::fs::read(f).expect("read a seed"))
+        .collect()
 }
 
 fn iterations() -> usize {
@@ -184,10 +238,16 @@ fn evaluating_any_matcher_and_path_never_panics() {
                     let _ = path.pointers(d);
                 }
             }
-            let Some((_, rest)) = line.split_once(':') else { continue };
+            let Some((_, rest)) = line.split_once(':') else {
+                continue;
+            };
             let yaml = format!("m: {rest}");
-            let Ok(Value::Object(map)) = serde_saphyr::from_str::<Value>(&yaml) else { continue };
-            let Some(v) = map.get("m").cloned() else { continue };
+            let Ok(Value::Object(map)) = serde_saphyr::from_str::<Value>(&yaml) else {
+                continue;
+            };
+            let Some(v) = map.get("m").cloned() else {
+                continue;
+            };
             if let Ok(m) = Matcher::from_value(v) {
                 if let Ok(r) = m.resolve(&Scope::default()) {
                     for d in &docs {

@@ -168,6 +168,12 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
             return EXIT_UNUSABLE;
         }
     };
+    if let Some(filter) = &opts.filter {
+        if prepared.iter().all(|p| p.selected.is_empty()) {
+            eprintln!("error: no request name contains `{filter}` (--filter)");
+            return EXIT_UNUSABLE;
+        }
+    }
     let style = Style {
         color,
         verbose: args.verbose,
@@ -249,6 +255,10 @@ fn validate(args: args::ValidateArgs, color: bool) -> i32 {
 
 fn snapshots(args: args::SnapshotsArgs) -> i32 {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.exists() {
+        eprintln!("error: {}: no such file or folder", root.display());
+        return EXIT_UNUSABLE;
+    }
     let result = match args.action {
         args::SnapshotAction::Accept => crate::snapshot::accept(&root),
         args::SnapshotAction::Reject => crate::snapshot::reject(&root),

@@ -58,7 +58,7 @@ impl LoadError {
                 message = rest.to_string();
             }
         }
-        message = add_hint(&message);
+        message = add_hint(&plain_words(&message));
         match e.location() {
             Some(loc) if loc.line() > 0 => Self::at(
                 path,
@@ -72,6 +72,34 @@ impl LoadError {
     }
 }
 
+/// Rewrites library phrasing into the collection's terms.
+fn plain_words(message: &str) -> String {
+    if let Some(breach) = message.strip_prefix("budget breached: ") {
+        // serde-saphyr names the limit as a Rust value, e.g. `Events { events: 1000001 }`.
+        let limit = match breach.split_whitespace().next().unwrap_or_default() {
+            "Depth" | "MaxDepth" => "nesting is too deep",
+            "Aliases" | "MaxAliases" => "too many aliases",
+            "Anchors" => "too many anchors",
+            "Nodes" => "too many nodes",
+            "Events" => "too many parser events",
+            _ => "a size limit was reached",
+        };
+        return format!(
+            "the YAML is too large once its aliases are expanded ({limit}); wsrun refuses alias bombs and very deep nesting"
+        );
+    }
+    let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    let message = message.replace("duplicate mapping key: ", "duplicate key: ");
+    if message.contains("unknown variant `") {
+        let is_step = crate::collection::STEP_KEYS
+            .iter()
+            .all(|k| message.contains(k));
+        let noun = if is_step { "step" } else { "value" };
+        return message.replace("unknown variant", &format!("unknown {noun}"));
+    }
+    message
+}
+
 /// Adds "did you mean" to serde's "unknown field `x`, expected one of a, b" messages.
 fn add_hint(message: &str) -> String {
     let Some(start) = message
@@ -79,8 +107,13 @@ fn add_hint(message: &str) -> String {
         .map(|i| i + "unknown field `".len())
         .or_else(|| {
             message
-                .find("unknown variant `")
-                .map(|i| i + "unknown variant `".len())
+                .find("unknown step `")
+                .map(|i| i + "unknown step `".len())
+        })
+        .or_else(|| {
+            message
+                .find("unknown value `")
+                .map(|i| i + "unknown value `".len())
         })
     else {
         return message.to_string();

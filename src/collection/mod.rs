@@ -231,7 +231,10 @@ impl Collection {
     /// Validates a collection given as text; `path` names it in errors and anchors relative
     /// files (fixtures, CAs, snapshots).
     pub fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
-        if text.trim().is_empty() {
+        let blank = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
+        if blank {
             return Err(LoadError::plain(
                 path,
                 "the file is empty: a collection needs at least `requests:`",
@@ -425,13 +428,15 @@ fn check_step_connection(step: &Step, conns: &[Connection]) -> Result<(), String
 }
 
 /// YAML limits: no alias bombs, no absurd nesting, no duplicate keys.
-fn yaml_options() -> serde_saphyr::Options {
+pub fn yaml_options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = 64;
     budget.max_aliases = 1_000;
     budget.max_nodes = 1_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // YAML 1.2: `no`, `yes`, `on`, `off` are text, not booleans (`country: NO` stays "NO").
+    options.strict_booleans = true;
     options
 }
 

@@ -36,7 +36,8 @@ pub fn schema() -> Value {
         "type": ["integer", "string"],
         "pattern": "^\\s*[0-9]+\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$"
     });
-    let conn = json!({ "description": "The connection (with several `connections`)", "type": "string" });
+    let conn =
+        json!({ "description": "The connection (with several `connections`)", "type": "string" });
     let timeout = r("duration");
     let tls = obj(
         json!({
@@ -57,7 +58,9 @@ pub fn schema() -> Value {
     for key in MATCHER_KEYS {
         let v = match key {
             "exists" | "any" => json!({ "type": "boolean" }),
-            "type" => json!({ "enum": ["string", "number", "integer", "boolean", "null", "array", "object"] }),
+            "type" => {
+                json!({ "enum": ["string", "number", "integer", "boolean", "null", "array", "object"] })
+            }
             "matches" => json!({ "description": "A regular expression", "type": "string" }),
             "in" => json!({ "type": "array" }),
             "len" | "not" => r("matcher"),
@@ -97,14 +100,21 @@ pub fn schema() -> Value {
                 obj(json!({ "conn": conn, "text": { "type": "string" }, "json": {}, "binary": { "description": "base64", "type": "string" } }), &[])
             ]}),
             "expect" | "wait_for" => r("expect"),
-            "no_message" => json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] }),
-            "capture" => json!({ "type": "object", "additionalProperties": { "type": "string", "pattern": "^\\$" } }),
-            "snapshot" => obj(json!({
-                "name": { "type": "string" }, "shape": { "type": "boolean" },
-                "count": { "type": "integer", "minimum": 1 },
-                "redact": { "type": "array", "items": { "type": "string", "pattern": "^\\$" } },
-                "conn": conn, "timeout": timeout
-            }), &[]),
+            "no_message" => {
+                json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
+            }
+            "capture" => {
+                json!({ "type": "object", "additionalProperties": { "type": "string", "pattern": "^\\$" } })
+            }
+            "snapshot" => obj(
+                json!({
+                    "name": { "type": "string" }, "shape": { "type": "boolean" },
+                    "count": { "type": "integer", "minimum": 1 },
+                    "redact": { "type": "array", "items": { "type": "string", "pattern": "^\\$" } },
+                    "conn": conn, "timeout": timeout
+                }),
+                &[],
+            ),
             "ping" => json!({ "anyOf": [
                 { "type": ["string", "number", "null"] },
                 obj(json!({ "conn": conn, "payload": { "type": "string" }, "timeout": timeout }), &[])
@@ -138,7 +148,10 @@ pub fn schema() -> Value {
         "connections".into(),
         json!({ "type": "object", "additionalProperties": r("connection") }),
     );
-    request_props.insert("steps".into(), json!({ "type": "array", "items": r("step") }));
+    request_props.insert(
+        "steps".into(),
+        json!({ "type": "array", "items": r("step") }),
+    );
     let reply = obj(
         json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
         &[],

@@ -109,7 +109,15 @@ impl TryFrom<RawSend> for Send {
         let payload = match (raw.text, raw.json, raw.binary) {
             (Some(t), None, None) => Payload::Text(t),
             (None, Some(j), None) => Payload::Json(j),
-            (None, None, Some(b)) => Payload::Binary(b),
+            (None, None, Some(b)) => {
+                if !b.has_vars() {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b.to_string().trim())
+                        .map_err(|e| format!("`binary` is not valid base64: {e}"))?;
+                }
+                Payload::Binary(b)
+            }
             (None, None, None) => {
                 return Err("`send` needs one of `text`, `json` or `binary`".into())
             }
@@ -226,10 +234,21 @@ impl TryFrom<RawNoMessage> for NoMessage {
     }
 }
 
-/// `snapshot: {name, shape, count, redact}` (SPEC §5).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `snapshot: {name, shape, count, redact}` (SPEC §5); `snapshot: NAME` and a bare `snapshot:`
+/// work too.
+#[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    pub name: Option<String>,
+    pub shape: bool,
+    pub count: Option<u64>,
+    pub redact: Vec<JsonPath>,
+    pub conn: Option<String>,
+    pub timeout: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSnapshot {
     pub name: Option<String>,
     #[serde(default)]
     pub shape: bool,
@@ -239,6 +258,42 @@ pub struct Snapshot {
     pub conn: Option<String>,
     pub timeout: Option<Dur>,
 }
+
+impl TryFrom<RawSnapshot> for Snapshot {
+    type Error = String;
+    fn try_from(r: RawSnapshot) -> Result<Self, String> {
+        if r.count == Some(0) {
+            return Err("`count` must be at least 1".into());
+        }
+        Ok(Snapshot {
+            name: r.name,
+            shape: r.shape,
+            count: r.count,
+            redact: r.redact,
+            conn: r.conn,
+            timeout: r.timeout,
+        })
+    }
+}
+
+map_or_scalar!(
+    Snapshot,
+    RawSnapshot,
+    "a snapshot name or {name, shape, count, redact}",
+    |v| {
+        match v {
+            Value::Null => Ok(Snapshot::default()),
+            Value::String(name) => Ok(Snapshot {
+                name: Some(name),
+                ..Snapshot::default()
+            }),
+            other => Err(format!(
+                "expected a snapshot name or a map, found {}",
+                crate::matcher::type_name(&other)
+            )),
+        }
+    }
+);
 
 /// `ping: PAYLOAD` or `ping: {payload, conn, timeout}`.
 #[derive(Debug, Clone, Default)]
@@ -287,6 +342,9 @@ struct RawClose {
 impl TryFrom<RawClose> for Close {
     type Error = String;
     fn try_from(r: RawClose) -> Result<Self, String> {
+        if let Some(code) = r.code {
+            check_sendable_code(code)?;
+        }
         Ok(Close {
             conn: r.conn,
             code: r.code,
@@ -353,12 +411,27 @@ map_or_scalar!(
     RawClose,
     "a close code or {code, reason, conn}",
     |v| {
+        let code = code_from(&v)?;
+        if let Some(code) = code {
+            check_sendable_code(code)?;
+        }
         Ok(Close {
-            code: code_from(&v)?,
+            code,
             ..Close::default()
         })
     }
 );
+
+/// Codes an endpoint may put in a close frame (RFC 6455 §7.4): 1005, 1006 and 1015 are reserved
+/// for reporting, and 1016–2999 are not assigned.
+fn check_sendable_code(code: u16) -> Result<(), String> {
+    match code {
+        1000..=1003 | 1007..=1014 | 3000..=4999 => Ok(()),
+        _ => Err(format!(
+            "close code {code} cannot be sent: use 1000–1003, 1007–1014 or 3000–4999 (RFC 6455 §7.4)"
+        )),
+    }
+}
 map_or_scalar!(
     ExpectClose,
     RawExpectClose,

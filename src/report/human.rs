@@ -112,7 +112,8 @@ pub fn failure_text(style: &Style, path: &str, step: Option<&StepReport>, f: &Fa
             );
         }
         None => {
-            let _ = writeln!(out, "      {}{conn}: {}", style.red("error"), f.summary);
+            let at = f.line.map(|l| format!(" {path}:{l}")).unwrap_or_default();
+            let _ = writeln!(out, "      {}{at}{conn}: {}", style.red("error"), f.summary);
         }
     }
     let rows = [
@@ -204,7 +205,10 @@ pub fn summary(style: &Style, report: &RunReport) -> String {
             let _ = writeln!(
                 out,
                 "{}",
-                style.dim("stopped at the first failure (--fail-fast)")
+                style.dim(&format!(
+                    "stopped at the first failure (--fail-fast); {} request(s) not run",
+                    report.not_run
+                ))
             );
         }
         None => {}

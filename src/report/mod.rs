@@ -19,6 +19,8 @@ pub struct RunReport {
     pub duration: Duration,
     /// Why the run stopped early, if it did.
     pub stopped: Option<Stop>,
+    /// Selected requests that never ran because the run stopped early.
+    pub not_run: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +85,8 @@ pub enum Outcome {
 pub struct Failure {
     pub summary: String,
     pub connection: Option<String>,
+    /// The YAML line, for failures outside a step (a connection's `url`).
+    pub line: Option<usize>,
     pub path: Option<String>,
     pub expected: Option<String>,
     pub actual: Option<String>,

@@ -189,7 +189,7 @@ fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mi
         return Ok(());
     }
     let (node, expected) = first_bad.unwrap_or((&Value::Null, matcher.describe()));
-    let shown_path = if path.is_singular() {
+    let shown_path = if path.is_singular() || matcher.any {
         path.to_string()
     } else {
         // Name the exact node that failed: `$.items[*].id` → `$['items'][2]['id']`.

@@ -33,6 +33,8 @@ pub struct Closed {
     pub reason: String,
     /// True when the peer sent a close frame; false when the connection was lost.
     pub clean: bool,
+    /// True when this request closed first (a `close` step) and the server answered.
+    pub by_us: bool,
     /// What went wrong when it was lost.
     pub error: Option<String>,
 }
@@ -41,6 +43,9 @@ impl Closed {
     pub fn describe(&self) -> String {
         if let Some(e) = &self.error {
             return e.clone();
+        }
+        if self.by_us {
+            return "the connection was closed by this request's `close` step".into();
         }
         match (self.clean, self.code) {
             (true, Some(code)) if self.reason.is_empty() => {
@@ -210,6 +215,18 @@ impl Conn {
                 )
             })?
             .map_err(|e| {
+                if matches!(
+                    e,
+                    tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_)
+                    )
+                ) {
+                    return format!(
+                        "could not connect to {}: the server did not agree on a subprotocol (asked for: {})",
+                        spec.url,
+                        spec.subprotocols.join(", ")
+                    );
+                }
                 format!(
                     "could not connect to {}: {}",
                     spec.url,
@@ -255,6 +272,11 @@ impl Conn {
     pub async fn send(&mut self, message: Message, rec: &mut Recorder) -> Result<(), String> {
         if let Some(closed) = &self.closed {
             return Err(format!("cannot send: {}", closed.describe()));
+        }
+        if self.close_sent {
+            return Err(
+                "cannot send: this request's `close` step already closed the connection".into(),
+            );
         }
         let data = match &message {
             Message::Text(t) => FrameData::Text(t.clone()),
@@ -335,6 +357,7 @@ impl Conn {
                             code: None,
                             reason: String::new(),
                             clean: false,
+                            by_us: false,
                             error: Some(format!(
                                 "more than {INBOX_LIMIT} messages arrived while waiting for the pong"
                             )),
@@ -384,6 +407,7 @@ impl Conn {
                     code,
                     reason,
                     clean: true,
+                    by_us: self.close_sent,
                     error: None,
                 });
                 None
@@ -401,6 +425,7 @@ impl Conn {
                     code: None,
                     reason: String::new(),
                     clean,
+                    by_us: self.close_sent,
                     error: (!clean).then_some(error),
                 });
                 None
@@ -417,6 +442,7 @@ impl Conn {
                         code: None,
                         reason: String::new(),
                         clean: false,
+                        by_us: false,
                         error: Some(error),
                     });
                 }

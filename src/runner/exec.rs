@@ -190,6 +190,11 @@ async fn open_all(
                 return Err(Failure {
                     summary: e,
                     connection: Some(spec.name.clone()),
+                    line: request
+                        .connections
+                        .iter()
+                        .find(|c| c.name == spec.name)
+                        .map(|c| c.line),
                     ..Failure::default()
                 })
             }

@@ -176,7 +176,8 @@ fn parse_kv(pairs: &[(String, String)]) -> Vec<(String, TValue)> {
 fn load_vars_file(path: &PathBuf) -> Result<Vec<(String, TValue)>, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|e| LoadError::io(path, &e))?;
     let map: OrderedMap<String, TValue> =
-        serde_saphyr::from_str(&text).map_err(|e| LoadError::from_yaml(path, &text, &e))?;
+        serde_saphyr::from_str_with_options(&text, crate::collection::yaml_options())
+            .map_err(|e| LoadError::from_yaml(path, &text, &e))?;
     Ok(map.0)
 }
 
@@ -384,11 +385,16 @@ pub async fn run(
         .flat_map(|(ci, p)| p.selected.iter().map(move |&ri| (ci, ri)))
         .collect();
 
+    // When each collection's first request started (with --jobs, before it is reported).
+    let first_start: Vec<std::sync::OnceLock<Instant>> =
+        prepared.iter().map(|_| std::sync::OnceLock::new()).collect();
     let one = |(ci, ri): (usize, usize)| {
         let ctx = &ctxs[ci];
         let broken = live[ci].broken.clone();
         let mut cancel = cancel.clone();
+        let first_start = &first_start[ci];
         async move {
+            first_start.get_or_init(Instant::now);
             let request = &ctx.collection.requests[ri];
             if let Some(failure) = broken {
                 let mut rr = stopped(request, "");
@@ -413,6 +419,8 @@ pub async fn run(
             (ci, rr, stop)
         }
     };
+    let planned = work.len();
+    let mut done = 0;
     let mut results = futures_util::stream::iter(work)
         .map(one)
         .buffered(opts.jobs.max(1));
@@ -431,9 +439,11 @@ pub async fn run(
             // Collections with no selected request before this one still appear, empty.
             let p = &prepared[ci];
             observer.collection_started(&p.collection, p.env.as_deref());
-            current = Some((ci, collection_report(p), Instant::now()));
+            let began = first_start[ci].get().copied().unwrap_or_else(Instant::now);
+            current = Some((ci, collection_report(p), began));
         }
         observer.request_finished(&prepared[ci].collection, &rr);
+        done += 1;
         let failed = !rr.passed();
         if let Some((_, c, _)) = current.as_mut() {
             c.requests.push(rr);
@@ -444,6 +454,7 @@ pub async fn run(
         }
     }
     drop(results);
+    report.not_run = planned - done;
     finish(&mut report, current.take());
     report.duration = started.elapsed();
     report

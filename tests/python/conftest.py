@@ -1,0 +1,137 @@
+"""A WebSocket test server (the `websockets` package) on 127.0.0.1, port 0, in a background thread.
+
+Paths:
+  /echo            sends every message back
+  /silent          accepts and never sends
+  /count?n=N&size=S  sends N JSON messages {"i": k, "pad": "x"*S} (waiting on the client: the
+                   server respects TCP backpressure), then closes with 1000
+  /mixed           sends a JSON object, a text, a binary frame, a JSON list, then closes
+  /hello           sends {"type": "hello", "n": 1} then waits
+  /drop            sends one message, then drops the TCP connection without a close frame
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from websockets.asyncio.server import serve
+
+pytest_plugins = ["pytester"]
+
+
+async def _handler(ws) -> None:
+    parts = urlsplit(ws.request.path)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    path = parts.path
+    try:
+        if path == "/echo":
+            async for message in ws:
+                await ws.send(message)
+        elif path == "/silent":
+            await ws.wait_closed()
+        elif path == "/count":
+            n = int(query.get("n", "10"))
+            pad = "x" * int(query.get("size", "0"))
+            for i in range(n):
+                await ws.send(json.dumps({"i": i, "pad": pad}))
+            await ws.close(1000)
+        elif path == "/mixed":
+            await ws.send(json.dumps({"b": 1, "a": [1, 2.5, None, True], "z": {"k": "v"}}))
+            await ws.send("plain text")
+            await ws.send(b"\x00\x01\x02")
+            await ws.send(json.dumps([1, "two"]))
+            await ws.close(1000)
+        elif path == "/hello":
+            await ws.send(json.dumps({"type": "hello", "n": 1}))
+            await ws.wait_closed()
+        elif path == "/drop":
+            await ws.send(json.dumps({"last": True}))
+            ws.transport.abort()
+        else:
+            await ws.close(4004, "no such path")
+    except Exception:  # a client that went away mid-send
+        pass
+
+
+class Server:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._ready = threading.Event()
+        self._stop: asyncio.Future | None = None
+        self.thread = threading.Thread(target=self._main, name="ws-test-server", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._serve())
+
+    async def _serve(self) -> None:
+        self._stop = self.loop.create_future()
+        async with serve(_handler, "127.0.0.1", 0, max_size=None) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop
+
+    def start(self) -> "Server":
+        self.thread.start()
+        assert self._ready.wait(10), "the test server did not start"
+        return self
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set_result, None)
+        self.thread.join(5)
+
+    def url(self, path: str) -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    s = Server().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def echo_collection(server: Server) -> str:
+    """A passing collection as YAML text."""
+    return f"""\
+name: Echo
+requests:
+  - name: echo json
+    url: {server.url('/echo')}
+    steps:
+      - send: {{ json: {{ op: ping, id: 7 }} }}
+      - expect: {{ json: {{ $.op: ping, $.id: 7 }} }}
+  - name: echo text
+    url: {server.url('/echo')}
+    steps:
+      - send: {{ text: hello }}
+      - expect: {{ text: hello }}
+"""
+
+
+@pytest.fixture
+def failing_collection(server: Server) -> str:
+    """One passing and one failing request (expected 8, actual 7, step 2 on line 12)."""
+    return f"""\
+name: Mixed
+requests:
+  - name: passes
+    url: {server.url('/echo')}
+    steps:
+      - send: {{ json: {{ id: 1 }} }}
+      - expect: {{ json: {{ $.id: 1 }} }}
+  - name: fails
+    url: {server.url('/echo')}
+    steps:
+      - send: {{ json: {{ id: 7 }} }}
+      - expect:
+          json: {{ $.id: 8 }}
+"""

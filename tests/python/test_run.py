@@ -1,0 +1,296 @@
+"""wsrun.run / run_async / Report against a real WebSocket server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import wsrun
+
+
+def test_run_yaml_text_passes(echo_collection):
+    report = wsrun.run(echo_collection)
+    assert report.passed
+    assert bool(report)
+    assert [r.name for r in report.requests] == ["echo json", "echo text"]
+    assert all(r.passed for r in report.requests)
+    step = report.requests[0].steps[0]
+    assert step.passed and step.keyword == "send" and step.line == 6
+    assert report.requests[0].steps[1].keyword == "expect"
+    assert report.requests[0].error is None
+    assert report.requests[0].failure_text is None
+    assert report.duration > 0
+    assert "2 passed" in repr(report)
+
+
+def test_run_path_and_pathlike(tmp_path: Path, echo_collection):
+    f = tmp_path / "echo.yaml"
+    f.write_text(echo_collection)
+    for source in (str(f), f):
+        report = wsrun.run(source)
+        assert report.passed
+        assert report.collections[0].path == str(f)
+        assert report.collections[0].name == "Echo"
+
+
+def test_run_folder(tmp_path: Path, echo_collection, failing_collection):
+    (tmp_path / "a.yaml").write_text(echo_collection)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yml").write_text(failing_collection)
+    (tmp_path / "not-a-collection.yaml").write_text("just: data\n")
+    report = wsrun.run(tmp_path)
+    assert [c.name for c in report.collections] == ["Echo", "Mixed"]
+    assert len(report.requests) == 4
+    assert not report.passed
+
+
+def test_run_dict(server):
+    collection = {
+        "name": "From a dict",
+        "requests": [
+            {
+                "name": "echo",
+                "url": server.url("/echo"),
+                "steps": [
+                    {"send": {"json": {"n": 1}}},
+                    {"expect": {"json": {"$.n": 1}}},
+                ],
+            }
+        ],
+    }
+    report = wsrun.run(collection)
+    assert report.passed, report.requests[0].failure_text
+    assert report.collections[0].path == "<dict>"
+
+
+def test_run_vars_and_env(server):
+    text = f"""\
+vars: {{ word: default }}
+environments:
+  a: {{ base: "{server.url('')}" }}
+requests:
+  - name: templated
+    url: "{{{{ base }}}}/echo"
+    steps:
+      - send: {{ text: "{{{{ word }}}}" }}
+      - expect: {{ text: hello }}
+"""
+    assert not wsrun.run(text).passed
+    report = wsrun.run(text, env="a", vars={"word": "hello"})
+    assert report.passed, report.requests[0].failure_text
+    assert report.collections[0].env == "a"
+    with pytest.raises(wsrun.CollectionError):
+        wsrun.run(text, env="nope")
+
+
+def test_failing_report(failing_collection):
+    report = wsrun.run(failing_collection)
+    assert not report.passed
+    ok, bad = report.requests
+    assert ok.passed and not bad.passed
+    assert bad.error == "$.id does not match"
+    step = bad.steps[1]
+    assert not step.passed
+    assert step.line == 12
+    assert step.keyword == "expect"
+    assert step.path == "$.id"
+    assert step.expected == "8"
+    assert step.actual == "7"
+    assert step.message == '{"id":7}'
+    assert step.error == "$.id does not match"
+    assert bad.failed_step.index == 2
+    text = bad.failure_text
+    assert "step 2 expect" in text and "<string>:12" in text
+    assert "expected  8" in text and "actual    7" in text
+    assert report.failed[0].name == "fails"
+
+
+def test_connection_refused_is_a_failed_request():
+    report = wsrun.run(
+        "requests:\n  - name: nobody\n    url: ws://127.0.0.1:1/\n    steps:\n      - send: {text: a}\n"
+    )
+    (r,) = report.requests
+    assert not r.passed
+    assert "connection refused" in r.error
+    assert r.steps[0].status == "skipped"
+
+
+def test_to_dict(failing_collection):
+    d = wsrun.run(failing_collection).to_dict()
+    assert d["passed"] is False
+    assert isinstance(d["duration"], float)
+    (c,) = d["collections"]
+    assert set(c) >= {"path", "name", "env", "requests"}
+    r = c["requests"][1]
+    assert set(r) >= {"name", "line", "passed", "duration", "error", "steps", "transcript"}
+    step = r["steps"][1]
+    assert set(step) >= {
+        "index", "keyword", "line", "passed", "status", "duration", "messages",
+        "expected", "actual", "path", "message", "error",
+    }
+    frames = r["transcript"]
+    assert [f["direction"] for f in frames[:2]] == ["sent", "received"]
+    assert frames[0]["payload"] == '{"id":7}'
+    assert set(frames[0]) == {"at", "direction", "connection", "kind", "payload"}
+    json.dumps(d)  # plain data
+
+
+def test_to_junit(failing_collection, echo_collection):
+    report = wsrun.run([echo_collection, failing_collection])
+    root = ET.fromstring(report.to_junit())
+    assert root.tag == "testsuites"
+    assert root.get("tests") == "4" and root.get("failures") == "1"
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["Echo", "Mixed"]
+    cases = suites[1].findall("testcase")
+    assert [c.get("name") for c in cases] == ["passes", "fails"]
+    assert cases[0].find("failure") is None
+    failure = cases[1].find("failure")
+    assert failure.get("message") == "$.id does not match"
+    assert "expected  8" in failure.text
+
+
+def test_repr_html(failing_collection):
+    page = wsrun.run(failing_collection)._repr_html_()
+    assert "<table" in page
+    assert "fails" in page and "passes" in page
+    assert "1 passed, 1 failed" in page
+    assert "background:#fdecea" in page  # the failure row is highlighted
+    assert "expected  8" in page
+    ET.fromstring(page)  # well-formed
+
+
+def test_run_async_two_at_once(server):
+    slow = f"""\
+requests:
+  - name: waits one second
+    url: {server.url('/silent')}
+    steps:
+      - no_message: {{ within: 1s }}
+"""
+
+    async def main():
+        started = time.monotonic()
+        a, b = await asyncio.gather(wsrun.run_async(slow), wsrun.run_async(slow))
+        return a, b, time.monotonic() - started
+
+    a, b, elapsed = asyncio.run(main())
+    assert a.passed and b.passed
+    assert elapsed < 1.8, f"the runs did not overlap ({elapsed:.2f}s)"
+
+
+def test_run_async_loads_errors_raise():
+    async def main():
+        await wsrun.run_async("requests:\n  - name: x\n    url: ws://h\n    steps: [{bogus: 1}]\n")
+
+    with pytest.raises(wsrun.CollectionError):
+        asyncio.run(main())
+
+
+def test_run_async_cancel(server):
+    silent = f"""\
+requests:
+  - name: hangs
+    url: {server.url('/silent')}
+    steps:
+      - expect: {{ text: never, timeout: 60s }}
+"""
+
+    async def main():
+        task = asyncio.ensure_future(wsrun.run_async(silent))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        started = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 1
+
+
+def test_gil_released_while_running(server):
+    text = f"""\
+requests:
+  - name: silent server
+    url: {server.url('/silent')}
+    steps:
+      - expect: {{ text: never, timeout: 1s }}
+"""
+    counter = 0
+    stop = False
+
+    def count():
+        nonlocal counter
+        while not stop:
+            counter += 1
+
+    t = threading.Thread(target=count)
+    t.start()
+    try:
+        time.sleep(0.05)
+        before = counter
+        started = time.monotonic()
+        report = wsrun.run(text)
+        elapsed = time.monotonic() - started
+        during = counter - before
+    finally:
+        stop = True
+        t.join()
+    assert not report.passed
+    assert elapsed >= 0.9
+    # With the GIL held the counting thread would be frozen for the whole second.
+    assert during > 100_000, during
+
+
+def test_run_timeout_argument(server):
+    text = f"""\
+requests:
+  - name: hangs
+    url: {server.url('/silent')}
+    steps:
+      - expect: {{ text: never, timeout: 30s }}
+"""
+    started = time.monotonic()
+    report = wsrun.run(text, timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert not report.passed
+    assert report.stopped == "timed_out"
+    assert wsrun.run(text, timeout="300ms").stopped == "timed_out"
+
+
+def test_requests_selects_exact_names(failing_collection):
+    report = wsrun.run(failing_collection, requests=["fails"])
+    assert [r.name for r in report.requests] == ["fails"]
+    report = wsrun.run(failing_collection, filter="PASS")
+    assert [r.name for r in report.requests] == ["passes"]
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError):
+        wsrun.run(42)
+    with pytest.raises(wsrun.CollectionError) as e:
+        wsrun.run("/no/such/file.yaml")
+    assert "no such file" in str(e.value)
+    assert e.value.path == "/no/such/file.yaml"
+
+
+def test_secrets_are_masked(server):
+    text = f"""\
+requests:
+  - name: secret
+    url: {server.url('/echo')}
+    steps:
+      - send: {{ text: "token={{{{ token }}}}" }}
+      - expect: {{ text: nope }}
+"""
+    report = wsrun.run(text, secrets={"token": "hunter2"})
+    assert not report.passed
+    assert "token=***" in report.requests[0].failure_text
+    assert "hunter2" not in repr(report.to_dict())
+    assert "hunter2" not in report.to_junit()

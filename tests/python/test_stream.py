@@ -1,0 +1,162 @@
+"""wsrun.stream: sync and async iteration, limit, timeout, close, backpressure."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+
+import pytest
+
+import wsrun
+
+
+def test_sync_iteration_types(server):
+    with wsrun.stream(server.url("/mixed")) as s:
+        messages = list(s)
+    assert messages == [
+        {"b": 1, "a": [1, 2.5, None, True], "z": {"k": "v"}},
+        "plain text",
+        b"\x00\x01\x02",
+        [1, "two"],
+    ]
+    # JSON objects keep the server's key order.
+    assert list(messages[0]) == ["b", "a", "z"]
+    assert s.closed
+
+
+def test_send_and_echo(server):
+    s = wsrun.stream(
+        server.url("/echo"),
+        send=[{"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 1}, "text", b"\x01"],
+        limit=3,
+        timeout=5,
+    )
+    got = list(s)
+    assert got == [{"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 1}, "text", b"\x01"]
+    assert s.count == 3
+
+
+def test_single_send_message(server):
+    (msg,) = wsrun.stream(server.url("/echo"), send={"a": 1}, limit=1, timeout=5)
+    assert msg == {"a": 1}
+
+
+def test_limit(server):
+    s = wsrun.stream(server.url("/count?n=1000"), limit=10)
+    got = list(s)
+    assert [m["i"] for m in got] == list(range(10))
+    assert s.closed
+    assert list(s) == []
+
+
+def test_timeout(server):
+    s = wsrun.stream(server.url("/hello"), timeout=0.3)
+    assert next(s) == {"type": "hello", "n": 1}
+    started = time.monotonic()
+    with pytest.raises(wsrun.StreamTimeout):
+        next(s)
+    assert 0.25 < time.monotonic() - started < 2
+    assert issubclass(wsrun.StreamTimeout, wsrun.WsrunError)
+    s.close()
+
+
+def test_close_ends_iteration(server):
+    s = wsrun.stream(server.url("/count?n=100000"))
+    assert next(s)["i"] == 0
+    s.close()
+    assert s.closed
+    with pytest.raises(StopIteration):
+        next(s)
+
+
+def test_garbage_collection_closes(server):
+    s = wsrun.stream(server.url("/count?n=100000"))
+    next(s)
+    del s
+    gc.collect()  # nothing to assert but that this neither hangs nor crashes
+
+
+def test_connection_failed():
+    with pytest.raises(wsrun.ConnectionFailed) as e:
+        wsrun.stream("ws://127.0.0.1:1/", timeout=2)
+    assert isinstance(e.value, ConnectionError)
+    assert isinstance(e.value, wsrun.WsrunError)
+    assert "connection refused" in str(e.value)
+
+
+def test_invalid_url():
+    with pytest.raises(wsrun.ConnectionFailed):
+        wsrun.stream("not a url")
+
+
+def test_dropped_connection_raises(server):
+    s = wsrun.stream(server.url("/drop"), timeout=5)
+    assert next(s) == {"last": True}
+    with pytest.raises(wsrun.ConnectionFailed):
+        next(s)
+
+
+def test_async_iteration(server):
+    async def main():
+        out = []
+        async with wsrun.stream(server.url("/count?n=500")) as s:
+            async for m in s:
+                out.append(m["i"])
+        return out
+
+    assert asyncio.run(main()) == list(range(500))
+
+
+def test_async_limit_timeout_and_concurrency(server):
+    async def ticker():
+        # The event loop keeps running while a stream waits.
+        ticks = 0
+        for _ in range(10):
+            await asyncio.sleep(0.02)
+            ticks += 1
+        return ticks
+
+    async def main():
+        s = wsrun.stream(server.url("/hello"), timeout=0.5)
+        first = await s.__anext__()
+        ticks_task = asyncio.ensure_future(ticker())
+        with pytest.raises(wsrun.StreamTimeout):
+            await s.__anext__()
+        s.close()
+        limited = [m async for m in wsrun.stream(server.url("/count?n=50"), limit=7)]
+        return first, await ticks_task, limited
+
+    first, ticks, limited = asyncio.run(main())
+    assert first == {"type": "hello", "n": 1}
+    assert ticks == 10
+    assert [m["i"] for m in limited] == list(range(7))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_slow_consumer_has_bounded_memory(server):
+    """100k messages of ~1 KiB (about 100 MB in all) read slowly: the reader may buffer only
+    ~1000 of them, so the process grows by far less than the stream's size."""
+    n = 100_000
+    s = wsrun.stream(server.url(f"/count?n={n}&size=1000"), timeout=30)
+    assert next(s)["i"] == 0
+    gc.collect()
+    baseline = _rss_mb()
+    peak = baseline
+    count = 1
+    for m in s:
+        count += 1
+        if count % 20_000 == 0:
+            time.sleep(0.5)  # the consumer stalls; without backpressure everything piles up
+            peak = max(peak, _rss_mb())
+    assert count == n
+    assert m["i"] == n - 1
+    growth = peak - baseline
+    assert growth < 60, f"RSS grew by {growth:.0f} MB while consuming slowly"
