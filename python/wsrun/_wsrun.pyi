@@ -1,0 +1,107 @@
+"""The native module (Rust, pyo3). Use it through ``wsrun``; kept by hand."""
+
+import os
+from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from typing_extensions import disjoint_base
+
+__all__ = [
+    "CollectionError",
+    "ConnectionFailed",
+    "JsonPathError",
+    "StreamTimeout",
+    "WsrunError",
+    "_Stream",
+    "__version__",
+    "cli_main",
+    "inspect",
+    "query",
+    "run",
+    "run_async",
+    "validate",
+]
+
+__version__: str
+
+_Seconds = Union[float, int, str, None]
+_Source = Union[str, os.PathLike[str], Mapping[str, Any], Sequence[Any]]
+
+class WsrunError(Exception): ...
+
+class CollectionError(WsrunError):
+    path: str
+    line: Optional[int]
+    column: Optional[int]
+    message: str
+    snippet: Optional[str]
+
+class StreamTimeout(WsrunError): ...
+class ConnectionFailed(WsrunError, ConnectionError): ...
+class JsonPathError(WsrunError, ValueError): ...
+
+def run(
+    source: _Source,
+    *,
+    env: Optional[str] = None,
+    vars: Optional[Mapping[str, Any]] = None,
+    secrets: Optional[Mapping[str, Any]] = None,
+    update_snapshots: bool = False,
+    timeout: _Seconds = None,
+    filter: Optional[str] = None,
+    requests: Optional[Sequence[str]] = None,
+    fail_fast: bool = False,
+    vars_files: Optional[Sequence[str]] = None,
+    jobs: int = 1,
+) -> Dict[str, Any]: ...
+def run_async(
+    source: _Source,
+    *,
+    env: Optional[str] = None,
+    vars: Optional[Mapping[str, Any]] = None,
+    secrets: Optional[Mapping[str, Any]] = None,
+    update_snapshots: bool = False,
+    timeout: _Seconds = None,
+    filter: Optional[str] = None,
+    requests: Optional[Sequence[str]] = None,
+    fail_fast: bool = False,
+    vars_files: Optional[Sequence[str]] = None,
+    jobs: int = 1,
+) -> Awaitable[Dict[str, Any]]: ...
+def validate(
+    source: _Source,
+    *,
+    env: Optional[str] = None,
+    vars: Optional[Mapping[str, Any]] = None,
+    secrets: Optional[Mapping[str, Any]] = None,
+    vars_files: Optional[Sequence[str]] = None,
+) -> int: ...
+def inspect(source: _Source) -> List[Dict[str, Any]]: ...
+def query(path: str, obj: Any) -> List[Any]: ...
+def cli_main(argv: List[str]) -> int: ...
+
+@disjoint_base
+class _Stream:
+    def __new__(
+        cls,
+        url: str,
+        *,
+        send: Any = None,
+        headers: Optional[Union[Mapping[str, str], Sequence[Tuple[str, str]]]] = None,
+        subprotocols: Optional[Sequence[str]] = None,
+        limit: Optional[int] = None,
+        timeout: _Seconds = None,
+        connect_timeout: _Seconds = None,
+        insecure: bool = False,
+        max_message_size: Optional[int] = None,
+    ) -> "_Stream": ...
+    def __iter__(self) -> "_Stream": ...
+    def __next__(self) -> Any: ...
+    def _pop(self, empty: Any) -> Any: ...
+    def _fill_async(self) -> Awaitable[None]: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def url(self) -> str: ...
