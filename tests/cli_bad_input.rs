@@ -674,3 +674,21 @@ fn a_yaml_alias_bomb_error_says_what_is_wrong() {
     assert!(!run.stderr.contains("Events {"), "{}", run.stderr);
     assert_stderr_has(&run, "alias");
 }
+
+#[test]
+fn deeply_nested_json_in_a_step_is_an_error_not_a_crash() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let run = load_error(&format!(
+        "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n    steps:\n      - send: {{json: {deep}}}\n"
+    ));
+    assert_stderr_has(&run, "c.yaml:5:");
+    assert_stderr_has(&run, "nesting is too deep");
+}
+
+#[test]
+fn deeply_nested_maps_in_vars_are_an_error_not_a_crash() {
+    let deep = format!("{}1{}", "{b: ".repeat(5_000), "}".repeat(5_000));
+    let run = load_error(&format!("vars: {{a: {deep}}}\nrequests: []\n"));
+    assert_stderr_has(&run, "c.yaml:1:");
+    assert_stderr_has(&run, "nesting is too deep");
+}

@@ -88,6 +88,9 @@ fn plain_words(message: &str) -> String {
             "the YAML is too large once its aliases are expanded ({limit}); wsrun refuses alias bombs and very deep nesting"
         );
     }
+    if message == "recursion limit exceeded" {
+        return "nesting is too deep (more than 128 levels)".into();
+    }
     let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
     let message = message.replace("duplicate mapping key: ", "duplicate key: ");
     if message.contains("unknown variant `") {
@@ -142,7 +145,9 @@ fn snippet(source: &str, line: usize, column: usize) -> Option<String> {
     let width = line.to_string().len();
     let pad = " ".repeat(width);
     let text: String = text.chars().take(160).collect();
-    let caret = if column > 0 {
+    let caret = if column > 160 {
+        String::new()
+    } else if column > 0 {
         format!("{}^", " ".repeat(column - 1))
     } else {
         let indent = text.len() - text.trim_start().len();
