@@ -76,6 +76,9 @@ pub async fn record(
         path: out.to_path_buf(),
         source,
     };
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(dir).await.map_err(write_error)?;
+    }
     let file = tokio::fs::File::create(out).await.map_err(write_error)?;
     let mut writer = BufWriter::new(file);
     for frame in send {

@@ -125,7 +125,14 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
         }
         out.push_str("</table>\n");
     }
-    if q.rates.iter().any(|s| !s.counts.is_empty()) {
+    // A chart needs a stream to show: a handful of messages is better read in the timeline.
+    let received: u64 = q
+        .rates
+        .iter()
+        .flat_map(|s| &s.counts)
+        .map(|&c| u64::from(c))
+        .sum();
+    if received >= 20 {
         out.push_str(&rate_chart(&q.rates));
     }
     timeline(out, q);
@@ -235,7 +242,7 @@ pub fn rate_chart(series: &[RateSeries]) -> String {
     );
     let _ = write!(
         svg,
-        "<text x=\"{tx}\" y=\"16\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">{peak:.0}/s</text><text x=\"{tx}\" y=\"{b}\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">0</text><text x=\"{left}\" y=\"{ly}\" font-size=\"11\" fill=\"#57606a\">0s</text><text x=\"{r}\" y=\"{ly}\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">{span:.1}s</text>",
+        "<text x=\"{tx}\" y=\"16\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">{peak:.0}/s</text><text x=\"{tx}\" y=\"{b}\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">0</text><text x=\"{r}\" y=\"{ly}\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">{span:.1}s</text>",
         tx = left - 4.0,
         b = h - bottom,
         ly = h - 6.0,
@@ -253,8 +260,8 @@ pub fn rate_chart(series: &[RateSeries]) -> String {
             svg,
             "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"11\" fill=\"{color}\">{} ({} msgs)</text>",
             points.join(" "),
-            left + 8.0 + 150.0 * n as f64,
-            28,
+            left + 12.0 + 170.0 * n as f64,
+            h - bottom + 18.0,
             escape(&s.connection),
             s.counts.iter().map(|&c| u64::from(c)).sum::<u64>()
         );

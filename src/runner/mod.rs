@@ -386,8 +386,10 @@ pub async fn run(
         .collect();
 
     // When each collection's first request started (with --jobs, before it is reported).
-    let first_start: Vec<std::sync::OnceLock<Instant>> =
-        prepared.iter().map(|_| std::sync::OnceLock::new()).collect();
+    let first_start: Vec<std::sync::OnceLock<Instant>> = prepared
+        .iter()
+        .map(|_| std::sync::OnceLock::new())
+        .collect();
     let one = |(ci, ri): (usize, usize)| {
         let ctx = &ctxs[ci];
         let broken = live[ci].broken.clone();
@@ -514,7 +516,14 @@ async fn start_mocks(
         urls.insert(name, server.url().to_string());
         servers.push(server);
     }
-    let vars = p.resolve(&urls).map_err(|e| Failure::new(e.to_string()))?;
+    let mut vars = p.resolve(&urls).map_err(|e| Failure::new(e.to_string()))?;
+    // `{{ mocks.NAME.url }}` may also stand in a request's own URL or steps.
+    let mocks: serde_json::Map<String, Value> = urls
+        .into_iter()
+        .map(|(name, url)| (name, serde_json::json!({ "url": url })))
+        .collect();
+    vars.entry("mocks".to_string())
+        .or_insert(Value::Object(mocks));
     Ok((servers, vars))
 }
 

@@ -1,0 +1,159 @@
+//! Mocks through the binary: the offline default, mocks named in a URL, `wsrun serve` answering a
+//! plain client and stopping on SIGINT, and `wsrun record` → `replay:` with exact values.
+
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+#[test]
+fn the_offline_default_collection_passes() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(env!("CARGO_BIN_EXE_wsrun"))
+        .arg(format!("{root}/collections/websocket.yaml"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run wsrun");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(env: local)"), "{stdout}");
+    assert!(stdout.contains("2 requests: 2 passed"), "{stdout}");
+}
+
+#[test]
+fn mocks_can_be_named_in_a_request_url_directly() {
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(
+        r#"mocks:
+  echo: { echo: true }
+requests:
+  - name: echo
+    url: "{{ mocks.echo.url }}/anything"
+    steps:
+      - send: { json: { n: 1 } }
+      - expect: { json: { $.n: 1 } }
+"#,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+}
+
+#[test]
+fn wsrun_serve_answers_a_plain_client_and_stops_on_sigint() {
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"mocks:
+  exchange:
+    on:
+      - match: { $.method: SUBSCRIBE }
+        reply: { json: { result: null, id: "{{ message.id }}" } }
+requests: []
+"#,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsrun"))
+        .args(["serve", "c.yaml", "--mock", "exchange"])
+        .current_dir(ws.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start wsrun serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("the URL line");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let clients = (0..50).map(|id| {
+            let url = url.clone();
+            async move {
+                let (mut c, _) = tokio_tungstenite::connect_async(url)
+                    .await
+                    .expect("connect");
+                let sub =
+                    format!(r#"{{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":{id}}}"#);
+                c.send(Message::text(sub)).await.expect("send");
+                let reply = tokio::time::timeout(Duration::from_secs(10), c.next())
+                    .await
+                    .expect("a reply in time")
+                    .expect("a message")
+                    .expect("no error");
+                let v: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+                assert_eq!(v, serde_json::json!({"result": null, "id": id}));
+            }
+        });
+        futures_util::future::join_all(clients).await;
+    });
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("send SIGINT");
+    assert!(status.success());
+    let code = child.wait().expect("wait for wsrun serve");
+    assert_eq!(code.code(), Some(0));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("the rest of stdout");
+    assert!(rest.contains("stopped"), "{rest}");
+}
+
+#[test]
+fn a_recorded_stream_replays_into_a_collection_that_checks_exact_values() {
+    let server = common::binance_stream(30, Duration::from_millis(2));
+    let ws = cli::Workspace::new();
+    let url = format!("{}/ws/btcusdt@trade", server.url());
+    let rec = ws.wsrun(&[
+        "record",
+        &url,
+        "--out",
+        "fixtures/trades.jsonl",
+        "--count",
+        "10",
+    ]);
+    assert_eq!(rec.code, 0, "{}", rec.output());
+    assert!(
+        rec.stdout.contains("recorded 10 message(s)"),
+        "{}",
+        rec.stdout
+    );
+
+    let first: serde_json::Value = serde_json::from_str(&common::binance_trade(0)).unwrap();
+    let tenth: serde_json::Value = serde_json::from_str(&common::binance_trade(9)).unwrap();
+    let run = ws.run_collection(
+        &format!(
+            r#"mocks:
+  recorded: {{ replay: fixtures/trades.jsonl }}
+requests:
+  - name: replayed
+    url: "{{{{ mocks.recorded.url }}}}"
+    steps:
+      - expect: {{ json: {{ $.t: {t0}, $.p: "{p0}", $.q: "{q0}", $.E: {e0} }} }}
+      - expect: {{ count: 8 }}
+      - expect: {{ json: {{ $.t: {t9}, $.p: "{p9}" }} }}
+      - no_message: 200ms
+"#,
+            t0 = first["t"],
+            p0 = first["p"].as_str().unwrap(),
+            q0 = first["q"].as_str().unwrap(),
+            e0 = first["E"],
+            t9 = tenth["t"],
+            p9 = tenth["p"].as_str().unwrap(),
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+}
