@@ -129,6 +129,7 @@ impl RunArgs {
             update_snapshots: self.update_snapshots,
             jobs: self.jobs,
             shard: self.shard,
+            progress: None,
         }
     }
 }

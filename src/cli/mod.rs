@@ -133,6 +133,8 @@ pub fn load_all(paths: &[PathBuf], opts: &RunOptions) -> Result<Vec<Prepared>, L
 struct Printer {
     style: Style,
     out: Mutex<std::io::Stdout>,
+    /// Set while a live progress line may be on the terminal: cleared before each print.
+    live: bool,
 }
 
 impl Observer for Printer {
@@ -148,11 +150,22 @@ impl Observer for Printer {
 }
 
 impl Printer {
+    fn style_dim(&self, text: &str) -> String {
+        if self.style.color {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
     fn emit(&self, text: &str) {
         if text.is_empty() {
             return;
         }
         if let Ok(mut out) = self.out.lock() {
+            if self.live {
+                eprint!("\r\x1b[2K");
+            }
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         }
@@ -160,7 +173,15 @@ impl Printer {
 }
 
 async fn run(args: args::RunArgs, color: bool) -> i32 {
-    let opts = args.options();
+    let mut opts = args.options();
+    // A live progress line for long runs, only on a terminal and never with -q or -v.
+    let live = std::io::stderr().is_terminal()
+        && std::io::stdout().is_terminal()
+        && !args.quiet
+        && !args.verbose;
+    if live {
+        opts.progress = Some(Default::default());
+    }
     let prepared = match load_all(&args.paths, &opts) {
         Ok(p) => p,
         Err(e) => {
@@ -180,18 +201,26 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
         quiet: args.quiet,
         timings: std::env::var_os("WSRUN_NO_TIMINGS").is_none(),
     };
-    let printer = Printer {
+    let printer = std::sync::Arc::new(Printer {
         style,
         out: Mutex::new(std::io::stdout()),
-    };
+        live,
+    });
+    let ticker = opts
+        .progress
+        .clone()
+        .map(|p| tokio::spawn(progress_line(p, printer.clone())));
     let (handle, cancel) = runner::cancel_pair();
     let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             handle.cancel();
         }
     });
-    let report = runner::run(&prepared, &opts, &printer, cancel).await;
+    let report = runner::run(&prepared, &opts, printer.as_ref(), cancel).await;
     watcher.abort();
+    if let Some(t) = ticker {
+        t.abort();
+    }
     printer.emit(&human::summary(&style, &report));
     let mut code = match report.stopped {
         Some(crate::report::Stop::Interrupted) => EXIT_INTERRUPTED,
@@ -208,6 +237,41 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
         printer.emit(&human::github_annotations(&report));
     }
     code
+}
+
+/// Redraws "⋯ 3/10 requests · BTC/USDT trades · 120,000 msgs (61k/s)" on stderr every 250 ms,
+/// starting once the run has taken a second.
+async fn progress_line(
+    progress: std::sync::Arc<runner::Progress>,
+    printer: std::sync::Arc<Printer>,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let mut last = progress.messages.load(Relaxed);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let now = progress.messages.load(Relaxed);
+        let rate = (now - last) * 4;
+        last = now;
+        let current = progress
+            .current
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let line = format!(
+            "⋯ {}/{} requests · {} · {} msgs ({}/s)",
+            progress.requests_done.load(Relaxed),
+            progress.requests_total.load(Relaxed),
+            current,
+            now,
+            rate
+        );
+        // Hold the stdout lock so the line never lands in the middle of a result.
+        if let Ok(_out) = printer.out.lock() {
+            eprint!("\r\x1b[2K{}", printer.style_dim(&line));
+        }
+    }
 }
 
 /// Writes one `--report` file.

@@ -97,6 +97,7 @@ pub struct Recorder {
     pub transcript: Transcript,
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
+    progress: Option<Arc<super::Progress>>,
 }
 
 /// Rate series never grow past this many buckets: older buckets merge pairwise instead.
@@ -109,6 +110,15 @@ impl Recorder {
             transcript: Transcript::default(),
             rates: Vec::new(),
             bucket_ms: 100,
+            progress: None,
+        }
+    }
+
+    /// A recorder that also counts received messages into `progress`.
+    pub fn with_progress(progress: Option<Arc<super::Progress>>) -> Self {
+        Self {
+            progress,
+            ..Self::new()
         }
     }
 
@@ -118,6 +128,10 @@ impl Recorder {
             && matches!(data, FrameData::Text(_) | FrameData::Binary(_))
         {
             self.count(conn, at);
+            if let Some(p) = &self.progress {
+                p.messages
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         self.transcript.push(Frame {
             at,

@@ -68,7 +68,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
             ..Scope::default()
         },
         conns: Vec::new(),
-        rec: Recorder::new(),
+        rec: Recorder::with_progress(ctx.opts.progress.clone()),
         last: None,
         several: request.connections.len() > 1,
     };

@@ -44,6 +44,19 @@ pub struct RunOptions {
     pub jobs: usize,
     /// `--shard K/N`: run only the K-th of N stable partitions of all requests (K from 1).
     pub shard: Option<(u32, u32)>,
+    /// Live counters for a progress line (the CLI shows one on a terminal).
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// Live counters a progress display reads while a run goes on.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Data messages received so far, across all requests.
+    pub messages: std::sync::atomic::AtomicU64,
+    pub requests_done: std::sync::atomic::AtomicUsize,
+    pub requests_total: std::sync::atomic::AtomicUsize,
+    /// The request that started last.
+    pub current: std::sync::Mutex<String>,
 }
 
 /// Which shard (1-based) of `n` a request belongs to: a stable hash of its file and name, so
@@ -398,6 +411,14 @@ pub async fn run(
         async move {
             first_start.get_or_init(Instant::now);
             let request = &ctx.collection.requests[ri];
+            if let Some(current) = opts
+                .progress
+                .as_ref()
+                .and_then(|p| p.current.lock().ok())
+                .as_mut()
+            {
+                current.clone_from(&request.name);
+            }
             if let Some(failure) = broken {
                 let mut rr = stopped(request, "");
                 rr.error = Some(failure);
@@ -422,6 +443,10 @@ pub async fn run(
         }
     };
     let planned = work.len();
+    if let Some(p) = &opts.progress {
+        p.requests_total
+            .store(planned, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut done = 0;
     let mut results = futures_util::stream::iter(work)
         .map(one)
@@ -446,6 +471,10 @@ pub async fn run(
         }
         observer.request_finished(&prepared[ci].collection, &rr);
         done += 1;
+        if let Some(p) = &opts.progress {
+            p.requests_done
+                .store(done, std::sync::atomic::Ordering::Relaxed);
+        }
         let failed = !rr.passed();
         if let Some((_, c, _)) = current.as_mut() {
             c.requests.push(rr);
