@@ -12,7 +12,6 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -128,6 +127,10 @@ fn collection_error(py: Python<'_>, e: &LoadError) -> PyErr {
 // Runtime and Ctrl-C
 // ---------------------------------------------------------------------------------------------
 
+/// Rust allocations of the extension (JSON values per message, mostly) use mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The process-wide runtime: built once, shared by every call and by asyncio futures.
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -141,6 +144,23 @@ fn runtime() -> &'static Runtime {
                 eprintln!("wsrun: cannot start the async runtime: {e}");
                 std::process::abort()
             })
+    })
+}
+
+/// Runs `f` with this thread's single-threaded runtime, built on the thread's first `run()` and
+/// reused after. A blocking `run()` drives its sockets on the calling thread: on the shared
+/// multi-thread runtime every socket wake-up crossed threads, which cost 20–50% of a firehose's
+/// time (measured in bench/). `run_async` and `stream` keep using the shared runtime.
+fn local_runtime<T>(f: impl FnOnce(&Runtime) -> PyResult<T>) -> PyResult<T> {
+    thread_local! {
+        static LOCAL: Option<Runtime> = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok();
+    }
+    LOCAL.with(|rt| match rt {
+        Some(rt) => f(rt),
+        None => Err(WsrunError::new_err("cannot start the async runtime")),
     })
 }
 
@@ -730,17 +750,19 @@ fn run<'py>(
     let opts = args.opts;
     let (handle, cancel) = runner::cancel_pair();
     let outcome: Result<RunReport, PyErr> = py.detach(|| {
-        runtime().block_on(async {
-            let mut fut = pin!(runner::run(&prepared, &opts, &Quiet, cancel));
-            tokio::select! {
-                report = &mut fut => Ok(report),
-                e = python_signal() => {
-                    // Let the run stop cleanly (connections closed, mocks stopped), briefly.
-                    handle.cancel();
-                    let _ = tokio::time::timeout(Duration::from_secs(2), fut).await;
-                    Err(e)
+        local_runtime(|rt| {
+            rt.block_on(async {
+                let mut fut = std::pin::pin!(runner::run(&prepared, &opts, &Quiet, cancel));
+                tokio::select! {
+                    report = &mut fut => Ok(report),
+                    e = python_signal() => {
+                        // Let the run stop cleanly (connections closed, mocks stopped), briefly.
+                        handle.cancel();
+                        let _ = tokio::time::timeout(Duration::from_secs(2), fut).await;
+                        Err(e)
+                    }
                 }
-            }
+            })
         })
     });
     report_to_py(py, &outcome?)
