@@ -272,3 +272,46 @@ requests:
     }
     assert!(run.stdout.contains("***"), "{}", run.stdout);
 }
+
+/// Renders the HTML report in headless Chromium (Debian's `chromium`, which `.ci/run` installs)
+/// and checks the screenshot is a real page, not a blank or an error page.
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("chromium is not installed: `.ci/run` installs it; skipping the screenshot");
+        return;
+    };
+    let server = common::binance_stream(200, Duration::from_millis(2));
+    let ws = cli::Workspace::new();
+    two_collections(&ws, &server.url());
+    let run = ws.wsrun(&["suite", "--report", "html=r.html"]);
+    assert_eq!(run.code, 1);
+    let page = ws.path().join("r.html");
+    let shot = ws.path().join("shot.png");
+    let profile = ws.path().join("chromium-profile");
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1100,1300",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // A blank 1100×1300 page compresses to a few KB; the report (text, table, chart) to far more.
+    assert!(png.len() > 30_000, "the screenshot looks blank ({} bytes)", png.len());
+}
