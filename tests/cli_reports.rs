@@ -29,7 +29,7 @@ requests:
   - name: count passes
     url: "{url}/ws"
     steps:
-      - expect: {{ count: 5, json: {{ $.p: {{ gt: 0 }} }} }}
+      - expect: {{ count: 25, json: {{ $.p: {{ gt: 0 }} }} }}
 "#
         ),
     );
@@ -130,7 +130,7 @@ fn the_json_report_holds_every_request_with_its_steps() {
     assert_eq!(step["failure"]["expected"], "\"ETHUSDT\"");
     assert_eq!(step["failure"]["actual"], "\"BTCUSDT\"");
     let count = &report["collections"][0]["requests"][2];
-    assert_eq!(count["steps"][0]["messages"], 5);
+    assert_eq!(count["steps"][0]["messages"], 25);
     assert_eq!(count["transcript"]["frames"][0]["direction"], "received");
 }
 
