@@ -127,10 +127,6 @@ fn collection_error(py: Python<'_>, e: &LoadError) -> PyErr {
 // Runtime and Ctrl-C
 // ---------------------------------------------------------------------------------------------
 
-/// Rust allocations of the extension (JSON values per message, mostly) use mimalloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The process-wide runtime: built once, shared by every call and by asyncio futures.
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
