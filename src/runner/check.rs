@@ -52,6 +52,14 @@ impl Mismatch {
     }
 }
 
+/// The message as JSON, if it is a JSON text.
+pub fn parse(message: &Incoming) -> Option<Value> {
+    match message {
+        Incoming::Text(t) => serde_json::from_str(t.as_str()).ok(),
+        Incoming::Binary(_) => None,
+    }
+}
+
 pub fn preview(message: &Incoming) -> String {
     match message {
         Incoming::Text(t) => truncate(t.as_str(), PREVIEW),
@@ -86,11 +94,11 @@ impl Ready {
         Ok(Ready::Any)
     }
 
-    /// Tests one message; on success returns its parsed JSON (for `capture`), if it is JSON.
+    /// Tests one message; on success returns its parsed JSON when the check had to parse it
+    /// (`json:`). Other checks leave parsing to [`parse`], once, for the message `capture` reads.
     pub fn check(&self, message: &Incoming) -> Result<Option<Value>, Mismatch> {
         match (self, message) {
-            (Ready::Any, Incoming::Text(t)) => Ok(serde_json::from_str(t.as_str()).ok()),
-            (Ready::Any, Incoming::Binary(_)) => Ok(None),
+            (Ready::Any, _) => Ok(None),
             (Ready::Json(checks), Incoming::Text(t)) => {
                 let doc: Value = serde_json::from_str(t.as_str()).map_err(|e| Mismatch {
                     summary: format!("the message is not JSON ({e})"),
@@ -112,7 +120,7 @@ impl Ready {
             (Ready::Text(m), Incoming::Text(t)) => {
                 let value = Value::String(t.as_str().to_string());
                 match m.mismatch(Subject::Json(&value)) {
-                    None => Ok(serde_json::from_str(t.as_str()).ok()),
+                    None => Ok(None),
                     Some(expected) => Err(Mismatch {
                         summary: "the text does not match".into(),
                         path: None,

@@ -483,8 +483,10 @@ async fn expect(
         match ready.check(&message) {
             Ok(doc) => {
                 matched += 1;
-                if doc.is_some() || matched == count {
-                    st.last = doc;
+                if matched == count {
+                    // Only the last matched message is kept for `capture`: parse it if the
+                    // check did not have to.
+                    st.last = doc.or_else(|| super::check::parse(&message));
                 }
             }
             Err(mismatch) if wait => last_mismatch = Some((mismatch, message)),
