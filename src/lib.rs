@@ -11,14 +11,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
 pub mod collection;
+pub mod discover;
 pub mod duration;
 pub mod jsonpath;
 pub mod matcher;
 pub mod mock;
+pub mod options;
+pub mod plan;
+#[cfg(feature = "python")]
+pub mod python;
 pub mod record;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
 pub mod template;
-#[cfg(feature = "python")]
-pub mod python;
+pub mod value;

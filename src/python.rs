@@ -27,12 +27,14 @@ use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use crate::collection::{Collection, LoadError, Tls};
 use crate::jsonpath::JsonPath;
+use crate::options::RunOptions;
+use crate::plan::{self, Prepared};
 use crate::report::human::{self, Style};
 use crate::report::{
     Direction, Failure, FrameData, Outcome, RequestReport, RunReport, StepReport, Stop,
 };
 use crate::runner::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
-use crate::runner::{self, Prepared, Quiet, RunOptions};
+use crate::runner::{self, Quiet};
 
 // ---------------------------------------------------------------------------------------------
 // Exceptions
@@ -483,7 +485,7 @@ fn load_sources(sources: &[Source]) -> Result<Vec<Collection>, LoadError> {
     for s in sources {
         match s {
             Source::Path(p) => {
-                for file in crate::cli::collect_paths(std::slice::from_ref(p))? {
+                for file in crate::discover::collection_files(std::slice::from_ref(p))? {
                     out.push(Collection::load(&file)?);
                 }
             }
@@ -506,7 +508,7 @@ fn prepare_all(
             // variables may be given for them alone).
             c.requests.retain(|r| names.contains(&r.name));
         }
-        out.push(runner::prepare(c, opts)?);
+        out.push(plan::prepare(c, opts)?);
     }
     Ok(out)
 }

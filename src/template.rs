@@ -172,7 +172,7 @@ impl<'de> Deserialize<'de> for ScalarString {
             Value::Bool(b) => Ok(Self(b.to_string())),
             other => Err(de::Error::custom(format!(
                 "expected a string, found {}",
-                crate::matcher::type_name(&other)
+                crate::value::type_name(&other)
             ))),
         }
     }

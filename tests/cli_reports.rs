@@ -309,9 +309,17 @@ fn the_html_report_renders_in_headless_chromium() {
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("run chromium");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let png = std::fs::read(&shot).expect("a screenshot");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // A blank 1100×1300 page compresses to a few KB; the report (text, table, chart) to far more.
-    assert!(png.len() > 30_000, "the screenshot looks blank ({} bytes)", png.len());
+    assert!(
+        png.len() > 30_000,
+        "the screenshot looks blank ({} bytes)",
+        png.len()
+    );
 }

@@ -188,7 +188,7 @@ fn loading_any_bytes_never_panics() {
         let text = String::from_utf8_lossy(bytes);
         if let Ok(c) = Collection::parse(&text, Path::new("fuzz.yaml")) {
             // A collection that loads must also prepare (or fail) cleanly.
-            let _ = wsrun::runner::prepare(c, &Default::default());
+            let _ = wsrun::plan::prepare(c, &Default::default());
         }
     });
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::collection::Dur;
-use crate::runner::RunOptions;
+use crate::options::RunOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -129,7 +129,7 @@ impl RunArgs {
             update_snapshots: self.update_snapshots,
             jobs: self.jobs,
             shard: self.shard,
-            progress: None,
+            ..RunOptions::default()
         }
     }
 }

@@ -8,10 +8,11 @@ use std::sync::Mutex;
 
 use clap::Parser;
 
-use crate::collection::{looks_like_collection, Collection, LoadError};
+use crate::collection::{Collection, LoadError};
+use crate::plan::load_all;
 use crate::report::human::{self, Style};
 use crate::report::RequestReport;
-use crate::runner::{self, Observer, Prepared, RunOptions};
+use crate::runner::{self, Observer};
 
 pub use args::{Cli, Command};
 
@@ -77,57 +78,6 @@ fn print_load_error(e: &LoadError, color: bool) {
         "error"
     };
     eprintln!("{label}: {e}");
-}
-
-/// Files named on the command line, folders searched for collections (YAML with `requests:`).
-pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found = Vec::new();
-            walk(p, &mut found);
-            found.sort();
-            if found.is_empty() {
-                return Err(LoadError::plain(
-                    p,
-                    "no collections found in this folder (YAML files with a top-level `requests:`)",
-                ));
-            }
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "__snapshots__" || name == "target" {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, out);
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-            && std::fs::read_to_string(&path).is_ok_and(|t| looks_like_collection(&t))
-        {
-            out.push(path);
-        }
-    }
-}
-
-/// Loads and prepares every collection, or returns the first error.
-pub fn load_all(paths: &[PathBuf], opts: &RunOptions) -> Result<Vec<Prepared>, LoadError> {
-    let files = collect_paths(paths)?;
-    files
-        .iter()
-        .map(|f| runner::prepare(Collection::load(f)?, opts))
-        .collect()
 }
 
 struct Printer {
@@ -242,7 +192,7 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
 /// Redraws "⋯ 3/10 requests · BTC/USDT trades · 120,000 msgs (61k/s)" on stderr every 250 ms,
 /// starting once the run has taken a second.
 async fn progress_line(
-    progress: std::sync::Arc<runner::Progress>,
+    progress: std::sync::Arc<crate::options::Progress>,
     printer: std::sync::Arc<Printer>,
 ) {
     use std::sync::atomic::Ordering::Relaxed;

@@ -144,7 +144,7 @@ map_or_scalar!(
             }),
             other => Err(format!(
                 "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",
-                crate::matcher::type_name(&other)
+                crate::value::type_name(&other)
             )),
         }
     }
@@ -205,7 +205,7 @@ map_or_scalar!(
             Value::Null => Ok(Expect::default()),
             other => Err(format!(
                 "expected a map such as `{{json: {{$.e: trade}}}}`, found {}",
-                crate::matcher::type_name(&other)
+                crate::value::type_name(&other)
             )),
         }
     }
@@ -289,7 +289,7 @@ map_or_scalar!(
             }),
             other => Err(format!(
                 "expected a snapshot name or a map, found {}",
-                crate::matcher::type_name(&other)
+                crate::value::type_name(&other)
             )),
         }
     }
@@ -390,7 +390,7 @@ fn code_from(v: &Value) -> Result<Option<u16>, String> {
             .ok_or_else(|| format!("close code `{n}` is not a valid code (1000–4999)")),
         other => Err(format!(
             "expected a close code such as 1000 or a map, found {}",
-            crate::matcher::type_name(other)
+            crate::value::type_name(other)
         )),
     }
 }

@@ -1,0 +1,195 @@
+//! Running one request: open its connections, run its steps in order (`steps/`), record what
+//! happened.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::conn::{Conn, ConnectSpec, Recorder};
+use super::mask::{is_secret_header, Masker};
+use super::max_message_size;
+use crate::collection::{Collection, Request};
+use crate::options::RunOptions;
+use crate::report::{Failure, Outcome, RequestReport, StepReport};
+use crate::template::Scope;
+
+/// What every request of a collection shares.
+pub struct Ctx<'a> {
+    pub collection: &'a Collection,
+    pub vars: &'a HashMap<String, Value>,
+    pub opts: &'a RunOptions,
+    pub masker: &'a Masker,
+    /// Whether snapshots may be written, decided once for the run.
+    pub snapshots: crate::snapshot::Store,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        collection: &'a Collection,
+        vars: &'a HashMap<String, Value>,
+        opts: &'a RunOptions,
+        masker: &'a Masker,
+    ) -> Self {
+        Self {
+            collection,
+            vars,
+            opts,
+            masker,
+            snapshots: crate::snapshot::Store::from_env(opts.update_snapshots),
+        }
+    }
+}
+
+pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
+    let started = Instant::now();
+    let mut report = RequestReport {
+        name: request.name.clone(),
+        line: request.line,
+        duration: Duration::ZERO,
+        error: None,
+        steps: Vec::new(),
+        transcript: Default::default(),
+        rates: Vec::new(),
+    };
+    let mut state = super::steps::State {
+        scope: Scope {
+            vars: Some(ctx.vars),
+            ..Scope::default()
+        },
+        conns: Vec::new(),
+        rec: Recorder::with_progress(ctx.opts.progress.clone()),
+        last: None,
+        several: request.connections.len() > 1,
+    };
+    // Credentials in headers are secrets too, for this request.
+    let mut masker = ctx.masker.clone();
+    for c in &request.connections {
+        for (name, value) in &c.headers {
+            if is_secret_header(name) {
+                if let Ok(v) = value.expand(&state.scope) {
+                    // `Bearer abc…`: mask the credential, and the whole value.
+                    let credential = v.split_whitespace().last().unwrap_or_default().to_string();
+                    masker.extend([v, credential]);
+                }
+            }
+        }
+    }
+    match open_all(ctx, request, &state.scope).await {
+        Ok(conns) => state.conns = conns,
+        Err(failure) => {
+            report.error = Some(failure);
+            report.steps = skipped(request, 0);
+            report.duration = started.elapsed();
+            masker.request(&mut report);
+            return report;
+        }
+    }
+    for (i, step) in request.steps.iter().enumerate() {
+        let step_started = Instant::now();
+        let (outcome, messages) = match super::steps::run(ctx, request, step, &mut state).await {
+            Ok(n) => (Outcome::Passed, n),
+            Err((mut failure, n)) => {
+                if state.several {
+                    failure.connection = step.kind.conn().map(str::to_string);
+                }
+                (Outcome::Failed(failure), n)
+            }
+        };
+        let failed = matches!(outcome, Outcome::Failed(_));
+        report.steps.push(StepReport {
+            index: i + 1,
+            keyword: step.kind.keyword(),
+            line: step.line,
+            duration: step_started.elapsed(),
+            outcome,
+            messages,
+        });
+        if failed {
+            report.steps.extend(skipped(request, i + 1));
+            break;
+        }
+    }
+    let mut rec = state.rec;
+    for conn in state.conns {
+        conn.shutdown(&mut rec).await;
+    }
+    report.rates = rec.rates();
+    report.transcript = rec.transcript;
+    report.duration = started.elapsed();
+    masker.request(&mut report);
+    report
+}
+
+fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
+    request.steps[from..]
+        .iter()
+        .enumerate()
+        .map(|(j, s)| StepReport {
+            index: from + j + 1,
+            keyword: s.kind.keyword(),
+            line: s.line,
+            duration: Duration::ZERO,
+            outcome: Outcome::Skipped,
+            messages: 0,
+        })
+        .collect()
+}
+
+/// Opens every connection of the request at once; all must succeed before the first step.
+async fn open_all(
+    ctx: &Ctx<'_>,
+    request: &Request,
+    scope: &Scope<'_>,
+) -> Result<Vec<Conn>, Failure> {
+    let base = ctx.collection.base_dir();
+    let mut specs = Vec::new();
+    for c in &request.connections {
+        let fail = |e: String| Failure {
+            summary: e,
+            connection: Some(c.name.clone()),
+            ..Failure::default()
+        };
+        let url = c.url.expand(scope).map_err(|e| fail(e.to_string()))?;
+        let headers = c
+            .headers
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
+            .collect::<Result<Vec<_>, crate::template::TemplateError>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let tls = super::tls::client_config(&c.tls, &base).map_err(fail)?;
+        specs.push(ConnectSpec {
+            name: c.name.clone(),
+            url,
+            headers,
+            subprotocols: c.subprotocols.clone(),
+            tls,
+            connect_timeout: c
+                .connect_timeout
+                .or(ctx.collection.defaults.connect_timeout.map(|d| d.0))
+                .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
+            max_message_size: max_message_size(ctx.collection),
+        });
+    }
+    let results = futures_util::future::join_all(specs.iter().map(Conn::open)).await;
+    let mut conns = Vec::with_capacity(results.len());
+    for (spec, result) in specs.iter().zip(results) {
+        match result {
+            Ok(conn) => conns.push(conn),
+            Err(e) => {
+                return Err(Failure {
+                    summary: e,
+                    connection: Some(spec.name.clone()),
+                    line: request
+                        .connections
+                        .iter()
+                        .find(|c| c.name == spec.name)
+                        .map(|c| c.line),
+                    ..Failure::default()
+                })
+            }
+        }
+    }
+    Ok(conns)
+}

@@ -1,0 +1,75 @@
+//! The steps of a request, one file per family, behind one dispatch: `send`, `expect` and
+//! `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`, `ping`, `close` and
+//! `expect_close`.
+
+mod capture;
+mod close;
+mod expect;
+mod ping;
+mod send;
+mod snapshot;
+mod wait;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::conn::{Conn, Recorder};
+use super::request::Ctx;
+use crate::collection::{Request, Step, StepKind};
+use crate::report::Failure;
+use crate::template::Scope;
+
+/// A step's outcome: the messages it consumed, or its failure and the messages consumed so far.
+pub(super) type StepResult = Result<u64, (Failure, u64)>;
+
+/// A failure that consumed no message.
+fn fail(summary: impl Into<String>) -> (Failure, u64) {
+    (Failure::new(summary), 0)
+}
+
+/// The state steps share within a request.
+pub(super) struct State<'a> {
+    pub scope: Scope<'a>,
+    pub conns: Vec<Conn>,
+    pub rec: Recorder,
+    /// The last message an `expect`/`wait_for` matched, parsed, for `capture`.
+    pub last: Option<Value>,
+    pub several: bool,
+}
+
+/// Runs one step on the connection it names (the first one when it names none).
+pub(super) async fn run(
+    ctx: &Ctx<'_>,
+    request: &Request,
+    step: &Step,
+    st: &mut State<'_>,
+) -> StepResult {
+    let conn = step
+        .kind
+        .conn()
+        .and_then(|n| request.connections.iter().position(|c| c.name == n))
+        .unwrap_or(0);
+    let timeout = |own: Option<Duration>| super::step_timeout(own, request, ctx.collection);
+    match &step.kind {
+        StepKind::Send(s) => send::run(st, conn, s).await,
+        StepKind::Expect(e) => {
+            expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), false).await
+        }
+        StepKind::WaitFor(e) => {
+            expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), true).await
+        }
+        StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
+        StepKind::Sleep(d) => wait::sleep(d.0).await,
+        StepKind::Capture(c) => capture::run(st, c),
+        StepKind::Snapshot(s) => {
+            let t = timeout(s.timeout.map(|d| d.0));
+            snapshot::run(ctx, request, step, s, st, conn, t).await
+        }
+        StepKind::Ping(p) => ping::run(st, conn, p, timeout(p.timeout.map(|d| d.0))).await,
+        StepKind::Close(c) => close::close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
+        StepKind::ExpectClose(c) => {
+            close::expect_close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await
+        }
+    }
+}

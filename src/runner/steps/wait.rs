@@ -1,0 +1,40 @@
+//! `no_message` (nothing arrives for a while) and `sleep`.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{fail, State, StepResult};
+use crate::duration::format_duration;
+use crate::report::Failure;
+use crate::runner::check::preview;
+use crate::runner::conn::RecvError;
+
+pub(super) async fn no_message(st: &mut State<'_>, conn: usize, within: Duration) -> StepResult {
+    let deadline = Instant::now() + within;
+    match st.conns[conn].recv(deadline, &mut st.rec).await {
+        Err(RecvError::Timeout) => Ok(0),
+        Ok(m) => Err((
+            Failure {
+                summary: format!(
+                    "expected no message for {}, but one arrived",
+                    format_duration(within)
+                ),
+                expected: Some("no message".into()),
+                message: Some(preview(&m)),
+                ..Failure::default()
+            },
+            1,
+        )),
+        Err(RecvError::Closed(c)) => Err(fail(format!(
+            "expected no message for {}, but {}",
+            format_duration(within),
+            c.describe()
+        ))),
+    }
+}
+
+pub(super) async fn sleep(d: Duration) -> StepResult {
+    tokio::time::sleep(d).await;
+    Ok(0)
+}
