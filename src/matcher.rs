@@ -1,6 +1,8 @@
 //! Matchers: `eq ne exists type matches gt gte lt lte contains len in` (and `any`), compiled at
 //! load time, resolved against the scope once per step, then evaluated per message.
 
+pub mod path;
+
 use std::fmt;
 
 use base64::Engine as _;

@@ -11,66 +11,62 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::value::RawValue;
 use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::time::{timeout, timeout_at, Instant};
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::runner::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
 
 /// How long connecting (TCP, TLS and the WebSocket handshake) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long to wait for the server to answer our close frame at the end.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Why a recording failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("cannot connect to {url}: {source}")]
-    Connect {
-        url: String,
-        source: Box<tungstenite::Error>,
-    },
-    #[error("cannot connect to {url}: no answer within {}", crate::duration::format_duration(*.after))]
-    ConnectTimeout { url: String, after: Duration },
-    #[error("cannot send {frame}: {source}")]
-    Send {
-        frame: String,
-        source: Box<tungstenite::Error>,
-    },
+    /// Opening the connection failed; the text says why, as a request's failure would.
+    #[error("{0}")]
+    Connect(String),
+    #[error("cannot send {frame}: {message}")]
+    Send { frame: String, message: String },
     #[error("cannot write {}: {source}", .path.display())]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the connection failed after {recorded} messages (they were saved): {source}")]
-    Stream {
-        recorded: u64,
-        source: Box<tungstenite::Error>,
-    },
+    #[error("the connection failed after {recorded} messages (they were saved): {message}")]
+    Stream { recorded: u64, message: String },
 }
 
-/// Connects to `url`, sends each of `send` as a text frame, then writes every message received
-/// to `out` until `count` messages, `duration`, or the server closing, whichever comes first.
-/// `progress` is called after each message with the number recorded and the seconds elapsed.
-/// Returns the number of messages recorded.
+/// The connection `wsrun record` opens: the URL, with the TLS roots and limits of a request.
+pub fn connect_spec(url: &str) -> Result<ConnectSpec, RecordError> {
+    let tls = crate::runner::tls::client_config(&Default::default(), Path::new("."))
+        .map_err(RecordError::Connect)?;
+    Ok(ConnectSpec {
+        name: "record".into(),
+        url: url.to_string(),
+        headers: Vec::new(),
+        subprotocols: Vec::new(),
+        tls,
+        connect_timeout: CONNECT_TIMEOUT,
+        max_message_size: crate::collection::DEFAULT_MAX_MESSAGE_SIZE,
+    })
+}
+
+/// Connects as `spec` says (through the same code as a request's connections), sends each of
+/// `send` as a text frame, then writes every message received to `out` until `count` messages,
+/// `duration`, or the server closing, whichever comes first. `progress` is called after each
+/// message with the number recorded and the seconds elapsed. Returns the number recorded.
 pub async fn record(
-    url: &str,
+    spec: &ConnectSpec,
     out: &Path,
     send: &[String],
     count: Option<u64>,
     duration: Option<Duration>,
     progress: Option<&(dyn Fn(u64, f64) + Sync)>,
 ) -> Result<u64, RecordError> {
-    let (mut ws, _) = timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url))
-        .await
-        .map_err(|_| RecordError::ConnectTimeout {
-            url: url.to_string(),
-            after: CONNECT_TIMEOUT,
-        })?
-        .map_err(|e| RecordError::Connect {
-            url: url.to_string(),
-            source: Box::new(e),
-        })?;
+    let mut conn = Conn::open(spec).await.map_err(RecordError::Connect)?;
+    let mut rec = Recorder::new();
     let start = Instant::now();
     let write_error = |source| RecordError::Write {
         path: out.to_path_buf(),
@@ -82,32 +78,26 @@ pub async fn record(
     let file = tokio::fs::File::create(out).await.map_err(write_error)?;
     let mut writer = BufWriter::new(file);
     for frame in send {
-        ws.send(Message::text(frame.as_str()))
+        conn.send(Message::text(frame.as_str()), &mut rec)
             .await
-            .map_err(|e| RecordError::Send {
+            .map_err(|message| RecordError::Send {
                 frame: frame.clone(),
-                source: Box::new(e),
+                message,
             })?;
     }
-    let deadline = duration.map(|d| start + d);
+    // Without a duration, a deadline far enough away never to come.
+    let deadline = start + duration.unwrap_or(Duration::from_secs(100 * 365 * 86_400));
     let mut recorded = 0u64;
     let mut failure = None;
     while count.is_none_or(|n| recorded < n) {
-        let next = match deadline {
-            Some(at) => match timeout_at(at, ws.next()).await {
-                Ok(next) => next,
-                Err(_) => break,
-            },
-            None => ws.next().await,
-        };
-        let message = match next {
-            None => break,
-            Some(Err(e)) => {
-                failure = (!is_closed(&e)).then_some(e);
+        let message = match conn.recv(deadline, &mut rec).await {
+            Ok(Incoming::Text(t)) => Message::Text(t),
+            Ok(Incoming::Binary(b)) => Message::Binary(b),
+            Err(RecvError::Timeout) => break,
+            Err(RecvError::Closed(closed)) => {
+                failure = closed.error;
                 break;
             }
-            Some(Ok(Message::Close(_))) => break,
-            Some(Ok(message)) => message,
         };
         let elapsed = start.elapsed();
         let Some(line) = format_line(elapsed.as_millis() as u64, &message) else {
@@ -123,25 +113,11 @@ pub async fn record(
         }
     }
     writer.flush().await.map_err(write_error)?;
-    if let Some(source) = failure {
-        return Err(RecordError::Stream {
-            recorded,
-            source: Box::new(source),
-        });
+    if let Some(message) = failure {
+        return Err(RecordError::Stream { recorded, message });
     }
-    let _ = timeout(CLOSE_TIMEOUT, ws.close(None)).await;
+    conn.shutdown(&mut rec).await;
     Ok(recorded)
-}
-
-/// Errors that just mean the server went away.
-fn is_closed(e: &tungstenite::Error) -> bool {
-    use tungstenite::error::ProtocolError;
-    matches!(
-        e,
-        tungstenite::Error::ConnectionClosed
-            | tungstenite::Error::AlreadyClosed
-            | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
-    )
 }
 
 /// One line of the replay format (with its newline) for a received data message; `None` for

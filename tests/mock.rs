@@ -548,6 +548,11 @@ async fn stop_and_drop_end_the_server() {
     assert!(!matches!(ended, Some(Ok(Message::Text(_)))));
 }
 
+/// `wsrun record`'s connection to `url`.
+fn spec(url: &str) -> wsrun::runner::conn::ConnectSpec {
+    wsrun::record::connect_spec(url).unwrap()
+}
+
 #[tokio::test]
 async fn record_then_replay_round_trips_exactly() {
     let dir = TempDir::new();
@@ -556,9 +561,16 @@ async fn record_then_replay_round_trips_exactly() {
     let out = dir.0.join("fixtures/recorded.jsonl");
     let seen = std::sync::Mutex::new(Vec::new());
     let progress = |n: u64, secs: f64| seen.lock().unwrap().push((n, secs));
-    let n = wsrun::record::record(source.url(), &out, &[], Some(10), None, Some(&progress))
-        .await
-        .unwrap();
+    let n = wsrun::record::record(
+        &spec(source.url()),
+        &out,
+        &[],
+        Some(10),
+        None,
+        Some(&progress),
+    )
+    .await
+    .unwrap();
     assert_eq!(n, 10);
     assert_eq!(seen.lock().unwrap().last().map(|p| p.0), Some(10));
 
@@ -580,7 +592,7 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
     let subscribe = r#"{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}"#.to_string();
     let started = Instant::now();
     let n = wsrun::record::record(
-        mock.url(),
+        &spec(mock.url()),
         &out,
         &[subscribe],
         None,
@@ -599,18 +611,18 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
 
     dir.write("fixtures/ten.jsonl", TEN);
     let closing = start("{replay: fixtures/ten.jsonl, close_after: 4}", &dir.0).await;
-    let n = wsrun::record::record(closing.url(), &out, &[], None, None, None)
+    let n = wsrun::record::record(&spec(closing.url()), &out, &[], None, None, None)
         .await
         .unwrap();
     assert_eq!(n, 4);
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
 
-    let err = wsrun::record::record("ws://127.0.0.1:1/", &out, &[], None, None, None)
+    let err = wsrun::record::record(&spec("ws://127.0.0.1:1/"), &out, &[], None, None, None)
         .await
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("cannot connect to ws://127.0.0.1:1/"),
+        err.starts_with("could not connect to ws://127.0.0.1:1/: connection refused"),
         "{err}"
     );
 }

@@ -345,8 +345,15 @@ async fn record(args: args::RecordArgs) -> i32 {
             eprint!("\r{n} messages ({rate:.0}/s)   ");
         }
     };
+    let spec = match crate::record::connect_spec(&args.url) {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
+    };
     let result = crate::record::record(
-        &args.url,
+        &spec,
         &args.out,
         &args.send,
         args.count,

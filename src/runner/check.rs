@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::conn::Incoming;
 use crate::collection::Expect;
 use crate::jsonpath::JsonPath;
+use crate::matcher::path::{self, PathOutcome};
 use crate::matcher::{ResolveError, Resolved, Subject};
 use crate::report::{truncate, Failure};
 use crate::template::Lookup;
@@ -153,50 +154,26 @@ impl Ready {
 
 /// Every node the path selects must match (one is enough with `any: true`).
 fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mismatch> {
-    let mut first_bad: Option<(&Value, String)> = None;
-    let mut good = 0usize;
-    let selected = path.for_each(doc, |node| match matcher.mismatch(Subject::Json(node)) {
-        None => {
-            good += 1;
-            !matcher.any
-        }
-        Some(expected) => {
-            if first_bad.is_none() {
-                first_bad = Some((node, expected));
-            }
-            matcher.any
-        }
-    });
-    match matcher.exists() {
-        Some(false) if selected == 0 => return Ok(()),
-        Some(false) => {
-            let found = path.query(doc);
+    let (node, expected) = match path::apply(doc, path, matcher) {
+        PathOutcome::Holds => return Ok(()),
+        PathOutcome::Exists(node) => {
             return Err(Mismatch {
                 summary: format!("{path} should not exist"),
                 path: Some(path.to_string()),
                 expected: Some("not to exist".into()),
-                actual: Some(render(found.first().copied().unwrap_or(&Value::Null))),
-            });
+                actual: Some(render(node)),
+            })
         }
-        _ => {}
-    }
-    if selected == 0 {
-        return Err(Mismatch {
-            summary: format!("{path} selected nothing"),
-            path: Some(path.to_string()),
-            expected: Some(matcher.describe()),
-            actual: Some("(nothing)".into()),
-        });
-    }
-    let ok = if matcher.any {
-        good > 0
-    } else {
-        first_bad.is_none()
+        PathOutcome::Nothing => {
+            return Err(Mismatch {
+                summary: format!("{path} selected nothing"),
+                path: Some(path.to_string()),
+                expected: Some(matcher.describe()),
+                actual: Some("(nothing)".into()),
+            })
+        }
+        PathOutcome::NoMatch { node, expected } => (node, expected),
     };
-    if ok {
-        return Ok(());
-    }
-    let (node, expected) = first_bad.unwrap_or((&Value::Null, matcher.describe()));
     let shown_path = if path.is_singular() || matcher.any {
         path.to_string()
     } else {

@@ -97,7 +97,7 @@ pub struct Recorder {
     pub transcript: Transcript,
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
-    progress: Option<Arc<super::Progress>>,
+    progress: Option<Arc<crate::options::Progress>>,
 }
 
 /// Rate series never grow past this many buckets: older buckets merge pairwise instead.
@@ -115,7 +115,7 @@ impl Recorder {
     }
 
     /// A recorder that also counts received messages into `progress`.
-    pub fn with_progress(progress: Option<Arc<super::Progress>>) -> Self {
+    pub fn with_progress(progress: Option<Arc<crate::options::Progress>>) -> Self {
         Self {
             progress,
             ..Self::new()

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::collection::{Collection, Request, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TIMEOUT};
-use crate::options::{Progress, RunOptions};
+use crate::options::RunOptions;
 use crate::plan::Prepared;
 use crate::report::{CollectionReport, Failure, RequestReport, RunReport, Stop};
 

@@ -1,0 +1,412 @@
+//! In-process WebSocket mock servers (SPEC §6): replay a recording, echo, scripted replies.
+//!
+//! Every client is served independently: the replay starts when it connects, and a client that
+//! leaves (or sends garbage) affects nobody else. Each connection has one writer fed through a
+//! bounded channel by the replay and by the responder, so a slow client gets backpressure.
+//!
+//! - `replay:` starts when the client connects; `interval:` replaces the recorded pace
+//!   (`0ms`: back to back); `loop: true` starts again after the last message.
+//! - `echo: true` sends every text and binary message back unchanged (before any rule's reply).
+//! - `on:` rules are tried in order and the first whose matchers all hold replies: `match:`
+//!   paths need a JSON text, `text:` a text message; a rule with neither matches anything,
+//!   binary included. Replies are templates over `{{ message… }}` (the JSON, else the text,
+//!   else the base64 of the bytes); a reply whose template cannot be expanded is skipped.
+//!   Matchers are resolved once, at start, with no variables in scope.
+//! - `close_after: N` counts every message sent to that client (replayed, echoed, replies).
+//! - Anything a client sends that fits no rule, non-JSON text included, is otherwise ignored; a
+//!   WebSocket protocol error ends only that client's connection.
+//!
+//! The replay format is described in [`replay`].
+
+mod replay;
+mod rules;
+
+pub use replay::Recording;
+use rules::{render, Incoming, Rule};
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::collection::MockDef;
+use crate::template::Scope;
+
+/// Per-connection socket buffers: small, so that many clients stay cheap.
+const BUFFER_SIZE: usize = 8 << 10;
+/// Messages queued for one client before its producers wait.
+const CHANNEL_CAPACITY: usize = 64;
+/// How long a client may take to complete the WebSocket handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for the client's reply after the mock closes a connection.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// The close code of `close_after` when `close_code` is not given.
+const DEFAULT_CLOSE_CODE: u16 = 1000;
+
+/// Why a mock could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    #[error("{file}:{line}: {message}")]
+    Replay {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("cannot read replay file {file}: {source}")]
+    ReadReplay {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("mock `{mock}`: cannot listen on {addr}: {source}")]
+    Bind {
+        mock: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("mock `{mock}`: {message}")]
+    Invalid { mock: String, message: String },
+}
+
+/// A running mock server; it stops when dropped (or with [`MockServer::stop`]).
+#[derive(Debug)]
+pub struct MockServer {
+    name: String,
+    addr: SocketAddr,
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Loads the mock's replay file (relative to `base_dir`), compiles its rules and listens on
+    /// `127.0.0.1:port` (`0` picks a free port).
+    pub async fn start(
+        name: &str,
+        def: &MockDef,
+        base_dir: &Path,
+        port: u16,
+    ) -> Result<MockServer, MockError> {
+        let behaviour = Arc::new(Behaviour::build(name, def, base_dir).await?);
+        let wanted = SocketAddr::from(([127, 0, 0, 1], port));
+        let bind_error = |addr, source| MockError::Bind {
+            mock: name.to_string(),
+            addr,
+            source,
+        };
+        let listener = TcpListener::bind(wanted)
+            .await
+            .map_err(|e| bind_error(wanted, e))?;
+        let addr = listener.local_addr().map_err(|e| bind_error(wanted, e))?;
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, behaviour, stopped));
+        Ok(MockServer {
+            name: name.to_string(),
+            addr,
+            url: format!("ws://{addr}"),
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `ws://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops listening and ends every connection, waiting until they are gone.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        // Aborting the accept task drops its listener and its JoinSet, which aborts every
+        // connection task.
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// What a mock does, compiled once at start and shared by its connections.
+struct Behaviour {
+    replay: Option<Recording>,
+    interval: Option<Duration>,
+    looped: bool,
+    echo: bool,
+    rules: Vec<Rule>,
+    close_after: Option<u64>,
+    close_code: u16,
+}
+
+impl Behaviour {
+    async fn build(name: &str, def: &MockDef, base_dir: &Path) -> Result<Self, MockError> {
+        let invalid = |message: String| MockError::Invalid {
+            mock: name.to_string(),
+            message,
+        };
+        let replay = match &def.replay {
+            Some(file) => Some(Recording::load(&replay_path(base_dir, file)).await?),
+            None => None,
+        };
+        let rules = def
+            .on
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                Rule::compile(rule).map_err(|m| invalid(format!("rule {}: {m}", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
+        check_close_code(close_code).map_err(|m| invalid(format!("`close_code`: {m}")))?;
+        Ok(Self {
+            replay,
+            interval: def.interval.map(|d| d.0),
+            looped: def.looped,
+            echo: def.echo,
+            rules,
+            close_after: def.close_after,
+            close_code,
+        })
+    }
+}
+
+fn replay_path(base_dir: &Path, file: &Path) -> PathBuf {
+    if base_dir.as_os_str().is_empty() {
+        file.to_path_buf()
+    } else {
+        base_dir.join(file)
+    }
+}
+
+/// A code a server may send in a close frame (RFC 6455 §7.4).
+pub(crate) fn check_close_code(code: u16) -> Result<(), String> {
+    if CloseCode::from(code).is_allowed() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{code} cannot be sent in a close frame; use 1000–1003, 1007–1014 or 3000–4999"
+        ))
+    }
+}
+
+/// What the writer of a connection is asked to do.
+enum Out {
+    Send(Message),
+    Close(u16),
+}
+
+/// The writer has gone: the connection is closing.
+struct Gone;
+
+type Ws = WebSocketStream<TcpStream>;
+
+async fn accept_loop(
+    listener: TcpListener,
+    behaviour: Arc<Behaviour>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => {
+                    connections.spawn(serve_connection(tcp, behaviour.clone()));
+                }
+                // Out of file descriptors or similar: back off instead of spinning.
+                Err(_) => sleep(Duration::from_millis(20)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    connections.shutdown().await;
+}
+
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(BUFFER_SIZE)
+        .write_buffer_size(BUFFER_SIZE)
+}
+
+/// Serves one client until it leaves or the mock closes it.
+async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
+    let _ = tcp.set_nodelay(true);
+    let handshake = tokio_tungstenite::accept_async_with_config(tcp, Some(ws_config()));
+    let Ok(Ok(ws)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
+        return;
+    };
+    let (sink, stream) = ws.split();
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let writer = write_loop(sink, rx, behaviour.close_after, behaviour.close_code).fuse();
+    let reader = read_loop(stream, tx.clone(), &behaviour).fuse();
+    let replay = async {
+        replay_loop(&behaviour, tx).await;
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(writer, reader, replay);
+    tokio::select! {
+        // The client closed or vanished.
+        _ = &mut reader => {}
+        // The mock closed: let the client answer the close frame.
+        _ = &mut writer => {
+            let _ = timeout(CLOSE_GRACE, &mut reader).await;
+        }
+        _ = &mut replay => {}
+    }
+}
+
+/// The single writer of a connection; counts messages for `close_after`.
+async fn write_loop(
+    mut sink: SplitSink<Ws, Message>,
+    mut rx: mpsc::Receiver<Out>,
+    close_after: Option<u64>,
+    close_code: u16,
+) {
+    let mut sent = 0u64;
+    if close_after == Some(0) {
+        return close(&mut sink, close_code).await;
+    }
+    while let Some(out) = rx.recv().await {
+        match out {
+            Out::Send(message) => {
+                if sink.send(message).await.is_err() {
+                    return;
+                }
+                sent += 1;
+                if close_after == Some(sent) {
+                    return close(&mut sink, close_code).await;
+                }
+            }
+            Out::Close(code) => return close(&mut sink, code).await,
+        }
+    }
+}
+
+async fn close(sink: &mut SplitSink<Ws, Message>, code: u16) {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: "".into(),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+}
+
+/// Reads the client's messages and answers them (echo, rules) until it closes or vanishes.
+/// A protocol error ends only this connection.
+async fn read_loop(mut stream: SplitStream<Ws>, tx: mpsc::Sender<Out>, behaviour: &Behaviour) {
+    while let Some(Ok(message)) = stream.next().await {
+        if matches!(message, Message::Close(_)) {
+            break;
+        }
+        let Some(incoming) = Incoming::new(message) else {
+            continue;
+        };
+        // Once the writer has gone, keep reading so the close handshake can finish.
+        let _ = respond(&incoming, &tx, behaviour).await;
+    }
+}
+
+async fn respond(
+    incoming: &Incoming,
+    tx: &mpsc::Sender<Out>,
+    behaviour: &Behaviour,
+) -> Result<(), Gone> {
+    if behaviour.echo {
+        send(tx, Out::Send(incoming.original.clone())).await?;
+    }
+    let Some(rule) = behaviour.rules.iter().find(|r| r.holds(incoming)) else {
+        return Ok(());
+    };
+    let scope = Scope {
+        message: incoming.scope_value(),
+        ..Default::default()
+    };
+    for reply in &rule.replies {
+        if let Some(delay) = reply.delay {
+            sleep(delay.0).await;
+        }
+        if let Some(message) = render(reply, &scope) {
+            send(tx, Out::Send(message)).await?;
+        }
+    }
+    if let Some(code) = rule.close {
+        send(tx, Out::Close(code)).await?;
+    }
+    Ok(())
+}
+
+async fn send(tx: &mpsc::Sender<Out>, out: Out) -> Result<(), Gone> {
+    tx.send(out).await.map_err(|_| Gone)
+}
+
+/// Sends the recording to one client, at the recorded pace or every `interval`, looping if
+/// asked; stops when the connection's writer has gone.
+async fn replay_loop(behaviour: &Behaviour, tx: mpsc::Sender<Out>) {
+    let Some(recording) = behaviour.replay.as_ref().filter(|r| !r.is_empty()) else {
+        return;
+    };
+    let cycle = match behaviour.interval {
+        Some(step) => step * recording.len() as u32,
+        None => recording.cycle(),
+    };
+    let mut start = Instant::now();
+    loop {
+        for (i, entry) in recording.entries.iter().enumerate() {
+            let offset = match behaviour.interval {
+                Some(step) => step * i as u32,
+                None => entry.at,
+            };
+            let due = start + offset;
+            if due > Instant::now() {
+                sleep_until(due).await;
+            }
+            if send(&tx, Out::Send(entry.message.clone())).await.is_err() {
+                return;
+            }
+        }
+        if !behaviour.looped {
+            return;
+        }
+        start += cycle;
+        tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_close_codes_are_refused() {
+        assert!(check_close_code(1000).is_ok());
+        assert!(check_close_code(4001).is_ok());
+        assert!(check_close_code(1005).is_err());
+        assert!(check_close_code(999).is_err());
+    }
+}
