@@ -9,6 +9,7 @@ mod steps;
 pub mod tls;
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -57,6 +58,11 @@ impl Cancel {
         cancel_pair().1
     }
 
+    /// Whether the handle has fired.
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
     async fn cancelled(&mut self) {
         while !*self.0.borrow() {
             if self.0.changed().await.is_err() {
@@ -78,6 +84,10 @@ struct Live {
 
 /// Runs prepared collections: requests in file order, or `jobs` at a time with results still
 /// reported in file order.
+///
+/// When the run stops early (Ctrl-C, `--timeout`, `--fail-fast`), every request that finished
+/// is still reported; requests cut short by Ctrl-C or the deadline are reported as such, and
+/// requests that had not started (or that `--fail-fast` halted) count as not run.
 pub async fn run(
     prepared: &[Prepared],
     opts: &RunOptions,
@@ -87,10 +97,152 @@ pub async fn run(
     use futures_util::StreamExt;
 
     let started = Instant::now();
-    let deadline = opts.timeout.map(|t| started + t);
     let mut live = Vec::with_capacity(prepared.len());
     for p in prepared {
-        live.push(match start_mocks(p).await {
+        live.push(Live::start(p, opts).await);
+    }
+    let ctxs: Vec<request::Ctx<'_>> = prepared
+        .iter()
+        .zip(&live)
+        .map(|(p, l)| request::Ctx::new(&p.collection, &l.vars, opts, &l.masker))
+        .collect();
+    let work: Vec<(usize, usize)> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, p)| p.selected.iter().map(move |&ri| (ci, ri)))
+        .collect();
+    // When each collection's first request started (with --jobs, before it is reported).
+    let first_start: Vec<std::sync::OnceLock<Instant>> = prepared
+        .iter()
+        .map(|_| std::sync::OnceLock::new())
+        .collect();
+    let (halt_handle, halt) = cancel_pair();
+    let stops = Stops {
+        cancel,
+        halt,
+        deadline: opts.timeout.map(|t| (started + t, t)),
+    };
+    let one = |(ci, ri): (usize, usize)| {
+        let (ctx, live, first_start) = (&ctxs[ci], &live[ci], &first_start[ci]);
+        let stops = stops.clone();
+        async move {
+            let request = &ctx.collection.requests[ri];
+            let (rr, stop) = run_one(ctx, request, live, first_start, stops).await?;
+            Some((ci, rr, stop))
+        }
+    };
+    let planned = work.len();
+    if let Some(p) = &opts.progress {
+        p.requests_total.store(planned, Ordering::Relaxed);
+    }
+    let mut results = futures_util::stream::iter(work)
+        .map(one)
+        .buffered(opts.jobs.max(1));
+    let mut report = RunReport::default();
+    let mut done = 0;
+    let mut current: Option<(usize, CollectionReport, Instant)> = None;
+    while let Some(result) = results.next().await {
+        // `None`: never started, because the run had already stopped.
+        let Some((ci, rr, stop)) = result else {
+            continue;
+        };
+        if current.as_ref().is_none_or(|(c, _, _)| *c != ci) {
+            finish_collection(&mut report, current.take());
+            let p = &prepared[ci];
+            observer.collection_started(&p.collection, p.env.as_deref());
+            let began = first_start[ci].get().copied().unwrap_or_else(Instant::now);
+            current = Some((ci, collection_report(p), began));
+        }
+        observer.request_finished(&prepared[ci].collection, &rr);
+        done += 1;
+        if let Some(p) = &opts.progress {
+            p.requests_done.store(done, Ordering::Relaxed);
+        }
+        let failed = !rr.passed();
+        if let Some((_, c, _)) = current.as_mut() {
+            c.requests.push(rr);
+        }
+        if report.stopped.is_none() && (stop.is_some() || (failed && opts.fail_fast)) {
+            report.stopped = stop.or(Some(Stop::FailFast));
+            // Requests still running or not yet started stop; the finished ones are kept.
+            halt_handle.cancel();
+        }
+    }
+    drop(results);
+    report.not_run = planned - done;
+    finish_collection(&mut report, current.take());
+    report.duration = started.elapsed();
+    report
+}
+
+/// What can end a request before its last step: Ctrl-C, the run's deadline, or the run
+/// halting after an earlier request stopped it.
+#[derive(Clone)]
+struct Stops {
+    cancel: Cancel,
+    halt: Cancel,
+    deadline: Option<(Instant, Duration)>,
+}
+
+/// Runs one request unless the run has halted (`None`); a request cut short by Ctrl-C or the
+/// deadline is reported with why, one halted by `--fail-fast` is not reported at all.
+async fn run_one(
+    ctx: &request::Ctx<'_>,
+    request: &Request,
+    live: &Live,
+    first_start: &std::sync::OnceLock<Instant>,
+    mut stops: Stops,
+) -> Option<(RequestReport, Option<Stop>)> {
+    if stops.halt.is_cancelled() || stops.cancel.is_cancelled() {
+        return None;
+    }
+    first_start.get_or_init(Instant::now);
+    if let Some(progress) = &ctx.opts.progress {
+        if let Ok(mut current) = progress.current.lock() {
+            current.clone_from(&request.name);
+        }
+    }
+    if let Some(failure) = &live.broken {
+        let mut rr = stopped(request, "");
+        rr.error = Some(failure.clone());
+        return Some((rr, None));
+    }
+    let deadline_reached = async {
+        match stops.deadline {
+            Some((at, _)) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        rr = request::run_request(ctx, request) => Some((rr, None)),
+        _ = stops.cancel.cancelled() => {
+            Some((stopped(request, "interrupted (Ctrl-C)"), Some(Stop::Interrupted)))
+        }
+        _ = deadline_reached => {
+            let t = stops.deadline.map(|(_, t)| t).unwrap_or_default();
+            let why = format!(
+                "the run timed out after {} (--timeout)",
+                crate::duration::format_duration(t)
+            );
+            Some((stopped(request, &why), Some(Stop::TimedOut(t))))
+        }
+        _ = stops.halt.cancelled() => None,
+    }
+}
+
+fn finish_collection(report: &mut RunReport, current: Option<(usize, CollectionReport, Instant)>) {
+    if let Some((_, mut c, t)) = current {
+        c.duration = t.elapsed();
+        report.collections.push(c);
+    }
+}
+
+impl Live {
+    /// Starts a collection's mocks and resolves its variables; a mock that cannot start makes
+    /// every request of the collection fail with why.
+    async fn start(p: &Prepared, opts: &RunOptions) -> Self {
+        match start_mocks(p).await {
             Ok((servers, vars)) => Live {
                 masker: masker_for(p, &vars, opts),
                 vars,
@@ -103,110 +255,8 @@ pub async fn run(
                 _servers: Vec::new(),
                 broken: Some(failure),
             },
-        });
-    }
-    let ctxs: Vec<request::Ctx<'_>> = prepared
-        .iter()
-        .zip(&live)
-        .map(|(p, l)| request::Ctx::new(&p.collection, &l.vars, opts, &l.masker))
-        .collect();
-    let work: Vec<(usize, usize)> = prepared
-        .iter()
-        .enumerate()
-        .flat_map(|(ci, p)| p.selected.iter().map(move |&ri| (ci, ri)))
-        .collect();
-
-    // When each collection's first request started (with --jobs, before it is reported).
-    let first_start: Vec<std::sync::OnceLock<Instant>> = prepared
-        .iter()
-        .map(|_| std::sync::OnceLock::new())
-        .collect();
-    let one = |(ci, ri): (usize, usize)| {
-        let ctx = &ctxs[ci];
-        let broken = live[ci].broken.clone();
-        let mut cancel = cancel.clone();
-        let first_start = &first_start[ci];
-        async move {
-            first_start.get_or_init(Instant::now);
-            let request = &ctx.collection.requests[ri];
-            if let Some(current) = opts
-                .progress
-                .as_ref()
-                .and_then(|p| p.current.lock().ok())
-                .as_mut()
-            {
-                current.clone_from(&request.name);
-            }
-            if let Some(failure) = broken {
-                let mut rr = stopped(request, "");
-                rr.error = Some(failure);
-                return (ci, rr, None);
-            }
-            let deadline_reached = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let (rr, stop) = tokio::select! {
-                rr = request::run_request(ctx, request) => (rr, None),
-                _ = cancel.cancelled() => (stopped(request, "interrupted (Ctrl-C)"), Some(Stop::Interrupted)),
-                _ = deadline_reached => {
-                    let t = opts.timeout.unwrap_or_default();
-                    let why = format!("the run timed out after {} (--timeout)", crate::duration::format_duration(t));
-                    (stopped(request, &why), Some(Stop::TimedOut(t)))
-                }
-            };
-            (ci, rr, stop)
-        }
-    };
-    let planned = work.len();
-    if let Some(p) = &opts.progress {
-        p.requests_total
-            .store(planned, std::sync::atomic::Ordering::Relaxed);
-    }
-    let mut done = 0;
-    let mut results = futures_util::stream::iter(work)
-        .map(one)
-        .buffered(opts.jobs.max(1));
-
-    let mut report = RunReport::default();
-    let mut current: Option<(usize, CollectionReport, Instant)> = None;
-    let finish = |report: &mut RunReport, current: Option<(usize, CollectionReport, Instant)>| {
-        if let Some((_, mut c, t)) = current {
-            c.duration = t.elapsed();
-            report.collections.push(c);
-        }
-    };
-    while let Some((ci, rr, stop)) = results.next().await {
-        if current.as_ref().is_none_or(|(c, _, _)| *c != ci) {
-            finish(&mut report, current.take());
-            // Collections with no selected request before this one still appear, empty.
-            let p = &prepared[ci];
-            observer.collection_started(&p.collection, p.env.as_deref());
-            let began = first_start[ci].get().copied().unwrap_or_else(Instant::now);
-            current = Some((ci, collection_report(p), began));
-        }
-        observer.request_finished(&prepared[ci].collection, &rr);
-        done += 1;
-        if let Some(p) = &opts.progress {
-            p.requests_done
-                .store(done, std::sync::atomic::Ordering::Relaxed);
-        }
-        let failed = !rr.passed();
-        if let Some((_, c, _)) = current.as_mut() {
-            c.requests.push(rr);
-        }
-        if stop.is_some() || (failed && opts.fail_fast) {
-            report.stopped = stop.or(Some(Stop::FailFast));
-            break;
         }
     }
-    drop(results);
-    report.not_run = planned - done;
-    finish(&mut report, current.take());
-    report.duration = started.elapsed();
-    report
 }
 
 fn collection_report(p: &Prepared) -> CollectionReport {
