@@ -261,76 +261,7 @@ impl Collection {
 
         let mut requests: Vec<Request> = Vec::with_capacity(raw.requests.len());
         for spanned in raw.requests {
-            let line = spanned.referenced.line() as usize;
-            let r = spanned.value;
-            if let Some(prev) = requests.iter().find(|p| p.name == r.name.value) {
-                return Err(at(
-                    r.name.referenced.line() as usize,
-                    format!(
-                        "duplicate request name `{}` (first used on line {}): names identify requests in reports, filters and shards",
-                        r.name.value, prev.line
-                    ),
-                ));
-            }
-            let connections = match (r.url, r.connections) {
-                (Some(url), None) => vec![Connection {
-                    name: DEFAULT_CONN.to_string(),
-                    line: url.referenced.line() as usize,
-                    url: url.value,
-                    headers: r.headers.0,
-                    subprotocols: r.subprotocols,
-                    tls: r.tls,
-                    connect_timeout: r.connect_timeout.map(|d| d.0),
-                }],
-                (None, Some(conns)) if !conns.0.is_empty() => conns
-                    .0
-                    .into_iter()
-                    .map(|(name, c)| Connection {
-                        name,
-                        line: c.referenced.line() as usize,
-                        url: c.value.url.value,
-                        headers: c.value.headers.0,
-                        subprotocols: c.value.subprotocols,
-                        tls: c.value.tls,
-                        connect_timeout: c.value.connect_timeout.map(|d| d.0),
-                    })
-                    .collect(),
-                (Some(_), Some(_)) => {
-                    return Err(at(
-                        line,
-                        format!(
-                            "request `{}` has both `url` and `connections`: use one",
-                            r.name.value
-                        ),
-                    ))
-                }
-                _ => {
-                    return Err(at(
-                        line,
-                        format!(
-                            "request `{}` needs a `url` (or `connections`)",
-                            r.name.value
-                        ),
-                    ))
-                }
-            };
-            let mut steps = Vec::with_capacity(r.steps.len());
-            for s in r.steps {
-                let step = Step {
-                    line: s.referenced.line() as usize,
-                    kind: s.value,
-                };
-                check_step_connection(&step, &connections).map_err(|m| at(step.line, m))?;
-                steps.push(step);
-            }
-            requests.push(Request {
-                name: r.name.value,
-                description: r.description,
-                line,
-                connections,
-                timeout: r.timeout.map(|d| d.0),
-                steps,
-            });
+            requests.push(build_request(spanned, &requests, &at)?);
         }
 
         let name = raw.name.unwrap_or_else(|| {
@@ -389,6 +320,85 @@ impl Collection {
             .map(|(_, v)| v.as_slice())
             .unwrap_or(&[])
     }
+}
+
+/// A request as the runner reads it: its connections (`url` or `connections`), its steps, each
+/// step's connection checked; its name must differ from every `previous` request's.
+fn build_request(
+    spanned: Spanned<RawRequest>,
+    previous: &[Request],
+    at: &dyn Fn(usize, String) -> LoadError,
+) -> Result<Request, LoadError> {
+    let line = spanned.referenced.line() as usize;
+    let r = spanned.value;
+    if let Some(prev) = previous.iter().find(|p| p.name == r.name.value) {
+        return Err(at(
+            r.name.referenced.line() as usize,
+            format!(
+                "duplicate request name `{}` (first used on line {}): names identify requests in reports, filters and shards",
+                r.name.value, prev.line
+            ),
+        ));
+    }
+    let connections = match (r.url, r.connections) {
+        (Some(url), None) => vec![Connection {
+            name: DEFAULT_CONN.to_string(),
+            line: url.referenced.line() as usize,
+            url: url.value,
+            headers: r.headers.0,
+            subprotocols: r.subprotocols,
+            tls: r.tls,
+            connect_timeout: r.connect_timeout.map(|d| d.0),
+        }],
+        (None, Some(conns)) if !conns.0.is_empty() => conns
+            .0
+            .into_iter()
+            .map(|(name, c)| Connection {
+                name,
+                line: c.referenced.line() as usize,
+                url: c.value.url.value,
+                headers: c.value.headers.0,
+                subprotocols: c.value.subprotocols,
+                tls: c.value.tls,
+                connect_timeout: c.value.connect_timeout.map(|d| d.0),
+            })
+            .collect(),
+        (Some(_), Some(_)) => {
+            return Err(at(
+                line,
+                format!(
+                    "request `{}` has both `url` and `connections`: use one",
+                    r.name.value
+                ),
+            ))
+        }
+        _ => {
+            return Err(at(
+                line,
+                format!(
+                    "request `{}` needs a `url` (or `connections`)",
+                    r.name.value
+                ),
+            ))
+        }
+    };
+    let mut steps = Vec::with_capacity(r.steps.len());
+    for s in r.steps {
+        let step = Step {
+            line: s.referenced.line() as usize,
+            kind: s.value,
+        };
+        check_step_connection(&step, &connections).map_err(|m| at(step.line, m))?;
+        steps.push(step);
+    }
+    Ok(Request {
+        name: r.name.value,
+        description: r.description,
+        line,
+        connections,
+        timeout: r.timeout.map(|d| d.0),
+        steps,
+    })
 }
 
 fn unknown_env_message(name: &str, envs: &[(String, Vec<(String, TValue)>)]) -> String {

@@ -36,9 +36,6 @@ pub fn schema() -> Value {
         "type": ["integer", "string"],
         "pattern": "^\\s*[0-9]+\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$"
     });
-    let conn =
-        json!({ "description": "The connection (with several `connections`)", "type": "string" });
-    let timeout = r("duration");
     let tls = obj(
         json!({
             "ca": { "description": "PEM file of the CA that signed the server's certificate", "type": "string" },
@@ -54,6 +51,59 @@ pub fn schema() -> Value {
         "tls": r("tls"),
         "connect_timeout": r("duration"),
     });
+    let mut request_props = connection_props.as_object().cloned().unwrap_or_default();
+    request_props.insert("name".into(), json!({ "type": "string" }));
+    request_props.insert("description".into(), json!({ "type": "string" }));
+    request_props.insert("timeout".into(), r("duration"));
+    request_props.insert(
+        "connections".into(),
+        json!({ "type": "object", "additionalProperties": r("connection") }),
+    );
+    request_props.insert(
+        "steps".into(),
+        json!({ "type": "array", "items": r("step") }),
+    );
+    let vars = json!({ "type": "object" });
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": SCHEMA_ID,
+        "title": "wsrun collection",
+        "description": "A collection of WebSocket requests run by wsrun",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["requests"],
+        "properties": {
+            "name": { "type": "string" },
+            "description": { "type": "string" },
+            "vars": vars,
+            "environments": { "type": "object", "additionalProperties": vars },
+            "default_env": { "type": "string" },
+            "mocks": { "type": "object", "additionalProperties": r("mock") },
+            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size") }), &[]),
+            "secrets": { "type": "array", "items": { "type": "string" } },
+            "requests": { "type": "array", "items": r("request") }
+        },
+        "definitions": {
+            "duration": duration,
+            "size": size,
+            "tls": tls,
+            "matcher": matcher(),
+            "expect": expect(),
+            "step": step(),
+            "connection": obj(connection_props, &["url"]),
+            "request": obj(Value::Object(request_props), &["name"]),
+            "mock": mock()
+        }
+    })
+}
+
+/// The `conn` option of a step.
+fn conn() -> Value {
+    json!({ "description": "The connection (with several `connections`)", "type": "string" })
+}
+
+/// A matcher: a plain value (equality) or a map of matcher keys.
+fn matcher() -> Value {
     let mut matcher_props = Map::new();
     for key in MATCHER_KEYS {
         let v = match key {
@@ -68,20 +118,25 @@ pub fn schema() -> Value {
         };
         matcher_props.insert(key.to_string(), v);
     }
-    let matcher = json!({
+    json!({
         "description": "A plain value (equality) or a map of matchers",
         "anyOf": [
             { "not": { "type": "object" } },
             { "type": "object", "additionalProperties": false, "minProperties": 1, "properties": matcher_props }
         ]
-    });
+    })
+}
+
+/// `expect` and `wait_for`: a bare key, or their options with JSONPath/text/binary matchers.
+fn expect() -> Value {
+    let (conn, timeout) = (conn(), r("duration"));
     let json_matchers = json!({
         "description": "JSONPath (RFC 9535) → matcher",
         "type": "object",
         "propertyNames": { "pattern": "^\\$" },
         "additionalProperties": r("matcher")
     });
-    let expect = json!({
+    json!({
         "anyOf": [
             { "type": "null" },
             obj(json!({
@@ -91,7 +146,12 @@ pub fn schema() -> Value {
                 "json": json_matchers, "text": r("matcher"), "binary": r("matcher")
             }), &[])
         ]
-    });
+    })
+}
+
+/// One step: a map with exactly one of the step keys.
+fn step() -> Value {
+    let (conn, timeout) = (conn(), r("duration"));
     let mut step_props = Map::new();
     for key in STEP_KEYS {
         let v = match key {
@@ -132,31 +192,23 @@ pub fn schema() -> Value {
         };
         step_props.insert(key.to_string(), v);
     }
-    let step = json!({
+    json!({
         "description": "One step: a map with exactly one of the step keys",
         "type": "object",
         "minProperties": 1,
         "maxProperties": 1,
         "additionalProperties": false,
         "properties": step_props
-    });
-    let mut request_props = connection_props.as_object().cloned().unwrap_or_default();
-    request_props.insert("name".into(), json!({ "type": "string" }));
-    request_props.insert("description".into(), json!({ "type": "string" }));
-    request_props.insert("timeout".into(), r("duration"));
-    request_props.insert(
-        "connections".into(),
-        json!({ "type": "object", "additionalProperties": r("connection") }),
-    );
-    request_props.insert(
-        "steps".into(),
-        json!({ "type": "array", "items": r("step") }),
-    );
+    })
+}
+
+/// A mock server: replay, echo, scripted replies.
+fn mock() -> Value {
     let reply = obj(
         json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
         &[],
     );
-    let mock = obj(
+    obj(
         json!({
             "replay": { "description": "JSONL recording (as `wsrun record` writes)", "type": "string" },
             "interval": r("duration"),
@@ -172,39 +224,7 @@ pub fn schema() -> Value {
             "close_code": { "type": "integer" }
         }),
         &[],
-    );
-    let vars = json!({ "type": "object" });
-    json!({
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": SCHEMA_ID,
-        "title": "wsrun collection",
-        "description": "A collection of WebSocket requests run by wsrun",
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["requests"],
-        "properties": {
-            "name": { "type": "string" },
-            "description": { "type": "string" },
-            "vars": vars,
-            "environments": { "type": "object", "additionalProperties": vars },
-            "default_env": { "type": "string" },
-            "mocks": { "type": "object", "additionalProperties": r("mock") },
-            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size") }), &[]),
-            "secrets": { "type": "array", "items": { "type": "string" } },
-            "requests": { "type": "array", "items": r("request") }
-        },
-        "definitions": {
-            "duration": duration,
-            "size": size,
-            "tls": tls,
-            "matcher": matcher,
-            "expect": expect,
-            "step": step,
-            "connection": obj(connection_props, &["url"]),
-            "request": obj(Value::Object(request_props), &["name"]),
-            "mock": mock
-        }
-    })
+    )
 }
 
 /// The schema as the `wsrun schema` command prints it.
