@@ -564,8 +564,14 @@ fn failure_fields(dict: &Bound<'_, PyDict>, f: Option<&Failure>) -> PyResult<()>
     dict.set_item("error", f.map(|f| f.summary.as_str()))?;
     dict.set_item("connection", f.and_then(|f| f.connection.as_deref()))?;
     dict.set_item("path", f.and_then(|f| f.path.as_deref()))?;
-    dict.set_item("expected", f.and_then(|f| f.expected.as_deref()))?;
-    dict.set_item("actual", f.and_then(|f| f.actual.as_deref()))?;
+    dict.set_item(
+        "expected",
+        f.and_then(|f| f.expected.as_ref()).map(ToString::to_string),
+    )?;
+    dict.set_item(
+        "actual",
+        f.and_then(|f| f.actual.as_ref()).map(ToString::to_string),
+    )?;
     dict.set_item("message", f.and_then(|f| f.message.as_deref()))?;
     dict.set_item("detail", f.and_then(|f| f.detail.as_deref()))?;
     Ok(())

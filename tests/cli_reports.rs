@@ -127,8 +127,10 @@ fn the_json_report_holds_every_request_with_its_steps() {
     assert_eq!(step["status"], "failed");
     assert_eq!(step["line"], 10);
     assert_eq!(step["failure"]["path"], "$.s");
-    assert_eq!(step["failure"]["expected"], "\"ETHUSDT\"");
-    assert_eq!(step["failure"]["actual"], "\"BTCUSDT\"");
+    // Values are JSON values, not their JSON text.
+    assert_eq!(step["failure"]["expected"], "ETHUSDT");
+    assert_eq!(step["failure"]["actual"], "BTCUSDT");
+    assert_eq!(step["failure"]["message"]["s"], "BTCUSDT");
     let count = &report["collections"][0]["requests"][2];
     assert_eq!(count["steps"][0]["messages"], 25);
     assert_eq!(count["transcript"]["frames"][0]["direction"], "received");

@@ -146,15 +146,15 @@ fn failure(out: &mut String, f: &super::Failure) {
         escape(&f.summary)
     );
     let rows = [
-        ("connection", &f.connection),
-        ("path", &f.path),
-        ("expected", &f.expected),
-        ("actual", &f.actual),
-        ("message", &f.message),
+        ("connection", f.connection.clone()),
+        ("path", f.path.clone()),
+        ("expected", f.expected.as_ref().map(ToString::to_string)),
+        ("actual", f.actual.as_ref().map(ToString::to_string)),
+        ("message", f.message.clone()),
     ];
     for (label, value) in rows {
         if let Some(v) = value {
-            let _ = write!(out, "<dt>{label}</dt><dd>{}</dd>", escape(v));
+            let _ = write!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&v));
         }
     }
     out.push_str("</dl>");

@@ -117,10 +117,10 @@ pub fn failure_text(style: &Style, path: &str, step: Option<&StepReport>, f: &Fa
         }
     }
     let rows = [
-        ("path", &f.path),
-        ("expected", &f.expected),
-        ("actual", &f.actual),
-        ("message", &f.message),
+        ("path", f.path.clone()),
+        ("expected", f.expected.as_ref().map(ToString::to_string)),
+        ("actual", f.actual.as_ref().map(ToString::to_string)),
+        ("message", f.message.clone()),
     ];
     for (label, value) in rows {
         if let Some(v) = value {

@@ -12,6 +12,9 @@
 //!                                     "connection", "kind", "payload" } ], "elided": n },
 //!       "rates": [ { "connection", "bucket_ms", "counts": [n…] } ] } ] } ] }
 //! FAILURE = { "summary", "connection", "path", "expected", "actual", "message", "detail" }
+//! `expected` and `actual` are JSON values where the failure has one (the node a path selected,
+//! the value an equality wanted), else text; `message` is the received message as JSON when it
+//! is a whole JSON document, else its text.
 //! ```
 //! Absent optional fields are `null`. `payload` is text, or for binary frames a byte count.
 
@@ -101,14 +104,20 @@ pub fn step(s: &StepReport) -> Value {
     })
 }
 
+/// The message of a failure: its JSON value when the text is a whole JSON document (a message
+/// cut for length is not), else the text.
+fn message(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
 pub fn failure(f: &Failure) -> Value {
     json!({
         "summary": f.summary,
         "connection": f.connection,
         "path": f.path,
-        "expected": f.expected,
-        "actual": f.actual,
-        "message": f.message,
+        "expected": f.expected.as_ref().map(super::Shown::to_json),
+        "actual": f.actual.as_ref().map(super::Shown::to_json),
+        "message": f.message.as_deref().map(message),
         "detail": f.detail,
     })
 }

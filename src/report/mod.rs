@@ -88,12 +88,74 @@ pub struct Failure {
     /// The YAML line, for failures outside a step (a connection's `url`).
     pub line: Option<usize>,
     pub path: Option<String>,
-    pub expected: Option<String>,
-    pub actual: Option<String>,
+    pub expected: Option<Shown>,
+    pub actual: Option<Shown>,
     /// The message involved, as received (possibly truncated).
     pub message: Option<String>,
     /// A longer explanation, e.g. a snapshot diff.
     pub detail: Option<String>,
+}
+
+/// What a failure shows as expected or actual: a JSON value (a node of the message, the value an
+/// equality wanted), or words (`no close frame`, `a JSON message`, a cut preview).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown {
+    Value(serde_json::Value),
+    Text(String),
+}
+
+impl Shown {
+    /// How long a value may be, as compact JSON, before it is shown cut, as text.
+    pub const LIMIT: usize = 200;
+
+    /// A node of a message: the value itself, or its JSON text cut at [`Shown::LIMIT`].
+    pub fn node(v: &serde_json::Value) -> Self {
+        let text = v.to_string();
+        if text.chars().nth(Self::LIMIT).is_none() {
+            Shown::Value(v.clone())
+        } else {
+            Shown::Text(truncate(&text, Self::LIMIT))
+        }
+    }
+
+    /// A matcher's description: an equality describes itself as the JSON text of its value, which
+    /// is kept as that value; any other description stays words.
+    pub fn described(text: String) -> Self {
+        match serde_json::from_str(&text) {
+            Ok(v) => Shown::Value(v),
+            Err(_) => Shown::Text(text),
+        }
+    }
+
+    /// The JSON form in reports: the value, or the words as a string.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Shown::Value(v) => v.clone(),
+            Shown::Text(t) => serde_json::Value::String(t.clone()),
+        }
+    }
+}
+
+/// Values as compact JSON, words as they are: what the terminal and the JUnit text show.
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shown::Value(v) => write!(f, "{v}"),
+            Shown::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl From<&str> for Shown {
+    fn from(text: &str) -> Self {
+        Shown::Text(text.to_string())
+    }
+}
+
+impl From<String> for Shown {
+    fn from(text: String) -> Self {
+        Shown::Text(text)
+    }
 }
 
 impl Failure {

@@ -7,7 +7,7 @@ use crate::collection::Expect;
 use crate::jsonpath::JsonPath;
 use crate::matcher::path::{self, PathOutcome};
 use crate::matcher::{ResolveError, Resolved, Subject};
-use crate::report::{truncate, Failure};
+use crate::report::{truncate, Failure, Shown};
 use crate::template::Lookup;
 
 /// How much of a message a failure shows.
@@ -26,8 +26,8 @@ pub enum Ready {
 pub struct Mismatch {
     pub summary: String,
     pub path: Option<String>,
-    pub expected: Option<String>,
-    pub actual: Option<String>,
+    pub expected: Option<Shown>,
+    pub actual: Option<Shown>,
 }
 
 impl Mismatch {
@@ -105,7 +105,7 @@ impl Ready {
                     summary: format!("the message is not JSON ({e})"),
                     path: None,
                     expected: Some("a JSON message".into()),
-                    actual: Some(truncate(t.as_str(), 80)),
+                    actual: Some(truncate(t.as_str(), 80).into()),
                 })?;
                 for (path, matcher) in checks {
                     check_path(&doc, path, matcher)?;
@@ -116,7 +116,7 @@ impl Ready {
                 summary: "expected a JSON text message, got a binary one".into(),
                 path: None,
                 expected: Some("a JSON text message".into()),
-                actual: Some(format!("binary message of {} bytes", b.len())),
+                actual: Some(format!("binary message of {} bytes", b.len()).into()),
             }),
             (Ready::Text(m), Incoming::Text(t)) => {
                 let value = Value::String(t.as_str().to_string());
@@ -125,8 +125,8 @@ impl Ready {
                     Some(expected) => Err(Mismatch {
                         summary: "the text does not match".into(),
                         path: None,
-                        expected: Some(expected),
-                        actual: Some(value.to_string()),
+                        expected: Some(Shown::described(expected)),
+                        actual: Some(Shown::node(&value)),
                     }),
                 }
             }
@@ -134,15 +134,15 @@ impl Ready {
                 summary: "expected a text message, got a binary one".into(),
                 path: None,
                 expected: Some("a text message".into()),
-                actual: Some(format!("binary message of {} bytes", b.len())),
+                actual: Some(format!("binary message of {} bytes", b.len()).into()),
             }),
             (Ready::Binary(m), Incoming::Binary(b)) => match m.mismatch(Subject::Bytes(b)) {
                 None => Ok(None),
                 Some(expected) => Err(Mismatch {
                     summary: "the binary message does not match".into(),
                     path: None,
-                    expected: Some(expected),
-                    actual: Some(format!("{} bytes", b.len())),
+                    expected: Some(Shown::described(expected)),
+                    actual: Some(format!("{} bytes", b.len()).into()),
                 }),
             },
             (Ready::Binary(_), Incoming::Text(_)) => {
@@ -161,14 +161,14 @@ fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mi
                 summary: format!("{path} should not exist"),
                 path: Some(path.to_string()),
                 expected: Some("not to exist".into()),
-                actual: Some(render(node)),
+                actual: Some(Shown::node(node)),
             })
         }
         PathOutcome::Nothing => {
             return Err(Mismatch {
                 summary: format!("{path} selected nothing"),
                 path: Some(path.to_string()),
-                expected: Some(matcher.describe()),
+                expected: Some(Shown::described(matcher.describe())),
                 actual: Some("(nothing)".into()),
             })
         }
@@ -192,13 +192,9 @@ fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mi
     Err(Mismatch {
         summary,
         path: Some(shown_path),
-        expected: Some(expected),
-        actual: Some(render(node)),
+        expected: Some(Shown::described(expected)),
+        actual: Some(Shown::node(node)),
     })
-}
-
-fn render(v: &Value) -> String {
-    truncate(&v.to_string(), 200)
 }
 
 #[cfg(test)]
@@ -234,8 +230,9 @@ mod tests {
         let r = ready(&[("$.s", json!("ETHUSDT"))]);
         let m = r.check(&text(r#"{"s":"BTCUSDT"}"#)).unwrap_err();
         assert_eq!(m.path.as_deref(), Some("$.s"));
-        assert_eq!(m.expected.as_deref(), Some("\"ETHUSDT\""));
-        assert_eq!(m.actual.as_deref(), Some("\"BTCUSDT\""));
+        assert_eq!(m.expected, Some(Shown::Value(json!("ETHUSDT"))));
+        assert_eq!(m.actual, Some(Shown::Value(json!("BTCUSDT"))));
+        assert_eq!(m.expected.unwrap().to_string(), "\"ETHUSDT\"");
     }
 
     #[test]

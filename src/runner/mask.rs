@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::report::{Failure, FrameData, Outcome, RequestReport};
+use crate::report::{Failure, FrameData, Outcome, RequestReport, Shown};
 
 /// Shorter values are not masked: masking every "a" would make output unreadable.
 pub const MIN_SECRET_LEN: usize = 3;
@@ -60,11 +60,36 @@ impl Masker {
         }
     }
 
+    /// Masks a shown value: the strings inside a JSON value; a value whose JSON text still holds
+    /// a secret after that (a number, a key) is shown as masked text instead.
+    fn mask_shown(&self, shown: &mut Option<Shown>) {
+        match shown {
+            Some(Shown::Text(t)) => self.mask_string(t),
+            Some(Shown::Value(v)) => {
+                self.mask_value(v);
+                let text = v.to_string();
+                if let Cow::Owned(masked) = self.mask(&text) {
+                    *shown = Some(Shown::Text(masked));
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn mask_value(&self, v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => self.mask_string(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| self.mask_value(i)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|i| self.mask_value(i)),
+            _ => {}
+        }
+    }
+
     pub fn failure(&self, f: &mut Failure) {
         self.mask_string(&mut f.summary);
         self.mask_opt(&mut f.path);
-        self.mask_opt(&mut f.expected);
-        self.mask_opt(&mut f.actual);
+        self.mask_shown(&mut f.expected);
+        self.mask_shown(&mut f.actual);
         self.mask_opt(&mut f.message);
         self.mask_opt(&mut f.detail);
     }

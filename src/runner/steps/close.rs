@@ -74,10 +74,13 @@ pub(super) async fn expect_close(
         return Err((
             Failure {
                 summary: closed.describe(),
-                expected: Some(match c.code {
-                    Some(code) => format!("a close frame with code {code}"),
-                    None => "a close frame".into(),
-                }),
+                expected: Some(
+                    match c.code {
+                        Some(code) => format!("a close frame with code {code}"),
+                        None => "a close frame".into(),
+                    }
+                    .into(),
+                ),
                 actual: Some("no close frame".into()),
                 ..Failure::default()
             },
@@ -88,11 +91,14 @@ pub(super) async fn expect_close(
         Some(code) if closed.code != Some(code) => Err((
             Failure {
                 summary: "the server closed with another code".into(),
-                expected: Some(format!("close code {code}")),
-                actual: Some(match closed.code {
-                    Some(got) => format!("close code {got}"),
-                    None => "no close code".into(),
-                }),
+                expected: Some(format!("close code {code}").into()),
+                actual: Some(
+                    match closed.code {
+                        Some(got) => format!("close code {got}"),
+                        None => "no close code".into(),
+                    }
+                    .into(),
+                ),
                 ..Failure::default()
             },
             skipped,
