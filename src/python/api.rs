@@ -1,0 +1,176 @@
+//! The functions that load and run collections: `run`, `run_async`, `validate` and `inspect`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::errors::collection_error;
+use super::options::{pairs_arg, run_args};
+use super::report::{report_to_py, ReportOut};
+use super::runtime::{asyncio_runtime, local_runtime, python_signal};
+use super::source::{load_sources, prepare_all, sources_arg};
+use crate::report::RunReport;
+use crate::runner::{self, Quiet, RunOptions};
+
+/// Runs collections; returns the report as a dict (see `wsrun.Report`).
+#[pyfunction]
+#[pyo3(signature = (source, *, env=None, vars=None, secrets=None, update_snapshots=false,
+    timeout=None, filter=None, requests=None, fail_fast=false, vars_files=None, jobs=1))]
+#[allow(clippy::too_many_arguments)]
+fn run<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    env: Option<String>,
+    vars: Option<&Bound<'py, PyAny>>,
+    secrets: Option<&Bound<'py, PyAny>>,
+    update_snapshots: bool,
+    timeout: Option<&Bound<'py, PyAny>>,
+    filter: Option<String>,
+    requests: Option<Vec<String>>,
+    fail_fast: bool,
+    vars_files: Option<Vec<PathBuf>>,
+    jobs: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let args = run_args(
+        source,
+        env,
+        vars,
+        secrets,
+        update_snapshots,
+        timeout,
+        filter,
+        requests,
+        fail_fast,
+        vars_files,
+        jobs,
+    )?;
+    let prepared = py
+        .detach(|| prepare_all(&args.sources, &args.opts, args.only.as_deref()))
+        .map_err(|e| collection_error(py, &e))?;
+    let opts = args.opts;
+    let (handle, cancel) = runner::cancel_pair();
+    let outcome: Result<RunReport, PyErr> = py.detach(|| {
+        local_runtime(|rt| {
+            rt.block_on(async {
+                let mut fut = std::pin::pin!(runner::run(&prepared, &opts, &Quiet, cancel));
+                tokio::select! {
+                    report = &mut fut => Ok(report),
+                    e = python_signal() => {
+                        // Let the run stop cleanly (connections closed, mocks stopped), briefly.
+                        handle.cancel();
+                        let _ = tokio::time::timeout(Duration::from_secs(2), fut).await;
+                        Err(e)
+                    }
+                }
+            })
+        })
+    });
+    report_to_py(py, &outcome?)
+}
+
+/// `run` for asyncio: an awaitable of the report dict, on the shared runtime.
+#[pyfunction]
+#[pyo3(signature = (source, *, env=None, vars=None, secrets=None, update_snapshots=false,
+    timeout=None, filter=None, requests=None, fail_fast=false, vars_files=None, jobs=1))]
+#[allow(clippy::too_many_arguments)]
+fn run_async<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    env: Option<String>,
+    vars: Option<&Bound<'py, PyAny>>,
+    secrets: Option<&Bound<'py, PyAny>>,
+    update_snapshots: bool,
+    timeout: Option<&Bound<'py, PyAny>>,
+    filter: Option<String>,
+    requests: Option<Vec<String>>,
+    fail_fast: bool,
+    vars_files: Option<Vec<PathBuf>>,
+    jobs: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let args = run_args(
+        source,
+        env,
+        vars,
+        secrets,
+        update_snapshots,
+        timeout,
+        filter,
+        requests,
+        fail_fast,
+        vars_files,
+        jobs,
+    )?;
+    let prepared = py
+        .detach(|| prepare_all(&args.sources, &args.opts, args.only.as_deref()))
+        .map_err(|e| collection_error(py, &e))?;
+    let opts = args.opts;
+    asyncio_runtime();
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        // Cancelling the asyncio task drops this future, which stops the run.
+        let report = runner::run(&prepared, &opts, &Quiet, runner::Cancel::never()).await;
+        Ok(ReportOut(report))
+    })
+}
+
+/// Checks collections without connecting; returns how many requests they hold.
+#[pyfunction]
+#[pyo3(signature = (source, *, env=None, vars=None, secrets=None, vars_files=None))]
+fn validate(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    env: Option<String>,
+    vars: Option<&Bound<'_, PyAny>>,
+    secrets: Option<&Bound<'_, PyAny>>,
+    vars_files: Option<Vec<PathBuf>>,
+) -> PyResult<usize> {
+    let sources = sources_arg(source)?;
+    let opts = RunOptions {
+        env,
+        vars: pairs_arg(vars, "vars")?,
+        secrets: pairs_arg(secrets, "secrets")?,
+        vars_files: vars_files.unwrap_or_default(),
+        ..RunOptions::default()
+    };
+    let prepared = py
+        .detach(|| prepare_all(&sources, &opts, None))
+        .map_err(|e| collection_error(py, &e))?;
+    Ok(prepared.iter().map(|p| p.selected.len()).sum())
+}
+
+/// The collections at `source` and their requests, parsed but not prepared (for the pytest
+/// plugin): `[{path, name, requests: [{name, line, description}]}]`.
+#[pyfunction]
+fn inspect<'py>(py: Python<'py>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    let sources = sources_arg(source)?;
+    let collections = py
+        .detach(|| load_sources(&sources))
+        .map_err(|e| collection_error(py, &e))?;
+    let out = PyList::empty(py);
+    for c in &collections {
+        let d = PyDict::new(py);
+        d.set_item("path", c.path.display().to_string())?;
+        d.set_item("name", &c.name)?;
+        let requests = PyList::empty(py);
+        for r in &c.requests {
+            let rd = PyDict::new(py);
+            rd.set_item("name", &r.name)?;
+            rd.set_item("line", r.line)?;
+            rd.set_item("description", r.description.as_deref())?;
+            requests.append(rd)?;
+        }
+        d.set_item("requests", requests)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// Adds the functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(run_async, m)?)?;
+    m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    Ok(())
+}
