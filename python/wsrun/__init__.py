@@ -48,6 +48,7 @@ __all__ = [
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], Sequence[Any]]
 Seconds = Union[float, int, str, None]
+_PathLike = Union[str, "os.PathLike[str]"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -366,7 +367,7 @@ def run(
     filter: Optional[str] = None,
     requests: Optional[Sequence[str]] = None,
     fail_fast: bool = False,
-    vars_files: Optional[Sequence[Union[str, "os.PathLike[str]"]]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
 ) -> Report:
     """Runs collections and returns a :class:`Report`.
@@ -376,21 +377,8 @@ def run(
     ``filter`` keeps requests whose name contains the text; ``requests`` those with exactly
     these names. The GIL is released while it runs; Ctrl-C raises ``KeyboardInterrupt``.
     """
-    return Report(
-        _wsrun.run(
-            source,
-            env=env,
-            vars=_plain(vars),
-            secrets=_plain(secrets),
-            update_snapshots=update_snapshots,
-            timeout=timeout,
-            filter=filter,
-            requests=list(requests) if requests is not None else None,
-            fail_fast=fail_fast,
-            vars_files=[os.fspath(p) for p in vars_files] if vars_files else None,
-            jobs=jobs,
-        )
-    )
+    # Every parameter, by name: the extension reads them (src/python/options.rs).
+    return Report(_wsrun.run(**locals()))
 
 
 async def run_async(
@@ -404,25 +392,12 @@ async def run_async(
     filter: Optional[str] = None,
     requests: Optional[Sequence[str]] = None,
     fail_fast: bool = False,
-    vars_files: Optional[Sequence[Union[str, "os.PathLike[str]"]]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
 ) -> Report:
     """:func:`run` for asyncio: runs on wsrun's own threads, the event loop stays free.
     Cancelling the task stops the run."""
-    data = await _wsrun.run_async(
-        source,
-        env=env,
-        vars=_plain(vars),
-        secrets=_plain(secrets),
-        update_snapshots=update_snapshots,
-        timeout=timeout,
-        filter=filter,
-        requests=list(requests) if requests is not None else None,
-        fail_fast=fail_fast,
-        vars_files=[os.fspath(p) for p in vars_files] if vars_files else None,
-        jobs=jobs,
-    )
-    return Report(data)
+    return Report(await _wsrun.run_async(**locals()))
 
 
 def validate(
@@ -431,21 +406,18 @@ def validate(
     env: Optional[str] = None,
     vars: Optional[Mapping[str, Any]] = None,
     secrets: Optional[Mapping[str, Any]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
 ) -> int:
     """Checks collections without connecting (YAML, steps, JSONPaths, templates, environment).
     Raises :class:`CollectionError` (``.path``, ``.line``, ``.column``, ``.message``); returns
     how many requests they hold."""
-    return _wsrun.validate(source, env=env, vars=_plain(vars), secrets=_plain(secrets))
+    return _wsrun.validate(**locals())
 
 
 def query(path: str, obj: Any) -> List[Any]:
     """Every value that the RFC 9535 JSONPath ``path`` selects in ``obj`` (dicts, lists, str,
     numbers, bools, None). An invalid path raises :class:`JsonPathError`."""
     return _wsrun.query(path, obj)
-
-
-def _plain(m: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
-    return None if m is None else dict(m)
 
 
 # ----------------------------------------------------------------------------------------------

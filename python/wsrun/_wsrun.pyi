@@ -9,7 +9,9 @@ __all__ = [
     "CollectionError",
     "ConnectionFailed",
     "JsonPathError",
+    "RUN_OPTIONS",
     "StreamTimeout",
+    "VALIDATE_OPTIONS",
     "WsrunError",
     "_Stream",
     "__version__",
@@ -23,8 +25,13 @@ __all__ = [
 
 __version__: str
 
+# The keyword arguments of run/run_async and of validate, with their defaults.
+RUN_OPTIONS: Mapping[str, Any]
+VALIDATE_OPTIONS: Mapping[str, Any]
+
 _Seconds = Union[float, int, str, None]
 _Source = Union[str, os.PathLike[str], Mapping[str, Any], Sequence[Any]]
+_PathLike = Union[str, os.PathLike[str]]
 
 class WsrunError(Exception): ...
 
@@ -50,7 +57,7 @@ def run(
     filter: Optional[str] = None,
     requests: Optional[Sequence[str]] = None,
     fail_fast: bool = False,
-    vars_files: Optional[Sequence[str]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
 ) -> Dict[str, Any]: ...
 def run_async(
@@ -64,7 +71,7 @@ def run_async(
     filter: Optional[str] = None,
     requests: Optional[Sequence[str]] = None,
     fail_fast: bool = False,
-    vars_files: Optional[Sequence[str]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
 ) -> Awaitable[Dict[str, Any]]: ...
 def validate(
@@ -73,7 +80,7 @@ def validate(
     env: Optional[str] = None,
     vars: Optional[Mapping[str, Any]] = None,
     secrets: Optional[Mapping[str, Any]] = None,
-    vars_files: Optional[Sequence[str]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
 ) -> int: ...
 def inspect(source: _Source) -> List[Dict[str, Any]]: ...
 def query(path: str, obj: Any) -> List[Any]: ...

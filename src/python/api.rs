@@ -1,55 +1,44 @@
 //! The functions that load and run collections: `run`, `run_async`, `validate` and `inspect`.
+//! Their options are parsed by [`options::parse`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use super::errors::collection_error;
-use super::options::{pairs_arg, run_args};
+use super::options::{self, Function, Options};
 use super::report::{report_to_py, ReportOut};
 use super::runtime::{asyncio_runtime, local_runtime, python_signal};
 use super::source::{load_sources, prepare_all, sources_arg};
 use crate::report::RunReport;
-use crate::runner::{self, Quiet, RunOptions};
+use crate::runner::{self, Prepared, Quiet};
+
+/// Reads `source` and `options`, then loads and prepares the collections (without the GIL).
+fn prepare(
+    py: Python<'_>,
+    function: Function,
+    source: &Bound<'_, PyAny>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<(Vec<Prepared>, Options)> {
+    let opts = options::parse(function, options)?;
+    let sources = sources_arg(source)?;
+    let prepared = py
+        .detach(|| prepare_all(&sources, &opts.run, opts.only.as_deref()))
+        .map_err(|e| collection_error(py, &e))?;
+    Ok((prepared, opts))
+}
 
 /// Runs collections; returns the report as a dict (see `wsrun.Report`).
 #[pyfunction]
-#[pyo3(signature = (source, *, env=None, vars=None, secrets=None, update_snapshots=false,
-    timeout=None, filter=None, requests=None, fail_fast=false, vars_files=None, jobs=1))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (source, **options))]
 fn run<'py>(
     py: Python<'py>,
     source: &Bound<'py, PyAny>,
-    env: Option<String>,
-    vars: Option<&Bound<'py, PyAny>>,
-    secrets: Option<&Bound<'py, PyAny>>,
-    update_snapshots: bool,
-    timeout: Option<&Bound<'py, PyAny>>,
-    filter: Option<String>,
-    requests: Option<Vec<String>>,
-    fail_fast: bool,
-    vars_files: Option<Vec<PathBuf>>,
-    jobs: usize,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let args = run_args(
-        source,
-        env,
-        vars,
-        secrets,
-        update_snapshots,
-        timeout,
-        filter,
-        requests,
-        fail_fast,
-        vars_files,
-        jobs,
-    )?;
-    let prepared = py
-        .detach(|| prepare_all(&args.sources, &args.opts, args.only.as_deref()))
-        .map_err(|e| collection_error(py, &e))?;
-    let opts = args.opts;
+    let (prepared, opts) = prepare(py, Function::Run, source, options)?;
+    let opts = opts.run;
     let (handle, cancel) = runner::cancel_pair();
     let outcome: Result<RunReport, PyErr> = py.detach(|| {
         local_runtime(|rt| {
@@ -72,40 +61,14 @@ fn run<'py>(
 
 /// `run` for asyncio: an awaitable of the report dict, on the shared runtime.
 #[pyfunction]
-#[pyo3(signature = (source, *, env=None, vars=None, secrets=None, update_snapshots=false,
-    timeout=None, filter=None, requests=None, fail_fast=false, vars_files=None, jobs=1))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (source, **options))]
 fn run_async<'py>(
     py: Python<'py>,
     source: &Bound<'py, PyAny>,
-    env: Option<String>,
-    vars: Option<&Bound<'py, PyAny>>,
-    secrets: Option<&Bound<'py, PyAny>>,
-    update_snapshots: bool,
-    timeout: Option<&Bound<'py, PyAny>>,
-    filter: Option<String>,
-    requests: Option<Vec<String>>,
-    fail_fast: bool,
-    vars_files: Option<Vec<PathBuf>>,
-    jobs: usize,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let args = run_args(
-        source,
-        env,
-        vars,
-        secrets,
-        update_snapshots,
-        timeout,
-        filter,
-        requests,
-        fail_fast,
-        vars_files,
-        jobs,
-    )?;
-    let prepared = py
-        .detach(|| prepare_all(&args.sources, &args.opts, args.only.as_deref()))
-        .map_err(|e| collection_error(py, &e))?;
-    let opts = args.opts;
+    let (prepared, opts) = prepare(py, Function::Run, source, options)?;
+    let opts = opts.run;
     asyncio_runtime();
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         // Cancelling the asyncio task drops this future, which stops the run.
@@ -116,26 +79,13 @@ fn run_async<'py>(
 
 /// Checks collections without connecting; returns how many requests they hold.
 #[pyfunction]
-#[pyo3(signature = (source, *, env=None, vars=None, secrets=None, vars_files=None))]
+#[pyo3(signature = (source, **options))]
 fn validate(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
-    env: Option<String>,
-    vars: Option<&Bound<'_, PyAny>>,
-    secrets: Option<&Bound<'_, PyAny>>,
-    vars_files: Option<Vec<PathBuf>>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<usize> {
-    let sources = sources_arg(source)?;
-    let opts = RunOptions {
-        env,
-        vars: pairs_arg(vars, "vars")?,
-        secrets: pairs_arg(secrets, "secrets")?,
-        vars_files: vars_files.unwrap_or_default(),
-        ..RunOptions::default()
-    };
-    let prepared = py
-        .detach(|| prepare_all(&sources, &opts, None))
-        .map_err(|e| collection_error(py, &e))?;
+    let (prepared, _) = prepare(py, Function::Validate, source, options)?;
     Ok(prepared.iter().map(|p| p.selected.len()).sum())
 }
 
@@ -166,11 +116,14 @@ fn inspect<'py>(py: Python<'py>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'
     Ok(out)
 }
 
-/// Adds the functions to the module.
+/// Adds the functions and their option tables to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(run_async, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    m.add("RUN_OPTIONS", options::table(py, Function::Run)?)?;
+    m.add("VALIDATE_OPTIONS", options::table(py, Function::Validate)?)?;
     Ok(())
 }
