@@ -1,7 +1,7 @@
 """The native module (Rust, pyo3). Use it through ``wsrun``; kept by hand."""
 
 import os
-from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -13,6 +13,7 @@ __all__ = [
     "StreamTimeout",
     "VALIDATE_OPTIONS",
     "WsrunError",
+    "_Report",
     "_Stream",
     "__version__",
     "cli_main",
@@ -59,7 +60,7 @@ def run(
     fail_fast: bool = False,
     vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
-) -> Dict[str, Any]: ...
+) -> _Report: ...
 def run_async(
     source: _Source,
     *,
@@ -73,7 +74,7 @@ def run_async(
     fail_fast: bool = False,
     vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
-) -> Awaitable[Dict[str, Any]]: ...
+) -> Awaitable[_Report]: ...
 def validate(
     source: _Source,
     *,
@@ -85,6 +86,13 @@ def validate(
 def inspect(source: _Source) -> List[Dict[str, Any]]: ...
 def query(path: str, obj: Any) -> List[Any]: ...
 def cli_main(argv: List[str]) -> int: ...
+
+@final
+class _Report:
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_junit(self) -> str: ...
+    def to_html(self) -> str: ...
+    def failure_text(self, collection: int, request: int) -> Optional[str]: ...
 
 @disjoint_base
 class _Stream:

@@ -1,5 +1,5 @@
 //! The functions that load and run collections: `run`, `run_async`, `validate` and `inspect`.
-//! Their options are parsed by [`options::parse`].
+//! Their options are parsed by [`options::parse`], their results are [`PyReport`]s.
 
 use std::time::Duration;
 
@@ -8,10 +8,9 @@ use pyo3::types::{PyDict, PyList};
 
 use super::errors::collection_error;
 use super::options::{self, Function, Options};
-use super::report::{report_to_py, ReportOut};
+use super::report::PyReport;
 use super::runtime::{asyncio_runtime, local_runtime, python_signal};
 use super::source::{load_sources, prepare_all, sources_arg};
-use crate::report::RunReport;
 use crate::runner::{self, Prepared, Quiet};
 
 /// Reads `source` and `options`, then loads and prepares the collections (without the GIL).
@@ -29,23 +28,23 @@ fn prepare(
     Ok((prepared, opts))
 }
 
-/// Runs collections; returns the report as a dict (see `wsrun.Report`).
+/// Runs collections; returns the run's `_Report` (wrapped by `wsrun.Report`).
 #[pyfunction]
 #[pyo3(signature = (source, **options))]
-fn run<'py>(
-    py: Python<'py>,
-    source: &Bound<'py, PyAny>,
-    options: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyDict>> {
+fn run(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<PyReport> {
     let (prepared, opts) = prepare(py, Function::Run, source, options)?;
     let opts = opts.run;
     let (handle, cancel) = runner::cancel_pair();
-    let outcome: Result<RunReport, PyErr> = py.detach(|| {
+    py.detach(|| {
         local_runtime(|rt| {
             rt.block_on(async {
                 let mut fut = std::pin::pin!(runner::run(&prepared, &opts, &Quiet, cancel));
                 tokio::select! {
-                    report = &mut fut => Ok(report),
+                    report = &mut fut => Ok(PyReport::from(report)),
                     e = python_signal() => {
                         // Let the run stop cleanly (connections closed, mocks stopped), briefly.
                         handle.cancel();
@@ -55,11 +54,10 @@ fn run<'py>(
                 }
             })
         })
-    });
-    report_to_py(py, &outcome?)
+    })
 }
 
-/// `run` for asyncio: an awaitable of the report dict, on the shared runtime.
+/// `run` for asyncio: an awaitable of the `_Report`, on the shared runtime.
 #[pyfunction]
 #[pyo3(signature = (source, **options))]
 fn run_async<'py>(
@@ -73,7 +71,7 @@ fn run_async<'py>(
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         // Cancelling the asyncio task drops this future, which stops the run.
         let report = runner::run(&prepared, &opts, &Quiet, runner::Cancel::never()).await;
-        Ok(ReportOut(report))
+        Ok(PyReport::from(report))
     })
 }
 

@@ -1,14 +1,15 @@
-//! The `wsrun` Python module (`wsrun._wsrun`, built by maturin with `--features python`).
+//! The `wsrun` Python module (`wsrun._wsrun`, built by maturin with `--features python`): a thin
+//! layer over the engine, re-exported by `python/wsrun/__init__.py`.
 //!
-//! The same engine as the CLI: `run`/`run_async` return reports as plain Python dicts (wrapped in
-//! small classes by `python/wsrun/__init__.py`), `stream` reads a WebSocket into Python with
-//! backpressure, `query` is RFC 9535 JSONPath over Python data, `validate` checks a collection,
-//! `cli_main` is the whole command line (the `wsrun` console script).
+//! `run`/`run_async` return the engine's own result (`_Report`, rendered by the same renderers as
+//! the CLI's `--report`), `stream` reads a WebSocket into Python with backpressure, `query` is
+//! RFC 9535 JSONPath over Python data, `validate` checks a collection, `cli_main` is the whole
+//! command line (the `wsrun` console script).
 //!
 //! - `errors`: the exception classes;  `runtime`: tokio runtimes and Ctrl-C;
-//! - `convert`: Python data ⇄ JSON;  `options`: the run options;
+//! - `convert`: Python data ⇄ JSON;  `options`: the run options, defined once;
 //! - `source`: the `source` argument;  `api`: run / run_async / validate / inspect;
-//! - `report`: results as dicts;  `stream`: `_Stream`.
+//! - `report`: `_Report`;  `stream`: `_Stream`.
 
 mod api;
 mod convert;
@@ -54,6 +55,7 @@ fn wsrun_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     api::register(m)?;
     m.add_function(wrap_pyfunction!(query, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_class::<report::PyReport>()?;
     m.add_class::<stream::PyStream>()?;
     Ok(())
 }
