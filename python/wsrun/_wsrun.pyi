@@ -1,7 +1,7 @@
 """The native module (Rust, pyo3). Use it through ``wsrun``; kept by hand."""
 
 import os
-from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -9,8 +9,11 @@ __all__ = [
     "CollectionError",
     "ConnectionFailed",
     "JsonPathError",
+    "RUN_OPTIONS",
     "StreamTimeout",
+    "VALIDATE_OPTIONS",
     "WsrunError",
+    "_Report",
     "_Stream",
     "__version__",
     "cli_main",
@@ -23,8 +26,13 @@ __all__ = [
 
 __version__: str
 
+# The keyword arguments of run/run_async and of validate, with their defaults.
+RUN_OPTIONS: Mapping[str, Any]
+VALIDATE_OPTIONS: Mapping[str, Any]
+
 _Seconds = Union[float, int, str, None]
 _Source = Union[str, os.PathLike[str], Mapping[str, Any], Sequence[Any]]
+_PathLike = Union[str, os.PathLike[str]]
 
 class WsrunError(Exception): ...
 
@@ -50,9 +58,9 @@ def run(
     filter: Optional[str] = None,
     requests: Optional[Sequence[str]] = None,
     fail_fast: bool = False,
-    vars_files: Optional[Sequence[str]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
-) -> Dict[str, Any]: ...
+) -> _Report: ...
 def run_async(
     source: _Source,
     *,
@@ -64,20 +72,27 @@ def run_async(
     filter: Optional[str] = None,
     requests: Optional[Sequence[str]] = None,
     fail_fast: bool = False,
-    vars_files: Optional[Sequence[str]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
     jobs: int = 1,
-) -> Awaitable[Dict[str, Any]]: ...
+) -> Awaitable[_Report]: ...
 def validate(
     source: _Source,
     *,
     env: Optional[str] = None,
     vars: Optional[Mapping[str, Any]] = None,
     secrets: Optional[Mapping[str, Any]] = None,
-    vars_files: Optional[Sequence[str]] = None,
+    vars_files: Optional[Sequence[_PathLike]] = None,
 ) -> int: ...
 def inspect(source: _Source) -> List[Dict[str, Any]]: ...
 def query(path: str, obj: Any) -> List[Any]: ...
 def cli_main(argv: List[str]) -> int: ...
+
+@final
+class _Report:
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_junit(self) -> str: ...
+    def to_html(self) -> str: ...
+    def failure_text(self, collection: int, request: int) -> Optional[str]: ...
 
 @disjoint_base
 class _Stream:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -100,9 +101,10 @@ def test_failing_report(failing_collection):
     assert step.line == 12
     assert step.keyword == "expect"
     assert step.path == "$.id"
-    assert step.expected == "8"
-    assert step.actual == "7"
-    assert step.message == '{"id":7}'
+    # Python values, not JSON text.
+    assert step.expected == 8
+    assert step.actual == 7
+    assert step.message == {"id": 7}
     assert step.error == "$.id does not match"
     assert bad.failed_step.index == 2
     text = bad.failure_text
@@ -121,39 +123,124 @@ def test_connection_refused_is_a_failed_request():
     assert r.steps[0].status == "skipped"
 
 
-def test_to_dict(failing_collection):
+def test_result_attributes_read_the_json_report(failing_collection):
+    report = wsrun.run(failing_collection)
+    d = report.to_dict()
+    doc = d["collections"][0]["requests"][1]
+    bad = report.requests[1]
+    assert bad.to_dict() == doc
+    assert bad.duration == doc["duration_ms"] / 1000
+    assert report.duration == d["duration_ms"] / 1000
+    assert report.stopped is None
+    step = bad.steps[1]
+    failure = doc["steps"][1]["failure"]
+    assert step.failure == failure
+    assert (step.error, step.path, step.expected, step.actual, step.message) == (
+        failure["summary"], failure["path"], failure["expected"], failure["actual"], failure["message"]
+    )
+    assert step.duration == doc["steps"][1]["duration_ms"] / 1000
+    assert step.messages == 1
+    assert bad.transcript == doc["transcript"]["frames"]
+    assert [f["payload"] for f in bad.transcript[:2]] == ['{"id":7}', '{"id":7}']
+
+
+def test_to_dict_is_the_json_report_document(failing_collection):
     d = wsrun.run(failing_collection).to_dict()
+    assert d["format"] == "wsrun-report/1"
     assert d["passed"] is False
-    assert isinstance(d["duration"], float)
+    assert isinstance(d["duration_ms"], float)
+    assert d["summary"] == {"requests": 2, "passed": 1, "failed": 1}
     (c,) = d["collections"]
     assert set(c) >= {"path", "name", "env", "requests"}
     r = c["requests"][1]
-    assert set(r) >= {"name", "line", "passed", "duration", "error", "steps", "transcript"}
+    assert set(r) >= {"name", "line", "passed", "duration_ms", "error", "steps", "transcript"}
     step = r["steps"][1]
-    assert set(step) >= {
-        "index", "keyword", "line", "passed", "status", "duration", "messages",
-        "expected", "actual", "path", "message", "error",
-    }
-    frames = r["transcript"]
+    assert set(step) >= {"index", "keyword", "line", "status", "duration_ms", "messages", "failure"}
+    assert step["status"] == "failed"
+    assert set(step["failure"]) >= {"summary", "expected", "actual", "path", "message"}
+    frames = r["transcript"]["frames"]
     assert [f["direction"] for f in frames[:2]] == ["sent", "received"]
     assert frames[0]["payload"] == '{"id":7}'
-    assert set(frames[0]) == {"at", "direction", "connection", "kind", "payload"}
+    assert set(frames[0]) == {"at_ms", "direction", "connection", "kind", "payload"}
     json.dumps(d)  # plain data
 
 
-def test_to_junit(failing_collection, echo_collection):
-    report = wsrun.run([echo_collection, failing_collection])
+def test_to_junit(tmp_path: Path, failing_collection, echo_collection):
+    echo, mixed = tmp_path / "echo.yaml", tmp_path / "mixed.yaml"
+    echo.write_text(echo_collection)
+    mixed.write_text(failing_collection)
+    report = wsrun.run([echo, mixed])
     root = ET.fromstring(report.to_junit())
     assert root.tag == "testsuites"
     assert root.get("tests") == "4" and root.get("failures") == "1"
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["Echo", "Mixed"]
+    assert [s.get("name") for s in suites] == [str(echo), str(mixed)]
     cases = suites[1].findall("testcase")
     assert [c.get("name") for c in cases] == ["passes", "fails"]
     assert cases[0].find("failure") is None
     failure = cases[1].find("failure")
     assert failure.get("message") == "$.id does not match"
     assert "expected  8" in failure.text
+
+
+def _cli_report(kind: str, collection: Path, tmp_path: Path) -> str:
+    """The `--report KIND=FILE` the command line writes for `collection`."""
+    out = tmp_path / f"report.{kind}"
+    code = wsrun._wsrun.cli_main(["wsrun", "run", str(collection), "--report", f"{kind}={out}"])
+    assert code == 1, "the collection has a failing request"
+    return out.read_text()
+
+
+def _without_timings(value):
+    """A JSON report with what depends on timing left out: `*_ms` and the rate buckets' counts
+    (kept as their total)."""
+    if isinstance(value, dict):
+        return {
+            k: sum(v) if k == "counts" else _without_timings(v)
+            for k, v in value.items()
+            if not k.endswith("_ms")
+        }
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def test_to_dict_equals_the_cli_json_report(tmp_path: Path, failing_collection):
+    collection = tmp_path / "mixed.yaml"
+    collection.write_text(failing_collection)
+    cli = json.loads(_cli_report("json", collection, tmp_path))
+    ours = wsrun.run(collection).to_dict()
+    assert _without_timings(ours) == _without_timings(cli)
+    assert ours["collections"][0]["requests"][1]["steps"][1]["failure"] is not None
+
+
+def test_to_junit_equals_the_cli_junit_report(tmp_path: Path, failing_collection):
+    collection = tmp_path / "mixed.yaml"
+    collection.write_text(failing_collection)
+
+    def without_timings(xml: str) -> str:
+        xml = re.sub(r' time="[^"]*"', "", xml)
+        return re.sub(r"\d+\.\d{3}s ", "", xml)  # the transcript's frame times
+
+    cli = _cli_report("junit", collection, tmp_path)
+    ours = wsrun.run(collection).to_junit()
+    assert without_timings(ours) == without_timings(cli)
+    assert "<failure" in ours
+
+
+def test_to_html_equals_the_cli_html_report(tmp_path: Path, failing_collection):
+    collection = tmp_path / "mixed.yaml"
+    collection.write_text(failing_collection)
+
+    def without_timings(page: str) -> str:
+        page = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)  # the rate chart
+        return re.sub(r"\d", "", page)
+
+    cli = _cli_report("html", collection, tmp_path)
+    ours = wsrun.run(collection).to_html()
+    assert without_timings(ours) == without_timings(cli)
+    assert ours.startswith("<!DOCTYPE html>")
+    assert "fails" in ours and "$.id does not match" in ours
 
 
 def test_repr_html(failing_collection):
@@ -260,8 +347,8 @@ requests:
     report = wsrun.run(text, timeout=0.5)
     assert time.monotonic() - started < 5
     assert not report.passed
-    assert report.stopped == "timed_out"
-    assert wsrun.run(text, timeout="300ms").stopped == "timed_out"
+    assert report.stopped == "timeout"
+    assert wsrun.run(text, timeout="300ms").stopped == "timeout"
 
 
 def test_requests_selects_exact_names(failing_collection):
