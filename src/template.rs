@@ -272,7 +272,7 @@ pub trait Lookup {
 /// Built-in names that are always defined.
 pub const BUILTINS: [&str; 2] = ["uuid", "now_ms"];
 
-/// Variables, captures and built-ins, in the precedence SPEC §3 gives: captures, then the
+/// Variables, captures and built-ins, in the precedence docs/format.md ("Templates") gives: captures, then the
 /// resolved variables (`--var` over the environment over `vars`), then built-ins.
 #[derive(Debug, Default, Clone)]
 pub struct Scope<'a> {

@@ -1,4 +1,4 @@
-//! Command-line arguments (SPEC §4).
+//! Command-line arguments (docs/format.md, "Command line").
 
 use std::path::PathBuf;
 
