@@ -101,10 +101,10 @@ pub async fn run(
     for p in prepared {
         live.push(Live::start(p, opts).await);
     }
-    let ctxs: Vec<request::Ctx<'_>> = prepared
+    let ctxs: Vec<steps::Ctx<'_>> = prepared
         .iter()
         .zip(&live)
-        .map(|(p, l)| request::Ctx::new(&p.collection, &l.vars, opts, &l.masker))
+        .map(|(p, l)| steps::Ctx::new(&p.collection, &l.vars, opts, &l.masker))
         .collect();
     let work: Vec<(usize, usize)> = prepared
         .iter()
@@ -187,7 +187,7 @@ struct Stops {
 /// Runs one request unless the run has halted (`None`); a request cut short by Ctrl-C or the
 /// deadline is reported with why, one halted by `--fail-fast` is not reported at all.
 async fn run_one(
-    ctx: &request::Ctx<'_>,
+    ctx: &steps::Ctx<'_>,
     request: &Request,
     live: &Live,
     first_start: &std::sync::OnceLock<Instant>,

@@ -1,46 +1,17 @@
 //! Running one request: open its connections, run its steps in order (`steps/`), record what
 //! happened.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::time::Instant;
 
 use super::conn::{Conn, ConnectSpec, Recorder};
-use super::mask::{is_secret_header, Masker};
+use super::mask::is_secret_header;
 use super::max_message_size;
-use crate::collection::{Collection, Request};
-use crate::options::RunOptions;
+use super::steps::Ctx;
+use crate::collection::Request;
 use crate::report::{Failure, Outcome, RequestReport, StepReport};
 use crate::template::Scope;
-
-/// What every request of a collection shares.
-pub struct Ctx<'a> {
-    pub collection: &'a Collection,
-    pub vars: &'a HashMap<String, Value>,
-    pub opts: &'a RunOptions,
-    pub masker: &'a Masker,
-    /// Whether snapshots may be written, decided once for the run.
-    pub snapshots: crate::snapshot::Store,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn new(
-        collection: &'a Collection,
-        vars: &'a HashMap<String, Value>,
-        opts: &'a RunOptions,
-        masker: &'a Masker,
-    ) -> Self {
-        Self {
-            collection,
-            vars,
-            opts,
-            masker,
-            snapshots: crate::snapshot::Store::from_env(opts.update_snapshots),
-        }
-    }
-}
 
 pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     let started = Instant::now();

@@ -15,10 +15,39 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::conn::{Conn, Recorder};
-use super::request::Ctx;
-use crate::collection::{Request, Step, StepKind};
+use super::mask::Masker;
+use crate::collection::{Collection, Request, Step, StepKind};
+use crate::options::RunOptions;
 use crate::report::Failure;
 use crate::template::Scope;
+use std::collections::HashMap;
+
+/// What every request of a collection shares.
+pub struct Ctx<'a> {
+    pub collection: &'a Collection,
+    pub vars: &'a HashMap<String, Value>,
+    pub opts: &'a RunOptions,
+    pub masker: &'a Masker,
+    /// Whether snapshots may be written, decided once for the run.
+    pub snapshots: crate::snapshot::Store,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        collection: &'a Collection,
+        vars: &'a HashMap<String, Value>,
+        opts: &'a RunOptions,
+        masker: &'a Masker,
+    ) -> Self {
+        Self {
+            collection,
+            vars,
+            opts,
+            masker,
+            snapshots: crate::snapshot::Store::from_env(opts.update_snapshots),
+        }
+    }
+}
 
 /// A step's outcome: the messages it consumed, or its failure and the messages consumed so far.
 pub(super) type StepResult = Result<u64, (Failure, u64)>;

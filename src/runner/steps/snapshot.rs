@@ -5,12 +5,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{State, StepResult};
+use super::{Ctx, State, StepResult};
 use crate::collection::{Request, Snapshot, Step};
 use crate::duration::format_duration;
 use crate::report::Failure;
 use crate::runner::conn::{Incoming, RecvError};
-use crate::runner::request::Ctx;
 use crate::snapshot::{self as store, shape, Verdict};
 
 /// Runs a snapshot step: reads the messages, builds the body, compares, writes as the flow says.
