@@ -128,7 +128,7 @@ fn the_json_report_holds_every_request_with_its_steps() {
     assert_eq!(step["line"], 10);
     assert_eq!(step["failure"]["path"], "$.s");
     // Values are JSON values, not their JSON text.
-    assert_eq!(step["failure"]["expected"], "ETHUSDT");
+    assert_eq!(step["failure"]["expected"], "ETHUSDT", "{step}");
     assert_eq!(step["failure"]["actual"], "BTCUSDT");
     assert_eq!(step["failure"]["message"]["s"], "BTCUSDT");
     let count = &report["collections"][0]["requests"][2];
