@@ -1,5 +1,6 @@
-//! Snapshot steps (SPEC §5) through the real `wsrun` binary: pending `.snap.new` files,
-//! `--update-snapshots`, diffs, shapes, redaction, CI, and `wsrun snapshots accept|reject`.
+//! Snapshot steps (docs/format.md "Snapshots") through the real `wsrun` binary: pending
+//! `.snap.new` files, `--update-snapshots`, diffs, shapes, redaction, CI, and
+//! `wsrun snapshots accept|reject`.
 
 #[allow(dead_code)]
 #[path = "common/cli.rs"]

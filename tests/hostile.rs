@@ -1,5 +1,6 @@
-//! Hostile servers (SPEC §4, issue "reliability"): each must end its request cleanly — exit 1, a
-//! message saying what happened, bounded time and memory, no panic.
+//! Hostile servers (issue "reliability"; docs/format.md "Limits" and "Exit codes"): each must
+//! end its request cleanly — exit 1, a message saying what happened, bounded time and memory, no
+//! panic.
 
 #[allow(dead_code)]
 #[path = "common/cli.rs"]

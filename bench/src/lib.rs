@@ -1,6 +1,6 @@
 //! What the benchmark binaries share: the message they flood with.
 
-/// The i-th message of the pool: a Binance trade, as the SPEC shows it.
+/// The i-th message of the pool: a Binance trade, like those the README's quick start replays.
 pub fn trade(i: usize) -> String {
     let t = 4_221_990_001u64 + i as u64;
     let time = 1_732_460_000_123u64 + (i as u64) * 7;
