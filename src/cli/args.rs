@@ -1,4 +1,4 @@
-//! Command-line arguments (docs/format.md, "Command line").
+//! Command-line arguments (docs/format.md, "The command line").
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! Collections: YAML text → typed, validated structures with JSONPaths, matchers and templates
-//! compiled once (docs/format.md, "Collection file" and "Steps"). Errors carry the file, line and column.
+//! compiled once (docs/format.md, "The collection file" and "Steps"). Errors carry the file, line and column.
 
 mod de;
 mod error;
@@ -82,7 +82,7 @@ pub struct Tls {
     pub insecure: bool,
 }
 
-/// A mock server (docs/format.md, "Mocks").
+/// A mock server (docs/format.md, "Mocks and recordings").
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockDef {
