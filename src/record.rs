@@ -145,32 +145,8 @@ fn json_payload(text: &str) -> Option<Cow<'_, str>> {
     if trimmed.len() == text.len() && !text.contains(['\n', '\r']) {
         Some(Cow::Borrowed(text))
     } else {
-        Some(Cow::Owned(compact(trimmed)))
+        Some(Cow::Owned(crate::value::compact_json(trimmed)))
     }
-}
-
-/// Removes the whitespace between the tokens of valid JSON, keeping everything else as is.
-fn compact(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn json_string(text: &str) -> String {

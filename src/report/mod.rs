@@ -120,10 +120,11 @@ impl Shown {
 
     /// A matcher's description: an equality describes itself as the JSON text of its value, which
     /// is kept as that value; any other description stays words.
+    /// (A number the parse would round, past 64-bit integers, stays the text as written.)
     pub fn described(text: String) -> Self {
-        match serde_json::from_str(&text) {
-            Ok(v) => Shown::Value(v),
-            Err(_) => Shown::Text(text),
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) if v.to_string() == text => Shown::Value(v),
+            _ => Shown::Text(text),
         }
     }
 
