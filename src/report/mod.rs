@@ -123,7 +123,7 @@ impl Shown {
     /// (A number the parse would round, past 64-bit integers, stays the text as written.)
     pub fn described(text: String) -> Self {
         match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(v) if v.to_string() == text => Shown::Value(v),
+            Ok(v) if format!("{v}") == text => Shown::Value(v),
             _ => Shown::Text(text),
         }
     }

@@ -208,7 +208,8 @@ fn check_path(
 /// `1.2345678901234568e22`); then its text as the server wrote it.
 fn shown(text: &str, doc: &Value, node: &Value) -> Shown {
     if has_float(node) {
-        if let Some(sent) = as_sent(text, doc, node).filter(|t| *t != node.to_string()) {
+        let parsed = node.to_string();
+        if let Some(sent) = as_sent(text, doc, node).filter(|t| *t != parsed) {
             return Shown::Text(truncate(&sent, Shown::LIMIT));
         }
     }
