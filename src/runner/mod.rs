@@ -101,10 +101,11 @@ pub async fn run(
     for p in prepared {
         live.push(Live::start(p, opts).await);
     }
+    let snapshots = crate::snapshot::Store::from_env(opts.update_snapshots);
     let ctxs: Vec<steps::Ctx<'_>> = prepared
         .iter()
         .zip(&live)
-        .map(|(p, l)| steps::Ctx::new(&p.collection, &l.vars, opts, &l.masker))
+        .map(|(p, l)| steps::Ctx::new(&p.collection, &l.vars, opts, &l.masker, snapshots))
         .collect();
     let work: Vec<(usize, usize)> = prepared
         .iter()

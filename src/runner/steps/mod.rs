@@ -10,6 +10,7 @@ mod send;
 mod snapshot;
 mod wait;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -19,8 +20,8 @@ use super::mask::Masker;
 use crate::collection::{Collection, Request, Step, StepKind};
 use crate::options::RunOptions;
 use crate::report::Failure;
+use crate::snapshot::Store;
 use crate::template::Scope;
-use std::collections::HashMap;
 
 /// What every request of a collection shares.
 pub struct Ctx<'a> {
@@ -29,7 +30,7 @@ pub struct Ctx<'a> {
     pub opts: &'a RunOptions,
     pub masker: &'a Masker,
     /// Whether snapshots may be written, decided once for the run.
-    pub snapshots: crate::snapshot::Store,
+    pub snapshots: Store,
 }
 
 impl<'a> Ctx<'a> {
@@ -38,13 +39,14 @@ impl<'a> Ctx<'a> {
         vars: &'a HashMap<String, Value>,
         opts: &'a RunOptions,
         masker: &'a Masker,
+        snapshots: Store,
     ) -> Self {
         Self {
             collection,
             vars,
             opts,
             masker,
-            snapshots: crate::snapshot::Store::from_env(opts.update_snapshots),
+            snapshots,
         }
     }
 }
