@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use crate::template::{closest, Lookup, TValue, TemplateError};
 
+mod number;
+
 /// Matcher keys, for validation and "did you mean" hints.
 pub const MATCHER_KEYS: [&str; 14] = [
     "eq", "ne", "exists", "type", "matches", "gt", "gte", "lt", "lte", "contains", "len", "in",
@@ -508,38 +510,16 @@ fn length(v: &Value) -> Option<usize> {
     }
 }
 
-/// A number, or a string that holds one (Binance sends prices as strings).
-fn as_number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            let t = s.trim();
-            if t.is_empty()
-                || !t
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-            {
-                return None;
-            }
-            t.parse::<f64>().ok().filter(|f| f.is_finite())
-        }
-        _ => None,
-    }
-}
-
-/// Orders two values: numbers (and numeric strings) numerically, integers exactly, other
-/// strings lexically.
+/// Orders two values: numbers (and numeric strings) numerically, integers and numeric strings
+/// exactly, other strings lexically.
 fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     if let (Value::Number(x), Value::Number(y)) = (a, b) {
         if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
             return Some(x.cmp(&y));
         }
-        if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
-            return Some(x.cmp(&y));
-        }
     }
-    if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
-        return x.partial_cmp(&y);
+    if let Some(order) = number::compare(a, b) {
+        return Some(order);
     }
     match (a, b) {
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),

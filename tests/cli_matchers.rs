@@ -546,3 +546,85 @@ fn the_first_failing_path_of_several_is_reported() {
         run.output()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Big numbers: exact beyond 2^53, and shown as the server sent them
+// ---------------------------------------------------------------------------------------------
+
+/// Integers past 2^53 (where doubles start skipping) and past 2^64, as strings and as numbers.
+const BIG: &str = r#"{"id":"9007199254740993","n":9007199254740993,"huge":"18446744073709551617","neg":"-18446744073709551617","dec":"0.30000000000000000001","exp":"1.5e3","big":12345678901234567890123}"#;
+
+#[test]
+fn numeric_strings_past_2_pow_53_compare_exactly() {
+    let passes = [
+        "$.id: 9007199254740993",
+        "$.id: {gt: 9007199254740992}",
+        "$.id: {lt: 9007199254740994}",
+        "$.n: {eq: \"9007199254740993\"}",
+        "$.n: {gt: \"9007199254740992\"}",
+        "$.huge: {gt: \"18446744073709551616\", lt: \"18446744073709551618\"}",
+        "$.huge: {gt: 18446744073709551615}",
+        "$.neg: {lt: \"-18446744073709551616\"}",
+        "$.dec: {gt: \"0.3\", lt: \"0.30000000000000000002\"}",
+        "$.exp: {eq: 1500, gt: \"1499.9999999999999999999\"}",
+    ];
+    for checks in passes {
+        let run = expect_json(BIG, checks);
+        assert_eq!(
+            run.code,
+            0,
+            "expected `{checks}` to pass:\n{}",
+            run.output()
+        );
+    }
+    let fails = [
+        ("$.id: 9007199254740992", "expected  9007199254740992"),
+        (
+            "$.n: {eq: \"9007199254740992\"}",
+            "expected  \"9007199254740992\"",
+        ),
+        (
+            "$.id: {lte: 9007199254740992}",
+            "expected  lte 9007199254740992",
+        ),
+        (
+            "$.huge: {eq: \"18446744073709551616\"}",
+            "actual    \"18446744073709551617\"",
+        ),
+        (
+            "$.dec: {eq: \"0.3\"}",
+            "actual    \"0.30000000000000000001\"",
+        ),
+    ];
+    for (checks, needle) in fails {
+        let run = expect_json(BIG, checks);
+        assert_eq!(
+            run.code,
+            1,
+            "expected `{checks}` to fail:\n{}",
+            run.output()
+        );
+        assert!(
+            run.stdout.contains(needle),
+            "{needle:?} for `{checks}`:\n{}",
+            run.output()
+        );
+    }
+}
+
+#[test]
+fn a_big_integer_in_a_failure_is_shown_as_the_server_sent_it() {
+    let run = expect_json(BIG, "$.big: 1");
+    assert_eq!(run.code, 1, "{}", run.output());
+    insta::assert_snapshot!(run.output(), @r#"
+    c.yaml
+      ✗ matchers
+          step 1 expect c.yaml:6: $.big does not match
+            path      $.big
+            expected  1
+            actual    12345678901234567890123
+            message   {"id":"9007199254740993","n":9007199254740993,"huge":"18446744073709551617","neg":"-18446744073709551617","dec":"0.30000000000000000001","exp":"1.5e3","big":12345678901234567890123}
+
+    1 request: 0 passed, 1 failed
+    "#);
+}

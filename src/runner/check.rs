@@ -107,7 +107,7 @@ impl Ready {
                     actual: Some(truncate(t.as_str(), 80)),
                 })?;
                 for (path, matcher) in checks {
-                    check_path(&doc, path, matcher)?;
+                    check_path(t.as_str(), &doc, path, matcher)?;
                 }
                 Ok(Some(doc))
             }
@@ -151,8 +151,14 @@ impl Ready {
     }
 }
 
-/// Every node the path selects must match (one is enough with `any: true`).
-fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mismatch> {
+/// Every node the path selects in `doc` (parsed from `text`) must match (one is enough with
+/// `any: true`).
+fn check_path(
+    text: &str,
+    doc: &Value,
+    path: &JsonPath,
+    matcher: &Resolved,
+) -> Result<(), Mismatch> {
     let mut first_bad: Option<(&Value, String)> = None;
     let mut good = 0usize;
     let selected = path.for_each(doc, |node| match matcher.mismatch(Subject::Json(node)) {
@@ -175,7 +181,11 @@ fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mi
                 summary: format!("{path} should not exist"),
                 path: Some(path.to_string()),
                 expected: Some("not to exist".into()),
-                actual: Some(render(found.first().copied().unwrap_or(&Value::Null))),
+                actual: Some(render(
+                    text,
+                    doc,
+                    found.first().copied().unwrap_or(&Value::Null),
+                )),
             });
         }
         _ => {}
@@ -216,12 +226,103 @@ fn check_path(doc: &Value, path: &JsonPath, matcher: &Resolved) -> Result<(), Mi
         summary,
         path: Some(shown_path),
         expected: Some(expected),
-        actual: Some(render(node)),
+        actual: Some(render(text, doc, node)),
     })
 }
 
-fn render(v: &Value) -> String {
-    truncate(&v.to_string(), 200)
+/// A node of `doc` for a failure, as the server wrote it when it holds a float: a number past
+/// 64-bit integers was rounded to a double by the parse (`12345678901234567890123` would print
+/// as `1.2345678901234568e22`), so its digits are taken from the message text instead.
+fn render(text: &str, doc: &Value, node: &Value) -> String {
+    let shown = if has_float(node) {
+        as_sent(text, doc, node).unwrap_or_else(|| node.to_string())
+    } else {
+        node.to_string()
+    };
+    truncate(&shown, 200)
+}
+
+fn has_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_float),
+        Value::Object(map) => map.values().any(has_float),
+        _ => false,
+    }
+}
+
+/// The text of `node` in the message `text` that `doc` was parsed from, without the whitespace
+/// between tokens. Re-reads the message along the way to the node: a failure's cost only.
+fn as_sent(text: &str, doc: &Value, node: &Value) -> Option<String> {
+    use serde_json::value::RawValue;
+    use std::collections::HashMap;
+
+    enum Step<'v> {
+        Key(&'v str),
+        Index(usize),
+    }
+    /// The keys and indices from `at` down to `node`, found by address.
+    fn route<'v>(at: &'v Value, node: &Value, out: &mut Vec<Step<'v>>) -> bool {
+        if std::ptr::eq(at, node) {
+            return true;
+        }
+        let mut enter = |step: Step<'v>, child: &'v Value| {
+            out.push(step);
+            let found = route(child, node, out);
+            if !found {
+                out.pop();
+            }
+            found
+        };
+        match at {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .any(|(i, v)| enter(Step::Index(i), v)),
+            Value::Object(map) => map.iter().any(|(k, v)| enter(Step::Key(k), v)),
+            _ => false,
+        }
+    }
+
+    let mut steps = Vec::new();
+    if !route(doc, node, &mut steps) {
+        return None;
+    }
+    let mut raw: &RawValue = serde_json::from_str(text).ok()?;
+    for step in steps {
+        raw = match step {
+            // Duplicate keys: the last one wins, as it does in `doc`.
+            Step::Key(k) => *serde_json::from_str::<HashMap<String, &RawValue>>(raw.get())
+                .ok()?
+                .get(k)?,
+            Step::Index(i) => *serde_json::from_str::<Vec<&RawValue>>(raw.get())
+                .ok()?
+                .get(i)?,
+        };
+    }
+    Some(compact(raw.get()))
+}
+
+/// JSON text without the whitespace between tokens.
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -296,5 +397,18 @@ mod tests {
             "{}",
             m.summary
         );
+    }
+
+    #[test]
+    fn a_float_in_a_failure_is_shown_with_the_digits_the_server_sent() {
+        let r = ready(&[("$.a[1]", json!({"eq": {"b": 1}}))]);
+        let sent = r#"{"a": [1, {"b" : 1.50, "s": "x y\"}"}], "a": [0, {"b": 1.0E2}]}"#;
+        let m = r.check(&text(sent)).unwrap_err();
+        // Duplicate keys: the last one is the one that was checked, and the one shown.
+        assert_eq!(m.actual.as_deref(), Some(r#"{"b":1.0E2}"#));
+        let m = r
+            .check(&text(r#"{"a": [1, {"b" : 1.50, "s": "x y\"}"}]}"#))
+            .unwrap_err();
+        assert_eq!(m.actual.as_deref(), Some(r#"{"b":1.50,"s":"x y\"}"}"#));
     }
 }
