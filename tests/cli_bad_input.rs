@@ -692,3 +692,48 @@ fn deeply_nested_maps_in_vars_are_an_error_not_a_crash() {
     assert_stderr_has(&run, "c.yaml:1:");
     assert_stderr_has(&run, "nesting is too deep");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Durations too long to wait for
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_duration_too_long_to_wait_for_is_an_error_at_its_line() {
+    let run = load_error(
+        "defaults: { timeout: 9300000000000000000s }\nrequests:\n  - name: a\n    url: ws://127.0.0.1:9\n",
+    );
+    insta::assert_snapshot!(run.stderr, @r"
+    error: c.yaml:1:22: duration `9300000000000000000s` is too long: durations are at most 8760h (a year)
+      |
+    1 | defaults: { timeout: 9300000000000000000s }
+      |                      ^
+    ");
+    for step in [
+        "      - expect: {timeout: 9300000000000000000s}\n",
+        "      - sleep: 9300000000000000000s\n",
+        "      - no_message: 9300000000000000000s\n",
+        "      - expect: {count: 2, within: 100000000h}\n",
+    ] {
+        let run = load_error(&format!(
+            "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n    steps:\n{step}"
+        ));
+        assert_stderr_has(&run, "c.yaml:5:");
+        assert_stderr_has(&run, "is too long: durations are at most 8760h (a year)");
+    }
+}
+
+#[test]
+fn a_timeout_flag_too_long_to_wait_for_is_a_usage_error() {
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n",
+    );
+    let run = ws.wsrun(&["c.yaml", "--timeout", "9300000000000000000s"]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(run.stdout.is_empty(), "{}", run.output());
+    assert_stderr_has(
+        &run,
+        "invalid value '9300000000000000000s' for '--timeout <D>': duration `9300000000000000000s` is too long: durations are at most 8760h (a year)",
+    );
+}

@@ -369,7 +369,8 @@ pub async fn run(
     use futures_util::StreamExt;
 
     let started = Instant::now();
-    let deadline = opts.timeout.map(|t| started + t);
+    // A timeout too long for the clock (Python passes any float) is no deadline, not a panic.
+    let deadline = opts.timeout.and_then(|t| started.checked_add(t));
     let mut live = Vec::with_capacity(prepared.len());
     for p in prepared {
         live.push(match start_mocks(p).await {
@@ -573,4 +574,22 @@ pub(crate) fn max_message_size(collection: &Collection) -> usize {
         .max_message_size
         .map(|s| s.0)
         .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_run_timeout_too_long_for_the_clock_is_no_deadline_rather_than_a_panic() {
+        let yaml = "mocks:\n  m: { echo: true }\nrequests:\n  - name: echo\n    url: \"{{ mocks.m.url }}\"\n    steps:\n      - send: hi\n      - expect: { text: hi }\n";
+        let collection = Collection::parse(yaml, std::path::Path::new("c.yaml")).unwrap();
+        let opts = RunOptions {
+            timeout: Some(Duration::MAX),
+            ..RunOptions::default()
+        };
+        let prepared = prepare(collection, &opts).unwrap();
+        let report = run(&[prepared], &opts, &Quiet, Cancel::never()).await;
+        assert!(report.passed(), "{report:?}");
+    }
 }
