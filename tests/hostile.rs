@@ -310,3 +310,82 @@ fn ctrl_c_stops_the_run_with_130_after_writing_reports() {
     let report = std::fs::read_to_string(ws.path().join("r.json")).expect("the report was written");
     assert!(report.contains("\"stopped\": \"interrupted\""), "{report}");
 }
+
+/// Runs `wsrun c.yaml` in `ws` under a 1 GiB address-space limit, so an allocation the size of
+/// what a hostile server announces fails (and aborts) instead of being lazily granted.
+fn run_with_memory_limit(ws: &cli::Workspace) -> cli::Run {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" c.yaml")
+        .arg(env!("CARGO_BIN_EXE_wsrun"))
+        .current_dir(ws.path())
+        .env("NO_COLOR", "1")
+        .env("WSRUN_NO_TIMINGS", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("run wsrun under sh");
+    cli::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_frame_header_announcing_10_gib_does_not_allocate_10_gib() {
+    use tokio::io::AsyncWriteExt;
+    let server = start(None, |ws| async move {
+        let mut raw = ws.into_inner();
+        // A final binary frame of 10 GiB: 0x82, length 127 + 64-bit length; then 64 KiB of it.
+        let mut header = vec![0x82, 127];
+        header.extend_from_slice(&(10u64 << 30).to_be_bytes());
+        let _ = raw.write_all(&header).await;
+        let _ = raw.write_all(&vec![0u8; 64 << 10]).await;
+        let _ = raw.flush().await;
+        let _ = raw.shutdown().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        &collection(
+            &server.url("ws"),
+            "      - expect: { binary: { len: 1 } }\n",
+            "defaults: { max_message_size: 16GiB }\n",
+        ),
+    );
+    let run = run_with_memory_limit(&ws);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout
+            .contains("step 1 expect c.yaml:6: the connection was dropped without a close frame"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn single_frames_of_several_mebibytes_arrive_whole() {
+    // Text with two- and three-byte characters, so chunk boundaries fall inside them.
+    let text = "é€x".repeat(500_000);
+    let server = start(None, move |mut ws| {
+        let text = text.clone();
+        async move {
+            let _ = ws.send(Message::binary(vec![7u8; 3 << 20])).await;
+            let _ = ws.send(Message::text(text)).await;
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    });
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        &collection(
+            &server.url("ws"),
+            "      - expect: { binary: { len: 3145728 } }\n      - expect: { text: { len: 1500000, matches: '^(é€x)+$' } }\n",
+            "",
+        ),
+    );
+    let run = run_with_memory_limit(&ws);
+    assert_eq!(run.code, 0, "{}", run.output());
+}

@@ -9,15 +9,17 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::wire::Wire;
 use crate::report::{Direction, Frame, FrameData, Transcript};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
 
 /// A message from the server, as the steps see it.
 #[derive(Debug, Clone)]
@@ -216,13 +218,7 @@ impl Conn {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
-        let connector = spec.tls.clone().map(tokio_tungstenite::Connector::Rustls);
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(config),
-            true,
-            connector,
-        );
+        let connecting = connect(request, config, spec.tls.clone(), spec.max_message_size);
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
@@ -484,6 +480,47 @@ impl Conn {
             .await;
         }
     }
+}
+
+/// TCP, then TLS for `wss://`, then the WebSocket handshake: what tokio-tungstenite's
+/// `connect_async_tls_with_config` does, with [`Wire`] between the decrypted stream and
+/// tungstenite (so no frame header makes it reserve more than a chunk ahead of the data).
+async fn connect(
+    request: Request,
+    config: WebSocketConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    max_message_size: usize,
+) -> Result<(Ws, Response), tungstenite::Error> {
+    use tungstenite::error::{TlsError, UrlError};
+    use tungstenite::stream::Mode;
+    use tungstenite::Error as E;
+
+    let mode = tungstenite::client::uri_mode(request.uri())?;
+    let host = request.uri().host().ok_or(E::Url(UrlError::NoHostName))?;
+    // `[::1]` in a URL; rustls and the resolver want the address without brackets.
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .to_string();
+    let port = request.uri().port_u16().unwrap_or(match mode {
+        Mode::Plain => 80,
+        Mode::Tls => 443,
+    });
+    let tcp = TcpStream::connect((host.as_str(), port)).await?;
+    tcp.set_nodelay(true)?;
+    let stream = match mode {
+        Mode::Plain => MaybeTlsStream::Plain(tcp),
+        Mode::Tls => {
+            let config = tls.unwrap_or_else(super::tls::default_config);
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
+            let connector = tokio_rustls::TlsConnector::from(config);
+            MaybeTlsStream::Rustls(connector.connect(name, tcp).await?)
+        }
+    };
+    let wire = Wire::new(stream, max_message_size);
+    tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
 }
 
 /// Errors while opening: the same sentences, with the handshake's usual suspects named.

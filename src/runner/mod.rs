@@ -6,6 +6,7 @@ pub mod conn;
 mod exec;
 pub mod mask;
 pub mod tls;
+mod wire;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
