@@ -389,3 +389,43 @@ fn single_frames_of_several_mebibytes_arrive_whole() {
     let run = run_with_memory_limit(&ws);
     assert_eq!(run.code, 0, "{}", run.output());
 }
+
+#[test]
+fn an_invalid_close_code_from_the_server_is_a_protocol_error_not_a_clean_1002() {
+    let server = common::closer(999, "bye", 0);
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(
+        &collection(&server.url(), "      - expect_close: 1002\n", ""),
+        &["-v"],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let out = run.stdout.replace(&server.url(), "ws://SERVER");
+    insta::assert_snapshot!(out, @r#"
+    c.yaml
+      ✗ hostile
+          step 1 expect_close c.yaml:5: the server closed the connection with code 999, which is not a valid close code (a protocol error by the server)
+            expected  a close frame with code 1002
+            actual    close code 999 (not a valid close code)
+          default ← [close] 999 bye
+
+    1 request: 0 passed, 1 failed
+    "#);
+}
+
+#[test]
+fn close_code_1005_on_the_wire_fails_any_expect_close() {
+    let server = common::closer(1005, "", 0);
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(
+        &collection(&server.url(), "      - expect_close:\n", ""),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains(
+            "the server closed the connection with code 1005, which is not a valid close code (a protocol error by the server)"
+        ),
+        "{}",
+        run.output()
+    );
+}

@@ -33,7 +33,8 @@ pub enum Incoming {
 pub struct Closed {
     pub code: Option<u16>,
     pub reason: String,
-    /// True when the peer sent a close frame; false when the connection was lost.
+    /// True when the peer sent a valid close frame; false when the connection was lost, or
+    /// when its close frame broke the protocol (then `code` is the invalid code it sent).
     pub clean: bool,
     /// True when this request closed first (a `close` step) and the server answered.
     pub by_us: bool,
@@ -42,6 +43,16 @@ pub struct Closed {
 }
 
 impl Closed {
+    /// What ended the connection, as a failure's `actual` line names it.
+    pub fn received(&self) -> String {
+        match (self.clean, self.code) {
+            (false, Some(code)) => format!("close code {code} (not a valid close code)"),
+            (false, None) => "no close frame".into(),
+            (true, Some(code)) => format!("close code {code}"),
+            (true, None) => "no close code".into(),
+        }
+    }
+
     pub fn describe(&self) -> String {
         if let Some(e) = &self.error {
             return e.clone();
@@ -416,8 +427,20 @@ impl Conn {
                 None
             }
             Some(Ok(Message::Close(frame))) => {
-                let code = frame.as_ref().map(|f| u16::from(f.code));
-                let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                let mut code = frame.as_ref().map(|f| u16::from(f.code));
+                let mut reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                let mut error = None;
+                // tungstenite hands an invalid code (999, 1005 on the wire) over as 1002
+                // "Protocol violation", its own answer: report the code the server sent.
+                if let Some((sent, sent_reason)) = self.ws.get_ref().close_frame() {
+                    if !CloseCode::from(sent).is_allowed() {
+                        code = Some(sent);
+                        reason = sent_reason;
+                        error = Some(format!(
+                            "the server closed the connection with code {sent}, which is not a valid close code (a protocol error by the server)"
+                        ));
+                    }
+                }
                 rec.record(
                     &self.name,
                     Direction::Received,
@@ -426,9 +449,9 @@ impl Conn {
                 self.closed = Some(Closed {
                     code,
                     reason,
-                    clean: true,
+                    clean: error.is_none(),
                     by_us: self.close_sent,
-                    error: None,
+                    error,
                 });
                 None
             }

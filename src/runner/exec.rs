@@ -397,7 +397,7 @@ async fn run_step(ctx: &Ctx<'_>, request: &Request, step: &Step, st: &mut State<
                                         Some(code) => format!("a close frame with code {code}"),
                                         None => "a close frame".into(),
                                     }),
-                                    actual: Some("no close frame".into()),
+                                    actual: Some(closed.received()),
                                     ..Failure::default()
                                 },
                                 skipped,

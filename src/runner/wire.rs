@@ -1,5 +1,5 @@
 //! The server's bytes on their way to tungstenite: frames too large to buffer at once are cut
-//! into continuation frames, oversized control frames are refused.
+//! into continuation frames, oversized control frames are refused, close frames are kept as sent.
 //!
 //! tungstenite reserves a frame's whole announced length as soon as it reads the header, so a
 //! 14-byte header announcing 10 GiB (within a raised `max_message_size`) made it allocate 10 GiB
@@ -7,6 +7,9 @@
 //! [`CHUNK`] bytes, the same message is collected by tungstenite as a fragmented one, and its
 //! buffer grows with the data that actually arrives. A frame over `max_message_size` is passed on
 //! whole, so tungstenite still refuses it from its header.
+//!
+//! tungstenite turns a close frame with an invalid code (999, or 1005 on the wire) into 1002
+//! "Protocol violation" before anyone sees it; [`Wire::close_frame`] keeps it as it was sent.
 
 use std::io;
 use std::pin::Pin;
@@ -32,6 +35,8 @@ pub struct Wire<S> {
     out_start: usize,
     out_end: usize,
     max_message_size: u64,
+    /// The payload of the server's last close frame so far (at most 125 bytes), as sent.
+    close: Option<([u8; 125], usize)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +58,8 @@ enum State {
         /// Bytes of the cut frame after this chunk, and whether it was final.
         rest: u64,
         fin: bool,
+        /// A close frame: its payload is copied into `Wire::close` on the way.
+        close: bool,
     },
 }
 
@@ -81,7 +88,17 @@ impl<S> Wire<S> {
             out_start: 0,
             out_end: 0,
             max_message_size: max_message_size as u64,
+            close: None,
         }
+    }
+
+    /// The code and reason of the server's close frame as they were on the wire, once one
+    /// arrived with a code.
+    pub fn close_frame(&self) -> Option<(u16, String)> {
+        let (payload, len) = self.close.as_ref()?;
+        let payload = &payload[..*len];
+        let code = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]);
+        Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()))
     }
 
     fn emit_header(&mut self, first: u8, len: u64) {
@@ -142,11 +159,28 @@ impl<S> Wire<S> {
                 self.collect_header(avail)
             }
             State::Header { .. } => self.collect_header(avail),
-            State::Payload { left, rest, fin } => {
+            State::Payload {
+                left,
+                rest,
+                fin,
+                close,
+            } => {
                 let n = left.min(avail.min(room) as u64) as usize;
+                if let (true, Some((payload, len))) = (close, &mut self.close) {
+                    // A close frame is at most 125 bytes: `frame` refuses longer control frames.
+                    let bytes = &self.buf[self.start..self.start + n];
+                    let fits = bytes.len().min(payload.len() - *len);
+                    payload[*len..*len + fits].copy_from_slice(&bytes[..fits]);
+                    *len += fits;
+                }
                 let left = left - n as u64;
                 self.state = if left > 0 {
-                    State::Payload { left, rest, fin }
+                    State::Payload {
+                        left,
+                        rest,
+                        fin,
+                        close,
+                    }
                 } else if rest > 0 {
                     // The next chunk of a cut frame: a continuation, final if it is the last.
                     let len = rest.min(CHUNK);
@@ -156,6 +190,7 @@ impl<S> Wire<S> {
                         left: len,
                         rest: rest - len,
                         fin,
+                        close: false,
                     }
                 } else {
                     State::header()
@@ -178,7 +213,7 @@ impl<S> Wire<S> {
             }
             let (opcode, len) = (rest[0] & 0x0f, payload_len(rest));
             let special = if opcode >= 8 {
-                len > 125
+                len > 125 || opcode == 8
             } else {
                 len > CHUNK && rest[1] & 0x80 == 0 && len <= self.max_message_size
             };
@@ -189,7 +224,13 @@ impl<S> Wire<S> {
             if whole > rest.len() as u64 {
                 let left = whole - rest.len() as u64;
                 let fin = rest[0] & 0x80 != 0;
-                return (bytes.len(), State::Payload { left, rest: 0, fin });
+                let state = State::Payload {
+                    left,
+                    rest: 0,
+                    fin,
+                    close: false,
+                };
+                return (bytes.len(), state);
             }
             pos += whole as usize;
         }
@@ -239,11 +280,16 @@ impl<S> Wire<S> {
                 left: CHUNK,
                 rest: len - CHUNK,
                 fin,
+                close: false,
             };
         } else {
             self.out[..head.len()].copy_from_slice(head);
             self.out_start = 0;
             self.out_end = head.len();
+            let close = opcode == 8 && !masked;
+            if close {
+                self.close = Some(([0; 125], 0));
+            }
             self.state = if len == 0 {
                 State::header()
             } else {
@@ -251,6 +297,7 @@ impl<S> Wire<S> {
                     left: len,
                     rest: 0,
                     fin,
+                    close,
                 }
             };
         }
@@ -458,6 +505,21 @@ mod tests {
             err.to_string(),
             "the server sent a control frame of 126 bytes (a control frame carries at most 125)"
         );
+    }
+
+    #[tokio::test]
+    async fn a_close_frame_is_kept_as_sent() {
+        let mut wire = Wire::new(
+            Trickle {
+                data: [HANDSHAKE, &frame(0x81, b"x"), &frame(0x88, b"\x03\xe7bye")].concat(),
+                pos: 0,
+                step: 3,
+            },
+            64 << 20,
+        );
+        let mut out = Vec::new();
+        wire.read_to_end(&mut out).await.unwrap();
+        assert_eq!(wire.close_frame(), Some((999, "bye".to_string())));
     }
 
     #[tokio::test]
