@@ -303,6 +303,28 @@ impl Conn {
                 "cannot send: this request's `close` step already closed the connection".into(),
             );
         }
+        // Loading refuses these in a collection; this keeps any other caller from putting an
+        // oversized control frame on the wire (RFC 6455 §5.5: at most 125 bytes).
+        match &message {
+            Message::Ping(b) | Message::Pong(b) if b.len() > 125 => {
+                return Err(format!(
+                    "cannot send a {} of {} bytes: a control frame carries at most 125",
+                    if matches!(message, Message::Ping(_)) {
+                        "ping"
+                    } else {
+                        "pong"
+                    },
+                    b.len()
+                ))
+            }
+            Message::Close(Some(c)) if c.reason.len() > 123 => {
+                return Err(format!(
+                    "cannot send a close reason of {} bytes: a close frame carries at most 123",
+                    c.reason.len()
+                ))
+            }
+            _ => {}
+        }
         let data = match &message {
             Message::Text(t) => FrameData::Text(t.clone()),
             Message::Binary(b) => FrameData::Binary(b.clone()),
