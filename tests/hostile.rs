@@ -429,3 +429,95 @@ fn close_code_1005_on_the_wire_fails_any_expect_close() {
         run.output()
     );
 }
+
+/// Text that would turn into a GitHub Actions command on a line of its own, set the terminal's
+/// title (OSC 0) and clear the screen (CSI 2J).
+const INJECTION: &str = "bye\n::warning file=x::y\x1b]0;pwned\x07\x1b[2J\r";
+
+#[track_caller]
+fn assert_no_control_characters(text: &str) {
+    assert!(
+        !text.lines().any(|l| l.starts_with("::warning")),
+        "a server's text became a workflow command:\n{text}"
+    );
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "control characters {bad:?} in:\n{text}");
+}
+
+#[test]
+fn server_text_cannot_inject_terminal_escapes_or_workflow_commands() {
+    let server = common::text_server(vec![INJECTION.to_owned()]);
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        &collection(&server.url(), "      - expect: { text: hello }\n", ""),
+    );
+    let run = ws.wsrun_env(
+        &[
+            "c.yaml",
+            "-v",
+            "--report",
+            "junit=r.xml",
+            "--report",
+            "html=r.html",
+        ],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert_no_control_characters(&run.stdout);
+    insta::assert_snapshot!(run.stdout, @r#"
+    c.yaml
+      ✗ hostile
+          step 1 expect c.yaml:5: the text does not match
+            expected  "hello"
+            actual    "bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r"
+            message   bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r
+          default ← bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r
+          default → [close] 1000
+
+    1 request: 0 passed, 1 failed
+    ::error file=c.yaml,line=5::hostile: the text does not match (expected "hello", actual "bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r")
+    "#);
+    let junit = std::fs::read_to_string(ws.path().join("r.xml")).expect("the JUnit report");
+    assert_no_control_characters(&junit);
+    assert!(
+        junit.contains(r"message   bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r"),
+        "{junit}"
+    );
+    // The HTML report escapes on its own: markup is escaped, control characters replaced.
+    let html = std::fs::read_to_string(ws.path().join("r.html")).expect("the HTML report");
+    assert!(
+        !html.contains(['\x1b', '\x07']),
+        "control characters in the HTML report"
+    );
+    assert!(
+        html.contains("::y\u{fffd}]0;pwned\u{fffd}\u{fffd}[2J"),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_close_reason_cannot_inject_terminal_escapes() {
+    let server = common::closer(4001, INJECTION, 0);
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(&collection(&server.url(), "      - expect:\n", ""), &["-v"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert_no_control_characters(&run.stdout);
+    assert!(
+        run.stdout.contains(
+            r#"the server closed the connection (code 4001, reason "bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r")"#
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            r"default ← [close] 4001 bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r"
+        ),
+        "{}",
+        run.stdout
+    );
+}
