@@ -521,3 +521,146 @@ fn a_close_reason_cannot_inject_terminal_escapes() {
         run.stdout
     );
 }
+
+#[test]
+fn a_message_over_the_limit_ending_an_expect_reads_as_one_sentence() {
+    let server = common::text_server(vec!["x".repeat(2048)]);
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(
+        &collection(
+            &server.url(),
+            "      - expect: { text: { len: 2048 } }\n",
+            "defaults: { max_message_size: 1KiB }\n",
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    insta::assert_snapshot!(run.stdout, @r"
+    c.yaml
+      ✗ hostile
+          step 1 expect c.yaml:6: a message of 2048 bytes exceeds max_message_size (1 KiB); raise `defaults.max_message_size` if messages this large are expected
+
+    1 request: 0 passed, 1 failed
+    ");
+}
+
+/// A plain HTTP server that answers every request with `response` and closes.
+fn http_server(response: String) -> Hostile {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    std_listener.set_nonblocking(true).expect("non-blocking");
+    let addr = std_listener.local_addr().expect("address");
+    let task = runtime().spawn(async move {
+        let listener = TcpListener::from_std(std_listener).expect("listener");
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tcp.write_all(response.as_bytes()).await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    });
+    Hostile { addr, task }
+}
+
+/// The failure line of a request whose upgrade `response` refuses.
+fn refusal(response: &str) -> String {
+    let server = http_server(response.to_owned());
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(
+        &collection(&server.url("ws"), "      - send: hi\n", ""),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    run.stdout
+        .lines()
+        .find(|l| l.contains("error c.yaml:3"))
+        .unwrap_or_else(|| panic!("no connection error in:\n{}", run.stdout))
+        .replace(&server.url("ws"), "ws://SERVER")
+        .trim()
+        .to_owned()
+}
+
+fn http_response(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn a_refused_upgrade_shows_the_status_and_the_start_of_the_body() {
+    let body = format!(
+        "{{\"error\": \"invalid token\",\n \"detail\": \"{}\"}}",
+        "x".repeat(400)
+    );
+    let line = refusal(&http_response("401 Unauthorized", "", &body));
+    // The first 300 characters, the newline in them escaped.
+    let start: String = body.chars().take(300).collect();
+    assert_eq!(
+        line,
+        format!(
+            "error c.yaml:3 [default]: could not connect to ws://SERVER: the server refused the upgrade with HTTP 401 Unauthorized: {}… ({} more bytes)",
+            start.replace('\n', "\\n"),
+            body.len() - start.len()
+        )
+    );
+    let line = refusal(&http_response("403 Forbidden", "", "not on the list"));
+    assert_eq!(
+        line,
+        "error c.yaml:3 [default]: could not connect to ws://SERVER: the server refused the upgrade with HTTP 403 Forbidden: not on the list"
+    );
+    let line = refusal(&http_response("500 Internal Server Error", "", ""));
+    assert_eq!(
+        line,
+        "error c.yaml:3 [default]: could not connect to ws://SERVER: the server refused the upgrade with HTTP 500 Internal Server Error (and no body)"
+    );
+}
+
+#[test]
+fn a_redirected_upgrade_shows_where_it_points() {
+    for status in ["301 Moved Permanently", "302 Found"] {
+        let line = refusal(&http_response(
+            status,
+            "Location: wss://elsewhere.example/ws\r\n",
+            "",
+        ));
+        assert_eq!(
+            line,
+            format!("error c.yaml:3 [default]: could not connect to ws://SERVER: the server redirected the upgrade (HTTP {status}) to wss://elsewhere.example/ws; wsrun does not follow redirects, so use that URL")
+        );
+    }
+}
+
+#[test]
+fn json_nested_deeper_than_the_parser_reads_says_so() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let server = common::text_server(vec![deep]);
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(
+        &collection(
+            &server.url(),
+            "      - expect: { json: { \"$[0]\": 1 } }\n",
+            "",
+        ),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    // `actual` shows the first 80 characters, `message` the first 300.
+    let shown = format!("{}… (320 more bytes)", "[".repeat(80));
+    let message = format!("{}{}… (100 more bytes)", "[".repeat(200), "]".repeat(100));
+    assert_eq!(
+        run.stdout,
+        format!(
+            "c.yaml\n  ✗ hostile\n      step 1 expect c.yaml:5: the message is JSON nested deeper than 128 levels, more than wsrun reads\n        expected  a JSON message\n        actual    {shown}\n        message   {message}\n\n1 request: 0 passed, 1 failed\n"
+        )
+    );
+}

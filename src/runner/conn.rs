@@ -40,6 +40,8 @@ pub struct Closed {
     pub by_us: bool,
     /// What went wrong when it was lost.
     pub error: Option<String>,
+    /// It was lost to a message over `max_message_size`: a message did arrive, too big.
+    pub too_big: bool,
 }
 
 impl Closed {
@@ -50,6 +52,16 @@ impl Closed {
             (false, None) => "no close frame".into(),
             (true, Some(code)) => format!("close code {code}"),
             (true, None) => "no close code".into(),
+        }
+    }
+
+    /// Why a step waiting for a message got none: "the server closed the connection (code
+    /// 4001) before a message arrived", or for a message over the limit, just that.
+    pub fn before_a_message(&self) -> String {
+        if self.too_big {
+            self.describe()
+        } else {
+            format!("{} before a message arrived", self.describe())
         }
     }
 
@@ -408,6 +420,7 @@ impl Conn {
                             error: Some(format!(
                                 "more than {INBOX_LIMIT} messages arrived while waiting for the pong"
                             )),
+                            too_big: false,
                         }));
                     }
                     self.inbox.push_back(m);
@@ -474,6 +487,7 @@ impl Conn {
                     clean: error.is_none(),
                     by_us: self.close_sent,
                     error,
+                    too_big: false,
                 });
                 None
             }
@@ -492,6 +506,12 @@ impl Conn {
                     clean,
                     by_us: self.close_sent,
                     error: (!clean).then_some(error),
+                    too_big: matches!(
+                        e,
+                        tungstenite::Error::Capacity(
+                            tungstenite::error::CapacityError::MessageTooLong { .. }
+                        )
+                    ),
                 });
                 None
             }
@@ -509,6 +529,7 @@ impl Conn {
                         clean: false,
                         by_us: false,
                         error: Some(error),
+                        too_big: false,
                     });
                 }
                 None
@@ -590,7 +611,7 @@ pub fn describe_ws_error(e: &tungstenite::Error) -> String {
     use tungstenite::Error as E;
     match e {
         E::Capacity(CapacityError::MessageTooLong { size, max_size }) => format!(
-            "a message of {size} bytes exceeds max_message_size ({}); raise `defaults.max_message_size` if this is expected",
+            "a message of {size} bytes exceeds max_message_size ({}); raise `defaults.max_message_size` if messages this large are expected",
             human_size(*max_size)
         ),
         E::Capacity(c) => format!("message too large: {c}"),
@@ -624,13 +645,33 @@ pub fn describe_ws_error(e: &tungstenite::Error) -> String {
         E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
             "the connection was dropped without a close frame".into()
         }
-        E::Http(response) => format!(
-            "the server answered the upgrade with HTTP {}",
-            response.status()
-        ),
+        E::Http(response) => describe_refusal(response),
         E::Url(u) => format!("invalid URL: {u}"),
         E::ConnectionClosed | E::AlreadyClosed => "the connection is closed".into(),
         other => other.to_string(),
+    }
+}
+
+/// An upgrade answered with another HTTP status: where a redirect points, or the start of the
+/// body that says why (what arrived with the headers; the handshake reads no further).
+fn describe_refusal(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> String {
+    let status = response.status();
+    if status.is_redirection() {
+        if let Some(to) = response.headers().get("location") {
+            return format!(
+                "the server redirected the upgrade (HTTP {status}) to {}; wsrun does not follow redirects, so use that URL",
+                String::from_utf8_lossy(to.as_bytes())
+            );
+        }
+    }
+    let body = response.body().as_deref().unwrap_or_default();
+    let body = String::from_utf8_lossy(body);
+    match body.trim() {
+        "" => format!("the server refused the upgrade with HTTP {status} (and no body)"),
+        body => format!(
+            "the server refused the upgrade with HTTP {status}: {}",
+            crate::report::truncate(body, 300)
+        ),
     }
 }
 
