@@ -708,3 +708,40 @@ fn snapshots_accept_with_a_missing_path_is_an_error() {
     assert_code(&r, 2);
     assert!(r.stderr.contains("nope"), "{}", r.output());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_echoed_authorization_header_is_masked_in_the_pending_and_the_accepted_snapshot() {
+    let server = common::header_echo();
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"
+requests:
+  - name: snap
+    url: "{{ url }}"
+    timeout: 2s
+    headers: { Authorization: "Bearer snap-token-4711" }
+    steps:
+      - snapshot: { name: headers, redact: ["$['sec-websocket-key']"] }
+"#,
+    );
+    let r = run(&ws, &server.url(), &["c.yaml", "-v"]);
+    assert_code(&r, 1);
+    assert!(!r.output().contains("snap-token-4711"), "{}", r.output());
+    let pending = read(&ws, "__snapshots__/c__headers.snap.new");
+    assert!(!pending.contains("snap-token-4711"), "{pending}");
+    assert!(
+        body(&pending).contains(r#""authorization": "***""#),
+        "{pending}"
+    );
+
+    assert_code(&ws.wsrun(&["snapshots", "accept"]), 0);
+    let accepted = read(&ws, "__snapshots__/c__headers.snap");
+    assert!(!accepted.contains("snap-token-4711"), "{accepted}");
+    // Masking is stable, so the masked snapshot matches the next run.
+    assert_code(&run(&ws, &server.url(), &["c.yaml"]), 0);
+}
