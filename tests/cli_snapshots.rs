@@ -745,3 +745,47 @@ requests:
     // Masking is stable, so the masked snapshot matches the next run.
     assert_code(&run(&ws, &server.url(), &["c.yaml"]), 0);
 }
+
+#[test]
+fn escaped_map_field_and_captured_secrets_are_masked_in_the_pending_snapshot() {
+    let server = common::echo();
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"
+secrets: [quoted, creds, token]
+vars:
+  quoted: 'q"uo\te/é-secret'
+  creds: { user: u, pass: p4ss-map-secret }
+requests:
+  - name: snap
+    url: "{{ url }}"
+    timeout: 2s
+    steps:
+      - send: { json: { token: captured-secret-5150 } }
+      - expect: { json: { $.token: { exists: true } } }
+      - capture: { token: $.token }
+      - send: { json: { q: "{{ quoted }}", creds: "{{ creds }}", token: "{{ token }}", text: 'u="{{ quoted }}"' } }
+      - snapshot: { name: secrets }
+"#,
+    );
+    let r = run(&ws, &server.url(), &["c.yaml", "-v"]);
+    assert_code(&r, 1);
+    let pending = read(&ws, "__snapshots__/c__secrets.snap.new");
+    assert_eq!(
+        body(&pending),
+        r#"{
+  "creds": {
+    "pass": "***",
+    "user": "u"
+  },
+  "q": "***",
+  "text": "u=\"***\"",
+  "token": "***"
+}
+"#
+    );
+    for piece in ["é-secret", "p4ss-map-secret", "captured-secret-5150"] {
+        assert!(!r.output().contains(piece), "{}", r.output());
+    }
+}
