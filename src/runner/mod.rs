@@ -274,19 +274,21 @@ fn collection_report(p: &Prepared) -> CollectionReport {
     }
 }
 
-/// The secret values of a collection's run: its `secrets:` variables and `--secret` values.
+/// The secrets of a collection's run: every text and number in its `secrets:` variables and
+/// `--secret` values, and their names (for values captured under them).
 fn masker_for(p: &Prepared, vars: &HashMap<String, Value>, opts: &RunOptions) -> mask::Masker {
-    let named = p
+    let names: Vec<&String> = p
         .collection
         .secrets
         .iter()
         .chain(opts.secrets.iter().map(|(k, _)| k))
-        .filter_map(|name| vars.get(name))
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-    mask::Masker::new(named.chain(opts.secrets.iter().map(|(_, v)| v.clone())))
+        .collect();
+    let mut masker = mask::Masker::new(opts.secrets.iter().map(|(_, v)| v.clone()));
+    for value in names.iter().filter_map(|name| vars.get(name.as_str())) {
+        masker.extend_value(value);
+    }
+    masker.name_secrets(names.into_iter().cloned());
+    masker
 }
 
 fn stopped(request: &Request, why: &str) -> RequestReport {
