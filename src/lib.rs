@@ -18,6 +18,7 @@ pub mod matcher;
 pub mod mock;
 pub mod options;
 pub mod plan;
+pub mod protocol;
 #[cfg(feature = "python")]
 pub mod python;
 pub mod record;

@@ -93,6 +93,8 @@ pub async fn record(
         let message = match conn.recv(deadline, &mut rec).await {
             Ok(Incoming::Text(t)) => Message::Text(t),
             Ok(Incoming::Binary(b)) => Message::Binary(b),
+            // A recording is made on a raw connection: there are no envelopes.
+            Ok(Incoming::Envelope(v)) => Message::text(v.to_string()),
             Err(RecvError::Timeout) => break,
             Err(RecvError::Closed(closed)) => {
                 failure = closed.error;

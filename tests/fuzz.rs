@@ -446,6 +446,7 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
             duration: Duration::ZERO,
             outcome: Outcome::Failed(failure),
             messages: 1,
+            latency: None,
         });
     } else {
         r.error = Some(failure);

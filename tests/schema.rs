@@ -145,6 +145,59 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             req("    steps:\n      - expect_close: {zzz_unknown: 1}\n"),
             step("expect_close"),
         ),
+        (
+            "socketio options",
+            req("    protocol: socketio\n    socketio: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["socketio"].clone(),
+        ),
+        (
+            "graphql-ws options",
+            req("    protocol: graphql-ws\n    graphql-ws: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["graphql-ws"].clone(),
+        ),
+        (
+            "stomp options",
+            req("    protocol: stomp\n    stomp: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["stomp"].clone(),
+        ),
+        (
+            "send reply",
+            req("    steps:\n      - send: {json: {}, reply: {zzz_unknown: 1}}\n"),
+            step("send")["anyOf"][1]["properties"]["reply"].clone(),
+        ),
+        (
+            "call",
+            req("    protocol: jsonrpc\n    steps:\n      - call: {zzz_unknown: 1}\n"),
+            step("call"),
+        ),
+        (
+            "calls item",
+            req("    protocol: jsonrpc\n    steps:\n      - calls: [{zzz_unknown: 1}]\n"),
+            step("calls")["anyOf"][0]["items"].clone(),
+        ),
+        (
+            "calls",
+            req("    protocol: jsonrpc\n    steps:\n      - calls: {zzz_unknown: 1}\n"),
+            step("calls"),
+        ),
+        (
+            "notify",
+            req("    protocol: jsonrpc\n    steps:\n      - notify: {zzz_unknown: 1}\n"),
+            step("notify"),
+        ),
+        (
+            "mock method",
+            "mocks: {m: {protocol: jsonrpc, methods: {add: {zzz_unknown: 1}}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["methods"]["additionalProperties"].clone(),
+        ),
+        (
+            "mock method error",
+            "mocks: {m: {protocol: jsonrpc, methods: {add: {error: {zzz_unknown: 1}}}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["methods"]["additionalProperties"]["properties"]["error"]
+                .clone(),
+        ),
     ];
     for (what, yaml, node) in cases {
         assert_eq!(

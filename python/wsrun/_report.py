@@ -15,7 +15,7 @@ from . import _wsrun
 
 class StepResult:
     """One step of a request: ``passed``, ``status`` (passed/failed/skipped), ``keyword``,
-    ``line`` and, when it failed, ``error`` (the summary), ``path``, ``expected``, ``actual``,
+    ``line``, ``latency`` and, when it failed, ``error`` (the summary), ``path``, ``expected``, ``actual``,
     ``message``, ``detail`` and ``connection`` (the values the JSON report holds)."""
 
     __slots__ = ("_d",)
@@ -50,6 +50,13 @@ class StepResult:
     @property
     def messages(self) -> int:
         return self._d["messages"]
+
+    @property
+    def latency(self) -> Optional[float]:
+        """The round-trip time in seconds of a step that waits for the answer to what it sent
+        (``call``, ``calls``, ``send`` with ``reply``); None for other steps."""
+        latency = self._d.get("latency_ms")
+        return None if latency is None else latency / 1000
 
     @property
     def failure(self) -> Optional[Dict[str, Any]]:

@@ -3,6 +3,7 @@
 
 mod de;
 mod error;
+mod protocol;
 pub mod schema;
 mod step;
 
@@ -14,6 +15,7 @@ use serde_saphyr::Spanned;
 
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
+pub use protocol::*;
 pub use step::*;
 
 use crate::matcher::Matcher;
@@ -71,6 +73,8 @@ pub struct Connection {
     pub subprotocols: Vec<String>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
+    /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
+    pub protocol: ProtocolConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -103,6 +107,12 @@ pub struct MockDef {
     pub close_after: Option<u64>,
     /// The close code for `close_after` (default 1000).
     pub close_code: Option<u16>,
+    /// The protocol it speaks (`raw` by default).
+    #[serde(default)]
+    pub protocol: ProtocolName,
+    /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
+    #[serde(default)]
+    pub methods: OrderedMap<String, MockMethod>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,7 +176,7 @@ struct RawCollection {
     environments: OrderedMap<String, OrderedMap<String, TValue>>,
     default_env: Option<Spanned<String>>,
     #[serde(default)]
-    mocks: OrderedMap<String, MockDef>,
+    mocks: OrderedMap<String, Spanned<MockDef>>,
     #[serde(default)]
     defaults: Defaults,
     #[serde(default)]
@@ -188,6 +198,11 @@ struct RawRequest {
     tls: Tls,
     connect_timeout: Option<Dur>,
     timeout: Option<Dur>,
+    protocol: Option<ProtocolName>,
+    socketio: Option<Spanned<SocketIoOptions>>,
+    #[serde(rename = "graphql-ws")]
+    graphql_ws: Option<Spanned<GraphqlWsOptions>>,
+    stomp: Option<Spanned<StompOptions>>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
@@ -204,6 +219,22 @@ struct RawConnection {
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    protocol: Option<ProtocolName>,
+    socketio: Option<Spanned<SocketIoOptions>>,
+    #[serde(rename = "graphql-ws")]
+    graphql_ws: Option<Spanned<GraphqlWsOptions>>,
+    stomp: Option<Spanned<StompOptions>>,
+}
+
+impl RawConnection {
+    fn protocol_keys(&self) -> ProtocolKeys {
+        ProtocolKeys {
+            protocol: self.protocol,
+            socketio: self.socketio.clone(),
+            graphql_ws: self.graphql_ws.clone(),
+            stomp: self.stomp.clone(),
+        }
+    }
 }
 
 /// Whether a YAML text looks like a collection (a top-level `requests:` key); used to pick
@@ -259,6 +290,12 @@ impl Collection {
             }
         }
 
+        let mut mocks = Vec::with_capacity(raw.mocks.0.len());
+        for (name, def) in raw.mocks.0 {
+            check_mock_protocol(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            mocks.push((name, def.value));
+        }
+
         let mut requests: Vec<Request> = Vec::with_capacity(raw.requests.len());
         for spanned in raw.requests {
             requests.push(build_request(spanned, &requests, &at)?);
@@ -277,7 +314,7 @@ impl Collection {
             vars: raw.vars.0,
             environments,
             default_env: raw.default_env.map(|s| s.value),
-            mocks: raw.mocks.0,
+            mocks,
             defaults: raw.defaults,
             secrets: raw.secrets,
             requests,
@@ -340,6 +377,12 @@ fn build_request(
             ),
         ));
     }
+    let keys = ProtocolKeys {
+        protocol: r.protocol,
+        socketio: r.socketio,
+        graphql_ws: r.graphql_ws,
+        stomp: r.stomp,
+    };
     let connections = match (r.url, r.connections) {
         (Some(url), None) => vec![Connection {
             name: DEFAULT_CONN.to_string(),
@@ -349,20 +392,26 @@ fn build_request(
             subprotocols: r.subprotocols,
             tls: r.tls,
             connect_timeout: r.connect_timeout.map(|d| d.0),
+            protocol: keys.config(None).map_err(|(l, m)| at(l, m))?,
         }],
         (None, Some(conns)) if !conns.0.is_empty() => conns
             .0
             .into_iter()
-            .map(|(name, c)| Connection {
-                name,
-                line: c.referenced.line() as usize,
-                url: c.value.url.value,
-                headers: c.value.headers.0,
-                subprotocols: c.value.subprotocols,
-                tls: c.value.tls,
-                connect_timeout: c.value.connect_timeout.map(|d| d.0),
+            .map(|(name, c)| {
+                let line = c.referenced.line() as usize;
+                let protocol = c.value.protocol_keys().config(Some(&keys));
+                Ok(Connection {
+                    name,
+                    line,
+                    url: c.value.url.value,
+                    headers: c.value.headers.0,
+                    subprotocols: c.value.subprotocols,
+                    tls: c.value.tls,
+                    connect_timeout: c.value.connect_timeout.map(|d| d.0),
+                    protocol: protocol.map_err(|(l, m)| at(l, m))?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, LoadError>>()?,
         (Some(_), Some(_)) => {
             return Err(at(
                 line,
@@ -389,6 +438,13 @@ fn build_request(
             kind: s.value,
         };
         check_step_connection(&step, &connections).map_err(|m| at(step.line, m))?;
+        let conn = step
+            .kind
+            .conn()
+            .and_then(|n| connections.iter().find(|c| c.name == n))
+            .unwrap_or(&connections[0]);
+        check_step_protocol(&step.kind, &conn.name, conn.protocol.name())
+            .map_err(|m| at(step.line, m))?;
         steps.push(step);
     }
     Ok(Request {
@@ -474,10 +530,22 @@ impl Request {
         for step in &self.steps {
             let mut vars = Vec::new();
             match &step.kind {
-                StepKind::Send(s) => match &s.payload {
-                    Payload::Text(t) | Payload::Binary(t) => vars.extend(t.vars().cloned()),
-                    Payload::Json(j) => j.vars(&mut vars),
-                },
+                StepKind::Send(s) => {
+                    match &s.payload {
+                        Payload::Text(t) | Payload::Binary(t) => vars.extend(t.vars().cloned()),
+                        Payload::Json(j) => j.vars(&mut vars),
+                    }
+                    matcher_vars(s.reply.as_ref().and_then(|r| r.json.as_ref()), &mut vars);
+                }
+                StepKind::Call(c) => {
+                    call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars)
+                }
+                StepKind::Calls(c) => {
+                    for c in &c.list {
+                        call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars);
+                    }
+                }
+                StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));

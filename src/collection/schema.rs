@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::protocol::PROTOCOL_NAMES;
 use super::step::STEP_KEYS;
 use crate::matcher::MATCHER_KEYS;
 
@@ -50,6 +51,16 @@ pub fn schema() -> Value {
         "subprotocols": { "type": "array", "items": { "type": "string" } },
         "tls": r("tls"),
         "connect_timeout": r("duration"),
+        "protocol": r("protocol"),
+        "socketio": obj(json!({
+            "namespace": { "description": "The namespace to connect to (default /)", "type": "string" },
+            "auth": { "description": "The auth payload of the namespace connect" }
+        }), &[]),
+        "graphql-ws": obj(json!({ "init": { "description": "The connection_init payload" } }), &[]),
+        "stomp": obj(json!({
+            "host": { "type": "string" }, "login": { "type": "string" }, "passcode": { "type": "string" },
+            "heartbeat": { "type": "array", "items": { "type": "integer", "minimum": 0 }, "minItems": 2, "maxItems": 2 }
+        }), &[]),
     });
     let mut request_props = connection_props.as_object().cloned().unwrap_or_default();
     request_props.insert("name".into(), json!({ "type": "string" }));
@@ -87,7 +98,17 @@ pub fn schema() -> Value {
             "duration": duration,
             "size": size,
             "tls": tls,
+            "protocol": {
+                "description": "The protocol spoken inside the frames (default raw)",
+                "enum": PROTOCOL_NAMES
+            },
             "matcher": matcher(),
+            "matchers": {
+                "description": "JSONPath (RFC 9535) → matcher",
+                "type": "object",
+                "propertyNames": { "pattern": "^\\$" },
+                "additionalProperties": r("matcher")
+            },
             "expect": expect(),
             "step": step(),
             "connection": obj(connection_props, &["url"]),
@@ -157,8 +178,28 @@ fn step() -> Value {
         let v = match key {
             "send" => json!({ "anyOf": [
                 { "type": "string" },
-                obj(json!({ "conn": conn, "text": { "type": "string" }, "json": {}, "binary": { "description": "base64", "type": "string" } }), &[])
+                obj(json!({
+                    "conn": conn, "text": { "type": "string" }, "json": {},
+                    "binary": { "description": "base64", "type": "string" },
+                    "reply": obj(json!({
+                        "match": { "description": "The JSONPath the reply shares with the message", "type": "string", "pattern": "^\\$" },
+                        "json": r("matchers")
+                    }), &["match"]),
+                    "timeout": timeout
+                }), &[])
             ]}),
+            "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
+            "calls" => json!({ "anyOf": [
+                { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) },
+                obj(json!({
+                    "conn": conn, "timeout": timeout,
+                    "list": { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) }
+                }), &["list"])
+            ]}),
+            "notify" => obj(
+                json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
+                &["method"],
+            ),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
@@ -202,6 +243,21 @@ fn step() -> Value {
     })
 }
 
+/// A JSON-RPC call: `method`, `params`, and matchers over its `result` or `error`.
+fn call_props(options: Option<(&Value, &Value)>) -> Value {
+    let mut props = json!({
+        "method": { "type": "string" },
+        "params": { "description": "An array or an object" },
+        "result": r("matchers"),
+        "error": r("matchers")
+    });
+    if let Some((conn, timeout)) = options {
+        props["conn"] = conn.clone();
+        props["timeout"] = timeout.clone();
+    }
+    props
+}
+
 /// A mock server: replay, echo, scripted replies.
 fn mock() -> Value {
     let reply = obj(
@@ -221,7 +277,15 @@ fn mock() -> Value {
                 "close": { "type": "integer" }
             }), &[]) },
             "close_after": { "type": "integer", "minimum": 0 },
-            "close_code": { "type": "integer" }
+            "close_code": { "type": "integer" },
+            "protocol": r("protocol"),
+            "methods": { "type": "object", "additionalProperties": obj(json!({
+                "result": {},
+                "error": obj(json!({
+                    "code": { "type": "integer" }, "message": { "type": "string" }, "data": {}
+                }), &["code", "message"]),
+                "delay": r("duration")
+            }), &[]) }
         }),
         &[],
     )

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
+use super::protocol::{Call, Calls, Notify, Reply};
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -28,10 +29,13 @@ pub enum StepKind {
     Sleep(Dur),
     Close(Close),
     ExpectClose(ExpectClose),
+    Call(Call),
+    Calls(Calls),
+    Notify(Notify),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 10] = [
+pub const STEP_KEYS: [&str; 13] = [
     "send",
     "expect",
     "wait_for",
@@ -42,6 +46,9 @@ pub const STEP_KEYS: [&str; 10] = [
     "sleep",
     "close",
     "expect_close",
+    "call",
+    "calls",
+    "notify",
 ];
 
 impl StepKind {
@@ -57,6 +64,9 @@ impl StepKind {
             StepKind::Sleep(_) => "sleep",
             StepKind::Close(_) => "close",
             StepKind::ExpectClose(_) => "expect_close",
+            StepKind::Call(_) => "call",
+            StepKind::Calls(_) => "calls",
+            StepKind::Notify(_) => "notify",
         }
     }
 
@@ -70,6 +80,9 @@ impl StepKind {
             StepKind::Ping(p) => p.conn.as_deref(),
             StepKind::Close(c) => c.conn.as_deref(),
             StepKind::ExpectClose(c) => c.conn.as_deref(),
+            StepKind::Call(c) => c.conn.as_deref(),
+            StepKind::Calls(c) => c.conn.as_deref(),
+            StepKind::Notify(n) => n.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }
@@ -80,11 +93,14 @@ impl StepKind {
     }
 }
 
-/// `send: {text|json|binary}`.
+/// `send: {text|json|binary}`, and with `reply:` the wait for the answer to a JSON message.
 #[derive(Debug, Clone)]
 pub struct Send {
     pub conn: Option<String>,
     pub payload: Payload,
+    pub reply: Option<Reply>,
+    /// How long `reply` waits.
+    pub timeout: Option<Dur>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +117,8 @@ struct RawSend {
     text: Option<Template>,
     json: Option<TValue>,
     binary: Option<Template>,
+    reply: Option<Reply>,
+    timeout: Option<Dur>,
 }
 
 impl TryFrom<RawSend> for Send {
@@ -123,9 +141,21 @@ impl TryFrom<RawSend> for Send {
             }
             _ => return Err("`send` takes only one of `text`, `json` or `binary`".into()),
         };
+        if raw.reply.is_some() && !matches!(payload, Payload::Json(_)) {
+            return Err(
+                "`reply` needs a `json` message: it is found by a value of the one sent".into(),
+            );
+        }
+        if raw.timeout.is_some() && raw.reply.is_none() {
+            return Err(
+                "`timeout` of a `send` is how long its `reply` may take: add `reply`".into(),
+            );
+        }
         Ok(Send {
             conn: raw.conn,
             payload,
+            reply: raw.reply,
+            timeout: raw.timeout,
         })
     }
 }
@@ -141,6 +171,8 @@ map_or_scalar!(
                 text: Some(Template::parse(&s)?),
                 json: None,
                 binary: None,
+                reply: None,
+                timeout: None,
             }),
             other => Err(format!(
                 "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",

@@ -15,12 +15,18 @@
 //! - `close_after: N` counts every message sent to that client (replayed, echoed, replies).
 //! - Anything a client sends that fits no rule, non-JSON text included, is otherwise ignored; a
 //!   WebSocket protocol error ends only that client's connection.
+//! - `protocol:` other than `raw`: each client gets a session of that protocol (`protocol.rs`),
+//!   whose envelopes the rules see and which answers what no rule answered (`jsonrpc.rs`:
+//!   `methods:`).
 //!
 //! The replay format is described in [`replay`].
 
+mod jsonrpc;
+mod protocol;
 mod replay;
 mod rules;
 
+use protocol::{Answer, Session, Speaker};
 pub use replay::Recording;
 use rules::{render, Incoming, Rule};
 
@@ -162,6 +168,7 @@ struct Behaviour {
     rules: Vec<Rule>,
     close_after: Option<u64>,
     close_code: u16,
+    speaker: Option<Box<dyn Speaker>>,
 }
 
 impl Behaviour {
@@ -184,6 +191,7 @@ impl Behaviour {
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
         check_close_code(close_code).map_err(|m| invalid(format!("`close_code`: {m}")))?;
+        let speaker = protocol::speaker(def).map_err(invalid)?;
         Ok(Self {
             replay,
             interval: def.interval.map(|d| d.0),
@@ -192,6 +200,7 @@ impl Behaviour {
             rules,
             close_after: def.close_after,
             close_code,
+            speaker,
         })
     }
 }
@@ -265,7 +274,15 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
     let (sink, stream) = ws.split();
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let writer = write_loop(sink, rx, behaviour.close_after, behaviour.close_code).fuse();
-    let reader = read_loop(stream, tx.clone(), &behaviour).fuse();
+    let mut session = behaviour.speaker.as_ref().map(|s| s.session());
+    if let Some(session) = session.as_mut() {
+        let mut greeting = Vec::new();
+        session.greet(&mut greeting);
+        for answer in greeting {
+            let _ = tx.try_send(Out::Send(answer.message));
+        }
+    }
+    let reader = read_loop(stream, tx.clone(), &behaviour, session).fuse();
     let replay = async {
         replay_loop(&behaviour, tx).await;
         std::future::pending::<()>().await
@@ -319,28 +336,71 @@ async fn close(sink: &mut SplitSink<Ws, Message>, code: u16) {
 
 /// Reads the client's messages and answers them (echo, rules) until it closes or vanishes.
 /// A protocol error ends only this connection.
-async fn read_loop(mut stream: SplitStream<Ws>, tx: mpsc::Sender<Out>, behaviour: &Behaviour) {
+async fn read_loop(
+    mut stream: SplitStream<Ws>,
+    tx: mpsc::Sender<Out>,
+    behaviour: &Behaviour,
+    mut session: Option<Box<dyn Session + '_>>,
+) {
+    // Answers sent later (a JSON-RPC method's `delay`); they end with the connection.
+    let mut later = JoinSet::new();
     while let Some(Ok(message)) = stream.next().await {
         if matches!(message, Message::Close(_)) {
             break;
         }
-        let Some(incoming) = Incoming::new(message) else {
-            continue;
+        let mut answers = Vec::new();
+        let incoming = match session.as_mut() {
+            None => Incoming::new(message),
+            Some(s) => {
+                let envelope = s.receive(&message, &mut answers);
+                envelope.map(|e| Incoming::envelope(message, e))
+            }
         };
-        // Once the writer has gone, keep reading so the close handshake can finish.
-        let _ = respond(&incoming, &tx, behaviour).await;
+        if let Some(incoming) = incoming {
+            // Once the writer has gone, keep reading so the close handshake can finish.
+            let _ = respond(
+                &incoming,
+                &tx,
+                behaviour,
+                session.as_deref_mut(),
+                &mut answers,
+            )
+            .await;
+        }
+        for answer in answers {
+            match answer.delay {
+                None => {
+                    let _ = send(&tx, Out::Send(answer.message)).await;
+                }
+                Some(delay) => {
+                    let tx = tx.clone();
+                    later.spawn(async move {
+                        sleep(delay).await;
+                        let _ = send(&tx, Out::Send(answer.message)).await;
+                    });
+                }
+            }
+        }
+        while later.try_join_next().is_some() {}
     }
 }
 
+/// Echo, then the first rule that holds; with a protocol, the protocol's own answer (in
+/// `answers`) when no rule holds.
 async fn respond(
     incoming: &Incoming,
     tx: &mpsc::Sender<Out>,
     behaviour: &Behaviour,
+    mut session: Option<&mut (dyn Session + '_)>,
+    answers: &mut Vec<Answer>,
 ) -> Result<(), Gone> {
     if behaviour.echo {
         send(tx, Out::Send(incoming.original.clone())).await?;
     }
     let Some(rule) = behaviour.rules.iter().find(|r| r.holds(incoming)) else {
+        if let (Some(s), Some(envelope)) = (session, &incoming.json) {
+            s.answer(envelope, answers);
+        }
         return Ok(());
     };
     let scope = Scope {
@@ -351,7 +411,11 @@ async fn respond(
         if let Some(delay) = reply.delay {
             sleep(delay.0).await;
         }
-        if let Some(message) = render(reply, &scope) {
+        let messages = match (session.as_deref_mut(), &reply.json) {
+            (Some(s), Some(json)) => json.expand(&scope).map(|v| s.encode(v)).unwrap_or_default(),
+            _ => render(reply, &scope).into_iter().collect(),
+        };
+        for message in messages {
             send(tx, Out::Send(message)).await?;
         }
     }

@@ -130,6 +130,16 @@ impl Incoming {
         })
     }
 
+    /// A message as its protocol's envelope: rules and templates see the envelope.
+    pub(super) fn envelope(original: Message, envelope: Value) -> Self {
+        Self {
+            original,
+            json: Some(envelope),
+            text: None,
+            base64: None,
+        }
+    }
+
     /// What `{{ message }}` names: the JSON, else the text, else the base64 of the bytes.
     pub(super) fn scope_value(&self) -> Option<&Value> {
         self.json

@@ -44,6 +44,8 @@ fn to_item(m: Incoming) -> Item {
             Item::Text(t)
         }
         Incoming::Binary(b) => Item::Binary(b),
+        // Streams are raw connections; a JSON value always reads back as `JVal`.
+        Incoming::Envelope(v) => Item::Json(serde_json::from_value(v).unwrap_or(JVal::Null)),
     }
 }
 

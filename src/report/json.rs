@@ -8,7 +8,8 @@
 //!   "collections": [ { "path", "name", "env", "passed", "duration_ms",
 //!     "requests": [ { "name", "line", "passed", "duration_ms", "error": FAILURE | null,
 //!       "steps": [ { "index", "keyword", "line", "status": "passed" | "failed" | "skipped",
-//!                    "duration_ms", "messages", "failure": FAILURE | null } ],
+//!                    "duration_ms", "messages", "latency_ms": f64 | null,
+//!                    "failure": FAILURE | null } ],
 //!       "transcript": { "frames": [ { "at_ms", "direction": "sent" | "received",
 //!                                     "connection", "kind", "payload" } ], "elided": n },
 //!       "rates": [ { "connection", "bucket_ms", "counts": [n…] } ] } ] } ] }
@@ -101,6 +102,7 @@ pub fn step(s: &StepReport) -> Value {
         "status": status,
         "duration_ms": ms(s.duration),
         "messages": s.messages,
+        "latency_ms": s.latency.map(ms),
         "failure": f,
     })
 }

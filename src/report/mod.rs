@@ -70,6 +70,9 @@ pub struct StepReport {
     pub outcome: Outcome,
     /// Messages this step consumed.
     pub messages: u64,
+    /// The round-trip time of a step that waits for the answer to what it sent (`call`,
+    /// `calls`, `send` with `reply`).
+    pub latency: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,5 +1,6 @@
 //! One WebSocket connection of a request: opening it (TLS, headers, subprotocols, timeouts),
-//! its inbox, and the frames it records in the transcript.
+//! the protocol it speaks inside the frames (`crate::protocol`), its inbox, and the frames it
+//! records in the transcript.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,8 +17,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub use super::recorder::Recorder;
 use super::wire::Wire;
-use crate::report::{Direction, Frame, FrameData, Transcript};
+use crate::protocol::{Protocol, Raw};
+use crate::report::{Direction, FrameData};
+
+mod speak;
 
 type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
 
@@ -26,6 +31,8 @@ type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
 pub enum Incoming {
     Text(Utf8Bytes),
     Binary(Bytes),
+    /// A protocol's JSON envelope of a frame (the frame itself is in the transcript).
+    Envelope(serde_json::Value),
 }
 
 /// How a connection ended.
@@ -114,98 +121,12 @@ pub struct Conn {
     pongs: VecDeque<Bytes>,
     /// Set once we sent a close frame.
     pub close_sent: bool,
-}
-
-/// The shared clock, transcript and message-rate counts of a request.
-pub struct Recorder {
-    pub start: Instant,
-    pub transcript: Transcript,
-    rates: Vec<(Arc<str>, Vec<u32>)>,
-    bucket_ms: u64,
-    progress: Option<Arc<crate::options::Progress>>,
-}
-
-/// Rate series never grow past this many buckets: older buckets merge pairwise instead.
-const MAX_BUCKETS: u64 = 600;
-
-impl Recorder {
-    pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            transcript: Transcript::default(),
-            rates: Vec::new(),
-            bucket_ms: 100,
-            progress: None,
-        }
-    }
-
-    /// A recorder that also counts received messages into `progress`.
-    pub fn with_progress(progress: Option<Arc<crate::options::Progress>>) -> Self {
-        Self {
-            progress,
-            ..Self::new()
-        }
-    }
-
-    pub fn record(&mut self, conn: &Arc<str>, direction: Direction, data: FrameData) {
-        let at = self.start.elapsed();
-        if direction == Direction::Received
-            && matches!(data, FrameData::Text(_) | FrameData::Binary(_))
-        {
-            self.count(conn, at);
-            if let Some(p) = &self.progress {
-                p.messages
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
-        self.transcript.push(Frame {
-            at,
-            direction,
-            connection: conn.clone(),
-            data,
-        });
-    }
-
-    fn count(&mut self, conn: &Arc<str>, at: Duration) {
-        let mut index = at.as_millis() as u64 / self.bucket_ms;
-        while index >= MAX_BUCKETS {
-            for (_, counts) in &mut self.rates {
-                *counts = counts.chunks(2).map(|c| c.iter().sum()).collect();
-            }
-            self.bucket_ms *= 2;
-            index /= 2;
-        }
-        let series = match self.rates.iter().position(|(c, _)| Arc::ptr_eq(c, conn)) {
-            Some(i) => &mut self.rates[i].1,
-            None => {
-                self.rates.push((conn.clone(), Vec::new()));
-                &mut self.rates.last_mut().expect("just pushed").1
-            }
-        };
-        let index = index as usize;
-        if series.len() <= index {
-            series.resize(index + 1, 0);
-        }
-        series[index] += 1;
-    }
-
-    /// The rate series recorded so far.
-    pub fn rates(&self) -> Vec<crate::report::RateSeries> {
-        self.rates
-            .iter()
-            .map(|(c, counts)| crate::report::RateSeries {
-                connection: c.clone(),
-                bucket: Duration::from_millis(self.bucket_ms),
-                counts: counts.clone(),
-            })
-            .collect()
-    }
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Self::new()
-    }
+    protocol: Box<dyn Protocol>,
+    /// Frames the protocol asked to send, reused.
+    out: Vec<Message>,
+    /// When the protocol's next tick is due, if it has one.
+    tick_at: Option<Instant>,
+    last_id: u64,
 }
 
 /// The transcript copies small payloads: a shared one would pin tungstenite's read buffer, which
@@ -216,8 +137,20 @@ const COPY_LIMIT: usize = 4096;
 const INBOX_LIMIT: usize = 100_000;
 
 impl Conn {
-    /// Opens the connection within its `connect_timeout`.
+    /// Opens the connection within its `connect_timeout`, speaking no protocol (`raw`).
     pub async fn open(spec: &ConnectSpec) -> Result<Conn, String> {
+        Self::open_with(spec, Box::new(Raw)).await
+    }
+
+    /// Opens the connection within its `connect_timeout` for `protocol`, which may first change
+    /// the URL and the subprotocols; its handshake is [`Conn::handshake`].
+    pub async fn open_with(
+        spec: &ConnectSpec,
+        protocol: Box<dyn Protocol>,
+    ) -> Result<Conn, String> {
+        let mut prepared = spec.clone();
+        protocol.prepare(&mut prepared.url, &mut prepared.subprotocols)?;
+        let spec = &prepared;
         let mut request = spec
             .url
             .as_str()
@@ -298,6 +231,10 @@ impl Conn {
             closed: None,
             pongs: VecDeque::new(),
             close_sent: false,
+            tick_at: protocol.tick_every().map(|every| Instant::now() + every),
+            protocol,
+            out: Vec::new(),
+            last_id: 0,
         })
     }
 
@@ -365,6 +302,10 @@ impl Conn {
         reason: &str,
         rec: &mut Recorder,
     ) -> Result<(), String> {
+        if self.closed.is_none() && !self.close_sent {
+            self.protocol.farewell(&mut self.out);
+            self.flush(rec).await?;
+        }
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: reason.into(),
@@ -412,16 +353,7 @@ impl Conn {
                 Err(_) => return Err(RecvError::Timeout),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {
-                        return Err(RecvError::Closed(Closed {
-                            code: None,
-                            reason: String::new(),
-                            clean: false,
-                            by_us: false,
-                            error: Some(format!(
-                                "more than {INBOX_LIMIT} messages arrived while waiting for the pong"
-                            )),
-                            too_big: false,
-                        }));
+                        return Err(RecvError::Closed(speak::overflow("the pong")));
                     }
                     self.inbox.push_back(m);
                 }
@@ -432,7 +364,16 @@ impl Conn {
 
     /// Reads the next frame: returns data messages; records and absorbs control frames.
     async fn read_frame(&mut self, rec: &mut Recorder) -> Option<Incoming> {
-        let next = self.ws.next().await;
+        let next = match self.tick_at {
+            None => self.ws.next().await,
+            Some(at) => tokio::select! {
+                next = self.ws.next() => next,
+                _ = tokio::time::sleep_until(at) => {
+                    self.tick(rec).await;
+                    return None;
+                }
+            },
+        };
         match next {
             Some(Ok(Message::Text(t))) => {
                 let kept = if t.len() <= COPY_LIMIT {
@@ -441,7 +382,7 @@ impl Conn {
                     t.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Text(kept));
-                Some(Incoming::Text(t))
+                self.decode(Incoming::Text(t), rec).await
             }
             Some(Ok(Message::Binary(b))) => {
                 let kept = if b.len() <= COPY_LIMIT {
@@ -450,7 +391,7 @@ impl Conn {
                     b.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Binary(kept));
-                Some(Incoming::Binary(b))
+                self.decode(Incoming::Binary(b), rec).await
             }
             Some(Ok(Message::Ping(b))) => {
                 rec.record(&self.name, Direction::Received, FrameData::Ping(b));

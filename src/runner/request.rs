@@ -34,6 +34,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         last: None,
         several: request.connections.len() > 1,
         masker: ctx.masker.clone(),
+        latency: None,
     };
     // Credentials in headers are secrets too, for this request.
     for c in &request.connections {
@@ -47,7 +48,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
             }
         }
     }
-    match open_all(ctx, request, &state.scope).await {
+    match open_all(ctx, request, &state.scope, &mut state.rec).await {
         Ok(conns) => state.conns = conns,
         Err(failure) => {
             report.error = Some(failure);
@@ -76,6 +77,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
             duration: step_started.elapsed(),
             outcome,
             messages,
+            latency: state.latency.take(),
         });
         if failed {
             report.steps.extend(skipped(request, i + 1));
@@ -104,18 +106,22 @@ fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
             duration: Duration::ZERO,
             outcome: Outcome::Skipped,
             messages: 0,
+            latency: None,
         })
         .collect()
 }
 
-/// Opens every connection of the request at once; all must succeed before the first step.
+/// Opens every connection of the request at once, then does each one's protocol handshake;
+/// all must succeed before the first step.
 async fn open_all(
     ctx: &Ctx<'_>,
     request: &Request,
     scope: &Scope<'_>,
+    rec: &mut Recorder,
 ) -> Result<Vec<Conn>, Failure> {
     let base = ctx.collection.base_dir();
     let mut specs = Vec::new();
+    let mut protocols = Vec::new();
     for c in &request.connections {
         let fail = |e: String| Failure {
             summary: e,
@@ -130,6 +136,7 @@ async fn open_all(
             .collect::<Result<Vec<_>, crate::template::TemplateError>>()
             .map_err(|e| fail(e.to_string()))?;
         let tls = super::tls::client_config(&c.tls, &base).map_err(fail)?;
+        protocols.push(crate::protocol::build(&c.protocol, scope).map_err(fail)?);
         specs.push(ConnectSpec {
             name: c.name.clone(),
             url,
@@ -143,9 +150,20 @@ async fn open_all(
             max_message_size: max_message_size(ctx.collection),
         });
     }
-    let results = futures_util::future::join_all(specs.iter().map(Conn::open)).await;
+    let opening = specs
+        .iter()
+        .zip(protocols)
+        .map(|(spec, protocol)| Conn::open_with(spec, protocol));
+    let results = futures_util::future::join_all(opening).await;
     let mut conns = Vec::with_capacity(results.len());
     for (spec, result) in specs.iter().zip(results) {
+        let result = match result {
+            Ok(mut conn) => conn
+                .handshake(spec.connect_timeout, rec)
+                .await
+                .map(|()| conn),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(conn) => conns.push(conn),
             Err(e) => {

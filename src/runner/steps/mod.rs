@@ -1,11 +1,13 @@
-//! The steps of a request, one file per family, behind one dispatch: `send`, `expect` and
-//! `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`, `ping`, `close` and
-//! `expect_close`.
+//! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
+//! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
+//! `ping`, `close` and `expect_close`, and JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`).
 
 mod capture;
 mod close;
 mod expect;
 mod ping;
+mod reply;
+mod rpc;
 mod send;
 mod snapshot;
 mod wait;
@@ -71,6 +73,8 @@ pub(super) struct State<'a> {
     /// This request's secrets: the collection's, its header credentials, its secret captures.
     /// Every step that writes something out and the request's report mask with this one.
     pub masker: Masker,
+    /// The round-trip time of the step that just ran, if it waited for an answer.
+    pub latency: Option<Duration>,
 }
 
 /// Runs one step on the connection it names (the first one when it names none).
@@ -87,7 +91,7 @@ pub(super) async fn run(
         .unwrap_or(0);
     let timeout = |own: Option<Duration>| super::step_timeout(own, request, ctx.collection);
     match &step.kind {
-        StepKind::Send(s) => send::run(st, conn, s).await,
+        StepKind::Send(s) => send::run(st, conn, s, timeout(s.timeout.map(|d| d.0))).await,
         StepKind::Expect(e) => {
             expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), false).await
         }
@@ -106,5 +110,8 @@ pub(super) async fn run(
         StepKind::ExpectClose(c) => {
             close::expect_close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await
         }
+        StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
+        StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
+        StepKind::Notify(n) => rpc::notify(st, conn, n).await,
     }
 }

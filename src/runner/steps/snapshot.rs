@@ -117,6 +117,7 @@ fn to_value(m: &Incoming) -> Value {
         Incoming::Text(t) => {
             serde_json::from_str(t.as_str()).unwrap_or_else(|_| Value::String(t.as_str().into()))
         }
+        Incoming::Envelope(v) => v.clone(),
         Incoming::Binary(b) => {
             use base64::Engine as _;
             Value::String(base64::engine::general_purpose::STANDARD.encode(b))
