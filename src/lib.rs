@@ -26,3 +26,4 @@ pub mod runner;
 pub mod snapshot;
 pub mod template;
 pub mod value;
+pub mod watch;
