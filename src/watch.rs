@@ -109,7 +109,7 @@ pub enum WatchError {
     /// The sink could not take a frame (a file that cannot be written, a closed pipe).
     #[error("{0}")]
     Sink(std::io::Error),
-    #[error("the connection failed after {received} messages: {message}")]
+    #[error("the connection failed after {received} message(s): {message}")]
     Lost { received: u64, message: String },
 }
 
