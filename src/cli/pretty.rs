@@ -60,7 +60,7 @@ pub fn json(text: &str, color: bool) -> String {
             ':' => out.push_str(": "),
             _ => {
                 let len = rest
-                    .find(|ch: char| matches!(ch, ',' | ':' | '{' | '}' | '[' | ']' | '"'))
+                    .find([',', ':', '{', '}', '[', ']', '"'])
                     .unwrap_or(rest.len());
                 let (token, after) = rest.split_at(len);
                 let code = match token {
