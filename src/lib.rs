@@ -13,6 +13,7 @@ pub mod cli;
 pub mod collection;
 pub mod discover;
 pub mod duration;
+pub mod infer;
 pub mod jsonpath;
 pub mod matcher;
 pub mod mock;

@@ -36,15 +36,18 @@ pub enum Command {
     Record(RecordArgs),
     /// Connect and print messages live; lines typed on stdin are sent
     Watch(super::watch::WatchArgs),
+    /// Write a starter collection from a recording (`--from FILE.jsonl`)
+    New(super::new::NewArgs),
     /// Print the JSON Schema of the collection format (for editors)
     Schema,
 }
 
 /// `wsrun PATH` means `wsrun run PATH`.
 pub fn insert_default_command(mut argv: Vec<String>) -> Vec<String> {
-    const KNOWN: [&str; 12] = [
+    const KNOWN: [&str; 13] = [
         "run",
         "watch",
+        "new",
         "validate",
         "snapshots",
         "serve",

@@ -1,6 +1,7 @@
 //! The `wsrun` command line: parses arguments, calls the library, renders, picks the exit code.
 
 mod args;
+mod new;
 mod pretty;
 mod watch;
 
@@ -61,6 +62,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
         Command::Watch(args) => watch::watch(args, color).await,
+        Command::New(args) => new::new(args).await,
         Command::Schema => {
             print!("{}", crate::collection::schema::schema_text());
             EXIT_OK
