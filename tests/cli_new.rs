@@ -212,3 +212,33 @@ fn an_existing_collection_is_kept_unless_forced_and_asyncapi_is_not_available_ye
     assert_eq!(run.code, 2, "{}", run.output());
     assert!(run.stderr.contains("not available yet"), "{}", run.stderr);
 }
+
+#[test]
+fn a_slow_recording_replays_quickly_offline_but_keeps_its_time_for_live() {
+    let ws = cli::Workspace::new();
+    let lines: String = (0..8)
+        .map(|i| format!("{{\"ms\":{},\"json\":{{\"tick\":{i}}}}}\n", i * 2000))
+        .collect();
+    ws.write("slow.jsonl", &lines);
+    let made = ws.wsrun(&["new", "--from", "slow.jsonl"]);
+    assert_eq!(made.code, 0, "{}", made.output());
+    let yaml = std::fs::read_to_string(ws.path().join("slow.yaml")).expect("written");
+    assert!(
+        yaml.contains(
+            "recording: { replay: slow.jsonl, interval: 10ms }   # recorded 1.8s apart on average"
+        ),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("  timeout: 30s   # the 8 messages read took 14.0s"),
+        "{yaml}"
+    );
+    let started = std::time::Instant::now();
+    let run = run_in_ci(&ws, &["slow.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -18,6 +18,8 @@ use crate::snapshot::{self, shape};
 pub const EXPECT_MAX: u64 = 20;
 /// At most this many messages make the shape snapshot (the ones after those).
 pub const SNAPSHOT_MAX: u64 = 10;
+/// Messages that took longer than this to arrive are replayed 10ms apart offline.
+const SLOW: std::time::Duration = std::time::Duration::from_secs(3);
 /// The name of the snapshot step.
 pub const SNAPSHOT_NAME: &str = "shape";
 
@@ -148,14 +150,20 @@ fn header(y: &mut Lines, facts: &Facts, input: &Input<'_>, used: u64) {
         None => y.push("  # live: { url: \"wss://…\" }"),
     }
     y.push("default_env: local");
-    y.push("mocks:");
-    y.push(format!(
-        "  recording: {{ replay: {} }}",
-        yaml_string(input.replay)
-    ));
     // Room for a live server slower than the recording: twice its time, and some.
     let last = facts.times[used as usize - 1];
     let timeout = ((last.as_secs_f64() * 2.0 + 2.0).ceil() as u64).max(5);
+    y.push("mocks:");
+    let replay = yaml_string(input.replay);
+    if last > SLOW {
+        // A slow stream replayed at its own pace would make the offline run as slow.
+        y.push(format!(
+            "  recording: {{ replay: {replay}, interval: 10ms }}   # recorded {:.1}s apart on average",
+            last.as_secs_f64() / used as f64
+        ));
+    } else {
+        y.push(format!("  recording: {{ replay: {replay} }}"));
+    }
     y.push("defaults:");
     y.push(format!(
         "  timeout: {timeout}s   # the {used} messages read took {:.1}s when recorded",
