@@ -127,7 +127,13 @@ pub async fn watch<S>(
 where
     S: Future<Output = ()>,
 {
-    let mut conn = Conn::open(spec).await.map_err(WatchError::Connect)?;
+    tokio::pin!(stop);
+    // A stop while connecting ends the session too (Ctrl-C during a slow handshake).
+    let mut conn = tokio::select! {
+        biased;
+        () = &mut stop => return Ok(Summary { received: 0, end: End::Stopped }),
+        opened = Conn::open(spec) => opened.map_err(WatchError::Connect)?,
+    };
     let mut rec = Recorder::new();
     sink(Event::Connected).map_err(WatchError::Sink)?;
     for frame in &plan.send {
@@ -139,7 +145,6 @@ where
             .duration
             .unwrap_or(Duration::from_secs(100 * 365 * 86_400));
     let mut received = 0u64;
-    tokio::pin!(stop);
     let end = loop {
         if plan.count.is_some_and(|n| received >= n) {
             break End::Count;
