@@ -2,7 +2,13 @@
 
 use std::time::Duration;
 
-/// Parses `250ms`, `5s`, `2m`, `1h` (a fractional number is allowed: `1.5s`).
+/// The longest duration anything waits for: a year. Deadlines are `now + duration`, and a
+/// duration near `u64::MAX` seconds (which parses fine) overflows that sum and panics; a year is
+/// far past any test and safe to add to any clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(8760 * 3600);
+
+/// Parses `250ms`, `5s`, `2m`, `1h` (a fractional number is allowed: `1.5s`), at most
+/// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -23,7 +29,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ))
         }
     };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("duration `{text}` is out of range"))
+    let too_long =
+        || format!("duration `{text}` is too long: durations are at most 8760h (a year)");
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        Ok(_) => Err(too_long()),
+        Err(_) if seconds > 0.0 => Err(too_long()),
+        Err(_) => Err(format!("duration `{text}` is out of range")),
+    }
 }
 
 /// Formats a duration for people: `850ms`, `1.24s`, `2m05s`.
@@ -59,6 +72,19 @@ mod tests {
             .unwrap_err()
             .contains("unit `days`"));
         assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn rejects_durations_longer_than_a_year() {
+        assert_eq!(parse_duration("8760h"), Ok(MAX_DURATION));
+        for text in [
+            "8761h",
+            "9300000000000000000s",
+            &format!("{}s", "9".repeat(400)),
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains("is too long"), "{text}: {err}");
+        }
     }
 
     #[test]

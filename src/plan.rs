@@ -2,7 +2,7 @@
 //! that every template name is defined, and which requests run (filter, names, shard).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -86,12 +86,56 @@ fn parse_kv(pairs: &[(String, String)]) -> Vec<(String, TValue)> {
         .collect()
 }
 
-fn load_vars_file(path: &PathBuf) -> Result<Vec<(String, TValue)>, LoadError> {
+/// The variables of a `--vars-file`. The file is where secrets live, so its errors name the
+/// place and the problem but never show its content, and a secret's value (a name in `secrets`)
+/// is taken as it is: a `{{` inside one is text, not a template.
+fn load_vars_file(path: &Path, secrets: &[&str]) -> Result<Vec<(String, TValue)>, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|e| LoadError::io(path, &e))?;
-    let map: OrderedMap<String, TValue> =
-        serde_saphyr::from_str_with_options(&text, crate::collection::yaml_options())
-            .map_err(|e| LoadError::from_yaml(path, &text, &e))?;
-    Ok(map.0)
+    let map: OrderedMap<String, Value> =
+        serde_saphyr::from_str_with_options(&text, crate::collection::yaml_options()).map_err(
+            |e| {
+                // No source: no snippet of the offending line.
+                let mut error = LoadError::from_yaml(path, "", &e);
+                error.message = without_quotes(&error.message);
+                error
+            },
+        )?;
+    map.0
+        .into_iter()
+        .map(|(name, value)| {
+            if secrets.contains(&name.as_str()) {
+                return Ok((name, TValue::Literal(value)));
+            }
+            match TValue::compile(value) {
+                Ok(value) => Ok((name, value)),
+                Err(e) => Err(LoadError::at(
+                    path,
+                    "",
+                    var_line(&text, &name).unwrap_or(0),
+                    0,
+                    format!("variable `{name}`: {}", e.problem()),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// A parser message with anything it quotes (`invalid type: string "…"`) left out.
+fn without_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '`' => {
+                quote = Some(c);
+                out.push('…');
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 /// Checks a collection against the options without connecting: the environment exists, every
@@ -100,9 +144,15 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
     let env = collection
         .select_env(opts.env.as_deref())?
         .map(str::to_string);
+    let secrets: Vec<&str> = collection
+        .secrets
+        .iter()
+        .chain(opts.secrets.iter().map(|(k, _)| k))
+        .map(String::as_str)
+        .collect();
     let mut files = Vec::new();
     for f in &opts.vars_files {
-        files.extend(load_vars_file(f)?);
+        files.extend(load_vars_file(f, &secrets)?);
     }
     let layers = vec![
         collection.vars.clone(),
@@ -243,13 +293,15 @@ impl Prepared {
     }
 }
 
-/// The line where a variable is defined (`  name: …`), for error messages.
+/// The line where a variable is defined (`  name: …`, or `"name": …` in JSON), for error
+/// messages.
 fn var_line(source: &str, name: &str) -> Option<usize> {
+    let (plain, quoted) = (format!("{name}:"), format!("\"{name}\":"));
     source
         .lines()
         .position(|l| {
             let t = l.trim_start().trim_start_matches(['{', ' ']);
-            t.starts_with(&format!("{name}:"))
+            t.starts_with(&plain) || t.starts_with(&quoted)
         })
         .map(|i| i + 1)
 }
@@ -260,4 +312,22 @@ pub fn load_all(paths: &[PathBuf], opts: &RunOptions) -> Result<Vec<Prepared>, L
         .iter()
         .map(|f| prepare(Collection::load(f)?, opts))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vars_file_errors_leave_out_what_the_parser_quotes() {
+        assert_eq!(
+            without_quotes(r#"invalid type: string "p4ss", expected a map"#),
+            "invalid type: string …, expected a map"
+        );
+        assert_eq!(
+            without_quotes("non-finite float `nan`"),
+            "non-finite float …"
+        );
+        assert_eq!(without_quotes("unclosed quote"), "unclosed quote");
+    }
 }

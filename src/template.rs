@@ -17,10 +17,10 @@ pub struct VarRef {
 }
 
 impl VarRef {
-    fn parse(text: &str) -> Result<Self, String> {
+    fn parse(text: &str) -> Result<Self, SyntaxError> {
         let name = text.trim();
         if name.is_empty() {
-            return Err("empty template `{{ }}`".into());
+            return Err(SyntaxError::Empty);
         }
         let valid = |s: &str| {
             !s.is_empty()
@@ -31,14 +31,49 @@ impl VarRef {
         let root = parts.next().unwrap_or_default();
         let path: Vec<String> = parts.map(str::to_string).collect();
         if !valid(root) || !path.iter().all(|p| valid(p)) {
-            return Err(format!(
-                "invalid template name `{name}`: use letters, digits, `_`, `-` and `.` (e.g. `{{{{ symbol }}}}`)"
-            ));
+            return Err(SyntaxError::BadName(name.to_string()));
         }
         Ok(Self {
             root: root.to_string(),
             path,
         })
+    }
+}
+
+/// Why a text is not a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyntaxError {
+    /// A `{{` without its `}}`, in this text.
+    Unclosed(String),
+    /// `{{ }}`.
+    Empty,
+    /// A name with other characters than letters, digits, `_`, `-` and `.`.
+    BadName(String),
+}
+
+impl SyntaxError {
+    /// What is wrong, without quoting the text: for files whose content must not be echoed.
+    pub fn problem(&self) -> &'static str {
+        match self {
+            SyntaxError::Unclosed(_) => "unclosed `{{` in its template",
+            SyntaxError::Empty => "empty template `{{ }}`",
+            SyntaxError::BadName(_) => {
+                "invalid template name: use letters, digits, `_`, `-` and `.`"
+            }
+        }
+    }
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyntaxError::Unclosed(text) => write!(f, "unclosed `{{{{` in template `{text}`"),
+            SyntaxError::Empty => f.write_str("empty template `{{ }}`"),
+            SyntaxError::BadName(name) => write!(
+                f,
+                "invalid template name `{name}`: use letters, digits, `_`, `-` and `.` (e.g. `{{{{ symbol }}}}`)"
+            ),
+        }
     }
 }
 
@@ -80,6 +115,11 @@ pub enum TemplateError {
 impl Template {
     /// Compiles `text`; `Template::parse("{{ base }}/ws")`.
     pub fn parse(text: &str) -> Result<Self, String> {
+        Self::compile(text).map_err(|e| e.to_string())
+    }
+
+    /// [`Template::parse`] with the error as data.
+    pub fn compile(text: &str) -> Result<Self, SyntaxError> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find("{{") {
@@ -89,7 +129,7 @@ impl Template {
             let after = &rest[open + 2..];
             let close = after
                 .find("}}")
-                .ok_or_else(|| format!("unclosed `{{{{` in template `{text}`"))?;
+                .ok_or_else(|| SyntaxError::Unclosed(text.to_string()))?;
             parts.push(Part::Var(VarRef::parse(&after[..close])?));
             rest = &after[close + 2..];
         }
@@ -190,21 +230,26 @@ pub enum TValue {
 impl TValue {
     /// Compiles the templates inside a plain value.
     pub fn from_value(value: Value) -> Result<Self, String> {
+        Self::compile(value).map_err(|e| e.to_string())
+    }
+
+    /// [`TValue::from_value`] with the error as data.
+    pub fn compile(value: Value) -> Result<Self, SyntaxError> {
         if !contains_template(&value) {
             return Ok(TValue::Literal(value));
         }
         Ok(match value {
-            Value::String(s) => TValue::Template(Template::parse(&s)?),
+            Value::String(s) => TValue::Template(Template::compile(&s)?),
             Value::Array(items) => TValue::Array(
                 items
                     .into_iter()
-                    .map(TValue::from_value)
+                    .map(TValue::compile)
                     .collect::<Result<_, _>>()?,
             ),
             Value::Object(map) => TValue::Object(
                 map.into_iter()
-                    .map(|(k, v)| Ok((k, TValue::from_value(v)?)))
-                    .collect::<Result<_, String>>()?,
+                    .map(|(k, v)| Ok((k, TValue::compile(v)?)))
+                    .collect::<Result<_, SyntaxError>>()?,
             ),
             other => TValue::Literal(other),
         })

@@ -16,9 +16,15 @@ use cli::{Run, Workspace};
 /// nothing on stdout, one `error: …` on stderr.
 #[track_caller]
 fn load_error(yaml: &str) -> Run {
+    load_error_with(yaml, &["c.yaml"])
+}
+
+/// The same with these arguments (e.g. `validate c.yaml`).
+#[track_caller]
+fn load_error_with(yaml: &str, args: &[&str]) -> Run {
     let ws = Workspace::new();
     ws.write("c.yaml", yaml);
-    let run = ws.wsrun(&["c.yaml"]);
+    let run = ws.wsrun(args);
     assert_load_error(&run);
     run
 }
@@ -245,4 +251,104 @@ fn deeply_nested_maps_in_vars_are_an_error_not_a_crash() {
     let run = load_error(&format!("vars: {{a: {deep}}}\nrequests: []\n"));
     assert_stderr_has(&run, "c.yaml:1:");
     assert_stderr_has(&run, "nesting is too deep");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durations too long to wait for
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_duration_too_long_to_wait_for_is_an_error_at_its_line() {
+    let run = load_error(
+        "defaults: { timeout: 9300000000000000000s }\nrequests:\n  - name: a\n    url: ws://127.0.0.1:9\n",
+    );
+    insta::assert_snapshot!(run.stderr, @r"
+    error: c.yaml:1:22: duration `9300000000000000000s` is too long: durations are at most 8760h (a year)
+      |
+    1 | defaults: { timeout: 9300000000000000000s }
+      |                      ^
+    ");
+    for step in [
+        "      - expect: {timeout: 9300000000000000000s}\n",
+        "      - sleep: 9300000000000000000s\n",
+        "      - no_message: 9300000000000000000s\n",
+        "      - expect: {count: 2, within: 100000000h}\n",
+    ] {
+        let run = load_error(&format!(
+            "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n    steps:\n{step}"
+        ));
+        assert_stderr_has(&run, "c.yaml:5:");
+        assert_stderr_has(&run, "is too long: durations are at most 8760h (a year)");
+    }
+}
+
+#[test]
+fn a_timeout_flag_too_long_to_wait_for_is_a_usage_error() {
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n",
+    );
+    let run = ws.wsrun(&["c.yaml", "--timeout", "9300000000000000000s"]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(run.stdout.is_empty(), "{}", run.output());
+    assert_stderr_has(
+        &run,
+        "invalid value '9300000000000000000s' for '--timeout <D>': duration `9300000000000000000s` is too long: durations are at most 8760h (a year)",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control frames too large to send
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_close_reason_over_123_bytes_is_an_error_at_its_line() {
+    let reason = "é".repeat(62); // 124 bytes in UTF-8
+    let yaml = format!(
+        "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n    steps:\n      - close: {{code: 1000, reason: \"{reason}\"}}\n"
+    );
+    let run = load_error_with(&yaml, &["validate", "c.yaml"]);
+    insta::assert_snapshot!(run.stderr.replace(&reason, "é×62"), @r#"
+    error: c.yaml:5:16: the close reason is 124 bytes: a close frame carries at most 123 (RFC 6455 §5.5)
+      |
+    5 |       - close: {code: 1000, reason: "é×62"}
+      |                ^
+    "#);
+    let fits = yaml.replacen(&reason, &"é".repeat(61), 1);
+    let ws = Workspace::new();
+    ws.write("c.yaml", &fits);
+    let run = ws.wsrun(&["validate", "c.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+}
+
+#[test]
+fn a_ping_payload_over_125_bytes_is_an_error_at_its_line() {
+    for step in [
+        format!("      - ping: {}\n", "p".repeat(126)),
+        format!(
+            "      - ping: {{payload: {}, timeout: 1s}}\n",
+            "p".repeat(126)
+        ),
+    ] {
+        let run = load_error_with(
+            &format!("requests:\n  - name: a\n    url: ws://127.0.0.1:9\n    steps:\n{step}"),
+            &["validate", "c.yaml"],
+        );
+        assert_stderr_has(
+            &run,
+            "the ping payload is 126 bytes: a ping frame carries at most 125 (RFC 6455 §5.5)",
+        );
+        assert_stderr_has(&run, "c.yaml:5:");
+    }
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        &format!(
+            "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n    steps:\n      - ping: {}\n",
+            "p".repeat(125)
+        ),
+    );
+    let run = ws.wsrun(&["validate", "c.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.output());
 }

@@ -325,3 +325,88 @@ fn the_html_report_renders_in_headless_chromium() {
         png.len()
     );
 }
+
+fn read(ws: &cli::Workspace, name: &str) -> String {
+    std::fs::read_to_string(ws.path().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+/// Secrets in every rendering a run meets, each to be masked in every output: a value holding
+/// `"`, `\`, `/` and `é` sent as JSON (so echoed JSON-escaped) and as text written with `\u`
+/// and `\/` escapes; a field of a secret map; a value a `capture` stores under a secret name.
+const RENDERINGS: &str = r#"name: renderings
+secrets: [quoted, creds, token]
+vars:
+  quoted: 'q"uo\te/é-secret'
+  creds: { user: u, pass: p4ss-map-secret }
+requests:
+  - name: json escaped
+    url: "ws://SERVER"
+    steps:
+      - send: { json: { q: "{{ quoted }}" } }
+      - expect: { json: { $.q: nope } }
+  - name: unicode escaped
+    url: "ws://SERVER"
+    steps:
+      - send: '{"u": "q\u0022uo\\te\/\u00e9-secret"}'
+      - expect: { json: { $.u: nope } }
+  - name: map field
+    url: "ws://SERVER"
+    steps:
+      - send: "user=u pass={{ creds.pass }}"
+      - expect: { text: nope }
+  - name: captured
+    url: "ws://SERVER"
+    steps:
+      - send: { json: { token: captured-secret-5150 } }
+      - expect: { json: { $.token: { exists: true } } }
+      - capture: { token: $.token }
+      - send: "token={{ token }}"
+      - expect: { text: nope }
+"#;
+
+#[test]
+fn secrets_escaped_in_json_in_a_secret_map_or_captured_never_appear_in_output_or_reports() {
+    let server = common::echo();
+    let ws = cli::Workspace::new();
+    ws.write("c.yaml", &RENDERINGS.replace("ws://SERVER", &server.url()));
+    let run = ws.wsrun(&[
+        "c.yaml",
+        "-v",
+        "--report",
+        "json=r.json",
+        "--report",
+        "junit=r.xml",
+        "--report",
+        "html=r.html",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains("4 requests: 0 passed, 4 failed"),
+        "{}",
+        run.output()
+    );
+    let outputs = [
+        ("the terminal (-v)", run.output()),
+        ("the JSON report", read(&ws, "r.json")),
+        ("the JUnit report", read(&ws, "r.xml")),
+        ("the HTML report", read(&ws, "r.html")),
+    ];
+    for (output, text) in &outputs {
+        // Masking replaces a secret whole, so any piece of one is a leak.
+        for rendering in [
+            "é-secret",
+            "u00e9-secret",
+            "uo\\te",
+            "uo\\\\te",
+            "p4ss-map-secret",
+            "captured-secret-5150",
+        ] {
+            assert!(
+                !text.contains(rendering),
+                "`{rendering}` leaked into {output}:\n{text}"
+            );
+        }
+    }
+    assert!(run.stdout.contains("pass=***"), "{}", run.stdout);
+    assert!(run.stdout.contains("token=***"), "{}", run.stdout);
+}

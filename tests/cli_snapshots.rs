@@ -708,3 +708,84 @@ fn snapshots_accept_with_a_missing_path_is_an_error() {
     assert_code(&r, 2);
     assert!(r.stderr.contains("nope"), "{}", r.output());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_echoed_authorization_header_is_masked_in_the_pending_and_the_accepted_snapshot() {
+    let server = common::header_echo();
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"
+requests:
+  - name: snap
+    url: "{{ url }}"
+    timeout: 2s
+    headers: { Authorization: "Bearer snap-token-4711" }
+    steps:
+      - snapshot: { name: headers, redact: ["$['sec-websocket-key']"] }
+"#,
+    );
+    let r = run(&ws, &server.url(), &["c.yaml", "-v"]);
+    assert_code(&r, 1);
+    assert!(!r.output().contains("snap-token-4711"), "{}", r.output());
+    let pending = read(&ws, "__snapshots__/c__headers.snap.new");
+    assert!(!pending.contains("snap-token-4711"), "{pending}");
+    assert!(
+        body(&pending).contains(r#""authorization": "***""#),
+        "{pending}"
+    );
+
+    assert_code(&ws.wsrun(&["snapshots", "accept"]), 0);
+    let accepted = read(&ws, "__snapshots__/c__headers.snap");
+    assert!(!accepted.contains("snap-token-4711"), "{accepted}");
+    // Masking is stable, so the masked snapshot matches the next run.
+    assert_code(&run(&ws, &server.url(), &["c.yaml"]), 0);
+}
+
+#[test]
+fn escaped_map_field_and_captured_secrets_are_masked_in_the_pending_snapshot() {
+    let server = common::echo();
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"
+secrets: [quoted, creds, token]
+vars:
+  quoted: 'q"uo\te/é-secret'
+  creds: { user: u, pass: p4ss-map-secret }
+requests:
+  - name: snap
+    url: "{{ url }}"
+    timeout: 2s
+    steps:
+      - send: { json: { token: captured-secret-5150 } }
+      - expect: { json: { $.token: { exists: true } } }
+      - capture: { token: $.token }
+      - send: { json: { q: "{{ quoted }}", creds: "{{ creds }}", token: "{{ token }}", text: 'u="{{ quoted }}"' } }
+      - snapshot: { name: secrets }
+"#,
+    );
+    let r = run(&ws, &server.url(), &["c.yaml", "-v"]);
+    assert_code(&r, 1);
+    let pending = read(&ws, "__snapshots__/c__secrets.snap.new");
+    assert_eq!(
+        body(&pending),
+        r#"{
+  "creds": {
+    "pass": "***",
+    "user": "u"
+  },
+  "q": "***",
+  "text": "u=\"***\"",
+  "token": "***"
+}
+"#
+    );
+    for piece in ["é-secret", "p4ss-map-secret", "captured-secret-5150"] {
+        assert!(!r.output().contains(piece), "{}", r.output());
+    }
+}

@@ -1,17 +1,25 @@
 //! Fuzzing without nightly: a deterministic, coverage-blind mutation fuzzer over three targets —
 //! collection loading, template expansion, matcher evaluation (with JSONPath). Each must never
 //! panic. Seeds live in `tests/fuzz/corpus/`; any input that ever crashed is kept there as a
-//! regression seed. `WSRUN_FUZZ_ITERS=N` sets the executions per target (CI runs a short pass;
-//! `docs/robustness.md` records a long one).
+//! regression seed. A fourth target generates rather than mutates: random secrets in random
+//! renderings, masked and rendered as every report, must never show. `WSRUN_FUZZ_ITERS=N` sets
+//! the executions per target (CI runs a short pass; `docs/robustness.md` records a long one).
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 use wsrun::collection::Collection;
 use wsrun::jsonpath::JsonPath;
 use wsrun::matcher::{Matcher, Subject};
+use wsrun::report::{
+    self, CollectionReport, Direction, Failure, Frame, FrameData, Outcome, RequestReport,
+    RunReport, Shown, StepReport,
+};
+use wsrun::runner::mask::Masker;
 use wsrun::template::{Scope, TValue, Template};
 
 /// xorshift64*: small, fast, reproducible.
@@ -258,4 +266,281 @@ fn evaluating_any_matcher_and_path_never_panics() {
             }
         }
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masking: random secrets in random renderings, through a real `Masker` and the real renderers
+// ---------------------------------------------------------------------------------------------
+
+/// What secrets are made of: what JSON escapes, what templates, masks and markup use, and text
+/// from every plane.
+const SECRET_PIECES: &[&str] = &[
+    "a",
+    "Z",
+    "0",
+    "7",
+    "-",
+    "_",
+    " ",
+    ".",
+    "\"",
+    "\\",
+    "/",
+    "'",
+    "*",
+    "***",
+    "<",
+    ">",
+    "&",
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{{ x }}",
+    "\\u0041",
+    "\\\"",
+    "\n",
+    "\t",
+    "\r",
+    "\u{1}",
+    "\u{1f}",
+    "\u{7f}",
+    "é",
+    "ß",
+    "€",
+    "\u{2028}",
+    "\u{FEFF}",
+    "\u{FFFE}",
+    "😀",
+    "\u{10FFFF}",
+    "… (",
+    " more bytes)",
+];
+
+/// Every secret holds one of these: nothing else in a report does, so a secret found in an
+/// output is a leak, never a coincidence of boilerplate.
+const MARKERS: &[char] = &['\u{E000}', 'Ж', '\u{1F511}'];
+
+fn random_secret(rng: &mut Rng) -> String {
+    let mut pieces: Vec<String> = (0..2 + rng.below(10))
+        .map(|_| rng.pick(SECRET_PIECES).to_string())
+        .collect();
+    let at = rng.below(pieces.len() + 1);
+    pieces.insert(at, rng.pick(MARKERS).to_string());
+    pieces.concat()
+}
+
+/// `s` as the inside of a JSON string, each character written as itself (where JSON allows),
+/// with its short escape, or as `\uXXXX` (a surrogate pair outside the basic plane) in either
+/// case: every way a JSON encoder may write it.
+fn escape_randomly(rng: &mut Rng, s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        let short = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '/' => Some("\\/"),
+            '\u{8}' => Some("\\b"),
+            '\u{c}' => Some("\\f"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            _ => None,
+        };
+        let must_escape = c == '"' || c == '\\' || (c as u32) < 0x20;
+        match rng.below(3) {
+            0 if !must_escape => out.push(c),
+            1 if short.is_some() => out.push_str(short.unwrap_or_default()),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let hex = format!("{unit:04x}");
+                    out.push_str("\\u");
+                    out.push_str(&if rng.below(2) == 0 {
+                        hex.to_uppercase()
+                    } else {
+                        hex
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The texts a secret may reach a report in.
+fn renderings(rng: &mut Rng, secret: &str) -> Vec<String> {
+    let noise = |rng: &mut Rng| rng.pick(SECRET_PIECES).repeat(rng.below(3));
+    let json_message = json!({ "token": secret, "n": 1 }).to_string();
+    vec![
+        // As it is, and inside a larger text with no separator.
+        secret.to_string(),
+        format!("{}{secret}{}", noise(rng), noise(rng)),
+        // JSON-escaped inside a JSON message: as serde writes it, and with any mix of escapes.
+        json_message.clone(),
+        format!(
+            r#"{{"k":"{}{}"}}"#,
+            noise(rng).escape_default(),
+            escape_randomly(rng, secret)
+        ),
+        // JSON text inside a JSON string (an envelope carrying a message as text).
+        json!({ "data": json_message }).to_string(),
+        // As a field of a map, shown as its JSON.
+        json!({ "user": "u", "pass": secret }).to_string(),
+        // Cut by a preview, anywhere.
+        report::truncate(&json_message, rng.below(json_message.chars().count() + 2)),
+    ]
+}
+
+/// A failure carrying the renderings in every field a report shows.
+fn failure_with(rng: &mut Rng, secret: &str, texts: &[String]) -> Failure {
+    Failure {
+        summary: format!("expected {}", rng.pick(texts)),
+        connection: None,
+        line: Some(3),
+        path: Some(format!("$['{}']", rng.pick(texts))),
+        expected: Some(Shown::Value(json!({ "pass": secret }))),
+        actual: Some(if rng.below(2) == 0 {
+            Shown::Value(json!([secret, rng.pick(texts)]))
+        } else {
+            Shown::Text(rng.pick(texts).clone())
+        }),
+        message: Some(rng.pick(texts).clone()),
+        detail: Some(texts.join("\n")),
+    }
+}
+
+fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -> RequestReport {
+    let mut r = RequestReport {
+        name: name.into(),
+        line: 2,
+        duration: Duration::ZERO,
+        error: None,
+        steps: Vec::new(),
+        transcript: Default::default(),
+        rates: Vec::new(),
+    };
+    for (i, t) in texts.iter().enumerate() {
+        r.transcript.push(Frame {
+            at: Duration::from_millis(i as u64),
+            direction: if i % 2 == 0 {
+                Direction::Sent
+            } else {
+                Direction::Received
+            },
+            connection: "default".into(),
+            data: FrameData::Text(t.clone().into()),
+        });
+    }
+    r.transcript.push(Frame {
+        at: Duration::ZERO,
+        direction: Direction::Received,
+        connection: "default".into(),
+        data: FrameData::Close(Some(4001), texts.concat()),
+    });
+    if in_step {
+        r.steps.push(StepReport {
+            index: 1,
+            keyword: "expect",
+            line: 3,
+            duration: Duration::ZERO,
+            outcome: Outcome::Failed(failure),
+            messages: 1,
+        });
+    } else {
+        r.error = Some(failure);
+    }
+    r
+}
+
+/// Every string in a JSON document, keys included.
+fn json_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| json_strings(i, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                json_strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn a_secret_in_any_rendering_never_appears_in_any_report() {
+    let mut rng = Rng(0xA076_1D64_78BD_642F);
+    let n = iterations();
+    for i in 0..n {
+        let secret = random_secret(&mut rng);
+        // Where the secret comes from: a `--secret`, a field of a secret map, a capture.
+        let mut masker = Masker::default();
+        match rng.below(3) {
+            0 => masker.extend([secret.clone()]),
+            1 => masker.extend_value(&json!({ "user": "u", "creds": { "pass": secret, "n": 1 } })),
+            _ => masker.name_secrets(["token".to_string()]),
+        }
+        if rng.below(4) == 0 {
+            // Another secret beside it, possibly overlapping it.
+            let other: String = secret.chars().skip(rng.below(3)).collect();
+            masker.extend([other, random_secret(&mut rng)]);
+        }
+        // A capture under a secret's name comes during the request, before the report.
+        masker.capture("token", &json!(secret));
+
+        let texts = renderings(&mut rng, &secret);
+        let (a, b) = (
+            failure_with(&mut rng, &secret, &texts),
+            failure_with(&mut rng, &secret, &texts),
+        );
+        let mut requests = vec![
+            request_with("in a step", a, &texts, true),
+            request_with("in the request", b, &texts, false),
+        ];
+        for r in &mut requests {
+            masker.request(r);
+        }
+        let style = report::human::Style {
+            verbose: true,
+            ..Default::default()
+        };
+        let mut human = String::new();
+        for r in &requests {
+            human.push_str(&report::human::request(&style, "fuzz.yaml", r));
+        }
+        let run = RunReport {
+            collections: vec![CollectionReport {
+                path: "fuzz.yaml".into(),
+                name: "fuzz".into(),
+                env: None,
+                requests,
+                duration: Duration::ZERO,
+            }],
+            ..RunReport::default()
+        };
+        let mut json_texts = Vec::new();
+        json_strings(&report::json::report(&run), &mut json_texts);
+        let junit = report::junit::report(&run);
+
+        let leaks = [
+            ("the terminal (-v)", human.contains(&secret)),
+            (
+                "the JSON report",
+                json_texts.iter().any(|t| t.contains(&secret)),
+            ),
+            (
+                "the JUnit report",
+                junit.contains(&secret) || junit.contains(&report::junit::escape(&secret)),
+            ),
+        ];
+        for (output, leaked) in leaks {
+            assert!(
+                !leaked,
+                "iteration {i}: secret {secret:?} leaked into {output}\nrenderings: {texts:#?}\n\
+                 terminal:\n{human}\njunit:\n{junit}"
+            );
+        }
+    }
+    eprintln!("mask: {n} executions, no secret shown");
 }

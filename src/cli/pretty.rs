@@ -1,8 +1,10 @@
 //! JSON text for people: re-indented as received (key order and number spelling kept), with
-//! keys, strings, numbers and literals in colour; other server text with its control characters
-//! escaped, so a message cannot move the cursor or retitle the terminal.
+//! keys, strings, numbers and literals in colour, every token made printable
+//! ([`crate::report::printable`]) so a message cannot move the cursor or retitle the terminal.
 
 use std::fmt::Write as _;
+
+use crate::report::printable;
 
 const KEY: &str = "34";
 const STRING: &str = "32";
@@ -32,7 +34,7 @@ pub fn json(text: &str, color: bool) -> String {
                 let len = string_len(rest);
                 let (token, after) = rest.split_at(len);
                 let color_code = if after.starts_with(':') { KEY } else { STRING };
-                paint(&mut out, color, color_code, token);
+                paint(&mut out, color, color_code, &printable(token));
                 rest = after;
                 continue;
             }
@@ -68,7 +70,7 @@ pub fn json(text: &str, color: bool) -> String {
                     t if t.starts_with(|ch: char| ch == '-' || ch.is_ascii_digit()) => NUMBER,
                     _ => "",
                 };
-                paint(&mut out, color, code, &escape_controls(token));
+                paint(&mut out, color, code, &printable(token));
                 rest = after;
                 continue;
             }
@@ -109,23 +111,6 @@ fn paint(out: &mut String, color: bool, code: &str, token: &str) {
     }
 }
 
-/// `text` with control characters (other than a tab) written as `\u{1b}`, so that it prints as
-/// what it is.
-pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && c != '\t') {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() && c != '\t' {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,8 +137,8 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_shown_escaped() {
-        assert_eq!(escape_controls("a\x1b[2Jb\tc"), "a\\u{1b}[2Jb\tc");
+    fn bidi_overrides_are_shown_escaped_and_masked_text_passes() {
+        assert_eq!(json("[\"a\u{202e}b\"]", false), "[\n  \"a\\u202eb\"\n]");
         assert_eq!(json("{\"a\":***}", false), "{\n  \"a\": ***\n}");
     }
 }

@@ -203,7 +203,7 @@ fn finish(
                     "stopped (Ctrl-C)".to_string()
                 }
             };
-            let why = pretty::escape_controls(&masker.mask(&why)).into_owned();
+            let why = crate::report::printable(&masker.mask(&why)).into_owned();
             eprintln!("{} message(s){saved}; {why}", summary.received);
             EXIT_OK
         }
@@ -211,7 +211,7 @@ fn finish(
         Err(WatchError::Sink(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
             let text = masker.mask(&e.to_string()).into_owned();
-            eprintln!("error: {}", pretty::escape_controls(&text));
+            eprintln!("error: {}", crate::report::printable(&text));
             EXIT_FAILED
         }
     }
@@ -296,7 +296,7 @@ impl Printer {
             if self.pretty {
                 let shown = match message {
                     Message::Text(t) if self.path.is_none() && !is_json(t.as_str()) => {
-                        pretty::escape_controls(&self.masker.mask(t.as_str())).into_owned()
+                        crate::report::printable(&self.masker.mask(t.as_str())).into_owned()
                     }
                     Message::Binary(b) if self.path.is_none() => {
                         format!("[binary, {} bytes] {}", b.len(), masked.trim_matches('"'))
@@ -318,7 +318,7 @@ impl Printer {
         if is_json(text) {
             crate::value::compact_json(&masked)
         } else {
-            pretty::escape_controls(&masked).into_owned()
+            crate::report::printable(&masked).into_owned()
         }
     }
 
@@ -401,7 +401,7 @@ mod tests {
         );
         assert_eq!(
             p.received(at, &Message::text("bell\x07")),
-            "    1.500s ← bell\\u{7}\n"
+            "    1.500s ← bell\\u0007\n"
         );
         assert_eq!(
             p.shown(r#"{"op": "s3cret", "k": [1, 2]}"#),

@@ -314,6 +314,7 @@ struct RawPing {
 impl TryFrom<RawPing> for Ping {
     type Error = String;
     fn try_from(r: RawPing) -> Result<Self, String> {
+        check_ping_payload(&r.payload)?;
         Ok(Ping {
             conn: r.conn,
             payload: r.payload,
@@ -344,6 +345,9 @@ impl TryFrom<RawClose> for Close {
     fn try_from(r: RawClose) -> Result<Self, String> {
         if let Some(code) = r.code {
             check_sendable_code(code)?;
+        }
+        if let Some(reason) = &r.reason {
+            check_close_reason(reason)?;
         }
         Ok(Close {
             conn: r.conn,
@@ -400,8 +404,10 @@ map_or_scalar!(
     RawPing,
     "a ping payload or {payload, conn, timeout}",
     |v| {
+        let payload = scalar_text(&v).unwrap_or_default();
+        check_ping_payload(&payload)?;
         Ok(Ping {
-            payload: scalar_text(&v).unwrap_or_default(),
+            payload,
             ..Ping::default()
         })
     }
@@ -421,6 +427,26 @@ map_or_scalar!(
         })
     }
 );
+
+/// A ping's payload must fit a control frame (RFC 6455 §5.5: at most 125 bytes).
+fn check_ping_payload(payload: &str) -> Result<(), String> {
+    match payload.len() {
+        0..=125 => Ok(()),
+        n => Err(format!(
+            "the ping payload is {n} bytes: a ping frame carries at most 125 (RFC 6455 §5.5)"
+        )),
+    }
+}
+
+/// A close reason must fit a control frame beside its two-byte code (RFC 6455 §5.5).
+fn check_close_reason(reason: &str) -> Result<(), String> {
+    match reason.len() {
+        0..=123 => Ok(()),
+        n => Err(format!(
+            "the close reason is {n} bytes: a close frame carries at most 123 (RFC 6455 §5.5)"
+        )),
+    }
+}
 
 /// Codes an endpoint may put in a close frame (RFC 6455 §7.4): 1005, 1006 and 1015 are reserved
 /// for reporting, and 1016–2999 are not assigned.

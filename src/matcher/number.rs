@@ -110,8 +110,8 @@ struct Digits<'a> {
     exp: i64,
 }
 
-/// Exponents are clamped here: beyond it no two different numbers can be told apart by a
-/// message anyway, and the arithmetic cannot overflow.
+/// Exponents are clamped to ±2^40, so the arithmetic on them cannot overflow; only numbers
+/// written with exponents past a trillion could then compare equal when they are not.
 const EXP_LIMIT: i64 = 1 << 40;
 
 impl<'a> Decimal<'a> {

@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{Direction, Failure, FrameData, Outcome, RequestReport, RunReport, StepReport, Stop};
+use super::{
+    printable, Direction, Failure, FrameData, Outcome, RequestReport, RunReport, StepReport, Stop,
+};
 use crate::duration::format_duration;
 
 /// How to print.
@@ -92,7 +94,8 @@ pub fn request(style: &Style, path: &str, r: &RequestReport) -> String {
     out
 }
 
-/// The failure block under a request line.
+/// The failure block under a request line. Every value in it may hold a server's text, so each
+/// is passed through [`printable`].
 pub fn failure_text(style: &Style, path: &str, step: Option<&StepReport>, f: &Failure) -> String {
     let mut out = String::new();
     let conn = f
@@ -108,12 +111,13 @@ pub fn failure_text(style: &Style, path: &str, step: Option<&StepReport>, f: &Fa
                 style.red(&format!("step {} {}", s.index, s.keyword)),
                 path,
                 s.line,
-                f.summary
+                printable(&f.summary)
             );
         }
         None => {
             let at = f.line.map(|l| format!(" {path}:{l}")).unwrap_or_default();
-            let _ = writeln!(out, "      {}{at}{conn}: {}", style.red("error"), f.summary);
+            let summary = printable(&f.summary);
+            let _ = writeln!(out, "      {}{at}{conn}: {summary}", style.red("error"));
         }
     }
     let rows = [
@@ -124,11 +128,13 @@ pub fn failure_text(style: &Style, path: &str, step: Option<&StepReport>, f: &Fa
     ];
     for (label, value) in rows {
         if let Some(v) = value {
-            let _ = writeln!(out, "        {}  {}", style.dim(&format!("{label:<8}")), v);
+            let label = style.dim(&format!("{label:<8}"));
+            let _ = writeln!(out, "        {label}  {}", printable(&v));
         }
     }
     if let Some(detail) = &f.detail {
         for line in detail.lines() {
+            let line = &printable(line);
             let painted = match line.chars().next() {
                 Some('-') => style.red(line),
                 Some('+') => style.green(line),
@@ -165,6 +171,7 @@ pub fn transcript(style: &Style, r: &RequestReport) -> String {
             FrameData::Text(_) => frame.data.preview(200),
             _ => format!("[{}] {}", frame.data.kind(), frame.data.preview(200)),
         };
+        let payload = printable(&payload);
         let _ = writeln!(
             out,
             "      {}{} {} {}",
@@ -246,7 +253,9 @@ pub fn github_annotations(report: &RunReport) -> String {
                 if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
                     let _ = write!(msg, " (expected {e}, actual {a})");
                 }
-                let msg = msg
+                // No newline of a server's may end the command early (GitHub's own escapes
+                // would also do for that), and no escape sequence may reach the log.
+                let msg = printable(&msg)
                     .replace('%', "%25")
                     .replace('\r', "%0D")
                     .replace('\n', "%0A");

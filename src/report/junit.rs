@@ -63,7 +63,7 @@ fn testcase(out: &mut String, path: &str, q: &RequestReport) {
         let _ = writeln!(
             out,
             "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-            escape(&f.summary),
+            escape(&super::printable(&f.summary)),
             step.map(|s| s.keyword).unwrap_or("connection"),
             escape(text.trim_end())
         );

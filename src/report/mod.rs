@@ -278,6 +278,32 @@ pub fn truncate(text: &str, limit: usize) -> String {
     }
 }
 
+/// Text from a server made safe to print on a terminal or into a CI log: control characters
+/// (and the bidirectional overrides that reorder what a line shows) are written as JSON writes
+/// them, `\n`, `\r`, `\t`, `\u001b`. A server's newline could otherwise start a GitHub
+/// Actions workflow command (`::warning …`) on a line of its own, and its escape sequences
+/// could set the terminal's title or clear the screen. Everything else is left as it is.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The frames of a request: the first `HEAD` and the last `TAIL`, so a million-message stream
 /// keeps a bounded transcript.
 #[derive(Debug, Clone, Default)]
@@ -337,6 +363,15 @@ mod tests {
         assert_eq!(t.len(), 10_000);
         let last = t.frames().last().unwrap().data.preview(10);
         assert_eq!(last, "9999");
+    }
+
+    #[test]
+    fn printable_escapes_control_characters_and_leaves_the_rest() {
+        assert_eq!(printable("plain \\n text, é"), "plain \\n text, é");
+        assert_eq!(
+            printable("a\nb\r\t\u{1b}[2J\u{7}\u{9b}\u{202e}"),
+            "a\\nb\\r\\t\\u001b[2J\\u0007\\u009b\\u202e"
+        );
     }
 
     #[test]

@@ -61,6 +61,15 @@ pub fn parse(message: &Incoming) -> Option<Value> {
     }
 }
 
+/// Why a text is not JSON, in words: serde_json's own, except for its nesting limit, which it
+/// words as "recursion limit exceeded".
+fn not_json(e: &serde_json::Error) -> String {
+    if e.to_string().starts_with("recursion limit exceeded") {
+        return "the message is JSON nested deeper than 128 levels, more than wsrun reads".into();
+    }
+    format!("the message is not JSON ({e})")
+}
+
 pub fn preview(message: &Incoming) -> String {
     match message {
         Incoming::Text(t) => truncate(t.as_str(), PREVIEW),
@@ -102,7 +111,7 @@ impl Ready {
             (Ready::Any, _) => Ok(None),
             (Ready::Json(checks), Incoming::Text(t)) => {
                 let doc: Value = serde_json::from_str(t.as_str()).map_err(|e| Mismatch {
-                    summary: format!("the message is not JSON ({e})"),
+                    summary: not_json(&e),
                     path: None,
                     expected: Some("a JSON message".into()),
                     actual: Some(truncate(t.as_str(), 80).into()),

@@ -9,15 +9,17 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::wire::Wire;
 use crate::report::{Direction, Frame, FrameData, Transcript};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
 
 /// A message from the server, as the steps see it.
 #[derive(Debug, Clone)]
@@ -31,15 +33,38 @@ pub enum Incoming {
 pub struct Closed {
     pub code: Option<u16>,
     pub reason: String,
-    /// True when the peer sent a close frame; false when the connection was lost.
+    /// True when the peer sent a valid close frame; false when the connection was lost, or
+    /// when its close frame broke the protocol (then `code` is the invalid code it sent).
     pub clean: bool,
     /// True when this request closed first (a `close` step) and the server answered.
     pub by_us: bool,
     /// What went wrong when it was lost.
     pub error: Option<String>,
+    /// It was lost to a message over `max_message_size`: a message did arrive, too big.
+    pub too_big: bool,
 }
 
 impl Closed {
+    /// What ended the connection, as a failure's `actual` line names it.
+    pub fn received(&self) -> String {
+        match (self.clean, self.code) {
+            (false, Some(code)) => format!("close code {code} (not a valid close code)"),
+            (false, None) => "no close frame".into(),
+            (true, Some(code)) => format!("close code {code}"),
+            (true, None) => "no close code".into(),
+        }
+    }
+
+    /// Why a step waiting for a message got none: "the server closed the connection (code
+    /// 4001) before a message arrived", or for a message over the limit, just that.
+    pub fn before_a_message(&self) -> String {
+        if self.too_big {
+            self.describe()
+        } else {
+            format!("{} before a message arrived", self.describe())
+        }
+    }
+
     pub fn describe(&self) -> String {
         if let Some(e) = &self.error {
             return e.clone();
@@ -216,13 +241,7 @@ impl Conn {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
-        let connector = spec.tls.clone().map(tokio_tungstenite::Connector::Rustls);
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(config),
-            true,
-            connector,
-        );
+        let connecting = connect(request, config, spec.tls.clone(), spec.max_message_size);
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
@@ -295,6 +314,28 @@ impl Conn {
             return Err(
                 "cannot send: this request's `close` step already closed the connection".into(),
             );
+        }
+        // Loading refuses these in a collection; this keeps any other caller from putting an
+        // oversized control frame on the wire (RFC 6455 §5.5: at most 125 bytes).
+        match &message {
+            Message::Ping(b) | Message::Pong(b) if b.len() > 125 => {
+                return Err(format!(
+                    "cannot send a {} of {} bytes: a control frame carries at most 125",
+                    if matches!(message, Message::Ping(_)) {
+                        "ping"
+                    } else {
+                        "pong"
+                    },
+                    b.len()
+                ))
+            }
+            Message::Close(Some(c)) if c.reason.len() > 123 => {
+                return Err(format!(
+                    "cannot send a close reason of {} bytes: a close frame carries at most 123",
+                    c.reason.len()
+                ))
+            }
+            _ => {}
         }
         let data = match &message {
             Message::Text(t) => FrameData::Text(t.clone()),
@@ -379,6 +420,7 @@ impl Conn {
                             error: Some(format!(
                                 "more than {INBOX_LIMIT} messages arrived while waiting for the pong"
                             )),
+                            too_big: false,
                         }));
                     }
                     self.inbox.push_back(m);
@@ -420,8 +462,20 @@ impl Conn {
                 None
             }
             Some(Ok(Message::Close(frame))) => {
-                let code = frame.as_ref().map(|f| u16::from(f.code));
-                let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                let mut code = frame.as_ref().map(|f| u16::from(f.code));
+                let mut reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                let mut error = None;
+                // tungstenite hands an invalid code (999, 1005 on the wire) over as 1002
+                // "Protocol violation", its own answer: report the code the server sent.
+                if let Some((sent, sent_reason)) = self.ws.get_ref().close_frame() {
+                    if !CloseCode::from(sent).is_allowed() {
+                        code = Some(sent);
+                        reason = sent_reason;
+                        error = Some(format!(
+                            "the server closed the connection with code {sent}, which is not a valid close code (a protocol error by the server)"
+                        ));
+                    }
+                }
                 rec.record(
                     &self.name,
                     Direction::Received,
@@ -430,9 +484,10 @@ impl Conn {
                 self.closed = Some(Closed {
                     code,
                     reason,
-                    clean: true,
+                    clean: error.is_none(),
                     by_us: self.close_sent,
-                    error: None,
+                    error,
+                    too_big: false,
                 });
                 None
             }
@@ -451,6 +506,12 @@ impl Conn {
                     clean,
                     by_us: self.close_sent,
                     error: (!clean).then_some(error),
+                    too_big: matches!(
+                        e,
+                        tungstenite::Error::Capacity(
+                            tungstenite::error::CapacityError::MessageTooLong { .. }
+                        )
+                    ),
                 });
                 None
             }
@@ -468,6 +529,7 @@ impl Conn {
                         clean: false,
                         by_us: false,
                         error: Some(error),
+                        too_big: false,
                     });
                 }
                 None
@@ -484,6 +546,47 @@ impl Conn {
             .await;
         }
     }
+}
+
+/// TCP, then TLS for `wss://`, then the WebSocket handshake: what tokio-tungstenite's
+/// `connect_async_tls_with_config` does, with [`Wire`] between the decrypted stream and
+/// tungstenite (so no frame header makes it reserve more than a chunk ahead of the data).
+async fn connect(
+    request: Request,
+    config: WebSocketConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    max_message_size: usize,
+) -> Result<(Ws, Response), tungstenite::Error> {
+    use tungstenite::error::{TlsError, UrlError};
+    use tungstenite::stream::Mode;
+    use tungstenite::Error as E;
+
+    let mode = tungstenite::client::uri_mode(request.uri())?;
+    let host = request.uri().host().ok_or(E::Url(UrlError::NoHostName))?;
+    // `[::1]` in a URL; rustls and the resolver want the address without brackets.
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .to_string();
+    let port = request.uri().port_u16().unwrap_or(match mode {
+        Mode::Plain => 80,
+        Mode::Tls => 443,
+    });
+    let tcp = TcpStream::connect((host.as_str(), port)).await?;
+    tcp.set_nodelay(true)?;
+    let stream = match mode {
+        Mode::Plain => MaybeTlsStream::Plain(tcp),
+        Mode::Tls => {
+            let config = tls.unwrap_or_else(super::tls::default_config);
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
+            let connector = tokio_rustls::TlsConnector::from(config);
+            MaybeTlsStream::Rustls(connector.connect(name, tcp).await?)
+        }
+    };
+    let wire = Wire::new(stream, max_message_size);
+    tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
 }
 
 /// Errors while opening: the same sentences, with the handshake's usual suspects named.
@@ -508,7 +611,7 @@ pub fn describe_ws_error(e: &tungstenite::Error) -> String {
     use tungstenite::Error as E;
     match e {
         E::Capacity(CapacityError::MessageTooLong { size, max_size }) => format!(
-            "a message of {size} bytes exceeds max_message_size ({}); raise `defaults.max_message_size` if this is expected",
+            "a message of {size} bytes exceeds max_message_size ({}); raise `defaults.max_message_size` if messages this large are expected",
             human_size(*max_size)
         ),
         E::Capacity(c) => format!("message too large: {c}"),
@@ -542,13 +645,33 @@ pub fn describe_ws_error(e: &tungstenite::Error) -> String {
         E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
             "the connection was dropped without a close frame".into()
         }
-        E::Http(response) => format!(
-            "the server answered the upgrade with HTTP {}",
-            response.status()
-        ),
+        E::Http(response) => describe_refusal(response),
         E::Url(u) => format!("invalid URL: {u}"),
         E::ConnectionClosed | E::AlreadyClosed => "the connection is closed".into(),
         other => other.to_string(),
+    }
+}
+
+/// An upgrade answered with another HTTP status: where a redirect points, or the start of the
+/// body that says why (what arrived with the headers; the handshake reads no further).
+fn describe_refusal(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> String {
+    let status = response.status();
+    if status.is_redirection() {
+        if let Some(to) = response.headers().get("location") {
+            return format!(
+                "the server redirected the upgrade (HTTP {status}) to {}; wsrun does not follow redirects, so use that URL",
+                String::from_utf8_lossy(to.as_bytes())
+            );
+        }
+    }
+    let body = response.body().as_deref().unwrap_or_default();
+    let body = String::from_utf8_lossy(body);
+    match body.trim() {
+        "" => format!("the server refused the upgrade with HTTP {status} (and no body)"),
+        body => format!(
+            "the server refused the upgrade with HTTP {status}: {}",
+            crate::report::truncate(body, 300)
+        ),
     }
 }
 

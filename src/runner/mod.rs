@@ -7,6 +7,7 @@ pub mod mask;
 mod request;
 mod steps;
 pub mod tls;
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -121,7 +122,10 @@ pub async fn run(
     let stops = Stops {
         cancel,
         halt,
-        deadline: opts.timeout.map(|t| (started + t, t)),
+        // A timeout too long for the clock (Python passes any float) is no deadline, not a panic.
+        deadline: opts
+            .timeout
+            .and_then(|t| started.checked_add(t).map(|at| (at, t))),
     };
     let one = |(ci, ri): (usize, usize)| {
         let (ctx, live, first_start) = (&ctxs[ci], &live[ci], &first_start[ci]);
@@ -270,19 +274,21 @@ fn collection_report(p: &Prepared) -> CollectionReport {
     }
 }
 
-/// The secret values of a collection's run: its `secrets:` variables and `--secret` values.
+/// The secrets of a collection's run: every text and number in its `secrets:` variables and
+/// `--secret` values, and their names (for values captured under them).
 fn masker_for(p: &Prepared, vars: &HashMap<String, Value>, opts: &RunOptions) -> mask::Masker {
-    let named = p
+    let names: Vec<&String> = p
         .collection
         .secrets
         .iter()
         .chain(opts.secrets.iter().map(|(k, _)| k))
-        .filter_map(|name| vars.get(name))
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-    mask::Masker::new(named.chain(opts.secrets.iter().map(|(_, v)| v.clone())))
+        .collect();
+    let mut masker = mask::Masker::new(opts.secrets.iter().map(|(_, v)| v.clone()));
+    for value in names.iter().filter_map(|name| vars.get(name.as_str())) {
+        masker.extend_value(value);
+    }
+    masker.name_secrets(names.into_iter().cloned());
+    masker
 }
 
 fn stopped(request: &Request, why: &str) -> RequestReport {
@@ -342,4 +348,23 @@ pub(crate) fn max_message_size(collection: &Collection) -> usize {
         .max_message_size
         .map(|s| s.0)
         .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::prepare;
+
+    #[tokio::test]
+    async fn a_run_timeout_too_long_for_the_clock_is_no_deadline_rather_than_a_panic() {
+        let yaml = "mocks:\n  m: { echo: true }\nrequests:\n  - name: echo\n    url: \"{{ mocks.m.url }}\"\n    steps:\n      - send: hi\n      - expect: { text: hi }\n";
+        let collection = Collection::parse(yaml, std::path::Path::new("c.yaml")).unwrap();
+        let opts = RunOptions {
+            timeout: Some(Duration::MAX),
+            ..RunOptions::default()
+        };
+        let prepared = prepare(collection, &opts).unwrap();
+        let report = run(&[prepared], &opts, &Quiet, Cancel::never()).await;
+        assert!(report.passed(), "{report:?}");
+    }
 }

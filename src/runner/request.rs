@@ -33,16 +33,16 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         rec: Recorder::with_progress(ctx.opts.progress.clone()),
         last: None,
         several: request.connections.len() > 1,
+        masker: ctx.masker.clone(),
     };
     // Credentials in headers are secrets too, for this request.
-    let mut masker = ctx.masker.clone();
     for c in &request.connections {
         for (name, value) in &c.headers {
             if is_secret_header(name) {
                 if let Ok(v) = value.expand(&state.scope) {
                     // `Bearer abc…`: mask the credential, and the whole value.
                     let credential = v.split_whitespace().last().unwrap_or_default().to_string();
-                    masker.extend([v, credential]);
+                    state.masker.extend([v, credential]);
                 }
             }
         }
@@ -53,7 +53,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
             report.error = Some(failure);
             report.steps = skipped(request, 0);
             report.duration = started.elapsed();
-            masker.request(&mut report);
+            state.masker.request(&mut report);
             return report;
         }
     }
@@ -89,7 +89,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     report.rates = rec.rates();
     report.transcript = rec.transcript;
     report.duration = started.elapsed();
-    masker.request(&mut report);
+    state.masker.request(&mut report);
     report
 }
 

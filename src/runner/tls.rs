@@ -16,8 +16,7 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The client configuration for a connection, or `None` for tokio-tungstenite's default
-/// (native roots plus webpki roots).
+/// The client configuration for a connection, or `None` for the default ([`default_config`]).
 pub fn client_config(
     tls: &Tls,
     base_dir: &Path,
@@ -50,6 +49,26 @@ pub fn client_config(
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Some(Arc::new(config)))
+}
+
+/// The system's root certificates plus webpki's (Mozilla's), as tokio-tungstenite uses by
+/// default; read once per process (the system's store is a file read).
+pub fn default_config() -> Arc<rustls::ClientConfig> {
+    static DEFAULT: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| {
+            install_crypto_provider();
+            let mut roots = rustls::RootCertStore::empty();
+            // Unreadable system certificates are not fatal: webpki's roots remain.
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            Arc::new(
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            )
+        })
+        .clone()
 }
 
 /// `tls.insecure: true`: accept any certificate (for self-signed test servers).

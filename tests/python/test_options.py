@@ -128,3 +128,31 @@ requests:
 """
     report = wsrun.run(text, vars_files=[vars_file])
     assert report.passed, report.requests[0].failure_text
+
+
+def test_secrets_with_braces_are_taken_literally_and_vars_file_errors_quote_nothing(
+    tmp_path, server
+):
+    vars_file = tmp_path / "vars.yaml"
+    vars_file.write_text('pass: "p{{4ss-secret"\n')
+    text = f"""\
+secrets: [pass]
+requests:
+  - name: braces
+    url: {server.url('/echo')}
+    steps:
+      - send: {{ text: "{{{{ token }}}} {{{{ pass }}}}" }}
+      - expect: {{ text: nope }}
+"""
+    report = wsrun.run(text, secrets={"token": "t{{0ken-secret"}, vars_files=[vars_file])
+    failure = report.requests[0].failure_text
+    assert 'actual    "*** ***"' in failure, failure
+    assert "4ss-secret" not in repr(report.to_dict())
+    assert "0ken-secret" not in repr(report.to_dict())
+
+    vars_file.write_text('pass: "p4ss-secret\n')
+    with pytest.raises(wsrun.CollectionError) as e:
+        wsrun.run(text, vars_files=[vars_file])
+    assert str(e.value).endswith("vars.yaml:1:7: unclosed quote"), str(e.value)
+    assert e.value.snippet is None
+    assert "4ss-secret" not in repr(e.value.__dict__)

@@ -381,3 +381,66 @@ requests:
     assert "token=***" in report.requests[0].failure_text
     assert "hunter2" not in repr(report.to_dict())
     assert "hunter2" not in report.to_junit()
+
+
+def _strings(value):
+    """Every string inside a `to_dict()` document, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_secrets_escaped_in_json_in_a_secret_map_or_captured_are_masked(server):
+    url = server.url("/echo")
+    text = f"""\
+secrets: [quoted, creds, token]
+vars:
+  quoted: 'q"uo\\te/é-secret'
+  creds: {{ user: u, pass: p4ss-map-secret }}
+requests:
+  - name: json escaped
+    url: {url}
+    steps:
+      - send: {{ json: {{ q: "{{{{ quoted }}}}", k: "{{{{ key }}}}" }} }}
+      - expect: {{ json: {{ $.q: nope }} }}
+  - name: unicode escaped
+    url: {url}
+    steps:
+      - send: '{{"u": "q\\u0022uo\\\\te\\/\\u00e9-secret"}}'
+      - expect: {{ json: {{ $.u: nope }} }}
+  - name: map field
+    url: {url}
+    steps:
+      - send: "pass={{{{ creds.pass }}}}"
+      - expect: {{ text: nope }}
+  - name: captured
+    url: {url}
+    steps:
+      - send: {{ json: {{ token: captured-secret-5150 }} }}
+      - expect: {{ json: {{ $.token: {{ exists: true }} }} }}
+      - capture: {{ token: $.token }}
+      - send: "token={{{{ token }}}}"
+      - expect: {{ text: nope }}
+"""
+    report = wsrun.run(text, secrets={"key": 'k"e\\y-secret'})
+    assert [r.passed for r in report.requests] == [False] * 4
+    assert "pass=***" in report.requests[2].failure_text
+    outputs = {
+        "to_dict": list(_strings(report.to_dict())),
+        "to_junit": [report.to_junit()],
+        "to_html": [report.to_html()],
+        "failure_text": [r.failure_text for r in report.requests],
+    }
+    # Masking replaces a secret whole, so any piece of one is a leak.
+    pieces = ("é-secret", "u00e9-secret", "uo\\te", "uo\\\\te", "p4ss-map-secret",
+              "captured-secret-5150", "y-secret")
+    for name, texts in outputs.items():
+        for t in texts:
+            for piece in pieces:
+                assert piece not in t, f"{piece!r} leaked into {name}: {t}"

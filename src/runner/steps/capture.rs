@@ -35,6 +35,7 @@ pub(super) fn run(st: &mut State<'_>, captures: &OrderedMap<String, JsonPath>) -
             [one] => (*one).clone(),
             many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
         };
+        st.masker.capture(name, &value);
         st.scope.captures.insert(name.clone(), value);
     }
     Ok(0)

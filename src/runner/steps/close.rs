@@ -81,7 +81,7 @@ pub(super) async fn expect_close(
                     }
                     .into(),
                 ),
-                actual: Some("no close frame".into()),
+                actual: Some(closed.received().into()),
                 ..Failure::default()
             },
             skipped,

@@ -47,7 +47,7 @@ pub(super) async fn run(
                     RecvError::Closed(c) if count > 1 => {
                         format!("{}; received {matched} of {count} messages", c.describe())
                     }
-                    RecvError::Closed(c) => format!("{} before a message arrived", c.describe()),
+                    RecvError::Closed(c) => c.before_a_message(),
                 };
                 let mut failure = Failure::new(summary);
                 if let Some((mismatch, msg)) = last_mismatch {

@@ -28,6 +28,7 @@ pub struct Ctx<'a> {
     pub collection: &'a Collection,
     pub vars: &'a HashMap<String, Value>,
     pub opts: &'a RunOptions,
+    /// The collection's secrets; each request masks with its own copy, [`State::masker`].
     pub masker: &'a Masker,
     /// Whether snapshots may be written, decided once for the run.
     pub snapshots: Store,
@@ -67,6 +68,9 @@ pub(super) struct State<'a> {
     /// The last message an `expect`/`wait_for` matched, parsed, for `capture`.
     pub last: Option<Value>,
     pub several: bool,
+    /// This request's secrets: the collection's, its header credentials, its secret captures.
+    /// Every step that writes something out and the request's report mask with this one.
+    pub masker: Masker,
 }
 
 /// Runs one step on the connection it names (the first one when it names none).

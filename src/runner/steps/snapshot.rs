@@ -48,7 +48,7 @@ pub(super) async fn run(
     for m in &mut messages {
         shape::redact(m, &spec.redact);
     }
-    let body = ctx
+    let body = st
         .masker
         .mask(&shape::render_body(&messages, spec.shape))
         .into_owned();
