@@ -665,3 +665,30 @@ fn json_nested_deeper_than_the_parser_reads_says_so() {
         )
     );
 }
+
+#[test]
+fn wsrun_watch_trusts_a_ca_file_or_insecure_like_a_request() {
+    let (config, pem) = self_signed();
+    let server = start(Some(config), |mut ws| async move {
+        let _ = ws.send(Message::text("{\"over\":\"tls\"}")).await;
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let url = server.url("wss");
+    let ws = cli::Workspace::new();
+    ws.write("ca.pem", &pem);
+
+    let untrusted = ws.wsrun(&["watch", &url, "--count", "1"]);
+    assert_eq!(untrusted.code, 1, "{}", untrusted.output());
+    assert!(
+        untrusted.stderr.contains("TLS certificate is not trusted"),
+        "{}",
+        untrusted.stderr
+    );
+    for flags in [["--ca", "ca.pem"], ["--insecure", "--no-color"]] {
+        let mut args = vec!["watch", url.as_str(), "--count", "1"];
+        args.extend(flags);
+        let run = ws.wsrun(&args);
+        assert_eq!(run.code, 0, "{flags:?}: {}", run.output());
+        assert_eq!(run.stdout, "{\"over\":\"tls\"}\n", "{flags:?}");
+    }
+}

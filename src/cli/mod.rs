@@ -1,6 +1,9 @@
 //! The `wsrun` command line: parses arguments, calls the library, renders, picks the exit code.
 
 mod args;
+mod new;
+mod pretty;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +61,8 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Snapshots(args) => snapshots(args),
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
+        Command::Watch(args) => watch::watch(args, color).await,
+        Command::New(args) => new::new(args).await,
         Command::Schema => {
             print!("{}", crate::collection::schema::schema_text());
             EXIT_OK
