@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
 pub mod collection;
+pub mod contract;
 pub mod discover;
 pub mod duration;
 pub mod jsonpath;
