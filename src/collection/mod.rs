@@ -56,6 +56,8 @@ pub struct Request {
     pub line: usize,
     pub connections: Vec<Connection>,
     pub timeout: Option<Duration>,
+    /// Every message the request receives must match a message of this AsyncAPI channel.
+    pub contract: Option<crate::contract::RequestContract>,
     pub steps: Vec<Step>,
 }
 
@@ -188,6 +190,7 @@ struct RawRequest {
     tls: Tls,
     connect_timeout: Option<Dur>,
     timeout: Option<Dur>,
+    contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
@@ -240,8 +243,12 @@ impl Collection {
                 "the file is empty: a collection needs at least `requests:`",
             ));
         }
-        let raw: RawCollection = serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| LoadError::from_yaml(path, text, &e))?;
+        // Files the collection names (`schema:`, `contract:`) are relative to it.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let raw: RawCollection = crate::contract::loading_from(dir, || {
+            serde_saphyr::from_str_with_options(text, yaml_options())
+        })
+        .map_err(|e| LoadError::from_yaml(path, text, &e))?;
         let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);
 
         let environments: Vec<(String, Vec<(String, TValue)>)> = raw
@@ -397,6 +404,7 @@ fn build_request(
         line,
         connections,
         timeout: r.timeout.map(|d| d.0),
+        contract: r.contract,
         steps,
     })
 }

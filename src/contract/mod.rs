@@ -138,15 +138,16 @@ impl Contract {
         self.messages.iter().map(|(n, _)| n.as_str())
     }
 
-    /// Checks one received text; the failure names the closest message and its errors.
-    pub fn check(&self, text: &str) -> Result<(), Failure> {
+    /// Checks one received text, the `nth` on its connection; the failure names the message and
+    /// the closest of the channel's messages, with its errors.
+    pub fn check(&self, text: &str, nth: u64) -> Result<(), Failure> {
         let doc: Value = match serde_json::from_str(text) {
             Ok(doc) => doc,
             Err(e) => {
                 return Err(Failure {
                     summary: format!(
-                        "contract: a message on channel `{}` is not JSON ({e})",
-                        self.channel
+                        "contract: message {nth} received is not JSON ({e}), so it matches no message of channel `{}` in {}",
+                        self.channel, self.file
                     ),
                     ..Failure::default()
                 })
@@ -164,14 +165,15 @@ impl Contract {
             .min_by_key(|(_, e)| e.len())
             .unwrap_or_default();
         let names: Vec<&str> = self.message_names().collect();
+        let plural = if errors.len() == 1 { "" } else { "s" };
         Err(Failure {
             summary: format!(
-                "contract: the message matches no message of channel `{}` in {}",
+                "contract: message {nth} received matches no message of channel `{}` in {}",
                 self.channel, self.file
             ),
-            expected: Some(format!("one of: {}", names.join(", ")).into()),
+            expected: Some(format!("one of the channel's messages: {}", names.join(", ")).into()),
             detail: Some(format!(
-                "closest: {name} ({} errors)\n{}",
+                "closest   {name} ({} error{plural})\n{}",
                 errors.len(),
                 schema::error_lines(&errors)
             )),
@@ -247,11 +249,7 @@ impl Watch {
         if self.violation.is_some() {
             return;
         }
-        if let Err(mut failure) = self.contract.check(text) {
-            failure.summary = format!(
-                "{} (message {} received on this connection)",
-                failure.summary, self.seen
-            );
+        if let Err(mut failure) = self.contract.check(text, self.seen) {
             failure.message = Some(crate::report::truncate(text, crate::runner::check::PREVIEW));
             self.violation = Some(failure);
         }

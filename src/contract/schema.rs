@@ -66,6 +66,9 @@ impl Schema {
             builder = builder.with_draft(draft);
         }
         let validator = builder.build(schema).map_err(|e| {
+            if let jsonschema::error::ValidationErrorKind::Referencing(r) = e.kind() {
+                return format!("{name}: {}", one_line(&r.to_string()));
+            }
             let at = e.instance_path().as_str();
             let at = if at.is_empty() {
                 String::new()

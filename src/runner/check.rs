@@ -22,21 +22,21 @@ pub enum Ready {
 }
 
 /// Why a message did not match.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mismatch {
     pub summary: String,
     pub path: Option<String>,
     pub expected: Option<Shown>,
     pub actual: Option<Shown>,
+    /// The long explanation some matchers give (a schema's errors).
+    pub detail: Option<String>,
 }
 
 impl Mismatch {
     fn new(summary: impl Into<String>) -> Self {
         Self {
             summary: summary.into(),
-            path: None,
-            expected: None,
-            actual: None,
+            ..Self::default()
         }
     }
 
@@ -48,6 +48,7 @@ impl Mismatch {
             expected: self.expected,
             actual: self.actual,
             message: Some(preview(message)),
+            detail: self.detail,
             ..Failure::default()
         }
     }
@@ -106,6 +107,7 @@ impl Ready {
                     path: None,
                     expected: Some("a JSON message".into()),
                     actual: Some(truncate(t.as_str(), 80).into()),
+                    detail: None,
                 })?;
                 for (path, matcher) in checks {
                     check_path(t.as_str(), &doc, path, matcher)?;
@@ -117,6 +119,7 @@ impl Ready {
                 path: None,
                 expected: Some("a JSON text message".into()),
                 actual: Some(format!("binary message of {} bytes", b.len()).into()),
+                detail: None,
             }),
             (Ready::Text(m), Incoming::Text(t)) => {
                 let value = Value::String(t.as_str().to_string());
@@ -127,6 +130,7 @@ impl Ready {
                         path: None,
                         expected: Some(Shown::described(expected)),
                         actual: Some(Shown::node(&value)),
+                        detail: m.explain(&value),
                     }),
                 }
             }
@@ -135,6 +139,7 @@ impl Ready {
                 path: None,
                 expected: Some("a text message".into()),
                 actual: Some(format!("binary message of {} bytes", b.len()).into()),
+                detail: None,
             }),
             (Ready::Binary(m), Incoming::Binary(b)) => match m.mismatch(Subject::Bytes(b)) {
                 None => Ok(None),
@@ -143,6 +148,7 @@ impl Ready {
                     path: None,
                     expected: Some(Shown::described(expected)),
                     actual: Some(format!("{} bytes", b.len()).into()),
+                    detail: None,
                 }),
             },
             (Ready::Binary(_), Incoming::Text(_)) => {
@@ -168,6 +174,7 @@ fn check_path(
                 path: Some(path.to_string()),
                 expected: Some("not to exist".into()),
                 actual: Some(shown(text, doc, node)),
+                detail: None,
             })
         }
         PathOutcome::Nothing => {
@@ -176,6 +183,7 @@ fn check_path(
                 path: Some(path.to_string()),
                 expected: Some(Shown::described(matcher.describe())),
                 actual: Some("(nothing)".into()),
+                detail: None,
             })
         }
         PathOutcome::NoMatch { node, expected } => (node, expected),
@@ -200,6 +208,7 @@ fn check_path(
         path: Some(shown_path),
         expected: Some(Shown::described(expected)),
         actual: Some(shown(text, doc, node)),
+        detail: matcher.explain(node),
     })
 }
 

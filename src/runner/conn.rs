@@ -89,6 +89,8 @@ pub struct Conn {
     pongs: VecDeque<Bytes>,
     /// Set once we sent a close frame.
     pub close_sent: bool,
+    /// The request's `contract:`, checking every message this connection reads.
+    pub contract: Option<crate::contract::Watch>,
 }
 
 /// The shared clock, transcript and message-rate counts of a request.
@@ -279,6 +281,7 @@ impl Conn {
             closed: None,
             pongs: VecDeque::new(),
             close_sent: false,
+            contract: None,
         })
     }
 
@@ -399,6 +402,9 @@ impl Conn {
                     t.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Text(kept));
+                if let Some(c) = &mut self.contract {
+                    c.observe(Some(t.as_str()));
+                }
                 Some(Incoming::Text(t))
             }
             Some(Ok(Message::Binary(b))) => {
@@ -408,6 +414,9 @@ impl Conn {
                     b.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Binary(kept));
+                if let Some(c) = &mut self.contract {
+                    c.observe(None);
+                }
                 Some(Incoming::Binary(b))
             }
             Some(Ok(Message::Ping(b))) => {
