@@ -25,5 +25,6 @@ pub mod record;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
+pub mod stream;
 pub mod template;
 pub mod value;
