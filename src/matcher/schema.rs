@@ -21,12 +21,17 @@ pub(super) fn compile(value: &Value) -> Result<Arc<Schema>, String> {
 }
 
 impl Resolved {
-    /// Why `value` fails the matcher, at length, when a short description cannot say it: every
-    /// error of the first schema it breaks (instance path, message, keyword).
-    pub fn explain(&self, value: &Value) -> Option<String> {
+    /// Why `value` (found at the JSONPath `at`) fails the matcher, at length, when a short
+    /// description cannot say it: every error of the first schema it breaks (instance path,
+    /// message, keyword), with paths from the message's root.
+    pub fn explain(&self, value: &Value, at: &str) -> Option<String> {
         self.checks.iter().find_map(|c| match c {
             Check::Schema(s) if !s.is_valid(value) => {
-                Some(contract::schema::error_lines(&s.errors(value)))
+                let mut errors = s.errors(value);
+                for e in &mut errors {
+                    e.path = format!("{at}{}", &e.path[1..]);
+                }
+                Some(contract::schema::error_lines(&errors))
             }
             _ => None,
         })

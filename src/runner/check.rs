@@ -130,7 +130,7 @@ impl Ready {
                         path: None,
                         expected: Some(Shown::described(expected)),
                         actual: Some(Shown::node(&value)),
-                        detail: m.explain(&value),
+                        detail: m.explain(&value, "$"),
                     }),
                 }
             }
@@ -203,13 +203,20 @@ fn check_path(
     } else {
         format!("{shown_path} does not match")
     };
+    let detail = matcher.explain(node, located(&shown_path));
     Err(Mismatch {
         summary,
         path: Some(shown_path),
         expected: Some(Shown::described(expected)),
         actual: Some(shown(text, doc, node)),
-        detail: matcher.explain(node),
+        detail,
     })
+}
+
+/// The node a shown path names: `$.a` as it is, `$.items[*].id → $['items'][2]['id']` the
+/// part after the arrow.
+fn located(shown_path: &str) -> &str {
+    shown_path.rsplit(" → ").next().unwrap_or(shown_path)
 }
 
 /// A node of `doc` for a failure: the value, unless it holds a float that the parse rounded (a

@@ -66,7 +66,7 @@ impl Monotone {
         let dir = if self.up { "increasing" } else { "decreasing" };
         match self.order {
             Order::Strict => format!("strictly {dir}"),
-            Order::Loose => format!("{dir} (or equal)"),
+            Order::Loose => dir.to_string(),
         }
     }
 }

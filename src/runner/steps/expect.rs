@@ -207,11 +207,8 @@ async fn during(
             Err(RecvError::Timeout) => break,
             Err(RecvError::Closed(c)) => {
                 return Err(Failure::new(format!(
-                    "{} {} into the {shown} window, after {} messages",
+                    "{} during the {shown} window, after {} messages",
                     c.describe(),
-                    crate::stream::short_duration(
-                        length.saturating_sub(deadline.saturating_duration_since(Instant::now()))
-                    ),
                     r.matched
                 )))
             }
