@@ -101,6 +101,11 @@ impl Window {
         })
     }
 
+    /// Whether the window's `rate` is asserted (and so its length must be known).
+    pub fn has_rate(&self) -> bool {
+        self.rate.is_some()
+    }
+
     /// Whether feeding a message needs its JSON.
     pub fn needs_json(&self) -> bool {
         !self.paths.is_empty()

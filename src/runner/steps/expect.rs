@@ -130,6 +130,8 @@ async fn counted(
     let count = e.count.unwrap_or(1);
     let conn = &mut st.conns[conn];
     let mut last_at = started;
+    // The clock is read per message only when a rate needs the window's length.
+    let timed = r.window.as_ref().is_some_and(Window::has_rate);
     let which = |n: u64| {
         if count > 1 {
             format!("message {n} of {count}: ")
@@ -144,7 +146,7 @@ async fn counted(
         };
         let before = r.matched;
         r.take(message, &which)?;
-        if r.matched > before {
+        if timed && r.matched > before {
             last_at = Instant::now();
         }
     }
