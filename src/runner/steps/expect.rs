@@ -41,8 +41,9 @@ pub(super) async fn run(
         Some(d) => {
             let count = match &e.during_count {
                 Some(m) => m.resolve(&st.scope),
+                // Without `count`, an empty window fails: `{gte: 1}`, a literal that compiles.
                 None => Matcher::from_value(serde_json::json!({ "gte": 1 }))
-                    .expect("a literal matcher")
+                    .expect("`{gte: 1}` is a valid matcher")
                     .resolve(&st.scope),
             }
             .map_err(|e| fail(e.to_string()))?;
