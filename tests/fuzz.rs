@@ -407,6 +407,7 @@ fn failure_with(rng: &mut Rng, secret: &str, texts: &[String]) -> Failure {
         }),
         message: Some(rng.pick(texts).clone()),
         detail: Some(texts.join("\n")),
+        stream: Vec::new(),
     }
 }
 

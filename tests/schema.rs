@@ -121,6 +121,18 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             resolve(step("expect")),
         ),
         (
+            "stream path properties",
+            req("    steps:\n      - expect: {count: 2, stream: {$.t: {zzz_unknown: 1}}}\n"),
+            resolve(step("expect"))["anyOf"][1]["properties"]["stream"]["patternProperties"]
+                ["^\\$"]
+                .clone(),
+        ),
+        (
+            "contract",
+            req("    contract: {zzz_unknown: 1}\n"),
+            d["request"]["properties"]["contract"].clone(),
+        ),
+        (
             "no_message",
             req("    steps:\n      - no_message: {zzz_unknown: 1}\n"),
             step("no_message")["anyOf"][1].clone(),

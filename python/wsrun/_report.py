@@ -15,8 +15,9 @@ from . import _wsrun
 
 class StepResult:
     """One step of a request: ``passed``, ``status`` (passed/failed/skipped), ``keyword``,
-    ``line``, ``latency`` and, when it failed, ``error`` (the summary), ``path``, ``expected``, ``actual``,
-    ``message``, ``detail`` and ``connection`` (the values the JSON report holds)."""
+    ``line``, ``latency`` and, when it failed, ``error`` (the summary), ``path``, ``expected``,
+    ``actual``, ``message``, ``detail``, ``connection`` and ``stream`` (the values the JSON report
+    holds)."""
 
     __slots__ = ("_d",)
 
@@ -94,6 +95,13 @@ class StepResult:
     @property
     def detail(self) -> Optional[str]:
         return self._failure("detail")
+
+    @property
+    def stream(self) -> Optional[List[Dict[str, Any]]]:
+        """The stream properties that did not hold over the step's window, as the JSON report
+        has them (``property``, ``path``, ``index``, ``window``, ``value``, ``previous``,
+        ``gaps``, …), or None."""
+        return self._failure("stream")
 
     def to_dict(self) -> Dict[str, Any]:
         return dict(self._d)

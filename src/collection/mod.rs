@@ -58,6 +58,8 @@ pub struct Request {
     pub line: usize,
     pub connections: Vec<Connection>,
     pub timeout: Option<Duration>,
+    /// Every message the request receives must match a message of this AsyncAPI channel.
+    pub contract: Option<crate::contract::RequestContract>,
     pub steps: Vec<Step>,
 }
 
@@ -203,6 +205,7 @@ struct RawRequest {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
@@ -271,8 +274,12 @@ impl Collection {
                 "the file is empty: a collection needs at least `requests:`",
             ));
         }
-        let raw: RawCollection = serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| LoadError::from_yaml(path, text, &e))?;
+        // Files the collection names (`schema:`, `contract:`) are relative to it.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let raw: RawCollection = crate::contract::loading_from(dir, || {
+            serde_saphyr::from_str_with_options(text, yaml_options())
+        })
+        .map_err(|e| LoadError::from_yaml(path, text, &e))?;
         let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);
 
         let environments: Vec<(String, Vec<(String, TValue)>)> = raw
@@ -453,6 +460,7 @@ fn build_request(
         line,
         connections,
         timeout: r.timeout.map(|d| d.0),
+        contract: r.contract,
         steps,
     })
 }

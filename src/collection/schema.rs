@@ -67,6 +67,16 @@ pub fn schema() -> Value {
     request_props.insert("description".into(), json!({ "type": "string" }));
     request_props.insert("timeout".into(), r("duration"));
     request_props.insert(
+        "contract".into(),
+        obj(
+            json!({
+                "asyncapi": { "description": "An AsyncAPI 2.x or 3.0 document (relative to the collection)", "type": "string" },
+                "channel": { "description": "The channel: its key, or (AsyncAPI 3) its address", "type": "string" }
+            }),
+            &["asyncapi", "channel"],
+        ),
+    );
+    request_props.insert(
         "connections".into(),
         json!({ "type": "object", "additionalProperties": r("connection") }),
     );
@@ -135,6 +145,10 @@ fn matcher() -> Value {
             "matches" => json!({ "description": "A regular expression", "type": "string" }),
             "in" => json!({ "type": "array" }),
             "len" | "not" => r("matcher"),
+            "schema" => json!({
+                "description": "A JSON Schema: a file relative to the collection, or the schema itself",
+                "type": ["string", "object", "boolean"]
+            }),
             _ => json!({}),
         };
         matcher_props.insert(key.to_string(), v);
@@ -162,11 +176,36 @@ fn expect() -> Value {
             { "type": "null" },
             obj(json!({
                 "conn": conn, "timeout": timeout,
-                "count": { "type": "integer", "minimum": 1 },
+                "count": {
+                    "description": "A number of messages; with `during`, a matcher such as {gte: 100}",
+                    "anyOf": [ { "type": "integer", "minimum": 1 }, r("matcher") ]
+                },
                 "within": r("duration"),
-                "json": json_matchers, "text": r("matcher"), "binary": r("matcher")
+                "during": r("duration"),
+                "json": json_matchers, "text": r("matcher"), "binary": r("matcher"),
+                "stream": stream()
             }), &[])
         ]
+    })
+}
+
+/// `stream:` properties over a window: per JSONPath, and `rate`.
+fn stream() -> Value {
+    let order = json!({ "anyOf": [ { "type": "boolean" }, { "const": "strict" } ] });
+    let props = obj(
+        json!({
+            "increasing": order, "decreasing": order,
+            "unique": { "type": "boolean" }, "consecutive": { "type": "boolean" },
+            "fresh": r("duration")
+        }),
+        &[],
+    );
+    json!({
+        "description": "Properties over the window's messages: JSONPath → {increasing, decreasing, unique, consecutive, fresh}, and `rate` (messages/s, a matcher)",
+        "type": "object",
+        "properties": { "rate": r("matcher") },
+        "patternProperties": { "^\\$": props },
+        "additionalProperties": false
     })
 }
 

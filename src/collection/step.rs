@@ -182,16 +182,23 @@ map_or_scalar!(
     }
 );
 
-/// `expect` / `wait_for`: what the next message (or the next `count`) must look like.
+/// `expect` / `wait_for`: what the next message (or the next `count`, or every message
+/// `during` a time) must look like, and the `stream` properties of that window.
 #[derive(Debug, Clone, Default)]
 pub struct Expect {
     pub conn: Option<String>,
     pub timeout: Option<Dur>,
+    /// A window of this many messages.
     pub count: Option<u64>,
     pub within: Option<Dur>,
+    /// A window of every message that arrives for this long…
+    pub during: Option<Dur>,
+    /// …whose number must match this (default: at least 1).
+    pub during_count: Option<Matcher>,
     pub json: Option<OrderedMap<JsonPath, Matcher>>,
     pub text: Option<Matcher>,
     pub binary: Option<Matcher>,
+    pub stream: Option<crate::stream::StreamSpec>,
 }
 
 #[derive(Deserialize)]
@@ -199,11 +206,13 @@ pub struct Expect {
 struct RawExpect {
     conn: Option<String>,
     timeout: Option<Dur>,
-    count: Option<u64>,
+    count: Option<Value>,
     within: Option<Dur>,
+    during: Option<Dur>,
     json: Option<OrderedMap<JsonPath, Matcher>>,
     text: Option<Matcher>,
     binary: Option<Matcher>,
+    stream: Option<crate::stream::StreamSpec>,
 }
 
 impl TryFrom<RawExpect> for Expect {
@@ -213,17 +222,38 @@ impl TryFrom<RawExpect> for Expect {
         if kinds.iter().filter(|k| **k).count() > 1 {
             return Err("an expectation takes only one of `json`, `text` or `binary`".into());
         }
-        if r.count == Some(0) {
-            return Err("`count` must be at least 1".into());
+        let (count, during_count) = match (r.count, &r.during) {
+            (None, _) => (None, None),
+            (Some(c), Some(_)) => (None, Some(Matcher::from_value(c)?)),
+            (Some(Value::Number(n)), None) => match n.as_u64() {
+                Some(0) => return Err("`count` must be at least 1".into()),
+                Some(n) => (Some(n), None),
+                None => return Err(format!("`count` must be a whole number of messages, found {n}")),
+            },
+            (Some(Value::Object(_)), None) => {
+                return Err("`count: {…}` (a matcher) needs `during:`; without it, `count` is a number of messages".into())
+            }
+            (Some(other), None) => {
+                return Err(format!(
+                    "`count` must be a number of messages, found {}",
+                    crate::value::type_name(&other)
+                ))
+            }
+        };
+        if r.during.is_some() && r.within.is_some() {
+            return Err("`during` and `within` both set the window: use one".into());
         }
         Ok(Expect {
             conn: r.conn,
             timeout: r.timeout,
-            count: r.count,
+            count,
             within: r.within,
+            during: r.during,
+            during_count,
             json: r.json,
             text: r.text,
             binary: r.binary,
+            stream: r.stream,
         })
     }
 }
@@ -520,8 +550,16 @@ impl Expect {
         for (_, m) in self.json.iter().flat_map(|j| j.0.iter()) {
             m.vars(out);
         }
-        for m in self.text.iter().chain(self.binary.iter()) {
+        for m in self
+            .text
+            .iter()
+            .chain(&self.binary)
+            .chain(&self.during_count)
+        {
             m.vars(out);
+        }
+        if let Some(s) = &self.stream {
+            s.vars(out);
         }
     }
 }

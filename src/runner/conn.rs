@@ -130,6 +130,8 @@ pub struct Conn {
     /// When the protocol's next tick is due, if it has one.
     tick_at: Option<Instant>,
     last_id: u64,
+    /// The request's `contract:`, checking every message this connection reads.
+    pub contract: Option<crate::contract::Watch>,
 }
 
 /// The transcript copies small payloads: a shared one would pin tungstenite's read buffer, which
@@ -238,6 +240,7 @@ impl Conn {
             protocol,
             out: Vec::new(),
             last_id: 0,
+            contract: None,
         })
     }
 
@@ -385,6 +388,9 @@ impl Conn {
                     t.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Text(kept));
+                if let Some(c) = &mut self.contract {
+                    c.observe(Some(t.as_str()));
+                }
                 self.decode(Incoming::Text(t), rec).await
             }
             Some(Ok(Message::Binary(b))) => {
@@ -394,6 +400,9 @@ impl Conn {
                     b.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Binary(kept));
+                if let Some(c) = &mut self.contract {
+                    c.observe(None);
+                }
                 self.decode(Incoming::Binary(b), rec).await
             }
             Some(Ok(Message::Ping(b))) => {

@@ -49,7 +49,14 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         }
     }
     match open_all(ctx, request, &state.scope, &mut state.rec).await {
-        Ok(conns) => state.conns = conns,
+        Ok(mut conns) => {
+            if let Some(contract) = &request.contract {
+                for c in &mut conns {
+                    c.contract = Some(crate::contract::Watch::new(contract.0.clone()));
+                }
+            }
+            state.conns = conns
+        }
         Err(failure) => {
             report.error = Some(failure);
             report.steps = skipped(request, 0);
@@ -60,10 +67,11 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     }
     for (i, step) in request.steps.iter().enumerate() {
         let step_started = Instant::now();
-        let (outcome, messages) = match super::steps::run(ctx, request, step, &mut state).await {
+        let result = super::steps::run(ctx, request, step, &mut state).await;
+        let (outcome, messages) = match contract_violation(&mut state, result) {
             Ok(n) => (Outcome::Passed, n),
             Err((mut failure, n)) => {
-                if state.several {
+                if state.several && failure.connection.is_none() {
                     failure.connection = step.kind.conn().map(str::to_string);
                 }
                 (Outcome::Failed(failure), n)
@@ -93,6 +101,34 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     report.duration = started.elapsed();
     state.masker.request(&mut report);
     report
+}
+
+/// A message that broke the request's contract during the step fails it, whatever the step
+/// itself found: the contract's failure explains what the step saw.
+fn contract_violation(
+    state: &mut super::steps::State<'_>,
+    result: Result<u64, (Failure, u64)>,
+) -> Result<u64, (Failure, u64)> {
+    let several = state.several;
+    let broken = state.conns.iter_mut().find_map(|c| {
+        let mut failure = c.contract.as_mut()?.take()?;
+        if several {
+            failure.connection = Some(c.name.to_string());
+        }
+        Some(failure)
+    });
+    match (broken, result) {
+        (None, result) => result,
+        (Some(failure), Ok(n)) => Err((failure, n)),
+        (Some(mut failure), Err((own, n))) => {
+            let also = format!("the step also failed: {}", own.summary);
+            failure.detail = Some(match failure.detail {
+                Some(d) => format!("{d}\n{also}"),
+                None => also,
+            });
+            Err((failure, n))
+        }
+    }
 }
 
 fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
