@@ -15,6 +15,8 @@ pub struct JsonPath {
     compiled: serde_json_path::JsonPath,
     /// `Some` when the query is a chain of names and non-negative indices.
     simple: Option<Vec<Segment>>,
+    /// The one top-level member the query reads, if it reads only one (see [`JsonPath::member`]).
+    member: Option<Box<str>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -63,7 +65,18 @@ impl JsonPath {
             source: path.to_string(),
             compiled,
             simple: parse_simple(path),
+            member: top_member(path).map(Into::into),
         })
+    }
+
+    /// The top-level member of the document that holds everything the query reads: `data` for
+    /// `$.data.s` or `$['data'][*].id`. `None` when the query reads more of the document: it
+    /// starts at the root with anything but one name (`$`, `$..id`, `$[*]`, `$['a','b']`), or
+    /// names the root again inside (a filter's `$.limit`). A query with a member selects the
+    /// same nodes from an object that holds just that member as from the whole document, which
+    /// is what lets a message be parsed only as far as its paths read.
+    pub fn member(&self) -> Option<&str> {
+        self.member.as_deref()
     }
 
     /// The query as written.
@@ -236,6 +249,39 @@ fn parse_simple(path: &str) -> Option<Vec<Segment>> {
     Some(segments)
 }
 
+/// The member name a query starts with (`$.name`, `$['name']`, `$["name"]`, names without
+/// escapes), if the rest of it never names the root `$` again. Conservative: a `$` anywhere later,
+/// even inside a string literal, means no member. Only called on queries `serde_json_path`
+/// already accepted, so the rest is known to be valid segments.
+fn top_member(path: &str) -> Option<String> {
+    let rest = path.strip_prefix('$')?;
+    let (name, after) = if let Some(shorthand) = rest.strip_prefix('.') {
+        // RFC 9535 member-name-shorthand: ALPHA / DIGIT / "_" / non-ASCII; `..` and `.*` stop here.
+        let end = shorthand
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80))
+            .unwrap_or(shorthand.len());
+        if end == 0 {
+            return None;
+        }
+        shorthand.split_at(end)
+    } else {
+        let inner = rest.strip_prefix('[')?;
+        let quote = inner.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+        let body = &inner[1..];
+        let close = body.find(quote)?;
+        let (name, tail) = body.split_at(close);
+        if name.contains('\\') {
+            return None;
+        }
+        (name, tail[1..].strip_prefix(']')?)
+    };
+    if after.contains('$') {
+        return None;
+    }
+    Some(name.to_string())
+}
+
 impl<'de> serde::Deserialize<'de> for JsonPath {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -270,6 +316,35 @@ mod tests {
             let p = JsonPath::parse(path).unwrap();
             let general: Vec<&Value> = p.compiled.query(&doc).all();
             assert_eq!(p.query(&doc), general, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_query_names_the_one_top_level_member_it_reads() {
+        let member = |p: &str| JsonPath::parse(p).unwrap().member().map(str::to_string);
+        for (path, expected) in [
+            ("$.e", Some("e")),
+            ("$.data.s", Some("data")),
+            ("$['a b'][0]", Some("a b")),
+            ("$[\"it's\"]", Some("it's")),
+            ("$.items[*].id", Some("items")),
+            ("$.items[?@.price < 10].title", Some("items")),
+            ("$.a..b", Some("a")),
+            ("$.prix€.x", Some("prix€")),
+            ("$.a [0]", Some("a")),
+            ("$", None),
+            ("$..id", None),
+            ("$.*", None),
+            ("$[*].a", None),
+            ("$[0]", None),
+            ("$['a','b']", None),
+            ("$['a\\'b']", None),
+            ("$[?@.a]", None),
+            // The root named again inside a filter: the query reads other members too.
+            ("$.items[?@.price < $.max]", None),
+            ("$.a[?@ == '$']", None),
+        ] {
+            assert_eq!(member(path).as_deref(), expected, "{path}");
         }
     }
 

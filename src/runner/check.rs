@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::conn::Incoming;
+use super::partial::Partial;
 use crate::collection::{Expect, MatcherMap};
 use crate::jsonpath::JsonPath;
 use crate::matcher::path::{self, PathOutcome};
@@ -141,13 +142,27 @@ impl Ready {
         }
     }
 
-    /// Tests one message; on success returns its parsed JSON when the check had to parse it
-    /// (`json:`). Other checks leave parsing to [`parse`], once, for the message `capture` reads.
-    pub fn check(&self, message: &Incoming) -> Result<Option<Value>, Mismatch> {
+    /// The paths a `json:` check reads.
+    pub fn paths(&self) -> impl Iterator<Item = &JsonPath> {
+        let checks = match self {
+            Ready::Json(checks) => checks.as_slice(),
+            _ => &[],
+        };
+        checks.iter().map(|(path, _)| path)
+    }
+
+    /// Whether checking a text message parses it (`json:`).
+    pub fn parses(&self) -> bool {
+        matches!(self, Ready::Json(_))
+    }
+
+    /// Tests one message. A `json:` check parses a text with `json`, only as far as its paths
+    /// read (see [`Partial`]); the document stays in `json` for the step's other readers.
+    pub fn check(&self, message: &Incoming, json: &mut Partial) -> Result<(), Mismatch> {
         match (self, message) {
-            (Ready::Any, _) => Ok(None),
+            (Ready::Any, _) => Ok(()),
             (Ready::Json(checks), Incoming::Text(t)) => {
-                let doc: Value = serde_json::from_str(t.as_str()).map_err(|e| Mismatch {
+                let doc = json.parse(t.as_str()).map_err(|e| Mismatch {
                     summary: not_json(&e),
                     path: None,
                     expected: Some("a JSON message".into()),
@@ -155,12 +170,11 @@ impl Ready {
                     detail: None,
                 })?;
                 for (path, matcher) in checks {
-                    check_path(Some(t.as_str()), &doc, path, matcher)?;
+                    check_path(Some(t.as_str()), doc, path, matcher)?;
                 }
-                Ok(Some(doc))
+                Ok(())
             }
-            // Parsed already: `parse` clones it for `capture`, once, if it is the last match.
-            (_, Incoming::Envelope(doc)) => self.check_doc(doc).map(|()| None),
+            (_, Incoming::Envelope(doc)) => self.check_doc(doc),
             (Ready::Json(_), Incoming::Binary(b)) => Err(Mismatch {
                 summary: "expected a JSON text message, got a binary one".into(),
                 path: None,
@@ -171,7 +185,7 @@ impl Ready {
             (Ready::Text(m), Incoming::Text(t)) => {
                 let value = Value::String(t.as_str().to_string());
                 match m.mismatch(Subject::Json(&value)) {
-                    None => Ok(None),
+                    None => Ok(()),
                     Some(expected) => Err(Mismatch {
                         summary: "the text does not match".into(),
                         path: None,
@@ -189,7 +203,7 @@ impl Ready {
                 detail: None,
             }),
             (Ready::Binary(m), Incoming::Binary(b)) => match m.mismatch(Subject::Bytes(b)) {
-                None => Ok(None),
+                None => Ok(()),
                 Some(expected) => Err(Mismatch {
                     summary: "the binary message does not match".into(),
                     path: None,
@@ -205,7 +219,8 @@ impl Ready {
     }
 }
 
-/// Every node the path selects in `doc` (parsed from `text`) must match (one is enough with
+/// Every node the path selects in `doc` (parsed from `text`, maybe only the members the paths
+/// read) must match (one is enough with
 /// `any: true`).
 fn check_path(
     text: Option<&str>,
@@ -364,6 +379,11 @@ mod tests {
         )
     }
 
+    /// Checks one message as a step does: parsed as far as the paths read.
+    fn check(r: &Ready, message: &Incoming) -> Result<(), Mismatch> {
+        r.check(message, &mut Partial::for_paths(r.paths()))
+    }
+
     fn text(s: &str) -> Incoming {
         Incoming::Text(s.to_string().into())
     }
@@ -371,7 +391,7 @@ mod tests {
     #[test]
     fn a_wrong_value_names_path_expected_and_actual() {
         let r = ready(&[("$.s", json!("ETHUSDT"))]);
-        let m = r.check(&text(r#"{"s":"BTCUSDT"}"#)).unwrap_err();
+        let m = check(&r, &text(r#"{"s":"BTCUSDT"}"#)).unwrap_err();
         assert_eq!(m.path.as_deref(), Some("$.s"));
         assert_eq!(m.expected, Some(Shown::Value(json!("ETHUSDT"))));
         assert_eq!(m.actual, Some(Shown::Value(json!("BTCUSDT"))));
@@ -382,32 +402,32 @@ mod tests {
     fn every_selected_node_must_match_unless_any() {
         let doc = r#"{"items":[{"id":1},{"id":5},{"id":2}]}"#;
         let all = ready(&[("$.items[*].id", json!({"lt": 3}))]);
-        let m = all.check(&text(doc)).unwrap_err();
+        let m = check(&all, &text(doc)).unwrap_err();
         assert_eq!(
             m.path.as_deref(),
             Some("$.items[*].id → $['items'][1]['id']")
         );
         let any = ready(&[("$.items[*].id", json!({"gt": 4, "any": true}))]);
-        assert!(any.check(&text(doc)).is_ok());
+        assert!(check(&any, &text(doc)).is_ok());
     }
 
     #[test]
     fn missing_paths_fail_unless_exists_false() {
         let r = ready(&[("$.nope", json!(1))]);
         assert_eq!(
-            r.check(&text("{}")).unwrap_err().summary,
+            check(&r, &text("{}")).unwrap_err().summary,
             "$.nope selected nothing"
         );
         let r = ready(&[("$.nope", json!({"exists": false}))]);
-        assert!(r.check(&text("{}")).is_ok());
+        assert!(check(&r, &text("{}")).is_ok());
         let r = ready(&[("$.a", json!({"exists": false}))]);
-        assert!(r.check(&text(r#"{"a":1}"#)).is_err());
+        assert!(check(&r, &text(r#"{"a":1}"#)).is_err());
     }
 
     #[test]
     fn non_json_text_is_a_failure_that_says_so() {
         let r = ready(&[("$.a", json!(1))]);
-        let m = r.check(&text("hello")).unwrap_err();
+        let m = check(&r, &text("hello")).unwrap_err();
         assert!(
             m.summary.starts_with("the message is not JSON"),
             "{}",
@@ -419,12 +439,10 @@ mod tests {
     fn a_float_in_a_failure_is_shown_with_the_digits_the_server_sent() {
         let r = ready(&[("$.a[1]", json!({"eq": {"b": 1}}))]);
         let sent = r#"{"a": [1, {"b" : 1.50, "s": "x y\"}"}], "a": [0, {"b": 1.0E2}]}"#;
-        let m = r.check(&text(sent)).unwrap_err();
+        let m = check(&r, &text(sent)).unwrap_err();
         // Duplicate keys: the last one is the one that was checked, and the one shown.
         assert_eq!(m.actual, Some(Shown::Text(r#"{"b":1.0E2}"#.into())));
-        let m = r
-            .check(&text(r#"{"a": [1, {"b" : 1.50, "s": "x y\"}"}]}"#))
-            .unwrap_err();
+        let m = check(&r, &text(r#"{"a": [1, {"b" : 1.50, "s": "x y\"}"}]}"#)).unwrap_err();
         assert_eq!(
             m.actual,
             Some(Shown::Text(r#"{"b":1.50,"s":"x y\"}"}"#.into()))

@@ -3,12 +3,13 @@
 //! records in the transcript.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -96,6 +97,10 @@ impl Closed {
     }
 }
 
+/// A read's deadline passed.
+#[derive(Debug)]
+pub(super) struct Elapsed;
+
 /// What `recv` returns instead of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecvError {
@@ -132,6 +137,9 @@ pub struct Conn {
     last_id: u64,
     /// The request's `contract:`, checking every message this connection reads.
     pub contract: Option<crate::contract::Watch>,
+    /// The timer of reads with a deadline, kept between reads: a step's reads share one
+    /// deadline, so one timer serves them all instead of one per message (see [`Conn::read_until`]).
+    timer: Option<(Instant, Pin<Box<Sleep>>)>,
 }
 
 /// The transcript copies small payloads: a shared one would pin tungstenite's read buffer, which
@@ -241,6 +249,7 @@ impl Conn {
             out: Vec::new(),
             last_id: 0,
             contract: None,
+            timer: None,
         })
     }
 
@@ -332,12 +341,38 @@ impl Conn {
             if let Some(closed) = &self.closed {
                 return Err(RecvError::Closed(closed.clone()));
             }
-            match tokio::time::timeout_at(deadline, self.read_frame(rec)).await {
-                Err(_) => return Err(RecvError::Timeout),
+            match self.read_until(deadline, rec).await {
+                Err(Elapsed) => return Err(RecvError::Timeout),
                 Ok(Some(m)) => return Ok(m),
                 Ok(None) => continue,
             }
         }
+    }
+
+    /// Reads the next frame as [`Conn::read_frame`] does, unless `deadline` passes first. The
+    /// timer is the connection's, set again only when the deadline changes; a frame that is
+    /// already buffered is returned without looking at the clock.
+    pub(super) async fn read_until(
+        &mut self,
+        deadline: Instant,
+        rec: &mut Recorder,
+    ) -> Result<Option<Incoming>, Elapsed> {
+        let mut timer = match self.timer.take() {
+            Some((at, timer)) if at == deadline => timer,
+            Some((_, mut timer)) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
+        let read = tokio::select! {
+            biased;
+            frame = self.read_frame(rec) => Ok(frame),
+            () = timer.as_mut() => Err(Elapsed),
+        };
+        // Not put back if this future is dropped mid-read: the next read makes a new one.
+        self.timer = Some((deadline, timer));
+        read
     }
 
     /// Waits for a pong with `payload`, keeping messages that arrive meanwhile in the inbox.
@@ -355,8 +390,8 @@ impl Conn {
             if let Some(closed) = &self.closed {
                 return Err(RecvError::Closed(closed.clone()));
             }
-            match tokio::time::timeout_at(deadline, self.read_frame(rec)).await {
-                Err(_) => return Err(RecvError::Timeout),
+            match self.read_until(deadline, rec).await {
+                Err(Elapsed) => return Err(RecvError::Timeout),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {
                         return Err(RecvError::Closed(speak::overflow("the pong")));

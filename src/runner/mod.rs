@@ -4,6 +4,7 @@
 pub(crate) mod check;
 pub mod conn;
 pub mod mask;
+pub mod partial;
 pub mod recorder;
 mod request;
 mod steps;

@@ -31,7 +31,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         },
         conns: Vec::new(),
         rec: Recorder::with_progress(ctx.opts.progress.clone()),
-        last: None,
+        last: Default::default(),
         several: request.connections.len() > 1,
         masker: ctx.masker.clone(),
         latency: None,

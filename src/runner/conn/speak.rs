@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Closed, Conn, Incoming, Recorder, RecvError, INBOX_LIMIT};
+use super::{Closed, Conn, Elapsed, Incoming, Recorder, RecvError, INBOX_LIMIT};
 use crate::protocol::Decoded;
 use crate::report::{Direction, FrameData};
 
@@ -28,8 +28,8 @@ impl Conn {
                     ),
                 });
             }
-            match tokio::time::timeout_at(deadline, self.read_frame(rec)).await {
-                Err(_) => {
+            match self.read_until(deadline, rec).await {
+                Err(Elapsed) => {
                     return Err(format!(
                         "the {} handshake did not finish within {}: no {waiting} from the server",
                         self.protocol.name(),
@@ -76,8 +76,8 @@ impl Conn {
             if let Some(closed) = &self.closed {
                 return Err(RecvError::Closed(closed.clone()));
             }
-            match tokio::time::timeout_at(deadline, self.read_frame(rec)).await {
-                Err(_) => return Err(RecvError::Timeout),
+            match self.read_until(deadline, rec).await {
+                Err(Elapsed) => return Err(RecvError::Timeout),
                 Ok(Some(m)) if wanted(&m) => return Ok(m),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {

@@ -8,7 +8,7 @@ use crate::jsonpath::JsonPath;
 use crate::report::Failure;
 
 pub(super) fn run(st: &mut State<'_>, captures: &OrderedMap<String, JsonPath>) -> StepResult {
-    let Some(doc) = &st.last else {
+    let Some(doc) = st.last.json() else {
         return Err(fail(
             "nothing to capture from: no JSON message has been matched yet (capture reads the message the last `expect`/`wait_for` matched)",
         ));

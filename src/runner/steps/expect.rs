@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{fail, State, StepResult};
+use super::{fail, Last, State, StepResult};
 use crate::collection::Expect;
 use crate::duration::format_duration;
 use crate::matcher::{Matcher, Resolved, Subject};
 use crate::report::{Failure, Shown};
 use crate::runner::check::{self, Mismatch, Ready};
 use crate::runner::conn::{Incoming, RecvError};
+use crate::runner::partial::Partial;
 use crate::stream::Window;
 
 /// `expect` (the next message, or the next `count`) and `wait_for` (skip until one matches).
@@ -28,8 +29,13 @@ pub(super) async fn run(
         Some(spec) => Some(Window::new(spec, &st.scope).map_err(|e| fail(e.to_string()))?),
         None => None,
     };
+    // Every message is parsed once, only as far as the step's paths read (the check's and the
+    // window's); `capture` reads the last matched one later, parsing it whole if it must.
+    let window_paths = e.stream.iter().flat_map(|s| s.paths.iter().map(|(p, _)| p));
+    let json = Partial::for_paths(ready.paths().chain(window_paths));
     let mut reading = Reading {
         ready: &ready,
+        json,
         window,
         wait,
         consumed: 0,
@@ -52,9 +58,8 @@ pub(super) async fn run(
         None => counted(st, conn, e, &mut reading, timeout).await,
     };
     let consumed = reading.consumed;
-    if let Some((doc, message)) = reading.last {
-        // Only the last matched message is kept for `capture`: parse it if no check had to.
-        st.last = doc.or_else(|| check::parse(&message));
+    if let Some(last) = reading.last {
+        st.last = last;
     }
     outcome.map(|()| consumed).map_err(|f| (f, consumed))
 }
@@ -62,12 +67,15 @@ pub(super) async fn run(
 /// What a step has read so far.
 struct Reading<'r> {
     ready: &'r Ready,
+    /// Parses each message for the check and the window.
+    json: Partial,
     window: Option<Window>,
     wait: bool,
     consumed: u64,
     matched: u64,
-    /// The last matched message, and its JSON when a check parsed it.
-    last: Option<(Option<serde_json::Value>, Incoming)>,
+    /// The last matched message, for `capture` (its text copied into a buffer reused from one
+    /// message to the next: the message itself may hold on to the connection's read buffer).
+    last: Option<Last>,
     /// `wait_for`: the last skipped message and why it did not match.
     last_mismatch: Option<(Mismatch, Incoming)>,
 }
@@ -77,20 +85,20 @@ impl Reading<'_> {
     /// with `which` naming the message) and is skipped by `wait_for`.
     fn take(&mut self, message: Incoming, which: &dyn Fn(u64) -> String) -> Result<(), Failure> {
         self.consumed += 1;
-        match self.ready.check(&message) {
-            Ok(mut doc) => {
+        match self.ready.check(&message, &mut self.json) {
+            Ok(()) => {
                 self.matched += 1;
                 if let Some(w) = &mut self.window {
-                    let parsed = match (&doc, w.needs_json()) {
-                        (None, true) => check::parse(&message),
+                    let doc = match &message {
+                        Incoming::Envelope(doc) => Some(doc),
+                        // Parsed by the check just now, for the window's paths too.
+                        Incoming::Text(_) if self.ready.parses() => Some(self.json.doc()),
+                        Incoming::Text(t) if w.needs_json() => self.json.parse(t.as_str()).ok(),
                         _ => None,
                     };
-                    w.observe(doc.as_ref().or(parsed.as_ref()), &|| {
-                        check::preview(&message)
-                    });
-                    doc = doc.or(parsed);
+                    w.observe(doc, &|| check::preview(&message));
                 }
-                self.last = Some((doc, message));
+                keep(&mut self.last, message);
                 Ok(())
             }
             Err(mismatch) if self.wait => {
@@ -114,6 +122,19 @@ impl Reading<'_> {
         } else {
             Err(crate::stream::failure(violations))
         }
+    }
+}
+
+/// Keeps `message` as the last matched one, reusing the buffer of the one before.
+fn keep(last: &mut Option<Last>, message: Incoming) {
+    match (last, message) {
+        (Some(Last::Text(kept)), Incoming::Text(t)) => {
+            kept.clear();
+            kept.push_str(t.as_str());
+        }
+        (last, Incoming::Text(t)) => *last = Some(Last::Text(t.as_str().to_string())),
+        (last, Incoming::Envelope(doc)) => *last = Some(Last::Json(doc)),
+        (last, Incoming::Binary(_)) => *last = Some(Last::Nothing),
     }
 }
 

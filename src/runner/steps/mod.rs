@@ -67,14 +67,40 @@ pub(super) struct State<'a> {
     pub scope: Scope<'a>,
     pub conns: Vec<Conn>,
     pub rec: Recorder,
-    /// The last message an `expect`/`wait_for` matched, parsed, for `capture`.
-    pub last: Option<Value>,
+    /// The last message an `expect`/`wait_for`, `reply` or `call` matched, for `capture`.
+    pub last: Last,
     pub several: bool,
     /// This request's secrets: the collection's, its header credentials, its secret captures.
     /// Every step that writes something out and the request's report mask with this one.
     pub masker: Masker,
     /// The round-trip time of the step that just ran, if it waited for an answer.
     pub latency: Option<Duration>,
+}
+
+/// The message `capture` reads: the last one matched. An `expect`/`wait_for` keeps its text and
+/// it is parsed only if a `capture` reads it; an answer (`reply`, `call`) is JSON already.
+#[derive(Debug, Default)]
+pub(super) enum Last {
+    #[default]
+    Nothing,
+    Text(String),
+    Json(Value),
+}
+
+impl Last {
+    /// Its JSON, parsed on first use; `None` when nothing matched yet or it is not JSON.
+    pub fn json(&mut self) -> Option<&Value> {
+        if let Last::Text(text) = self {
+            *self = match serde_json::from_str(text) {
+                Ok(doc) => Last::Json(doc),
+                Err(_) => Last::Nothing,
+            };
+        }
+        match self {
+            Last::Json(doc) => Some(doc),
+            _ => None,
+        }
+    }
 }
 
 /// Runs one step on the connection it names (the first one when it names none).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{fail, State, StepResult};
+use super::{fail, Last, State, StepResult};
 use crate::collection::Reply;
 use crate::duration::format_duration;
 use crate::jsonpath::JsonPath;
@@ -101,7 +101,7 @@ pub(super) async fn run(
     if let Err(mismatch) = checked {
         return Err((failure("reply", mismatch, &answer), consumed));
     }
-    st.last = Some(answer);
+    st.last = Last::Json(answer);
     Ok(consumed)
 }
 

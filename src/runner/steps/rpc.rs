@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::reply::{await_json, failure};
-use super::{fail, State, StepResult};
+use super::{fail, Last, State, StepResult};
 use crate::collection::{Call, CallItem, Calls, MatcherMap, Notify};
 use crate::duration::format_duration;
 use crate::protocol::jsonrpc::{self, describe_error, Outcome};
@@ -62,7 +62,7 @@ pub(super) async fn call(
     timeout: Duration,
 ) -> StepResult {
     let mut responses = exchange(st, conn, &[Spec::from(c)], timeout).await?;
-    st.last = responses.pop();
+    st.last = responses.pop().map_or(Last::Nothing, Last::Json);
     Ok(1)
 }
 
@@ -76,7 +76,7 @@ pub(super) async fn calls(
     let specs: Vec<Spec<'_>> = c.list.iter().map(Spec::from).collect();
     let responses = exchange(st, conn, &specs, timeout).await?;
     let n = responses.len() as u64;
-    st.last = Some(Value::Array(responses));
+    st.last = Last::Json(Value::Array(responses));
     Ok(n)
 }
 
