@@ -59,7 +59,10 @@ pub fn asyncio_runtime() {
 
 /// Resolves when Python has a pending signal (Ctrl-C), with its exception.
 pub async fn python_signal() -> PyErr {
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    // The first check after 50 ms, not at once: a `stream()` waits here once per batch of
+    // messages, and taking the GIL back for each batch would cost more than the batch.
+    let every = Duration::from_millis(50);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

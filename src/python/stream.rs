@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
-use super::convert::{dumps, duration_arg, JVal};
+use super::convert::{dumps, duration_arg, KeyCache, Packed};
 use super::errors::{connection_failed, StreamTimeout};
 use super::runtime::{asyncio_runtime, block_interruptibly, runtime};
 use crate::collection::Tls;
@@ -25,7 +25,7 @@ const STREAM_CAPACITY: usize = 1024;
 const STREAM_BATCH: usize = 256;
 
 enum Item {
-    Json(JVal),
+    Json(Packed),
     Text(Utf8Bytes),
     Binary(Bytes),
     /// The end: `None` for a clean close, else what went wrong.
@@ -37,15 +37,18 @@ fn to_item(m: Incoming) -> Item {
         Incoming::Text(t) => {
             let s = t.as_str().trim_start();
             if s.starts_with('{') || s.starts_with('[') {
-                if let Ok(v) = serde_json::from_str::<JVal>(t.as_str()) {
+                if let Ok(v) = Packed::parse(t.as_str()) {
                     return Item::Json(v);
                 }
             }
             Item::Text(t)
         }
         Incoming::Binary(b) => Item::Binary(b),
-        // Streams are raw connections; a JSON value always reads back as `JVal`.
-        Incoming::Envelope(v) => Item::Json(serde_json::from_value(v).unwrap_or(JVal::Null)),
+        // Streams are raw connections: no protocol makes envelopes here.
+        Incoming::Envelope(v) => match Packed::parse(&v.to_string()) {
+            Ok(p) => Item::Json(p),
+            Err(_) => Item::Text(v.to_string().into()),
+        },
     }
 }
 
@@ -126,14 +129,14 @@ async fn pump(
     tx: mpsc::Sender<Item>,
     mut close_rx: oneshot::Receiver<()>,
 ) {
-    let far = || tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    // No deadline: one far away, the same for every read (the connection's timer is set once).
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let mut far = tokio::time::Instant::now() + year;
     loop {
-        // The transcript is not needed here; keep the recorder from holding frames.
-        rec.transcript = Default::default();
         tokio::select! {
             biased;
             _ = &mut close_rx => break,
-            r = conn.recv(far(), &mut rec) => match r {
+            r = conn.recv(far, &mut rec) => match r {
                 Ok(m) => {
                     let item = to_item(m);
                     tokio::select! {
@@ -142,7 +145,7 @@ async fn pump(
                         sent = tx.send(item) => if sent.is_err() { break },
                     }
                 }
-                Err(RecvError::Timeout) => continue,
+                Err(RecvError::Timeout) => far = tokio::time::Instant::now() + year,
                 Err(RecvError::Closed(c)) => {
                     let why = (!c.clean).then(|| c.describe());
                     let _ = tx.send(Item::End(why)).await;
@@ -162,6 +165,8 @@ pub struct PyStream {
     limit: Option<u64>,
     timeout: Option<Duration>,
     close_tx: Mutex<Option<oneshot::Sender<()>>>,
+    /// Dict keys made so far (the messages of a stream repeat theirs).
+    keys: Mutex<KeyCache>,
 }
 
 /// What `_pop` found.
@@ -210,7 +215,10 @@ impl PyStream {
             }
         };
         Ok(Popped::Item(match &item {
-            Item::Json(v) => v.to_py(py)?,
+            Item::Json(v) => {
+                let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+                v.to_py(py, &mut keys)?
+            }
             Item::Text(t) => PyString::new(py, t.as_str()).into_any(),
             Item::Binary(b) => PyBytes::new(py, b).into_any(),
             Item::End(_) => unreachable!("handled above"),
@@ -303,7 +311,8 @@ impl PyStream {
         };
         let messages = send_arg(send)?;
         let opened = block_interruptibly(py, async move {
-            let mut rec = Recorder::new();
+            // Nothing reads a transcript here.
+            let mut rec = Recorder::without_transcript();
             let mut conn = Conn::open(&spec).await?;
             for m in messages {
                 conn.send(m, &mut rec).await?;
@@ -323,6 +332,7 @@ impl PyStream {
             limit,
             timeout,
             close_tx: Mutex::new(Some(close_tx)),
+            keys: Mutex::new(KeyCache::new()),
         })
     }
 

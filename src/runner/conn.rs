@@ -417,10 +417,10 @@ impl Conn {
         };
         match next {
             Some(Ok(Message::Text(t))) => {
-                let kept = if t.len() <= COPY_LIMIT {
-                    Utf8Bytes::from(t.as_str().to_owned())
-                } else {
-                    t.clone()
+                let kept = match rec.keeps_frames() {
+                    false => Utf8Bytes::default(),
+                    true if t.len() <= COPY_LIMIT => Utf8Bytes::from(t.as_str().to_owned()),
+                    true => t.clone(),
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Text(kept));
                 if let Some(c) = &mut self.contract {
@@ -429,10 +429,10 @@ impl Conn {
                 self.decode(Incoming::Text(t), rec).await
             }
             Some(Ok(Message::Binary(b))) => {
-                let kept = if b.len() <= COPY_LIMIT {
-                    Bytes::copy_from_slice(&b)
-                } else {
-                    b.clone()
+                let kept = match rec.keeps_frames() {
+                    false => Bytes::new(),
+                    true if b.len() <= COPY_LIMIT => Bytes::copy_from_slice(&b),
+                    true => b.clone(),
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Binary(kept));
                 if let Some(c) = &mut self.contract {

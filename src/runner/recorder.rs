@@ -14,6 +14,8 @@ pub struct Recorder {
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
     progress: Option<Arc<crate::options::Progress>>,
+    /// Whether frames go into the transcript (a Python `stream()` has no report to put them in).
+    keep_frames: bool,
 }
 
 /// Rate series never grow past this many buckets: older buckets merge pairwise instead.
@@ -27,7 +29,21 @@ impl Recorder {
             rates: Vec::new(),
             bucket_ms: 100,
             progress: None,
+            keep_frames: true,
         }
+    }
+
+    /// A recorder that counts messages but keeps no transcript.
+    pub fn without_transcript() -> Self {
+        Self {
+            keep_frames: false,
+            ..Self::new()
+        }
+    }
+
+    /// Whether recorded frames are kept: when not, a caller need not build the frame's data.
+    pub fn keeps_frames(&self) -> bool {
+        self.keep_frames
     }
 
     /// A recorder that also counts received messages into `progress`.
@@ -48,6 +64,9 @@ impl Recorder {
                 p.messages
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
+        }
+        if !self.keep_frames {
+            return;
         }
         self.transcript.push(Frame {
             at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import time
 
 import pytest
@@ -35,6 +36,22 @@ def test_send_and_echo(server):
     got = list(s)
     assert got == [{"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 1}, "text", b"\x01"]
     assert s.count == 3
+
+
+def test_json_messages_read_as_json_loads_reads_them(server):
+    texts = [
+        '{"a": 1, "b": 2, "a": 3}',
+        '{"k": "v", "n": -5, "u": 18446744073709551615, "f": 1.5e300, "z": -0.0,'
+        ' "s": "\\u00e9\\ud83d\\ude00\\n", "nested": {"x": [[], {}, null, true, false]}}',
+        '[1, "two", {"three": 3}]',
+        '{"k": "again", "n": 7, "a longer key that is not kept for reuse, being long": 1}',
+    ]
+    got = list(wsrun.stream(server.url("/echo"), send=texts, limit=len(texts), timeout=5))
+    assert got == [json.loads(t) for t in texts]
+    # Keys in the order the text has them, the last of duplicates winning.
+    assert [list(m) for m in got if isinstance(m, dict)] == [
+        list(json.loads(t)) for t in texts if t.startswith("{")
+    ]
 
 
 def test_single_send_message(server):
