@@ -89,6 +89,21 @@ impl JsonPath {
         self.simple.is_some()
     }
 
+    /// For a chain of names and indices: the node it selects in `value`, if any. `None` for
+    /// other queries.
+    pub fn walk<'v>(&self, value: &'v Value) -> Option<Option<&'v Value>> {
+        Some(walk(self.simple.as_deref()?, value))
+    }
+
+    /// For a chain of names and indices: the node it selects below its top-level member, given
+    /// that member's value (`None`: the document has no such member). `None` for other queries.
+    pub fn walk_member<'v>(&self, member: Option<&'v Value>) -> Option<Option<&'v Value>> {
+        match self.simple.as_deref()? {
+            [Segment::Name(_), rest @ ..] => Some(member.and_then(|m| walk(rest, m))),
+            _ => None,
+        }
+    }
+
     /// Every node the query selects, in document order.
     pub fn query<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
         match &self.simple {

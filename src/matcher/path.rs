@@ -65,3 +65,13 @@ pub fn apply<'a>(doc: &'a Value, path: &JsonPath, matcher: &Resolved) -> PathOut
         },
     }
 }
+
+/// Whether `matcher` holds for a path that selects at most one node, given that node: the rule
+/// of [`apply`] for such paths, without the details of a failure.
+pub fn holds_one(node: Option<&Value>, matcher: &Resolved) -> bool {
+    match (matcher.exists(), node) {
+        (Some(false), found) => found.is_none(),
+        (_, None) => false,
+        (_, Some(node)) => matcher.mismatch(Subject::Json(node)).is_none(),
+    }
+}

@@ -11,22 +11,45 @@ use serde_json::{Map, Value};
 
 use crate::jsonpath::JsonPath;
 
+mod scan;
+
 /// Parses messages for a set of paths. When every path reads one top-level member
-/// ([`JsonPath::member`]), the document it gives is an object with just those members of the
-/// message (the ones present), and every such path selects the same nodes from it as from the
-/// whole message; otherwise it is the whole message. Either way a text is accepted or refused
-/// exactly as `serde_json::from_str::<Value>` would (same checks, same errors): skipped members
-/// go through the same parser, into nothing.
+/// ([`JsonPath::member`]), it keeps just those members of the message (the ones present), and
+/// every such path selects the same nodes from them as from the whole message; otherwise it
+/// keeps the whole message. Either way a text is accepted or refused exactly as
+/// `serde_json::from_str::<Value>` would (same checks, same errors): skipped members go through
+/// the same parser, into nothing.
 ///
-/// The document is kept between messages and overwritten in place, so a stream of messages of
-/// one shape allocates nothing per message for its members' strings and numbers.
+/// The members live in one slot each, kept between messages and overwritten in place, so a
+/// stream of messages of one shape allocates nothing per message for its members' strings and
+/// numbers, and a path of names and indices ([`Partial::select`]) reaches its member without a
+/// map lookup. [`Partial::doc`] makes the object of the members when something needs a
+/// document (another kind of path, a failure to show).
 pub struct Partial {
     /// The members to keep, or `None` for the whole message.
-    names: Option<Vec<Box<str>>>,
+    names: Option<Names>,
+    /// The value of `names[i]` in the last message, if bit `i` of `present` is set.
+    slots: Vec<Value>,
+    present: u64,
+    /// Where the scan found each member's value in the text.
+    found: Vec<(usize, usize)>,
+    /// The whole message (when keeping it whole, or when the last one was not an object), or
+    /// the object of the members, made by [`Partial::doc`].
     doc: Value,
-    /// Bit `i`: `names[i]` is in `doc`; `None` when `doc` is not an object of picked members
-    /// (before the first message, after an error, after a whole parse).
-    present: Option<u64>,
+    /// What `doc` holds.
+    state: DocState,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DocState {
+    /// Nothing of the last message (none parsed, or the last text was refused).
+    Stale,
+    /// The last message whole.
+    Whole,
+    /// The last message's members are in the slots; `doc` is an older object of members.
+    InSlots,
+    /// The last message's members are in the slots and in `doc`.
+    Both,
 }
 
 /// Past this many distinct members a step parses whole messages (the presence bits are a `u64`).
@@ -46,9 +69,12 @@ impl Partial {
             }
         }
         Self {
-            names: Some(names),
+            slots: vec![Value::Null; names.len()],
+            found: vec![(0, 0); names.len()],
+            names: Some(Names::new(names)),
+            present: 0,
             doc: Value::Null,
-            present: None,
+            state: DocState::Stale,
         }
     }
 
@@ -56,8 +82,11 @@ impl Partial {
     pub fn whole() -> Self {
         Self {
             names: None,
+            slots: Vec::new(),
+            found: Vec::new(),
+            present: 0,
             doc: Value::Null,
-            present: None,
+            state: DocState::Stale,
         }
     }
 
@@ -66,43 +95,31 @@ impl Partial {
         self.names.is_none()
     }
 
-    /// The document of the last text parsed successfully.
-    pub fn doc(&self) -> &Value {
-        &self.doc
-    }
-
-    /// Parses `text`: the document holds the members the paths read, or all of it.
-    pub fn parse(&mut self, text: &str) -> Result<&Value, serde_json::Error> {
+    /// Parses `text`, keeping the members the paths read, or all of it.
+    pub fn parse(&mut self, text: &str) -> Result<(), serde_json::Error> {
+        self.state = DocState::Stale;
         let Some(names) = &self.names else {
-            self.doc = serde_json::from_str(text)?;
-            return Ok(&self.doc);
+            return self.parse_whole(text);
         };
-        let present = match self.present {
-            Some(bits) => bits,
-            None => {
-                self.doc = Value::Object(Map::new());
-                0
+        // The quick scan, when it is sure; serde_json for everything else, and for every error.
+        if let Some(seen) = scan::members(text, names, &mut self.found) {
+            if read_members(text, seen, &self.found, &mut self.slots).is_some() {
+                self.present = seen;
+                self.state = DocState::InSlots;
+                return Ok(());
             }
-        };
-        // Until this message is read through, the document is neither the last one nor this one.
-        self.present = None;
-        let Value::Object(map) = &mut self.doc else {
-            unreachable!("an object whenever `present` is set, and made one above otherwise")
-        };
+        }
         let mut de = serde_json::Deserializer::from_str(text);
-        let picked = Members { names, map }.deserialize(&mut de);
-        let picked = picked.and_then(|seen| de.end().map(|()| seen));
-        match picked {
+        let picked = Members {
+            names,
+            slots: &mut self.slots,
+        }
+        .deserialize(&mut de);
+        match picked.and_then(|seen| de.end().map(|()| seen)) {
             Ok(Some(seen)) => {
-                // Members the previous message had and this one lacks.
-                let mut gone = present & !seen;
-                while gone != 0 {
-                    let i = gone.trailing_zeros() as usize;
-                    map.remove(&*names[i]);
-                    gone &= gone - 1;
-                }
-                self.present = Some(seen);
-                Ok(&self.doc)
+                self.present = seen;
+                self.state = DocState::InSlots;
+                Ok(())
             }
             // Not an object (an array, a scalar: rare), or serde_json's raw-value key: the whole
             // message, parsed by `Value` itself.
@@ -112,9 +129,121 @@ impl Partial {
         }
     }
 
-    fn parse_whole(&mut self, text: &str) -> Result<&Value, serde_json::Error> {
+    fn parse_whole(&mut self, text: &str) -> Result<(), serde_json::Error> {
         self.doc = serde_json::from_str(text)?;
-        Ok(&self.doc)
+        self.state = DocState::Whole;
+        Ok(())
+    }
+
+    /// The node a path of names and indices selects in the last message, found without making
+    /// the document; `None` for other paths (ask [`Partial::doc`]).
+    pub fn select(&self, path: &JsonPath) -> Option<Option<&Value>> {
+        match self.state {
+            DocState::Stale => None,
+            DocState::Whole => path.walk(&self.doc),
+            DocState::InSlots | DocState::Both => {
+                let i = self.names.as_ref()?.find(path.member()?)?;
+                match self.present & (1 << i) {
+                    0 => path.walk_member(None),
+                    _ => path.walk_member(Some(&self.slots[i])),
+                }
+            }
+        }
+    }
+
+    /// The last message parsed, as a document: whole, or an object of the members the paths
+    /// read. (`Null` before the first message and after a refused one.)
+    pub fn doc(&mut self) -> &Value {
+        static NOTHING: Value = Value::Null;
+        match self.state {
+            DocState::Stale => &NOTHING,
+            DocState::InSlots => {
+                self.members_to_doc();
+                self.state = DocState::Both;
+                &self.doc
+            }
+            DocState::Whole | DocState::Both => &self.doc,
+        }
+    }
+
+    /// Makes `doc` the object of the members in the slots, reusing its map and strings.
+    fn members_to_doc(&mut self) {
+        let Some(names) = &self.names else { return };
+        if !self.doc.is_object() {
+            self.doc = Value::Object(Map::new());
+        }
+        let Value::Object(map) = &mut self.doc else {
+            unreachable!("made an object just above")
+        };
+        for (i, name) in names.list.iter().enumerate() {
+            let name = &**name;
+            if self.present & (1 << i) == 0 {
+                map.remove(name);
+                continue;
+            }
+            match map.get_mut(name) {
+                Some(kept) => assign(kept, &self.slots[i]),
+                None => {
+                    map.insert(name.to_string(), self.slots[i].clone());
+                }
+            }
+        }
+    }
+}
+
+/// Reads the values the scan found into their slots: strings without escapes, literals and
+/// integers of up to 18 digits directly (as serde_json would read them), anything else by
+/// serde_json itself. `None` if serde_json refuses one (the scan should have been unsure).
+fn read_members(
+    text: &str,
+    seen: u64,
+    found: &[(usize, usize)],
+    slots: &mut [Value],
+) -> Option<()> {
+    let mut bits = seen;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let (start, end) = found[i];
+        read_value(&text[start..end], &mut slots[i])?;
+    }
+    Some(())
+}
+
+/// One value the scan found, into `slot`.
+fn read_value(text: &str, slot: &mut Value) -> Option<()> {
+    let b = text.as_bytes();
+    let digits = |d: &[u8]| !d.is_empty() && d.len() <= 18 && d.iter().all(u8::is_ascii_digit);
+    match b.first()? {
+        b'"' if !text.contains('\\') => {
+            let s = &text[1..text.len() - 1];
+            match slot {
+                Value::String(kept) => {
+                    kept.clear();
+                    kept.push_str(s);
+                }
+                other => *other = Value::String(s.to_string()),
+            }
+        }
+        b't' => *slot = Value::Bool(true),
+        b'f' => *slot = Value::Bool(false),
+        b'n' => *slot = Value::Null,
+        // serde_json: a non-negative integer that fits is a u64; a negative one an i64 (but
+        // `-0` a float).
+        b'0'..=b'9' if digits(b) => *slot = Value::from(text.parse::<u64>().ok()?),
+        b'-' if digits(&b[1..]) && b[1..].iter().any(|&d| d != b'0') => {
+            *slot = Value::from(text.parse::<i64>().ok()?)
+        }
+        _ => *slot = serde_json::from_str(text).ok()?,
+    }
+    Some(())
+}
+
+/// `*to = from.clone()`, reusing `to`'s buffer when both are strings.
+fn assign(to: &mut Value, from: &Value) {
+    match (to, from) {
+        (Value::String(to), Value::String(from)) => to.clone_from(from),
+        (to, from) => *to = from.clone(),
     }
 }
 
@@ -124,11 +253,11 @@ impl Partial {
 /// `Value`, so that even this behaves alike.
 const RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
 
-/// The root of a message: for an object, keeps the wanted members (returns which were seen); for
-/// anything else, validates it and returns `None`.
+/// The root of a message: for an object, puts the wanted members in their slots and returns
+/// which were seen; for anything else, validates it and returns `None`.
 struct Members<'a> {
-    names: &'a [Box<str>],
-    map: &'a mut Map<String, Value>,
+    names: &'a Names,
+    slots: &'a mut [Value],
 }
 
 impl<'de> DeserializeSeed<'de> for Members<'_> {
@@ -150,16 +279,9 @@ impl<'de> Visitor<'de> for Members<'_> {
         let mut first = true;
         while let Some(key) = access.next_key_seed(Wanted(self.names))? {
             match key {
+                // Duplicate keys: the last one wins, as in `Value`.
                 Key::Wanted(i) => {
-                    let name = &*self.names[i];
-                    // Duplicate keys: the last one wins, as in `Value`.
-                    match self.map.get_mut(name) {
-                        Some(slot) => access.next_value_seed(Overwrite(slot))?,
-                        None => {
-                            let value = access.next_value::<Value>()?;
-                            self.map.insert(name.to_string(), value);
-                        }
-                    }
+                    access.next_value_seed(Overwrite(&mut self.slots[i]))?;
                     seen |= 1 << i;
                 }
                 Key::RawValue if first => return Err(raw_value_key()),
@@ -206,8 +328,53 @@ enum Key {
     RawValue,
 }
 
+/// The names of the members to keep, and which of them a key is.
+struct Names {
+    list: Vec<Box<str>>,
+    /// Which name a one-byte key is (`index + 1`, 0 for none), and the lengths of the other
+    /// names (bit `n`: a name of `n` bytes, 63 for longer): most keys are told apart with a
+    /// load or two. Measured: comparing every key with every name through `memcmp` took 16% of
+    /// the CLI's time on a firehose of one-letter keys.
+    one_byte: [u8; 128],
+    lengths: u64,
+}
+
+impl Names {
+    const NONE: Names = Names {
+        list: Vec::new(),
+        one_byte: [0; 128],
+        lengths: 0,
+    };
+
+    fn new(list: Vec<Box<str>>) -> Self {
+        let mut one_byte = [0; 128];
+        let mut lengths = 0;
+        for (i, name) in list.iter().enumerate() {
+            match name.as_bytes() {
+                // At most 64 names (MAX_MEMBERS), so `i + 1` fits a byte.
+                [b] if b.is_ascii() => one_byte[usize::from(*b)] = i as u8 + 1,
+                _ => lengths |= 1 << name.len().min(63),
+            }
+        }
+        Self {
+            list,
+            one_byte,
+            lengths,
+        }
+    }
+
+    #[inline]
+    fn find(&self, key: &str) -> Option<usize> {
+        match key.as_bytes() {
+            [b] if b.is_ascii() => self.one_byte[usize::from(*b)].checked_sub(1).map(usize::from),
+            _ if self.lengths & 1 << key.len().min(63) == 0 => None,
+            _ => self.list.iter().position(|n| **n == *key),
+        }
+    }
+}
+
 /// A key: which wanted name it is, if one, without allocating it.
-struct Wanted<'a>(&'a [Box<str>]);
+struct Wanted<'a>(&'a Names);
 
 impl<'de> DeserializeSeed<'de> for Wanted<'_> {
     type Value = Key;
@@ -222,7 +389,7 @@ impl<'de> Visitor<'de> for Wanted<'_> {
         f.write_str("a key")
     }
     fn visit_str<E>(self, key: &str) -> Result<Key, E> {
-        Ok(match self.0.iter().position(|n| **n == *key) {
+        Ok(match self.0.find(key) {
             Some(i) => Key::Wanted(i),
             None if key == RAW_VALUE_KEY => Key::RawValue,
             None => Key::Other,
@@ -273,7 +440,7 @@ impl<'de> Visitor<'de> for Skip {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
         let mut first = true;
-        while let Some(key) = access.next_key_seed(Wanted(&[]))? {
+        while let Some(key) = access.next_key_seed(Wanted(&Names::NONE))? {
             if first && matches!(key, Key::RawValue) {
                 return Err(raw_value_key());
             }

@@ -111,9 +111,15 @@ impl Window {
         !self.paths.is_empty()
     }
 
-    /// Feeds the next message of the window (`doc` is its JSON, when it is JSON); `preview`
-    /// renders it, for the first offence of each property only.
-    pub fn observe(&mut self, doc: Option<&Value>, preview: &dyn Fn() -> String) {
+    /// Feeds the next message of the window: `select` gives the node a path (one of the
+    /// window's, which select at most one node) selects in it, `None` when it selects nothing or
+    /// the message is not JSON; `preview` renders the message, for the first offence of each
+    /// property only.
+    pub fn observe<'v>(
+        &mut self,
+        select: &dyn Fn(&JsonPath) -> Option<&'v Value>,
+        preview: &dyn Fn() -> String,
+    ) {
         self.seen += 1;
         let index = self.seen;
         let received_ms = if self.clock {
@@ -125,14 +131,7 @@ impl Window {
             0.0
         };
         for p in &mut self.paths {
-            let mut node = None;
-            if let Some(doc) = doc {
-                p.path.for_each(doc, |n| {
-                    node = Some(n);
-                    false
-                });
-            }
-            let Some(value) = node else {
+            let Some(value) = select(&p.path) else {
                 p.absent
                     .record(index, &Value::Null, Err((String::new(), None)), preview);
                 p.prev = None;

@@ -28,11 +28,18 @@ fn assert_same(list: &[&str], texts: &[&str]) {
     let mut partial = Partial::for_paths(&paths);
     assert!(!partial.is_whole(), "{list:?} should be parsed partially");
     for text in texts {
-        let doc = partial.parse(text).unwrap().clone();
+        partial.parse(text).unwrap();
+        let full: Value = serde_json::from_str(text).unwrap();
+        // A path to one node, answered from the members without making the document.
+        for path in &paths {
+            if let Some(node) = partial.select(path) {
+                assert_eq!(node, path.walk(&full).unwrap(), "{path} in {text}");
+            }
+        }
+        let doc = partial.doc().clone();
         for path in &paths {
             assert_eq!(found(path, &doc), whole(path, text), "{path} in {text}");
             // The fast path for simple chains too.
-            let full: Value = serde_json::from_str(text).unwrap();
             assert_eq!(path.query(&doc), path.query(&full), "{path} in {text}");
         }
     }
@@ -43,9 +50,14 @@ fn only_the_members_the_paths_read_are_kept() {
     let paths = paths(&["$.e", "$.data.s", "$['p']"]);
     let mut partial = Partial::for_paths(&paths);
     let text = r#"{"e":"trade","E":1,"data":{"s":"BTC","x":[1]},"p":"9.5","q":"1"}"#;
+    partial.parse(text).unwrap();
     assert_eq!(
-        partial.parse(text).unwrap(),
+        partial.doc(),
         &serde_json::json!({"e": "trade", "data": {"s": "BTC", "x": [1]}, "p": "9.5"})
+    );
+    assert_eq!(
+        partial.select(&paths[1]),
+        Some(Some(&serde_json::json!("BTC")))
     );
 }
 
@@ -61,10 +73,8 @@ fn paths_that_read_more_than_one_member_parse_the_whole_message() {
     }
     let mut whole = Partial::for_paths(&paths(&["$..t"]));
     let text = r#"{"a":{"t":1},"t":2}"#;
-    assert_eq!(
-        whole.parse(text).unwrap(),
-        &serde_json::from_str::<Value>(text).unwrap()
-    );
+    whole.parse(text).unwrap();
+    assert_eq!(whole.doc(), &serde_json::from_str::<Value>(text).unwrap());
 }
 
 #[test]
@@ -195,8 +205,11 @@ fn texts_a_whole_parse_refuses_are_refused_with_the_same_error() {
         let whole = serde_json::from_str::<Value>(text).unwrap_err().to_string();
         let err = partial.parse(text).unwrap_err().to_string();
         assert_eq!(err, whole, "{text}");
-        // A refused text leaves nothing behind for the next one.
-        assert_eq!(partial.parse(r#"{"b":1}"#).unwrap(), &serde_json::json!({}));
+        // A refused text leaves nothing of itself: nothing is selected until the next one.
+        assert_eq!(partial.select(&paths(&["$.a"])[0]), None);
+        assert_eq!(partial.doc(), &Value::Null);
+        partial.parse(r#"{"b":1}"#).unwrap();
+        assert_eq!(partial.doc(), &serde_json::json!({}));
     }
 }
 
@@ -219,8 +232,8 @@ fn the_compliance_suite_finds_the_same_nodes_in_partial_and_whole_parses() {
             serde_json::to_string_pretty(doc).unwrap(),
         ] {
             let mut partial = Partial::for_paths([path]);
-            let picked = partial.parse(&text).unwrap();
-            assert_eq!(found(path, picked), whole(path, &text), "{path} in {text}");
+            partial.parse(&text).unwrap();
+            assert_eq!(found(path, partial.doc()), whole(path, &text), "{path} in {text}");
         }
     };
     for case in suite["tests"].as_array().unwrap() {
@@ -248,3 +261,89 @@ fn the_compliance_suite_finds_the_same_nodes_in_partial_and_whole_parses() {
         "only {wrapped} queries compared below a member"
     );
 }
+
+/// A small deterministic generator (xorshift), for the mutation test below.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Texts near JSON, made by editing JSON texts one character at a time with the characters
+/// JSON's grammar turns on: the quick scan must never accept one serde_json refuses, and a
+/// parse must give what a whole parse gives, or fail with its error.
+#[test]
+fn mutated_texts_are_judged_as_a_whole_parse_judges_them() {
+    let seeds = [
+        r#"{"e":"trade","E":1732460000123,"s":"BTCUSDT","t":4221990001,"p":"97012.34000000","q":"0.00010000","T":1732460000122,"m":true,"M":true}"#,
+        r#"{"data":{"s":"BTC","x":[1,-2.5e3,{"y":null}]},"items":[{"id":1},{"id":"2"}],"opt":false}"#,
+        r#"{ "a" : [ 0 , -0 , 1E2 , "x\"y\\u00e9" ] , "b" : { } , "c" : [ ] , "e" : "\ud83d\ude00" }"#,
+        r#"[{"e":1},2]"#,
+    ];
+    let alphabet: Vec<char> = "{}[]\",:\\0123456789-+.eEtrufalsn \n\t\u{1}éxyd".chars().collect();
+    let paths = paths(&["$.e", "$.data.s", "$.items[*].id", "$.a[3]", "$.opt", "$.b", "$.c"]);
+    let names = Names::new(
+        ["e", "data", "items", "a", "opt", "b", "c"]
+            .iter()
+            .map(|n| (*n).into())
+            .collect(),
+    );
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut partial = Partial::for_paths(&paths);
+    let mut ranges = vec![(0, 0); 7];
+    let (mut accepted, mut refused, mut scanned) = (0, 0, 0);
+    for round in 0..20_000 {
+        let mut chars: Vec<char> = seeds[round % seeds.len()].chars().collect();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(chars.len() + 1);
+            let c = alphabet[rng.below(alphabet.len())];
+            match rng.below(3) {
+                0 => chars.insert(at, c),
+                1 if at < chars.len() => {
+                    chars.remove(at);
+                }
+                _ if at < chars.len() => chars[at] = c,
+                _ => chars.push(c),
+            }
+        }
+        let text: String = chars.into_iter().collect();
+        let whole = serde_json::from_str::<Value>(&text);
+        if scan::members(&text, &names, &mut ranges).is_some() {
+            assert!(whole.is_ok(), "the scan accepted what serde_json refuses: {text}");
+            scanned += 1;
+        }
+        match (whole, partial.parse(&text)) {
+            (Err(w), Err(p)) => {
+                assert_eq!(p.to_string(), w.to_string(), "{text}");
+                refused += 1;
+            }
+            (Ok(full), Ok(())) => {
+                for path in &paths {
+                    if let Some(node) = partial.select(path) {
+                        assert_eq!(node, path.walk(&full).unwrap(), "{path} in {text}");
+                    }
+                }
+                let doc = partial.doc().clone();
+                for path in &paths {
+                    assert_eq!(found(path, &doc), found(path, &full), "{path} in {text}");
+                }
+                accepted += 1;
+            }
+            (w, p) => panic!("{text}: whole {w:?}, partial {p:?}"),
+        }
+    }
+    assert!(
+        accepted > 1_000 && refused > 1_000 && scanned > 1_000,
+        "{accepted} accepted ({scanned} by the scan), {refused} refused"
+    );
+}
+

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::{fail, Last, State, StepResult};
 use crate::collection::Expect;
 use crate::duration::format_duration;
+use crate::jsonpath::JsonPath;
 use crate::matcher::{Matcher, Resolved, Subject};
 use crate::report::{Failure, Shown};
 use crate::runner::check::{self, Mismatch, Ready};
@@ -89,14 +90,21 @@ impl Reading<'_> {
             Ok(()) => {
                 self.matched += 1;
                 if let Some(w) = &mut self.window {
-                    let doc = match &message {
-                        Incoming::Envelope(doc) => Some(doc),
+                    let json = &mut self.json;
+                    let parsed = match &message {
                         // Parsed by the check just now, for the window's paths too.
-                        Incoming::Text(_) if self.ready.parses() => Some(self.json.doc()),
-                        Incoming::Text(t) if w.needs_json() => self.json.parse(t.as_str()).ok(),
+                        Incoming::Text(_) if self.ready.parses() => true,
+                        Incoming::Text(t) if w.needs_json() => json.parse(t.as_str()).is_ok(),
+                        _ => false,
+                    };
+                    let json = &*json;
+                    let select = |path: &JsonPath| match &message {
+                        Incoming::Envelope(doc) => path.walk(doc).flatten(),
+                        // The window's paths select one node each: `select` answers them all.
+                        _ if parsed => json.select(path).flatten(),
                         _ => None,
                     };
-                    w.observe(doc, &|| check::preview(&message));
+                    w.observe(&select, &|| check::preview(&message));
                 }
                 keep(&mut self.last, message);
                 Ok(())
