@@ -143,7 +143,7 @@ fn spec(url: String) -> ConnectSpec {
 
 /// The text frames of the transcript in one direction, as JSON.
 fn frames(rec: &Recorder, direction: Direction) -> Vec<Value> {
-    rec.transcript
+    rec.transcript()
         .frames()
         .filter(|f| f.direction == direction)
         .filter_map(|f| match &f.data {

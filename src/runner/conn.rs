@@ -142,8 +142,9 @@ pub struct Conn {
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
 }
 
-/// The transcript copies small payloads: a shared one would pin tungstenite's read buffer, which
-/// then can never be reused (measured: 56× more `recvfrom` calls and ~8% slower on a firehose).
+/// The transcript copies small payloads (`Recorder::received_text`): a shared one would pin
+/// tungstenite's read buffer, which then can never be reused (measured: 56× more `recvfrom`
+/// calls and ~8% slower on a firehose). A large one is kept shared: copying it would cost more.
 const COPY_LIMIT: usize = 4096;
 
 /// The inbox may not grow past this while a step (a ping) reads ahead.
@@ -417,24 +418,26 @@ impl Conn {
         };
         match next {
             Some(Ok(Message::Text(t))) => {
-                let kept = match rec.keeps_frames() {
-                    false => Utf8Bytes::default(),
-                    true if t.len() <= COPY_LIMIT => Utf8Bytes::from(t.as_str().to_owned()),
-                    true => t.clone(),
-                };
-                rec.record(&self.name, Direction::Received, FrameData::Text(kept));
+                if t.len() <= COPY_LIMIT {
+                    rec.received_text(&self.name, t.as_str());
+                } else {
+                    rec.record(&self.name, Direction::Received, FrameData::Text(t.clone()));
+                }
                 if let Some(c) = &mut self.contract {
                     c.observe(Some(t.as_str()));
                 }
                 self.decode(Incoming::Text(t), rec).await
             }
             Some(Ok(Message::Binary(b))) => {
-                let kept = match rec.keeps_frames() {
-                    false => Bytes::new(),
-                    true if b.len() <= COPY_LIMIT => Bytes::copy_from_slice(&b),
-                    true => b.clone(),
-                };
-                rec.record(&self.name, Direction::Received, FrameData::Binary(kept));
+                if b.len() <= COPY_LIMIT {
+                    rec.received_binary(&self.name, &b);
+                } else {
+                    rec.record(
+                        &self.name,
+                        Direction::Received,
+                        FrameData::Binary(b.clone()),
+                    );
+                }
                 if let Some(c) = &mut self.contract {
                     c.observe(None);
                 }

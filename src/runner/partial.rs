@@ -32,7 +32,7 @@ pub struct Partial {
     slots: Vec<Value>,
     present: u64,
     /// Where the scan found each member's value in the text.
-    found: Vec<(usize, usize)>,
+    found: Vec<scan::Found>,
     /// The whole message (when keeping it whole, or when the last one was not an object), or
     /// the object of the members, made by [`Partial::doc`].
     doc: Value,
@@ -70,7 +70,7 @@ impl Partial {
         }
         Self {
             slots: vec![Value::Null; names.len()],
-            found: vec![(0, 0); names.len()],
+            found: vec![scan::Found::default(); names.len()],
             names: Some(Names::new(names)),
             present: 0,
             doc: Value::Null,
@@ -194,28 +194,23 @@ impl Partial {
 /// Reads the values the scan found into their slots: strings without escapes, literals and
 /// integers of up to 18 digits directly (as serde_json would read them), anything else by
 /// serde_json itself. `None` if serde_json refuses one (the scan should have been unsure).
-fn read_members(
-    text: &str,
-    seen: u64,
-    found: &[(usize, usize)],
-    slots: &mut [Value],
-) -> Option<()> {
+fn read_members(text: &str, seen: u64, found: &[scan::Found], slots: &mut [Value]) -> Option<()> {
     let mut bits = seen;
     while bits != 0 {
         let i = bits.trailing_zeros() as usize;
         bits &= bits - 1;
-        let (start, end) = found[i];
-        read_value(&text[start..end], &mut slots[i])?;
+        let f = found[i];
+        read_value(&text[f.start..f.end], f.plain, &mut slots[i])?;
     }
     Some(())
 }
 
-/// One value the scan found, into `slot`.
-fn read_value(text: &str, slot: &mut Value) -> Option<()> {
+/// One value the scan found, into `slot`; `plain`: a string without escapes.
+fn read_value(text: &str, plain: bool, slot: &mut Value) -> Option<()> {
     let b = text.as_bytes();
     let digits = |d: &[u8]| !d.is_empty() && d.len() <= 18 && d.iter().all(u8::is_ascii_digit);
     match b.first()? {
-        b'"' if !text.contains('\\') => {
+        b'"' if plain => {
             let s = &text[1..text.len() - 1];
             match slot {
                 Value::String(kept) => {
@@ -366,7 +361,9 @@ impl Names {
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         match key.as_bytes() {
-            [b] if b.is_ascii() => self.one_byte[usize::from(*b)].checked_sub(1).map(usize::from),
+            [b] if b.is_ascii() => self.one_byte[usize::from(*b)]
+                .checked_sub(1)
+                .map(usize::from),
             _ if self.lengths & 1 << key.len().min(63) == 0 => None,
             _ => self.list.iter().position(|n| **n == *key),
         }

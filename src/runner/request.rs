@@ -97,7 +97,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         conn.shutdown(&mut rec).await;
     }
     report.rates = rec.rates();
-    report.transcript = rec.transcript;
+    report.transcript = rec.transcript();
     report.duration = started.elapsed();
     state.masker.request(&mut report);
     report

@@ -11,9 +11,18 @@ use super::{Names, RAW_VALUE_KEY};
 /// Nesting deeper than this is left to serde_json (which refuses 128 levels).
 const MAX_DEPTH: u32 = 100;
 
+/// Where a member's value is in the text.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Found {
+    pub start: usize,
+    pub end: usize,
+    /// A string without escapes: its characters are the text between the quotes.
+    pub plain: bool,
+}
+
 /// Where the values of the wanted members are in a text: `Some(bits)` (bit `i`: `found[i]` is
-/// the byte range of the last value of `names[i]`), or `None` to leave the text to serde_json.
-pub(super) fn members(text: &str, names: &Names, found: &mut [(usize, usize)]) -> Option<u64> {
+/// the last value of `names[i]`), or `None` to leave the text to serde_json.
+pub(super) fn members(text: &str, names: &Names, found: &mut [Found]) -> Option<u64> {
     let mut s = Scanner {
         b: text.as_bytes(),
         at: 0,
@@ -36,9 +45,19 @@ pub(super) fn members(text: &str, names: &Names, found: &mut [(usize, usize)]) -
             s.expect(b':')?;
             s.ws();
             let start = s.at;
-            s.value(1)?;
+            let plain = match s.peek()? {
+                b'"' => !s.string()?,
+                _ => {
+                    s.value(1)?;
+                    false
+                }
+            };
             if let Some(i) = names.find(&text[key.0..key.1]) {
-                found[i] = (start, s.at);
+                found[i] = Found {
+                    start,
+                    end: s.at,
+                    plain,
+                };
                 seen |= 1 << i;
             }
             s.ws();
@@ -197,9 +216,7 @@ impl Scanner<'_> {
                 return None;
             }
             if !negative {
-                exponent = digits
-                    .iter()
-                    .fold(0, |e, d| e * 10 + usize::from(d - b'0'));
+                exponent = digits.iter().fold(0, |e, d| e * 10 + usize::from(d - b'0'));
             }
         }
         // Below 10^300, far from f64's limit of 1.8e308: serde_json reads it without error.

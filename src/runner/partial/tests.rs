@@ -233,7 +233,11 @@ fn the_compliance_suite_finds_the_same_nodes_in_partial_and_whole_parses() {
         ] {
             let mut partial = Partial::for_paths([path]);
             partial.parse(&text).unwrap();
-            assert_eq!(found(path, partial.doc()), whole(path, &text), "{path} in {text}");
+            assert_eq!(
+                found(path, partial.doc()),
+                whole(path, &text),
+                "{path} in {text}"
+            );
         }
     };
     for case in suite["tests"].as_array().unwrap() {
@@ -289,8 +293,18 @@ fn mutated_texts_are_judged_as_a_whole_parse_judges_them() {
         r#"{ "a" : [ 0 , -0 , 1E2 , "x\"y\\u00e9" ] , "b" : { } , "c" : [ ] , "e" : "\ud83d\ude00" }"#,
         r#"[{"e":1},2]"#,
     ];
-    let alphabet: Vec<char> = "{}[]\",:\\0123456789-+.eEtrufalsn \n\t\u{1}éxyd".chars().collect();
-    let paths = paths(&["$.e", "$.data.s", "$.items[*].id", "$.a[3]", "$.opt", "$.b", "$.c"]);
+    let alphabet: Vec<char> = "{}[]\",:\\0123456789-+.eEtrufalsn \n\t\u{1}éxyd"
+        .chars()
+        .collect();
+    let paths = paths(&[
+        "$.e",
+        "$.data.s",
+        "$.items[*].id",
+        "$.a[3]",
+        "$.opt",
+        "$.b",
+        "$.c",
+    ]);
     let names = Names::new(
         ["e", "data", "items", "a", "opt", "b", "c"]
             .iter()
@@ -299,7 +313,7 @@ fn mutated_texts_are_judged_as_a_whole_parse_judges_them() {
     );
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut partial = Partial::for_paths(&paths);
-    let mut ranges = vec![(0, 0); 7];
+    let mut ranges = vec![scan::Found::default(); 7];
     let (mut accepted, mut refused, mut scanned) = (0, 0, 0);
     for round in 0..20_000 {
         let mut chars: Vec<char> = seeds[round % seeds.len()].chars().collect();
@@ -318,7 +332,10 @@ fn mutated_texts_are_judged_as_a_whole_parse_judges_them() {
         let text: String = chars.into_iter().collect();
         let whole = serde_json::from_str::<Value>(&text);
         if scan::members(&text, &names, &mut ranges).is_some() {
-            assert!(whole.is_ok(), "the scan accepted what serde_json refuses: {text}");
+            assert!(
+                whole.is_ok(),
+                "the scan accepted what serde_json refuses: {text}"
+            );
             scanned += 1;
         }
         match (whole, partial.parse(&text)) {
@@ -346,4 +363,3 @@ fn mutated_texts_are_judged_as_a_whole_parse_judges_them() {
         "{accepted} accepted ({scanned} by the scan), {refused} refused"
     );
 }
-
