@@ -348,7 +348,8 @@ impl KeyCache {
     }
 
     fn get<'py>(&mut self, py: Python<'py>, key: &str) -> Bound<'py, PyString> {
-        if key.len() > Self::LONGEST {
+        // Python keeps one string of each single Latin-1 character already.
+        if key.len() > Self::LONGEST || key.len() == 1 {
             return PyString::new(py, key);
         }
         // FNV-1a: short keys, no need for more.

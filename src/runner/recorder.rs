@@ -16,8 +16,8 @@ pub struct Recorder {
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
     progress: Option<Arc<crate::options::Progress>>,
-    /// Whether frames go into the transcript (a Python `stream()` has no report to put them in).
-    keep_frames: bool,
+    /// Whether anything is recorded (a Python `stream()` has no report to put it in).
+    on: bool,
 }
 
 /// Rate series never grow past this many buckets: older buckets merge pairwise instead.
@@ -31,14 +31,14 @@ impl Recorder {
             rates: Vec::new(),
             bucket_ms: 100,
             progress: None,
-            keep_frames: true,
+            on: true,
         }
     }
 
-    /// A recorder that counts messages but keeps no transcript.
-    pub fn without_transcript() -> Self {
+    /// A recorder that records nothing: no transcript, no rates (not even the time of a frame).
+    pub fn off() -> Self {
         Self {
-            keep_frames: false,
+            on: false,
             ..Self::new()
         }
     }
@@ -52,11 +52,12 @@ impl Recorder {
     }
 
     pub fn record(&mut self, conn: &Arc<str>, direction: Direction, data: FrameData) {
+        if !self.on {
+            return;
+        }
         let message = matches!(data, FrameData::Text(_) | FrameData::Binary(_));
         let at = self.counted(conn, direction == Direction::Received && message);
-        if self.keep_frames {
-            self.frames.push(at, direction, conn, Payload::Frame(data));
-        }
+        self.frames.push(at, direction, conn, Payload::Frame(data));
     }
 
     /// Records a text frame received, keeping a copy of it: the frame itself is a slice of the
@@ -64,20 +65,22 @@ impl Recorder {
     /// `recvfrom` calls, ~8% slower on a firehose). The copy goes into the buffer of the frame
     /// it pushes out of the transcript, so a long stream allocates nothing here.
     pub fn received_text(&mut self, conn: &Arc<str>, text: &str) {
-        let at = self.counted(conn, true);
-        if self.keep_frames {
-            self.frames
-                .push(at, Direction::Received, conn, Payload::Text(text));
+        if !self.on {
+            return;
         }
+        let at = self.counted(conn, true);
+        self.frames
+            .push(at, Direction::Received, conn, Payload::Text(text));
     }
 
     /// As [`Recorder::received_text`], for a binary frame.
     pub fn received_binary(&mut self, conn: &Arc<str>, bytes: &[u8]) {
-        let at = self.counted(conn, true);
-        if self.keep_frames {
-            self.frames
-                .push(at, Direction::Received, conn, Payload::Binary(bytes));
+        if !self.on {
+            return;
         }
+        let at = self.counted(conn, true);
+        self.frames
+            .push(at, Direction::Received, conn, Payload::Binary(bytes));
     }
 
     /// The time of a frame since the request started; a received message is counted.
