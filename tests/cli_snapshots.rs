@@ -281,8 +281,47 @@ requests:
     assert_code(&r, 1);
     assert_eq!(
         files(&ws),
-        ["__snapshots__/c__btc-usdt-trades-2.snap.new", "c.yaml"]
+        [
+            "__snapshots__/c__btc-usdt-trades-2-33a652c6.snap.new",
+            "c.yaml"
+        ]
     );
+}
+
+#[test]
+fn names_that_differ_only_in_case_punctuation_or_script_get_their_own_snapshot_files() {
+    let server = common::echo();
+    let ws = Workspace::new();
+    let request = |name: &str, n: u32, snapshot: &str| {
+        format!(
+            "  - name: {name}\n    url: \"{{{{ url }}}}\"\n    steps:\n      - send: {{json: {{n: {n}}}}}\n      - snapshot: {snapshot}\n"
+        )
+    };
+    let yaml = [
+        "requests:\n".to_string(),
+        // Default names whose slugs are equal: `btc-usdt-trades-2`.
+        request("BTC/USDT trades", 1, ""),
+        request("btc usdt trades", 2, ""),
+        // Explicit names whose slugs are both empty.
+        request("first", 3, "{name: 取引}"),
+        request("second", 4, "{name: 注文}"),
+        // A clean name keeps its file name as it is.
+        request("third", 5, "{name: trade-shape}"),
+    ]
+    .concat();
+    ws.write("c.yaml", &yaml);
+    let r = run(&ws, &server.url(), &["c.yaml", "--update-snapshots"]);
+    assert_code(&r, 0);
+    let stored = files(&ws);
+    assert_eq!(stored.len(), 6, "five snapshots and c.yaml: {stored:?}");
+    assert!(
+        stored.contains(&"__snapshots__/c__trade-shape.snap".to_string()),
+        "{stored:?}"
+    );
+    // Each request meets its own message again.
+    let r = run(&ws, &server.url(), &["c.yaml"]);
+    assert_code(&r, 0);
+    assert_eq!(files(&ws), stored);
 }
 
 #[test]

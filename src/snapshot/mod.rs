@@ -15,24 +15,68 @@ pub fn snapshot_dir(collection_path: &Path) -> PathBuf {
         .join("__snapshots__")
 }
 
-/// `<dir>/<collection-stem>__<name>.snap`.
+/// `<dir>/<collection-stem>__<file-name>.snap`, the name made safe by [`file_name`].
 pub fn snapshot_path(collection_path: &Path, name: &str) -> PathBuf {
     let stem = collection_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "collection".into());
-    snapshot_dir(collection_path).join(format!("{stem}__{}.snap", slug(name)))
+    snapshot_dir(collection_path).join(format!("{stem}__{}.snap", file_name(name)))
 }
 
-/// The default snapshot name: the request name and step number, as a file-safe slug.
+/// The default snapshot name: the request name and the step number (`BTC/USDT trades-2`).
 pub fn default_name(request: &str, step_index: usize) -> String {
-    format!("{}-{}", slug(request), step_index)
+    format!("{request}-{step_index}")
 }
 
+/// The longest slug kept whole in a file name: with the stem and the hash, far below the usual
+/// 255-byte limit of a file name.
+const MAX_SLUG: usize = 100;
+
+/// The part of a snapshot's file name that stands for `name`.
+///
+/// A name that is already a clean slug (lowercase ASCII letters, digits, `-`, `_`, `.`, at most
+/// 100 of them) is used as it is, so `trade-shape` stays `trade-shape`. Any other name would
+/// lose something in the slug (case, punctuation, spaces, other scripts), so two different
+/// names could share a file; it gets its slug plus eight hex digits of a hash of the exact name:
+/// `BTC/USDT trades-2` → `btc-usdt-trades-2-b9b1d9dc`, `取引` → `8458b280`. The hash is FNV-1a,
+/// which is the same on every machine and in every version.
+pub fn file_name(name: &str) -> String {
+    let clean = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
+    if !name.is_empty()
+        && name.len() <= MAX_SLUG
+        && name.chars().all(clean)
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+    {
+        return name.to_string();
+    }
+    let slug = slug(name);
+    // The slug is ASCII, so cutting at a byte index is cutting at a character.
+    let cut = slug[..slug.len().min(MAX_SLUG)].trim_end_matches('-');
+    let hash = name_hash(name);
+    if cut.is_empty() {
+        hash
+    } else {
+        format!("{cut}-{hash}")
+    }
+}
+
+/// 32 bits of FNV-1a over the name's UTF-8 bytes, as eight hex digits.
+fn name_hash(name: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in name.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:08x}", (hash ^ (hash >> 32)) as u32)
+}
+
+/// Lowercase ASCII letters, digits, `_` and `.`; every other run of characters becomes one `-`.
 fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
             out.push(c.to_ascii_lowercase());
         } else if !out.ends_with('-') {
             out.push('-');
@@ -251,6 +295,45 @@ pub fn reject(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_names_are_file_names_as_they_are() {
+        assert_eq!(file_name("trade-shape"), "trade-shape");
+        assert_eq!(file_name(&default_name("bare", 1)), "bare-1");
+        assert_eq!(file_name("v1.2_x"), "v1.2_x");
+        assert_eq!(file_name("a--b"), "a--b");
+    }
+
+    #[test]
+    fn lossy_names_keep_their_slug_and_add_a_stable_hash() {
+        // Pinned: a hash that changed would orphan every stored snapshot of such a name.
+        assert_eq!(
+            file_name(&default_name("BTC/USDT trades", 2)),
+            "btc-usdt-trades-2-b9b1d9dc"
+        );
+        assert_eq!(file_name("取引"), "8458b280");
+        let names = [
+            "BTC/USDT trades",
+            "btc usdt trades",
+            "Trade-Shape",
+            "取引",
+            "注文",
+            "a b",
+        ];
+        let files: std::collections::HashSet<String> = names.iter().map(|n| file_name(n)).collect();
+        assert_eq!(files.len(), names.len(), "{files:?}");
+        for f in &files {
+            assert_eq!(&file_name(f), f, "a clean slug: {f}");
+        }
+    }
+
+    #[test]
+    fn long_names_are_cut_and_hashed() {
+        let long = "x".repeat(300);
+        let f = file_name(&long);
+        assert_eq!(f.len(), MAX_SLUG + 9, "{f}");
+        assert_ne!(f, file_name(&"x".repeat(301)));
+    }
 
     #[test]
     fn changed_fields_are_named() {
