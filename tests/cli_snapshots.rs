@@ -731,6 +731,85 @@ fn snapshots_accept_with_a_collection_path_touches_only_its_snapshots() {
     );
 }
 
+/// A workspace holding one wsrun pending snapshot (`c.yaml`'s) among `.snap.new` files that
+/// belong to others: insta's own in a Rust crate, and ones whose collection is gone.
+fn workspace_with_foreign_pending_files() -> Workspace {
+    let ws = Workspace::new();
+    ws.write("c.yaml", FIRST);
+    ws.write(
+        "__snapshots__/c__first.snap.new",
+        "---\nsource: c.yaml\n---\n{}\n",
+    );
+    for foreign in [
+        "crate/src/snapshots/crate__tests__x.snap.new",
+        "crate/tests/snapshots/cli__y.snap.new",
+        "__snapshots__/gone__first.snap.new",
+        "__snapshots__/c.snap.new",
+        "other/__snapshots__/c__first.snap.new",
+    ] {
+        ws.write(foreign, "---\nsource: elsewhere\n---\n{}\n");
+    }
+    ws
+}
+
+#[test]
+fn snapshots_reject_deletes_only_pending_snapshots_of_existing_collections() {
+    let ws = workspace_with_foreign_pending_files();
+    let r = ws.wsrun(&["snapshots", "reject"]);
+    assert_code(&r, 0);
+    assert_eq!(
+        r.stdout,
+        "rejected ./__snapshots__/c__first.snap.new\n1 snapshot(s) rejected\n"
+    );
+    assert_eq!(
+        files(&ws),
+        [
+            "__snapshots__/c.snap.new",
+            "__snapshots__/gone__first.snap.new",
+            "c.yaml",
+            "crate/src/snapshots/crate__tests__x.snap.new",
+            "crate/tests/snapshots/cli__y.snap.new",
+            "other/__snapshots__/c__first.snap.new",
+        ]
+    );
+}
+
+#[test]
+fn snapshots_accept_leaves_insta_pending_snapshots_of_a_rust_crate_alone() {
+    let ws = workspace_with_foreign_pending_files();
+    let r = ws.wsrun(&["snapshots", "accept", "."]);
+    assert_code(&r, 0);
+    assert!(
+        r.stdout.ends_with("1 snapshot(s) accepted\n"),
+        "{}",
+        r.output()
+    );
+    let after = files(&ws);
+    assert!(
+        after.contains(&"__snapshots__/c__first.snap".to_string()),
+        "{after:?}"
+    );
+    for untouched in [
+        "crate/src/snapshots/crate__tests__x.snap.new",
+        "crate/tests/snapshots/cli__y.snap.new",
+        "__snapshots__/gone__first.snap.new",
+        "other/__snapshots__/c__first.snap.new",
+    ] {
+        assert!(
+            after.contains(&untouched.to_string()),
+            "{untouched}: {after:?}"
+        );
+    }
+    // Named directly, a file that is not a wsrun snapshot is left alone too.
+    let r = ws.wsrun(&[
+        "snapshots",
+        "reject",
+        "crate/src/snapshots/crate__tests__x.snap.new",
+    ]);
+    assert_code(&r, 0);
+    assert_eq!(r.stdout, "0 snapshot(s) rejected\n");
+}
+
 #[test]
 fn snapshots_accept_with_nothing_pending_says_so() {
     let ws = Workspace::new();

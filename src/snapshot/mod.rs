@@ -235,41 +235,81 @@ pub fn changed_fields(old: &str, new: &str) -> String {
     }
 }
 
-/// `.snap.new` files under `root` (a file or a folder), recursively.
+/// wsrun's pending snapshots under `root`: a collection's own, or every one in a folder searched
+/// recursively (skipping `target` and `.git`), or `root` itself when it is one.
+///
+/// A pending snapshot is a `<stem>__<name>.snap.new` in a `__snapshots__` folder beside an
+/// existing collection `<stem>.yaml` (or `.yml`). Other `.snap.new` files — insta's own in a
+/// Rust crate (`src/snapshots/`), or ones whose collection is gone — are not wsrun's to touch.
 pub fn pending(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == "target" || n == ".git") {
+    if root.is_dir() {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            if dir.file_name().is_some_and(|n| n == "__snapshots__") {
+                out.extend(entries(&dir).filter(|f| is_pending(f)));
                 continue;
             }
-            if let Ok(entries) = std::fs::read_dir(&p) {
-                stack.extend(entries.flatten().map(|e| e.path()));
-            }
-        } else if p.to_string_lossy().ends_with(".snap.new") {
-            out.push(p);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            // A collection file: its own pending snapshots.
-            let stem = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let dir = snapshot_dir(&p);
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                out.extend(entries.flatten().map(|e| e.path()).filter(|f| {
-                    let n = f
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    n.starts_with(&format!("{stem}__")) && n.ends_with(".snap.new")
-                }));
-            }
+            stack.extend(
+                entries(&dir)
+                    .filter(|p| p.is_dir())
+                    .filter(|p| !p.file_name().is_some_and(|n| n == "target" || n == ".git")),
+            );
         }
+    } else if is_pending(root) {
+        out.push(root.to_path_buf());
+    } else if root.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        let prefix = format!("{}__", stem_of(root));
+        out.extend(entries(&snapshot_dir(root)).filter(|f| {
+            is_pending(f)
+                && f.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        }));
     }
     out.sort();
     out.dedup();
     out
+}
+
+fn entries(dir: &Path) -> impl Iterator<Item = PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+}
+
+fn stem_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether `file` is a `<stem>__<name>.snap.new` in a `__snapshots__` folder whose parent holds
+/// the collection `<stem>.yaml` or `<stem>.yml`. A stem may itself contain `__`, so every split
+/// is tried.
+fn is_pending(file: &Path) -> bool {
+    let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some(dir) = file
+        .parent()
+        .filter(|d| d.file_name().is_some_and(|n| n == "__snapshots__"))
+    else {
+        return false;
+    };
+    let Some(base) = name.strip_suffix(".snap.new") else {
+        return false;
+    };
+    let home = dir.parent().unwrap_or_else(|| Path::new("."));
+    base.match_indices("__").any(|(i, _)| {
+        let stem = &base[..i];
+        !stem.is_empty()
+            && i + 2 < base.len()
+            && ["yaml", "yml"]
+                .iter()
+                .any(|ext| home.join(format!("{stem}.{ext}")).is_file())
+    }) && file.is_file()
 }
 
 /// Turns pending snapshots into accepted ones; returns the files written.
