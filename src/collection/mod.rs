@@ -206,26 +206,24 @@ struct RawConnection {
     connect_timeout: Option<Dur>,
 }
 
-/// Whether a YAML text looks like a collection (a top-level `requests:` key); used to pick
-/// collections out of folders.
-pub fn looks_like_collection(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("requests:"))
+/// Reads a file that must be UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        LoadError::plain(
+            path,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 impl Collection {
     /// Reads and validates a collection file.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            LoadError::plain(
-                path,
-                format!(
-                    "the file is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read_text(path)?, path)
     }
 
     /// Validates a collection given as text; `path` names it in errors and anchors relative

@@ -1,0 +1,113 @@
+//! Finding collections in folders (docs/format.md, "The command line"): every YAML file whose top
+//! level has a `requests` list is a collection however its YAML is spelled; YAML that is not a
+//! collection is skipped; a `.yaml` file that is not YAML at all is an error, never skipped.
+
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
+mod common;
+
+use cli::{Run, Workspace};
+
+#[track_caller]
+fn assert_code(run: &Run, code: i32) {
+    assert_eq!(run.code, code, "{}", run.output());
+}
+
+const ONE_REQUEST: &str = "requests:\n  - name: a\n    url: ws://127.0.0.1:9\n";
+
+/// A folder holding collections spelled four ways, and YAML that is not a collection.
+fn suite() -> Workspace {
+    let ws = Workspace::new();
+    ws.write("suite/a_plain.yaml", ONE_REQUEST);
+    ws.write("suite/b_bom.yaml", &format!("\u{feff}{ONE_REQUEST}"));
+    ws.write(
+        "suite/c_flow.yml",
+        r#"{"requests": [{"name": "a", "url": "ws://127.0.0.1:9"}]}"#,
+    );
+    ws.write(
+        "suite/d_spaced.yaml",
+        "requests :\n  - name: a\n    url: ws://127.0.0.1:9\n",
+    );
+    ws.write(
+        "suite/k8s/deployment.yaml",
+        "kind: Deployment\nspec:\n  containers:\n    - resources:\n        requests: {cpu: 100m}\n",
+    );
+    ws.write("suite/k8s/limits.yaml", "requests: {cpu: 100m}\n");
+    ws.write(
+        "suite/k8s/manifests.yaml",
+        "kind: Service\n---\nkind: Deployment\n",
+    );
+    ws.write("suite/notes.yaml", "title: requests\nitems: [requests]\n");
+    ws
+}
+
+#[test]
+fn a_folder_finds_collections_with_a_bom_flow_style_or_a_spaced_key() {
+    let ws = suite();
+    let run = ws.wsrun(&["validate", "suite"]);
+    assert_code(&run, 0);
+    assert_eq!(
+        run.stdout,
+        "✓ suite/a_plain.yaml: 1 request(s) OK\n\
+         ✓ suite/b_bom.yaml: 1 request(s) OK\n\
+         ✓ suite/c_flow.yml: 1 request(s) OK\n\
+         ✓ suite/d_spaced.yaml: 1 request(s) OK\n"
+    );
+}
+
+#[test]
+fn a_failing_collection_with_a_bom_fails_the_folder_run() {
+    let server = common::echo();
+    let ws = Workspace::new();
+    ws.write(
+        "suite/a_passes.yaml",
+        &format!(
+            "requests:\n  - name: passes\n    url: {}\n    steps:\n      - send: hi\n      - expect: {{text: hi}}\n",
+            server.url()
+        ),
+    );
+    ws.write(
+        "suite/b_fails.yaml",
+        "\u{feff}requests:\n  - name: refused\n    url: ws://127.0.0.1:9\n",
+    );
+    let run = ws.wsrun(&["suite"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("✗ refused"), "{}", run.output());
+    assert!(
+        run.stdout.contains("2 requests: 1 passed, 1 failed"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_yaml_file_that_is_not_utf8_in_a_folder_is_an_error_naming_it() {
+    let ws = suite();
+    std::fs::write(
+        ws.path().join("suite/e_latin1.yaml"),
+        b"requests:\n  - name: caf\xe9\n    url: ws://127.0.0.1:9\n",
+    )
+    .expect("write");
+    let run = ws.wsrun(&["validate", "suite"]);
+    assert_code(&run, 2);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: suite/e_latin1.yaml: the file is not UTF-8 text (invalid byte at offset 23)\n"
+    );
+}
+
+#[test]
+fn a_yaml_syntax_error_in_a_folder_is_an_error_at_its_line() {
+    let ws = suite();
+    ws.write("suite/notes.yaml", "title: notes\nitems: [a, b\n");
+    let run = ws.wsrun(&["suite"]);
+    assert_code(&run, 2);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with("error: suite/notes.yaml:2:"),
+        "{}",
+        run.output()
+    );
+}
