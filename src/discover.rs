@@ -1,6 +1,7 @@
 //! Finding collections: files named as they are, folders searched for YAML files whose top level
 //! is a collection. The CLI, the Python module and the pytest plugin all discover this way.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -12,13 +13,14 @@ use crate::collection::{read_text, yaml_options, LoadError};
 ///
 /// A `.yaml`/`.yml` file in a folder that is not YAML at all (not UTF-8, a syntax error) is an
 /// error naming it: it may be a collection, and skipping it would pass a run that never ran it.
+/// Symbolic links to folders are followed, but never into a folder already searched, so a link
+/// to `.` or `..` neither loops nor finds a collection twice.
 pub fn collection_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found)?;
-            found.sort();
+            walk(p, &mut HashSet::new(), &mut found)?;
             if found.is_empty() {
                 return Err(LoadError::plain(
                     p,
@@ -33,25 +35,45 @@ pub fn collection_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// Searches `dir` depth first, entries in name order, so the result is sorted by path and the
+/// same on every run; `seen` holds the canonical paths of the folders already searched.
+fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    if !first_visit(dir, seen) {
         return Ok(());
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
+    }
+    for path in sorted_entries(dir) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') || name == "__snapshots__" || name == "target" {
             continue;
         }
         if path.is_dir() {
-            walk(&path, out)?;
+            walk(&path, seen, out)?;
         } else if (name.ends_with(".yaml") || name.ends_with(".yml")) && is_collection(&path)? {
             out.push(path);
         }
     }
     Ok(())
+}
+
+/// Records `dir` as searched; false when it (or the folder a link resolves to) already was, or
+/// cannot be resolved.
+pub(crate) fn first_visit(dir: &Path, seen: &mut HashSet<PathBuf>) -> bool {
+    std::fs::canonicalize(dir).is_ok_and(|real| seen.insert(real))
+}
+
+/// The entries of a folder, sorted by name; none when it cannot be read.
+pub(crate) fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    entries
 }
 
 /// Whether the file at `path` is a collection: YAML whose top level is a map with a `requests`

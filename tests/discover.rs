@@ -111,3 +111,67 @@ fn a_yaml_syntax_error_in_a_folder_is_an_error_at_its_line() {
         run.output()
     );
 }
+
+/// A folder with one collection and links that loop: two to `.` and one from a subfolder to
+/// `..` (each link to `.` doubles the paths a naive walk follows, 2^40 of them before the
+/// system's limit on nested links).
+#[cfg(unix)]
+fn looping_suite() -> Workspace {
+    use std::os::unix::fs::symlink;
+    let ws = Workspace::new();
+    ws.write("suite/a.yaml", ONE_REQUEST);
+    ws.write("suite/sub/b.yaml", ONE_REQUEST);
+    let suite = ws.path().join("suite");
+    symlink(".", suite.join("here")).expect("link");
+    symlink(".", suite.join("here-too")).expect("link");
+    symlink("..", suite.join("sub/up")).expect("link");
+    symlink("self", suite.join("self")).expect("a link to itself");
+    ws
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_a_folder_neither_hang_nor_find_a_collection_twice() {
+    let ws = looping_suite();
+    let run = ws.wsrun_within(&["validate", "suite"], std::time::Duration::from_secs(20));
+    assert_code(&run, 0);
+    assert_eq!(
+        run.stdout,
+        "✓ suite/a.yaml: 1 request(s) OK\n✓ suite/sub/b.yaml: 1 request(s) OK\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_to_a_folder_not_otherwise_searched_is_followed() {
+    use std::os::unix::fs::symlink;
+    let ws = Workspace::new();
+    ws.write("shared/a.yaml", ONE_REQUEST);
+    ws.write("suite/b.yaml", ONE_REQUEST);
+    symlink("../shared", ws.path().join("suite/shared")).expect("link");
+    let run = ws.wsrun(&["validate", "suite"]);
+    assert_code(&run, 0);
+    assert_eq!(
+        run.stdout,
+        "✓ suite/b.yaml: 1 request(s) OK\n✓ suite/shared/a.yaml: 1 request(s) OK\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_do_not_hang_snapshots_accept() {
+    let ws = looping_suite();
+    ws.write(
+        "suite/__snapshots__/a__first.snap.new",
+        "---\nsource: a.yaml\n---\n{}\n",
+    );
+    let run = ws.wsrun_within(
+        &["snapshots", "accept", "suite"],
+        std::time::Duration::from_secs(20),
+    );
+    assert_code(&run, 0);
+    assert_eq!(
+        run.stdout,
+        "accepted suite/__snapshots__/a__first.snap\n1 snapshot(s) accepted\n"
+    );
+}

@@ -4,8 +4,10 @@
 
 pub mod shape;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+
+use crate::discover::{first_visit, sorted_entries};
 
 /// Where a collection's snapshots live.
 pub fn snapshot_dir(collection_path: &Path) -> PathBuf {
@@ -236,7 +238,8 @@ pub fn changed_fields(old: &str, new: &str) -> String {
 }
 
 /// wsrun's pending snapshots under `root`: a collection's own, or every one in a folder searched
-/// recursively (skipping `target` and `.git`), or `root` itself when it is one.
+/// recursively (skipping `target` and `.git`, following links to folders not yet searched), or
+/// `root` itself when it is one.
 ///
 /// A pending snapshot is a `<stem>__<name>.snap.new` in a `__snapshots__` folder beside an
 /// existing collection `<stem>.yaml` (or `.yml`). Other `.snap.new` files — insta's own in a
@@ -244,8 +247,14 @@ pub fn changed_fields(old: &str, new: &str) -> String {
 pub fn pending(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if root.is_dir() {
+        // Links to folders are followed, never into one already searched: a link to `.` must
+        // neither loop nor list a file twice.
+        let mut seen = HashSet::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
+            if !first_visit(&dir, &mut seen) {
+                continue;
+            }
             if dir.file_name().is_some_and(|n| n == "__snapshots__") {
                 out.extend(entries(&dir).filter(|f| is_pending(f)));
                 continue;
@@ -272,11 +281,7 @@ pub fn pending(root: &Path) -> Vec<PathBuf> {
 }
 
 fn entries(dir: &Path) -> impl Iterator<Item = PathBuf> {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
+    sorted_entries(dir).into_iter()
 }
 
 fn stem_of(path: &Path) -> String {
