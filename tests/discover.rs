@@ -175,3 +175,50 @@ fn symlink_loops_do_not_hang_snapshots_accept() {
         "accepted suite/__snapshots__/a__first.snap\n1 snapshot(s) accepted\n"
     );
 }
+
+/// The names of the requests a `wsrun run` printed (each fails fast: nothing listens).
+fn requests_run(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ✗ "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn shards_are_the_same_however_the_folder_is_spelled() {
+    let ws = Workspace::new();
+    let mut all = Vec::new();
+    for file in ["a", "b"] {
+        let mut yaml = String::from("requests:\n");
+        for i in 0..12 {
+            let name = format!("{file}{i}");
+            yaml.push_str(&format!("  - name: {name}\n    url: ws://127.0.0.1:9\n"));
+            all.push(name);
+        }
+        ws.write(&format!("suite/{file}.yaml"), &yaml);
+    }
+    all.sort();
+    let absolute = ws.path().join("suite").display().to_string();
+    let spellings = ["suite", "./suite", absolute.as_str(), "suite/../suite"];
+    let mut union = Vec::new();
+    // Shard k of 3 is run with spelling k (and the fourth spelling checks shard 1 again).
+    for (k, spelling) in [1, 2, 3, 1].into_iter().zip(spellings) {
+        let shard = format!("{k}/3");
+        let run = ws.wsrun(&["run", "--shard", &shard, spelling]);
+        let names = requests_run(&run);
+        assert!(
+            !names.is_empty(),
+            "shard {shard} of {spelling}:\n{}",
+            run.output()
+        );
+        if spelling == "suite/../suite" {
+            let first = ws.wsrun(&["run", "--shard", "1/3", "suite"]);
+            assert_eq!(names, requests_run(&first), "shard 1/3 spelled {spelling}");
+        } else {
+            union.extend(names);
+        }
+    }
+    union.sort();
+    assert_eq!(union, all, "every request exactly once across the shards");
+}
