@@ -40,7 +40,7 @@ pub enum RecordError {
 
 /// The connection `wsrun record` opens: the URL, with the TLS roots and limits of a request.
 pub fn connect_spec(url: &str) -> Result<ConnectSpec, RecordError> {
-    let tls = crate::runner::tls::client_config(&Default::default(), Path::new("."))
+    let tls = crate::runner::tls::client_config(None, false, Path::new("."))
         .map_err(RecordError::Connect)?;
     Ok(ConnectSpec {
         name: "record".into(),

@@ -325,6 +325,26 @@ fn names_that_differ_only_in_case_punctuation_or_script_get_their_own_snapshot_f
 }
 
 #[test]
+fn a_snapshot_name_expands_its_templates() {
+    let server = common::text_server(vec![MSG_A.into()]);
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"
+vars: {symbol: btc}
+requests:
+  - name: snap
+    url: "{{ url }}"
+    steps:
+      - snapshot: {name: "trades-{{ symbol }}"}
+"#,
+    );
+    let r = run(&ws, &server.url(), &["c.yaml", "--update-snapshots"]);
+    assert_code(&r, 0);
+    assert_eq!(files(&ws), ["__snapshots__/c__trades-btc.snap", "c.yaml"]);
+}
+
+#[test]
 fn a_bare_snapshot_step_uses_the_defaults() {
     let server = common::text_server(vec![MSG_A.into()]);
     let ws = Workspace::new();

@@ -68,7 +68,7 @@ pub struct Connection {
     pub line: usize,
     pub url: Template,
     pub headers: Vec<(String, Template)>,
-    pub subprotocols: Vec<String>,
+    pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
 }
@@ -76,8 +76,9 @@ pub struct Connection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
-    /// A PEM file of the CA that signed the server's certificate (relative to the collection).
-    pub ca: Option<PathBuf>,
+    /// A PEM file of the CA that signed the server's certificate (relative to the collection),
+    /// with the line it is on.
+    pub ca: Option<Spanned<Template>>,
     #[serde(default)]
     pub insecure: bool,
 }
@@ -86,8 +87,9 @@ pub struct Tls {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockDef {
-    /// A JSONL recording to send to each client (relative to the collection).
-    pub replay: Option<PathBuf>,
+    /// A JSONL recording to send to each client (relative to the collection), with its line.
+    /// Taken literally: a mock starts before the variables (which may name its URL) exist.
+    pub replay: Option<Spanned<PathBuf>>,
     /// Fixed pace for `replay`, instead of the recorded one.
     pub interval: Option<Dur>,
     /// Start the replay again when it ends.
@@ -183,7 +185,7 @@ struct RawRequest {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -200,7 +202,7 @@ struct RawConnection {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -253,6 +255,21 @@ impl Collection {
                 return Err(at(
                     env.referenced.line() as usize,
                     unknown_env_message(&env.value, &environments),
+                ));
+            }
+        }
+
+        for (name, mock) in &raw.mocks.0 {
+            if let Some(replay) = mock
+                .replay
+                .as_ref()
+                .filter(|r| r.value.to_string_lossy().contains("{{"))
+            {
+                return Err(at(
+                    replay.referenced.line() as usize,
+                    format!(
+                        "mock `{name}`: `replay` is a file path and takes no template: a mock starts before the variables, which may name its URL"
+                    ),
                 ));
             }
         }
@@ -462,10 +479,14 @@ impl Request {
             for v in c.url.vars() {
                 out.push((c.line, v.clone()));
             }
-            for (_, h) in &c.headers {
-                for v in h.vars() {
+            for t in c.headers.iter().map(|(_, h)| h).chain(&c.subprotocols) {
+                for v in t.vars() {
                     out.push((c.line, v.clone()));
                 }
+            }
+            if let Some(ca) = &c.tls.ca {
+                let line = ca.referenced.line() as usize;
+                out.extend(ca.value.vars().map(|v| (line, v.clone())));
             }
         }
         let mut captured: Vec<&str> = Vec::new();
@@ -477,6 +498,11 @@ impl Request {
                     Payload::Json(j) => j.vars(&mut vars),
                 },
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
+                StepKind::Snapshot(Snapshot { name: Some(t), .. })
+                | StepKind::Ping(Ping { payload: t, .. })
+                | StepKind::Close(Close {
+                    reason: Some(t), ..
+                }) => vars.extend(t.vars().cloned()),
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
                 }

@@ -238,7 +238,7 @@ impl TryFrom<RawNoMessage> for NoMessage {
 /// work too.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     pub shape: bool,
     pub count: Option<u64>,
     pub redact: Vec<JsonPath>,
@@ -249,7 +249,7 @@ pub struct Snapshot {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSnapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     #[serde(default)]
     pub shape: bool,
     pub count: Option<u64>,
@@ -284,7 +284,7 @@ map_or_scalar!(
         match v {
             Value::Null => Ok(Snapshot::default()),
             Value::String(name) => Ok(Snapshot {
-                name: Some(name),
+                name: Some(Template::parse(&name)?),
                 ..Snapshot::default()
             }),
             other => Err(format!(
@@ -299,7 +299,7 @@ map_or_scalar!(
 #[derive(Debug, Clone, Default)]
 pub struct Ping {
     pub conn: Option<String>,
-    pub payload: String,
+    pub payload: Template,
     pub timeout: Option<Dur>,
 }
 
@@ -307,8 +307,7 @@ pub struct Ping {
 #[serde(deny_unknown_fields)]
 struct RawPing {
     conn: Option<String>,
-    #[serde(default)]
-    payload: String,
+    payload: Option<Template>,
     timeout: Option<Dur>,
 }
 impl TryFrom<RawPing> for Ping {
@@ -316,7 +315,7 @@ impl TryFrom<RawPing> for Ping {
     fn try_from(r: RawPing) -> Result<Self, String> {
         Ok(Ping {
             conn: r.conn,
-            payload: r.payload,
+            payload: r.payload.unwrap_or_default(),
             timeout: r.timeout,
         })
     }
@@ -327,7 +326,7 @@ impl TryFrom<RawPing> for Ping {
 pub struct Close {
     pub conn: Option<String>,
     pub code: Option<u16>,
-    pub reason: Option<String>,
+    pub reason: Option<Template>,
     pub timeout: Option<Dur>,
 }
 
@@ -336,7 +335,7 @@ pub struct Close {
 struct RawClose {
     conn: Option<String>,
     code: Option<u16>,
-    reason: Option<String>,
+    reason: Option<Template>,
     timeout: Option<Dur>,
 }
 impl TryFrom<RawClose> for Close {
@@ -401,7 +400,7 @@ map_or_scalar!(
     "a ping payload or {payload, conn, timeout}",
     |v| {
         Ok(Ping {
-            payload: scalar_text(&v).unwrap_or_default(),
+            payload: Template::parse(&scalar_text(&v).unwrap_or_default())?,
             ..Ping::default()
         })
     }

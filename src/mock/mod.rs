@@ -171,7 +171,7 @@ impl Behaviour {
             message,
         };
         let replay = match &def.replay {
-            Some(file) => Some(Recording::load(&replay_path(base_dir, file)).await?),
+            Some(file) => Some(Recording::load(&replay_path(base_dir, &file.value)).await?),
             None => None,
         };
         let rules = def
