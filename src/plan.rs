@@ -18,8 +18,11 @@ pub struct Prepared {
     pub env: Option<String>,
     /// Indices of the requests the filter selected.
     pub selected: Vec<usize>,
-    layers: Vec<Vec<(String, TValue)>>,
+    layers: Vec<Layer>,
 }
+
+/// One source of variables: names and their (templated) values.
+type Layer = Vec<(String, TValue)>;
 
 /// Which shard (1-based) of `n` a request belongs to: a stable hash of its file (as
 /// [`shard_path`] spells it) and name, so every CI runner computes the same partition.
@@ -157,9 +160,12 @@ fn load_vars_file(path: &PathBuf) -> Result<Vec<(String, TValue)>, LoadError> {
     Ok(map.0)
 }
 
-/// Checks a collection against the options without connecting: the environment exists, every
-/// template name is defined (or captured earlier in its request), variables have no cycles.
-pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, LoadError> {
+/// The environment the options select and the variable layers, lowest precedence first:
+/// `vars`, the environment, `--vars-file`s, `--var`, `--secret`.
+fn var_layers(
+    collection: &Collection,
+    opts: &RunOptions,
+) -> Result<(Option<String>, Vec<Layer>), LoadError> {
     let env = collection
         .select_env(opts.env.as_deref())?
         .map(str::to_string);
@@ -174,6 +180,49 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
         parse_kv(&opts.vars),
         parse_kv(&opts.secrets),
     ];
+    Ok((env, layers))
+}
+
+/// A collection's variables resolved for `opts`, without checking its requests: what a mock
+/// served alone (`wsrun serve`) replies with. `mocks` gives mock URLs; a mock it leaves out
+/// resolves to `ws://127.0.0.1:0`.
+pub fn collection_vars(
+    collection: Collection,
+    opts: &RunOptions,
+    mocks: &HashMap<String, String>,
+) -> Result<HashMap<String, Value>, LoadError> {
+    let (env, layers) = var_layers(&collection, opts)?;
+    let mut urls = placeholder_urls(&collection);
+    urls.extend(mocks.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut vars = Prepared {
+        collection: Arc::new(collection),
+        env,
+        selected: Vec::new(),
+        layers,
+    }
+    .resolve(&urls)?;
+    let named: serde_json::Map<String, Value> = mocks
+        .iter()
+        .map(|(name, url)| (name.clone(), serde_json::json!({ "url": url })))
+        .collect();
+    vars.entry("mocks".to_string())
+        .or_insert(Value::Object(named));
+    Ok(vars)
+}
+
+/// A URL for every mock, for resolving names without starting anything.
+fn placeholder_urls(collection: &Collection) -> HashMap<String, String> {
+    collection
+        .mocks
+        .iter()
+        .map(|(n, _)| (n.clone(), "ws://127.0.0.1:0".to_string()))
+        .collect()
+}
+
+/// Checks a collection against the options without connecting: the environment exists, every
+/// template name is defined (or captured earlier in its request), variables have no cycles.
+pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, LoadError> {
+    let (env, layers) = var_layers(&collection, opts)?;
     let filter = opts.filter.as_ref().map(|f| f.to_lowercase());
     let path_text = shard_path(&collection.path);
     let selected: Vec<usize> = collection
@@ -203,12 +252,7 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
         layers,
     };
     // Resolve with placeholder mock URLs: the names are checked, nothing is started.
-    let placeholders: HashMap<String, String> = prepared
-        .collection
-        .mocks
-        .iter()
-        .map(|(n, _)| (n.clone(), "ws://127.0.0.1:0".to_string()))
-        .collect();
+    let placeholders = placeholder_urls(&prepared.collection);
     let vars = prepared.resolve(&placeholders)?;
     for &i in &prepared.selected {
         check_request_names(
