@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::collection::{Collection, LoadError, OrderedMap, Request};
+use crate::collection::{Collection, LoadError, MockDef, OrderedMap, Request};
 use crate::options::RunOptions;
 use crate::template::{self, Lookup, TValue, TemplateError, VarRef};
 
@@ -254,6 +254,11 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
     // Resolve with placeholder mock URLs: the names are checked, nothing is started.
     let placeholders = placeholder_urls(&prepared.collection);
     let vars = prepared.resolve(&placeholders)?;
+    for name in prepared.mocks_used() {
+        if let Some((_, def)) = prepared.collection.mocks.iter().find(|(n, _)| *n == name) {
+            check_mock_names(&prepared.collection, &name, def, &vars, &placeholders)?;
+        }
+    }
     for &i in &prepared.selected {
         check_request_names(
             &prepared.collection,
@@ -272,26 +277,95 @@ fn check_request_names(
     mocks: &HashMap<String, String>,
 ) -> Result<(), LoadError> {
     let captured = request.captured_names();
+    let context = format!("in request `{}`", request.name);
+    check_names(
+        collection,
+        request.free_vars(),
+        &captured,
+        vars,
+        mocks,
+        &context,
+    )
+}
+
+/// A mock's rules may name the variables and built-ins; its replies also `message…`. Errors
+/// point at the rule.
+fn check_mock_names(
+    collection: &Collection,
+    name: &str,
+    def: &MockDef,
+    vars: &HashMap<String, Value>,
+    mocks: &HashMap<String, String>,
+) -> Result<(), LoadError> {
+    for rule in &def.on {
+        let line = rule.referenced.line() as usize;
+        let mut matched = Vec::new();
+        for (_, m) in &rule.value.matches.0 {
+            m.vars(&mut matched);
+        }
+        if let Some(m) = &rule.value.text {
+            m.vars(&mut matched);
+        }
+        if matched.iter().any(|v| v.root == "message") {
+            return Err(collection.error_at(
+                line,
+                format!(
+                    "mock `{name}`: `{{{{ message }}}}` names the incoming message in replies only; matchers are resolved once, when the mock starts"
+                ),
+            ));
+        }
+        let context = format!("in a `match:` or `text:` of mock `{name}`");
+        let at_rule = |v: Vec<VarRef>| v.into_iter().map(|v| (line, v)).collect();
+        check_names(collection, at_rule(matched), &[], vars, mocks, &context)?;
+        let mut replied = Vec::new();
+        for reply in &rule.value.reply {
+            if let Some(j) = &reply.json {
+                j.vars(&mut replied);
+            }
+            for t in reply.text.iter().chain(&reply.binary) {
+                replied.extend(t.vars().cloned());
+            }
+        }
+        let context = format!("in a reply of mock `{name}`");
+        check_names(
+            collection,
+            at_rule(replied),
+            &["message"],
+            vars,
+            mocks,
+            &context,
+        )?;
+    }
+    Ok(())
+}
+
+/// Every name in `refs` is a variable, one of `also` (captures, `message`) or a built-in; the
+/// first that is none is an error at its line, with a "did you mean".
+fn check_names(
+    collection: &Collection,
+    refs: Vec<(usize, VarRef)>,
+    also: &[&str],
+    vars: &HashMap<String, Value>,
+    mocks: &HashMap<String, String>,
+    context: &str,
+) -> Result<(), LoadError> {
     let builtins = Builtins {
         mocks,
         mock_names: collection.mocks.iter().map(|(n, _)| n.as_str()).collect(),
     };
-    for (line, var) in request.free_vars() {
-        if vars.contains_key(&var.root) || captured.contains(&var.root.as_str()) {
+    for (line, var) in refs {
+        if vars.contains_key(&var.root) || also.contains(&var.root.as_str()) {
             continue;
         }
         if let Err(e) = builtins.lookup(&var) {
             let e = match e {
                 TemplateError::Unknown { name, hint } if hint.is_empty() => {
-                    let known = vars
-                        .keys()
-                        .map(String::as_str)
-                        .chain(captured.iter().copied());
+                    let known = vars.keys().map(String::as_str).chain(also.iter().copied());
                     template::unknown(&name, known)
                 }
                 other => other,
             };
-            return Err(collection.error_at(line, format!("{e} in request `{}`", request.name)));
+            return Err(collection.error_at(line, format!("{e} {context}")));
         }
     }
     Ok(())

@@ -98,9 +98,9 @@ pub struct MockDef {
     /// Send every message back.
     #[serde(default)]
     pub echo: bool,
-    /// Scripted replies.
+    /// Scripted replies, each with the line it starts on.
     #[serde(default)]
-    pub on: Vec<MockRule>,
+    pub on: Vec<Spanned<MockRule>>,
     /// Close each connection after sending this many messages.
     pub close_after: Option<u64>,
     /// The close code for `close_after` (default 1000).

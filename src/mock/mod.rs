@@ -243,7 +243,8 @@ impl Behaviour {
             .iter()
             .enumerate()
             .map(|(i, rule)| {
-                Rule::compile(rule, &scope).map_err(|m| invalid(format!("rule {}: {m}", i + 1)))
+                Rule::compile(&rule.value, &scope)
+                    .map_err(|m| invalid(format!("rule {}: {m}", i + 1)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
