@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::collection::{Collection, LoadError, MockDef, OrderedMap, Request};
 use crate::options::RunOptions;
-use crate::template::{self, Lookup, TValue, TemplateError, VarRef};
+use crate::template::{self, Lookup, Scope, TValue, TemplateError, VarRef};
 
 /// A collection checked against the options and ready to run.
 #[derive(Debug, Clone)]
@@ -267,7 +267,66 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
             &placeholders,
         )?;
     }
+    check_files(&prepared, &vars)?;
     Ok(prepared)
+}
+
+/// The files the run will read exist: each started mock's `replay:` and each selected
+/// connection's `tls.ca` (expanded), relative to the collection; errors point at their line.
+fn check_files(prepared: &Prepared, vars: &HashMap<String, Value>) -> Result<(), LoadError> {
+    let collection = &prepared.collection;
+    let base = collection.base_dir();
+    for name in prepared.mocks_used() {
+        let Some((_, def)) = collection.mocks.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        if let Some(replay) = &def.replay {
+            let path = base.join(&replay.value);
+            file_exists(&path).map_err(|why| {
+                collection.error_at(
+                    replay.referenced.line() as usize,
+                    format!(
+                        "mock `{name}`: cannot read the replay file {}: {why}",
+                        path.display()
+                    ),
+                )
+            })?;
+        }
+    }
+    let scope = Scope {
+        vars: Some(vars),
+        ..Scope::default()
+    };
+    for &i in &prepared.selected {
+        for c in &collection.requests[i].connections {
+            let Some(ca) = &c.tls.ca else {
+                continue;
+            };
+            // A name that cannot be expanded here was reported by the name check, or is a
+            // capture, which a connection cannot see: opening it will say so.
+            let Ok(file) = ca.value.expand(&scope) else {
+                continue;
+            };
+            let path = base.join(file);
+            file_exists(&path).map_err(|why| {
+                collection.error_at(
+                    ca.referenced.line() as usize,
+                    format!("cannot read the CA file {}: {why}", path.display()),
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Why `path` is not a readable file, in the words of [`LoadError::io`].
+fn file_exists(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err("it is a folder".into()),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("no such file".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn check_request_names(
