@@ -14,7 +14,8 @@ use crate::collection::{read_text, yaml_options, LoadError};
 /// A `.yaml`/`.yml` file in a folder that is not YAML at all (not UTF-8, a syntax error) is an
 /// error naming it: it may be a collection, and skipping it would pass a run that never ran it.
 /// Symbolic links to folders are followed, but never into a folder already searched, so a link
-/// to `.` or `..` neither loops nor finds a collection twice.
+/// to `.` or `..` neither loops nor finds a collection twice; a link to a collection already
+/// found is skipped too (the first path in sorted order is kept).
 pub fn collection_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
     for p in paths {
@@ -36,7 +37,8 @@ pub fn collection_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 /// Searches `dir` depth first, entries in name order, so the result is sorted by path and the
-/// same on every run; `seen` holds the canonical paths of the folders already searched.
+/// same on every run; `seen` holds the canonical paths of the folders searched and the
+/// collections found.
 fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     if !first_visit(dir, seen) {
         return Ok(());
@@ -51,17 +53,20 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> Resu
         }
         if path.is_dir() {
             walk(&path, seen, out)?;
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml")) && is_collection(&path)? {
+        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+            && is_collection(&path)?
+            && first_visit(&path, seen)
+        {
             out.push(path);
         }
     }
     Ok(())
 }
 
-/// Records `dir` as searched; false when it (or the folder a link resolves to) already was, or
+/// Records `path` as visited; false when it (or what a link resolves to) already was, or
 /// cannot be resolved.
-pub(crate) fn first_visit(dir: &Path, seen: &mut HashSet<PathBuf>) -> bool {
-    std::fs::canonicalize(dir).is_ok_and(|real| seen.insert(real))
+pub(crate) fn first_visit(path: &Path, seen: &mut HashSet<PathBuf>) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|real| seen.insert(real))
 }
 
 /// The entries of a folder, sorted by name; none when it cannot be read.

@@ -126,6 +126,7 @@ fn looping_suite() -> Workspace {
     symlink(".", suite.join("here-too")).expect("link");
     symlink("..", suite.join("sub/up")).expect("link");
     symlink("self", suite.join("self")).expect("a link to itself");
+    symlink("a.yaml", suite.join("z-again.yaml")).expect("a link to a collection");
     ws
 }
 
