@@ -5,6 +5,7 @@ mod new;
 mod pretty;
 mod watch;
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -325,14 +326,30 @@ async fn serve(args: args::ServeArgs) -> i32 {
         );
         return EXIT_UNUSABLE;
     };
-    let server =
-        match crate::mock::MockServer::start(name, def, &collection.base_dir(), args.port).await {
-            Ok(s) => s,
+    let bound =
+        match crate::mock::MockServer::bind(name, def, &collection.base_dir(), args.port).await {
+            Ok(b) => b,
             Err(e) => {
                 eprintln!("error: mock `{name}`: {e}");
                 return EXIT_UNUSABLE;
             }
         };
+    // Its replies see the collection's variables, as in a run (default environment).
+    let urls = HashMap::from([(name.clone(), bound.url())]);
+    let vars = match crate::plan::collection_vars(collection.clone(), &Default::default(), &urls) {
+        Ok(v) => v,
+        Err(e) => {
+            print_load_error(&e, false);
+            return EXIT_UNUSABLE;
+        }
+    };
+    let server = match bound.serve(std::sync::Arc::new(vars)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: mock `{name}`: {e}");
+            return EXIT_UNUSABLE;
+        }
+    };
     println!("serving mock `{name}` at {}", server.url());
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();

@@ -72,7 +72,7 @@ pub struct Connection {
     pub line: usize,
     pub url: Template,
     pub headers: Vec<(String, Template)>,
-    pub subprotocols: Vec<String>,
+    pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
@@ -82,8 +82,9 @@ pub struct Connection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
-    /// A PEM file of the CA that signed the server's certificate (relative to the collection).
-    pub ca: Option<PathBuf>,
+    /// A PEM file of the CA that signed the server's certificate (relative to the collection),
+    /// with the line it is on.
+    pub ca: Option<Spanned<Template>>,
     #[serde(default)]
     pub insecure: bool,
 }
@@ -92,8 +93,9 @@ pub struct Tls {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockDef {
-    /// A JSONL recording to send to each client (relative to the collection).
-    pub replay: Option<PathBuf>,
+    /// A JSONL recording to send to each client (relative to the collection), with its line.
+    /// Taken literally: a mock starts before the variables (which may name its URL) exist.
+    pub replay: Option<Spanned<PathBuf>>,
     /// Fixed pace for `replay`, instead of the recorded one.
     pub interval: Option<Dur>,
     /// Start the replay again when it ends.
@@ -102,9 +104,9 @@ pub struct MockDef {
     /// Send every message back.
     #[serde(default)]
     pub echo: bool,
-    /// Scripted replies.
+    /// Scripted replies, each with the line it starts on.
     #[serde(default)]
-    pub on: Vec<MockRule>,
+    pub on: Vec<Spanned<MockRule>>,
     /// Close each connection after sending this many messages.
     pub close_after: Option<u64>,
     /// The close code for `close_after` (default 1000).
@@ -195,7 +197,7 @@ struct RawRequest {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -218,7 +220,7 @@ struct RawConnection {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -240,26 +242,24 @@ impl RawConnection {
     }
 }
 
-/// Whether a YAML text looks like a collection (a top-level `requests:` key); used to pick
-/// collections out of folders.
-pub fn looks_like_collection(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("requests:"))
+/// Reads a file that must be UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        LoadError::plain(
+            path,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 impl Collection {
     /// Reads and validates a collection file.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            LoadError::plain(
-                path,
-                format!(
-                    "the file is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read_text(path)?, path)
     }
 
     /// Validates a collection given as text; `path` names it in errors and anchors relative
@@ -300,6 +300,19 @@ impl Collection {
         let mut mocks = Vec::with_capacity(raw.mocks.0.len());
         for (name, def) in raw.mocks.0 {
             check_mock_protocol(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            if let Some(replay) = def
+                .value
+                .replay
+                .as_ref()
+                .filter(|r| r.value.to_string_lossy().contains("{{"))
+            {
+                return Err(at(
+                    replay.referenced.line() as usize,
+                    format!(
+                        "mock `{name}`: `replay` is a file path and takes no template: a mock starts before the variables, which may name its URL"
+                    ),
+                ));
+            }
             mocks.push((name, def.value));
         }
 
@@ -528,10 +541,14 @@ impl Request {
             for v in c.url.vars() {
                 out.push((c.line, v.clone()));
             }
-            for (_, h) in &c.headers {
-                for v in h.vars() {
+            for t in c.headers.iter().map(|(_, h)| h).chain(&c.subprotocols) {
+                for v in t.vars() {
                     out.push((c.line, v.clone()));
                 }
+            }
+            if let Some(ca) = &c.tls.ca {
+                let line = ca.referenced.line() as usize;
+                out.extend(ca.value.vars().map(|v| (line, v.clone())));
             }
         }
         let mut captured: Vec<&str> = Vec::new();
@@ -555,6 +572,11 @@ impl Request {
                 }
                 StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
+                StepKind::Snapshot(Snapshot { name: Some(t), .. })
+                | StepKind::Ping(Ping { payload: t, .. })
+                | StepKind::Close(Close {
+                    reason: Some(t), ..
+                }) => vars.extend(t.vars().cloned()),
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
                 }

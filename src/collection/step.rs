@@ -300,7 +300,7 @@ impl TryFrom<RawNoMessage> for NoMessage {
 /// work too.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     pub shape: bool,
     pub count: Option<u64>,
     pub redact: Vec<JsonPath>,
@@ -311,7 +311,7 @@ pub struct Snapshot {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSnapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     #[serde(default)]
     pub shape: bool,
     pub count: Option<u64>,
@@ -346,7 +346,7 @@ map_or_scalar!(
         match v {
             Value::Null => Ok(Snapshot::default()),
             Value::String(name) => Ok(Snapshot {
-                name: Some(name),
+                name: Some(Template::parse(&name)?),
                 ..Snapshot::default()
             }),
             other => Err(format!(
@@ -361,7 +361,7 @@ map_or_scalar!(
 #[derive(Debug, Clone, Default)]
 pub struct Ping {
     pub conn: Option<String>,
-    pub payload: String,
+    pub payload: Template,
     pub timeout: Option<Dur>,
 }
 
@@ -369,17 +369,18 @@ pub struct Ping {
 #[serde(deny_unknown_fields)]
 struct RawPing {
     conn: Option<String>,
-    #[serde(default)]
-    payload: String,
+    payload: Option<Template>,
     timeout: Option<Dur>,
 }
 impl TryFrom<RawPing> for Ping {
     type Error = String;
     fn try_from(r: RawPing) -> Result<Self, String> {
-        check_ping_payload(&r.payload)?;
+        if let Some(payload) = r.payload.as_ref().and_then(literal_text) {
+            check_ping_payload(&payload)?;
+        }
         Ok(Ping {
             conn: r.conn,
-            payload: r.payload,
+            payload: r.payload.unwrap_or_default(),
             timeout: r.timeout,
         })
     }
@@ -390,7 +391,7 @@ impl TryFrom<RawPing> for Ping {
 pub struct Close {
     pub conn: Option<String>,
     pub code: Option<u16>,
-    pub reason: Option<String>,
+    pub reason: Option<Template>,
     pub timeout: Option<Dur>,
 }
 
@@ -399,7 +400,7 @@ pub struct Close {
 struct RawClose {
     conn: Option<String>,
     code: Option<u16>,
-    reason: Option<String>,
+    reason: Option<Template>,
     timeout: Option<Dur>,
 }
 impl TryFrom<RawClose> for Close {
@@ -408,8 +409,8 @@ impl TryFrom<RawClose> for Close {
         if let Some(code) = r.code {
             check_sendable_code(code)?;
         }
-        if let Some(reason) = &r.reason {
-            check_close_reason(reason)?;
+        if let Some(reason) = r.reason.as_ref().and_then(literal_text) {
+            check_close_reason(&reason)?;
         }
         Ok(Close {
             conn: r.conn,
@@ -466,8 +467,10 @@ map_or_scalar!(
     RawPing,
     "a ping payload or {payload, conn, timeout}",
     |v| {
-        let payload = scalar_text(&v).unwrap_or_default();
-        check_ping_payload(&payload)?;
+        let payload = Template::parse(&scalar_text(&v).unwrap_or_default())?;
+        if let Some(text) = literal_text(&payload) {
+            check_ping_payload(&text)?;
+        }
         Ok(Ping {
             payload,
             ..Ping::default()
@@ -489,6 +492,15 @@ map_or_scalar!(
         })
     }
 );
+
+/// The text of a template without variables; a templated value is checked once expanded, when
+/// it is sent.
+fn literal_text(t: &Template) -> Option<String> {
+    if t.has_vars() {
+        return None;
+    }
+    t.expand(&crate::template::Scope::default()).ok()
+}
 
 /// A ping's payload must fit a control frame (RFC 6455 §5.5: at most 125 bytes).
 fn check_ping_payload(payload: &str) -> Result<(), String> {

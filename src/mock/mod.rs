@@ -9,9 +9,11 @@
 //! - `echo: true` sends every text and binary message back unchanged (before any rule's reply).
 //! - `on:` rules are tried in order and the first whose matchers all hold replies: `match:`
 //!   paths need a JSON text, `text:` a text message; a rule with neither matches anything,
-//!   binary included. Replies are templates over `{{ message… }}` (the JSON, else the text,
-//!   else the base64 of the bytes); a reply whose template cannot be expanded is skipped.
-//!   Matchers are resolved once, at start, with no variables in scope.
+//!   binary included. Replies are templates over the collection's variables and
+//!   `{{ message… }}` (the JSON, else the text, else the base64 of the bytes); a reply whose
+//!   template cannot be expanded is skipped (names are checked at load, so only a field the
+//!   message lacks does that). Matchers are resolved once, when the mock starts serving, with
+//!   the collection's variables in scope.
 //! - `close_after: N` counts every message sent to that client (replayed, echoed, replies).
 //! - Anything a client sends that fits no rule, non-JSON text included, is otherwise ignored; a
 //!   WebSocket protocol error ends only that client's connection.
@@ -30,6 +32,7 @@ use protocol::{Answer, Session, Speaker};
 pub use replay::Recording;
 use rules::{render, Incoming, Rule};
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +40,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
@@ -94,16 +98,71 @@ pub struct MockServer {
     task: Option<JoinHandle<()>>,
 }
 
+/// A mock listening but not serving yet: its URL is known, so the variables that name it can be
+/// resolved before its replies need them ([`BoundMock::serve`]). Clients that connect meanwhile
+/// wait in the listen queue.
+pub struct BoundMock {
+    name: String,
+    def: MockDef,
+    replay: Option<Recording>,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl BoundMock {
+    /// `ws://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Compiles the rules with `vars` in scope (the collection's resolved variables, which the
+    /// rules' matchers and replies may name) and starts serving.
+    pub fn serve(self, vars: Arc<HashMap<String, Value>>) -> Result<MockServer, MockError> {
+        let behaviour = Arc::new(Behaviour::build(&self.name, &self.def, self.replay, vars)?);
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(self.listener, behaviour, stopped));
+        Ok(MockServer {
+            url: format!("ws://{}", self.addr),
+            name: self.name,
+            addr: self.addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
 impl MockServer {
     /// Loads the mock's replay file (relative to `base_dir`), compiles its rules and listens on
-    /// `127.0.0.1:port` (`0` picks a free port).
+    /// `127.0.0.1:port` (`0` picks a free port). Its rules see no variables; [`MockServer::bind`]
+    /// then [`BoundMock::serve`] give them the collection's.
     pub async fn start(
         name: &str,
         def: &MockDef,
         base_dir: &Path,
         port: u16,
     ) -> Result<MockServer, MockError> {
-        let behaviour = Arc::new(Behaviour::build(name, def, base_dir).await?);
+        Self::bind(name, def, base_dir, port)
+            .await?
+            .serve(Arc::default())
+    }
+
+    /// Loads the mock's replay file (relative to `base_dir`) and listens on `127.0.0.1:port`
+    /// (`0` picks a free port), without serving yet.
+    pub async fn bind(
+        name: &str,
+        def: &MockDef,
+        base_dir: &Path,
+        port: u16,
+    ) -> Result<BoundMock, MockError> {
+        let replay = match &def.replay {
+            Some(file) => Some(Recording::load(&replay_path(base_dir, &file.value)).await?),
+            None => None,
+        };
+        let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
+        check_close_code(close_code).map_err(|m| MockError::Invalid {
+            mock: name.to_string(),
+            message: format!("`close_code`: {m}"),
+        })?;
         let wanted = SocketAddr::from(([127, 0, 0, 1], port));
         let bind_error = |addr, source| MockError::Bind {
             mock: name.to_string(),
@@ -114,14 +173,12 @@ impl MockServer {
             .await
             .map_err(|e| bind_error(wanted, e))?;
         let addr = listener.local_addr().map_err(|e| bind_error(wanted, e))?;
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, behaviour, stopped));
-        Ok(MockServer {
+        Ok(BoundMock {
             name: name.to_string(),
+            def: def.clone(),
+            replay,
+            listener,
             addr,
-            url: format!("ws://{addr}"),
-            stop: Some(stop),
-            task: Some(task),
         })
     }
 
@@ -162,6 +219,8 @@ impl Drop for MockServer {
 /// What a mock does, compiled once at start and shared by its connections.
 struct Behaviour {
     replay: Option<Recording>,
+    /// The collection's resolved variables, for the rules' replies.
+    vars: Arc<HashMap<String, Value>>,
     interval: Option<Duration>,
     looped: bool,
     echo: bool,
@@ -172,28 +231,34 @@ struct Behaviour {
 }
 
 impl Behaviour {
-    async fn build(name: &str, def: &MockDef, base_dir: &Path) -> Result<Self, MockError> {
+    fn build(
+        name: &str,
+        def: &MockDef,
+        replay: Option<Recording>,
+        vars: Arc<HashMap<String, Value>>,
+    ) -> Result<Self, MockError> {
         let invalid = |message: String| MockError::Invalid {
             mock: name.to_string(),
             message,
         };
-        let replay = match &def.replay {
-            Some(file) => Some(Recording::load(&replay_path(base_dir, file)).await?),
-            None => None,
+        let scope = Scope {
+            vars: Some(&vars),
+            ..Scope::default()
         };
         let rules = def
             .on
             .iter()
             .enumerate()
             .map(|(i, rule)| {
-                Rule::compile(rule).map_err(|m| invalid(format!("rule {}: {m}", i + 1)))
+                Rule::compile(&rule.value, &scope)
+                    .map_err(|m| invalid(format!("rule {}: {m}", i + 1)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
-        check_close_code(close_code).map_err(|m| invalid(format!("`close_code`: {m}")))?;
         let speaker = protocol::speaker(def).map_err(invalid)?;
         Ok(Self {
             replay,
+            vars: vars.clone(),
             interval: def.interval.map(|d| d.0),
             looped: def.looped,
             echo: def.echo,
@@ -404,6 +469,7 @@ async fn respond(
         return Ok(());
     };
     let scope = Scope {
+        vars: Some(&behaviour.vars),
         message: incoming.scope_value(),
         ..Default::default()
     };

@@ -20,20 +20,21 @@ pub(super) struct Rule {
 }
 
 impl Rule {
-    pub(super) fn compile(rule: &MockRule) -> Result<Self, String> {
-        let scope = Scope::default();
+    /// Resolves the rule's matchers against `scope` (the collection's variables) and checks its
+    /// replies.
+    pub(super) fn compile(rule: &MockRule, scope: &Scope<'_>) -> Result<Self, String> {
         let matches = rule
             .matches
             .0
             .iter()
             .map(|(path, m)| {
-                m.resolve(&scope)
+                m.resolve(scope)
                     .map(|r| (path.clone(), r))
                     .map_err(|e| format!("`{path}`: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let text = match &rule.text {
-            Some(m) => Some(m.resolve(&scope).map_err(|e| format!("`text`: {e}"))?),
+            Some(m) => Some(m.resolve(scope).map_err(|e| format!("`text`: {e}"))?),
             None => None,
         };
         for (i, reply) in rule.reply.iter().enumerate() {

@@ -15,7 +15,6 @@ use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use super::convert::{dumps, duration_arg, JVal};
 use super::errors::{connection_failed, StreamTimeout};
 use super::runtime::{asyncio_runtime, block_interruptibly, runtime};
-use crate::collection::Tls;
 use crate::runner::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
 
 /// How many messages may wait between the socket and Python: beyond this the reader stops
@@ -287,7 +286,7 @@ impl PyStream {
         max_message_size: Option<usize>,
     ) -> PyResult<Self> {
         let timeout = duration_arg(timeout)?;
-        let tls = crate::runner::tls::client_config(&Tls { ca: None, insecure }, Path::new("."))
+        let tls = crate::runner::tls::client_config(None, insecure, Path::new("."))
             .map_err(|e| connection_failed(py, e))?;
         let spec = ConnectSpec {
             name: "stream".into(),

@@ -1,6 +1,7 @@
 //! Running one request: open its connections, run its steps in order (`steps/`), record what
 //! happened.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -171,13 +172,24 @@ async fn open_all(
             .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
             .collect::<Result<Vec<_>, crate::template::TemplateError>>()
             .map_err(|e| fail(e.to_string()))?;
-        let tls = super::tls::client_config(&c.tls, &base).map_err(fail)?;
+        let subprotocols = c
+            .subprotocols
+            .iter()
+            .map(|p| p.expand(scope))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let ca = match &c.tls.ca {
+            Some(ca) => Some(ca.value.expand(scope).map_err(|e| fail(e.to_string()))?),
+            None => None,
+        };
+        let tls = super::tls::client_config(ca.as_deref().map(Path::new), c.tls.insecure, &base)
+            .map_err(fail)?;
         protocols.push(crate::protocol::build(&c.protocol, scope).map_err(fail)?);
         specs.push(ConnectSpec {
             name: c.name.clone(),
             url,
             headers,
-            subprotocols: c.subprotocols.clone(),
+            subprotocols,
             tls,
             connect_timeout: c
                 .connect_timeout
