@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
+import jsonschema
 import pytest
 
 import wsrun
@@ -157,6 +158,8 @@ def test_the_cli_runs_the_collection_against_the_reference_server(graphql_url, t
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "5 requests: 5 passed" in proc.stdout
     document: Dict[str, Any] = json.loads(out.read_text())
+    schema = json.loads((ROOT / "schema" / "wsrun-report.schema.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(document)
     keywords = {
         s["keyword"] for c in document["collections"] for r in c["requests"] for s in r["steps"]
     }
