@@ -198,6 +198,22 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             step("notify"),
         ),
         (
+            "subscribe",
+            req("    protocol: graphql-ws\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
+            step("subscribe"),
+        ),
+        (
+            "complete",
+            req("    protocol: graphql-ws\n    steps:\n      - complete: {zzz_unknown: 1}\n"),
+            step("complete")["anyOf"][1].clone(),
+        ),
+        (
+            "mock graphql-ws options",
+            "mocks: {m: {protocol: graphql-ws, graphql-ws: {zzz_unknown: 1}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["graphql-ws"].clone(),
+        ),
+        (
             "mock method",
             "mocks: {m: {protocol: jsonrpc, methods: {add: {zzz_unknown: 1}}}}\nrequests: []\n"
                 .into(),

@@ -3,6 +3,7 @@
 
 mod de;
 mod error;
+mod graphql_ws;
 mod protocol;
 pub mod schema;
 mod step;
@@ -15,6 +16,7 @@ use serde_saphyr::Spanned;
 
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
+pub use graphql_ws::*;
 pub use protocol::*;
 pub use step::*;
 
@@ -117,6 +119,9 @@ pub struct MockDef {
     /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
     #[serde(default)]
     pub methods: OrderedMap<String, MockMethod>,
+    /// A graphql-ws mock's options (`protocol: graphql-ws`).
+    #[serde(rename = "graphql-ws")]
+    pub graphql_ws: Option<GraphqlWsMock>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +147,12 @@ pub struct MockReply {
     pub text: Option<Template>,
     pub binary: Option<Template>,
     pub delay: Option<Dur>,
+    /// graphql-ws: payloads sent as `next` messages with the subscription's id.
+    pub next: Option<TValue>,
+    /// graphql-ws: the payload of an `error` message (a list of GraphQL errors).
+    pub error: Option<TValue>,
+    /// graphql-ws: ends the subscription with a `complete` message.
+    pub complete: Option<bool>,
 }
 
 /// Reads `reply:` as either one map or a list of maps, keeping each map's own error messages.
@@ -550,6 +561,9 @@ impl Request {
                 let line = ca.referenced.line() as usize;
                 out.extend(ca.value.vars().map(|v| (line, v.clone())));
             }
+            let mut options = Vec::new();
+            c.protocol.vars(&mut options);
+            out.extend(options.into_iter().map(|v| (c.line, v)));
         }
         let mut captured: Vec<&str> = Vec::new();
         for step in &self.steps {
@@ -580,6 +594,8 @@ impl Request {
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
                 }
+                StepKind::Subscribe(s) => s.vars(&mut vars),
+                StepKind::Complete(c) => vars.extend(c.id.vars().cloned()),
                 _ => {}
             }
             out.extend(
@@ -587,6 +603,9 @@ impl Request {
                     .filter(|v| !captured.contains(&v.root.as_str()))
                     .map(|v| (step.line, v)),
             );
+            if matches!(step.kind, StepKind::Subscribe(_)) {
+                captured.push(LAST_ID);
+            }
         }
         out
     }

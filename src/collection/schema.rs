@@ -239,6 +239,20 @@ fn step() -> Value {
                 json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
                 &["method"],
             ),
+            "subscribe" => obj(
+                json!({
+                    "conn": conn,
+                    "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
+                    "query": { "description": "The GraphQL document", "type": "string" },
+                    "variables": { "type": "object" },
+                    "operationName": { "type": "string" }
+                }),
+                &["query"],
+            ),
+            "complete" => json!({ "anyOf": [
+                { "description": "The id of the operation to end", "type": ["string", "number"] },
+                obj(json!({ "conn": conn, "id": { "type": ["string", "number"] } }), &["id"])
+            ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
@@ -300,7 +314,12 @@ fn call_props(options: Option<(&Value, &Value)>) -> Value {
 /// A mock server: replay, echo, scripted replies.
 fn mock() -> Value {
     let reply = obj(
-        json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
+        json!({
+            "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration"),
+            "next": { "description": "graphql-ws: payloads sent as `next` messages with the subscription's id" },
+            "error": { "description": "graphql-ws: the payload of an `error` message (GraphQL errors)" },
+            "complete": { "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" }
+        }),
         &[],
     );
     obj(
@@ -324,7 +343,11 @@ fn mock() -> Value {
                     "code": { "type": "integer" }, "message": { "type": "string" }, "data": {}
                 }), &["code", "message"]),
                 "delay": r("duration")
-            }), &[]) }
+            }), &[]) },
+            "graphql-ws": obj(json!({
+                "refuse": { "description": "Refuse connection_init, closing with this code (4403, 4401…)", "type": "integer" },
+                "ping": { "description": "Ping each client right after connection_ack", "type": "boolean" }
+            }), &[])
         }),
         &[],
     )

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
+use super::graphql_ws::{Complete, Subscribe};
 use super::protocol::{Call, Calls, Notify, Reply};
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
@@ -32,10 +33,12 @@ pub enum StepKind {
     Call(Call),
     Calls(Calls),
     Notify(Notify),
+    Subscribe(Subscribe),
+    Complete(Complete),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 13] = [
+pub const STEP_KEYS: [&str; 15] = [
     "send",
     "expect",
     "wait_for",
@@ -49,6 +52,8 @@ pub const STEP_KEYS: [&str; 13] = [
     "call",
     "calls",
     "notify",
+    "subscribe",
+    "complete",
 ];
 
 impl StepKind {
@@ -67,6 +72,8 @@ impl StepKind {
             StepKind::Call(_) => "call",
             StepKind::Calls(_) => "calls",
             StepKind::Notify(_) => "notify",
+            StepKind::Subscribe(_) => "subscribe",
+            StepKind::Complete(_) => "complete",
         }
     }
 
@@ -83,6 +90,8 @@ impl StepKind {
             StepKind::Call(c) => c.conn.as_deref(),
             StepKind::Calls(c) => c.conn.as_deref(),
             StepKind::Notify(n) => n.conn.as_deref(),
+            StepKind::Subscribe(s) => s.conn.as_deref(),
+            StepKind::Complete(c) => c.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }

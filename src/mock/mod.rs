@@ -19,10 +19,11 @@
 //!   WebSocket protocol error ends only that client's connection.
 //! - `protocol:` other than `raw`: each client gets a session of that protocol (`protocol.rs`),
 //!   whose envelopes the rules see and which answers what no rule answered (`jsonrpc.rs`:
-//!   `methods:`).
+//!   `methods:`; `graphql_ws.rs`: `connection_init`, `ping`, unanswered subscriptions).
 //!
 //! The replay format is described in [`replay`].
 
+mod graphql_ws;
 mod jsonrpc;
 mod protocol;
 mod replay;
@@ -332,7 +333,12 @@ fn ws_config() -> WebSocketConfig {
 /// Serves one client until it leaves or the mock closes it.
 async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
     let _ = tcp.set_nodelay(true);
-    let handshake = tokio_tungstenite::accept_async_with_config(tcp, Some(ws_config()));
+    let speaks = behaviour
+        .speaker
+        .as_ref()
+        .map_or(&[][..], |s| s.subprotocols());
+    let agree = protocol::Agree(speaks);
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, agree, Some(ws_config()));
     let Ok(Ok(ws)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
         return;
     };

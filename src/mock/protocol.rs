@@ -7,6 +7,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio_tungstenite::tungstenite::handshake::server::{
+    Callback, ErrorResponse, Request, Response,
+};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::collection::{MockDef, ProtocolName};
@@ -29,6 +33,40 @@ impl Answer {
 /// What a mock knows of its protocol, compiled once; it opens a session per client.
 pub(super) trait Speaker: Send + Sync {
     fn session(&self) -> Box<dyn Session + '_>;
+
+    /// The subprotocols it agrees to when a client asks for one of them.
+    fn subprotocols(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// The WebSocket handshake's answer: the first subprotocol the client asks for that the mock's
+/// protocol speaks, if any.
+pub(super) struct Agree(pub(super) &'static [&'static str]);
+
+impl Callback for Agree {
+    fn on_request(
+        self,
+        request: &Request,
+        mut response: Response,
+    ) -> Result<Response, ErrorResponse> {
+        let asked = request
+            .headers()
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim);
+        if let Some(p) = asked
+            .into_iter()
+            .find_map(|p| self.0.iter().find(|s| **s == p))
+        {
+            response
+                .headers_mut()
+                .insert("sec-websocket-protocol", HeaderValue::from_static(p));
+        }
+        Ok(response)
+    }
 }
 
 /// One client's conversation in the protocol.
@@ -54,6 +92,7 @@ pub(super) fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String>
     match def.protocol {
         ProtocolName::Raw => Ok(None),
         ProtocolName::JsonRpc => Ok(Some(Box::new(super::jsonrpc::Methods::compile(def)))),
+        ProtocolName::GraphqlWs => Ok(Some(Box::new(super::graphql_ws::GraphqlWs::compile(def)?))),
         other => Err(format!(
             "`protocol: {}` is not implemented yet",
             other.as_str()

@@ -1,11 +1,12 @@
 //! Scripted replies: `on:` rules compiled once, matched against each client message, and their
-//! replies rendered with `{{ message… }}` in scope.
+//! replies rendered with `{{ message… }}` in scope (graphql-ws's `next`/`error`/`complete`
+//! spelled out as the `json` replies they stand for).
 
 use base64::Engine as _;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::collection::{MockReply, MockRule};
+use crate::collection::{is_operation_reply, MockReply, MockRule};
 use crate::jsonpath::JsonPath;
 use crate::matcher::path::{self, PathOutcome};
 use crate::matcher::{Resolved, Subject};
@@ -38,7 +39,13 @@ impl Rule {
             None => None,
         };
         for (i, reply) in rule.reply.iter().enumerate() {
-            check_reply(reply).map_err(|m| format!("reply {}: {m}", i + 1))?;
+            if !is_operation_reply(reply) {
+                check_reply(reply).map_err(|m| format!("reply {}: {m}", i + 1))?;
+            }
+        }
+        let mut replies = Vec::with_capacity(rule.reply.len());
+        for reply in &rule.reply {
+            replies.extend(super::graphql_ws::spell_out(reply)?);
         }
         if let Some(code) = rule.close {
             super::check_close_code(code).map_err(|m| format!("`close`: {m}"))?;
@@ -46,7 +53,7 @@ impl Rule {
         Ok(Self {
             matches,
             text,
-            replies: rule.reply.clone(),
+            replies,
             close: rule.close,
         })
     }

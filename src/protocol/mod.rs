@@ -22,6 +22,7 @@
 //! [`Raw`] is the default: every hook is a no-op and `decode` hands the frame back unchanged,
 //! so a raw connection costs what it did before protocols existed.
 
+pub mod graphql_ws;
 pub mod jsonrpc;
 mod raw;
 
@@ -88,10 +89,15 @@ pub trait Protocol: Send {
 }
 
 /// The protocol of a connection, its options' templates expanded with `scope`.
-pub fn build(config: &ProtocolConfig, _scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
     match config {
         ProtocolConfig::Raw => Ok(Box::new(Raw)),
         ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc)),
+        ProtocolConfig::GraphqlWs(o) => {
+            let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
+            let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;
+            Ok(Box::new(graphql_ws::GraphqlWs::new(init)))
+        }
         other => Err(format!(
             "`protocol: {}` is not implemented yet",
             other.name().as_str()

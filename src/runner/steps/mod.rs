@@ -1,10 +1,12 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `ping`, `close` and `expect_close`, and JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`).
+//! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
+//! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`).
 
 mod capture;
 mod close;
 mod expect;
+mod graphql_ws;
 mod ping;
 mod reply;
 mod rpc;
@@ -113,5 +115,7 @@ pub(super) async fn run(
         StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Notify(n) => rpc::notify(st, conn, n).await,
+        StepKind::Subscribe(s) => graphql_ws::subscribe(st, conn, s).await,
+        StepKind::Complete(c) => graphql_ws::complete(st, conn, c).await,
     }
 }
