@@ -5,6 +5,7 @@ mod de;
 mod error;
 mod protocol;
 pub mod schema;
+mod socketio;
 mod step;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use serde_saphyr::Spanned;
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
 pub use protocol::*;
+pub use socketio::*;
 pub use step::*;
 
 use crate::matcher::Matcher;
@@ -113,6 +115,8 @@ pub struct MockDef {
     /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
     #[serde(default)]
     pub methods: OrderedMap<String, MockMethod>,
+    /// Socket.IO pings (`protocol: socketio`).
+    pub socketio: Option<MockSocketIo>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +141,10 @@ pub struct MockReply {
     pub json: Option<TValue>,
     pub text: Option<Template>,
     pub binary: Option<Template>,
+    /// Socket.IO: an event (`{event, args}`).
+    pub emit: Option<MockEmit>,
+    /// Socket.IO: the ack the message asked for, with these arguments.
+    pub ack: Option<TValue>,
     pub delay: Option<Dur>,
 }
 
@@ -293,6 +301,7 @@ impl Collection {
         let mut mocks = Vec::with_capacity(raw.mocks.0.len());
         for (name, def) in raw.mocks.0 {
             check_mock_protocol(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            check_mock_socketio(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
             mocks.push((name, def.value));
         }
 
@@ -525,6 +534,14 @@ impl Request {
                     out.push((c.line, v.clone()));
                 }
             }
+            if let ProtocolConfig::SocketIo(o) = &c.protocol {
+                let mut vars: Vec<VarRef> =
+                    o.namespace.iter().flat_map(|t| t.vars()).cloned().collect();
+                if let Some(auth) = &o.auth {
+                    auth.vars(&mut vars);
+                }
+                out.extend(vars.into_iter().map(|v| (c.line, v)));
+            }
         }
         let mut captured: Vec<&str> = Vec::new();
         for step in &self.steps {
@@ -546,6 +563,7 @@ impl Request {
                     }
                 }
                 StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
+                StepKind::Emit(e) => e.vars(&mut vars),
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));

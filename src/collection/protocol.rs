@@ -163,6 +163,7 @@ const PROTOCOL_STEPS: &[(&str, &[ProtocolName])] = &[
     ("call", &[ProtocolName::JsonRpc]),
     ("calls", &[ProtocolName::JsonRpc]),
     ("notify", &[ProtocolName::JsonRpc]),
+    ("emit", &[ProtocolName::SocketIo]),
 ];
 
 /// A step the connection's protocol does not have is an error, naming the protocols that do.

@@ -200,6 +200,18 @@ fn step() -> Value {
                 json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
                 &["method"],
             ),
+            "emit" => json!({ "anyOf": [
+                { "description": "An event name, sent without arguments", "type": "string" },
+                obj(json!({
+                    "conn": conn, "timeout": timeout,
+                    "event": { "type": "string" },
+                    "args": { "description": "The arguments: a list, or one value" },
+                    "ack": { "anyOf": [
+                        { "description": "Wait for the ack without checking it", "const": true },
+                        obj(json!({ "json": r("matchers") }), &[])
+                    ]}
+                }), &["event"])
+            ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
@@ -261,7 +273,12 @@ fn call_props(options: Option<(&Value, &Value)>) -> Value {
 /// A mock server: replay, echo, scripted replies.
 fn mock() -> Value {
     let reply = obj(
-        json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
+        json!({
+            "json": {}, "text": { "type": "string" }, "binary": { "type": "string" },
+            "emit": obj(json!({ "event": { "type": "string" }, "args": {} }), &["event"]),
+            "ack": { "description": "The ack's arguments (Socket.IO)" },
+            "delay": r("duration")
+        }),
         &[],
     );
     obj(
@@ -285,7 +302,8 @@ fn mock() -> Value {
                     "code": { "type": "integer" }, "message": { "type": "string" }, "data": {}
                 }), &["code", "message"]),
                 "delay": r("duration")
-            }), &[]) }
+            }), &[]) },
+            "socketio": obj(json!({ "ping_interval": r("duration"), "ping_timeout": r("duration") }), &[])
         }),
         &[],
     )

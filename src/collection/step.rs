@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
 use super::protocol::{Call, Calls, Notify, Reply};
+use super::socketio::Emit;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -32,10 +33,11 @@ pub enum StepKind {
     Call(Call),
     Calls(Calls),
     Notify(Notify),
+    Emit(Emit),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 13] = [
+pub const STEP_KEYS: [&str; 14] = [
     "send",
     "expect",
     "wait_for",
@@ -49,6 +51,7 @@ pub const STEP_KEYS: [&str; 13] = [
     "call",
     "calls",
     "notify",
+    "emit",
 ];
 
 impl StepKind {
@@ -67,6 +70,7 @@ impl StepKind {
             StepKind::Call(_) => "call",
             StepKind::Calls(_) => "calls",
             StepKind::Notify(_) => "notify",
+            StepKind::Emit(_) => "emit",
         }
     }
 
@@ -83,6 +87,7 @@ impl StepKind {
             StepKind::Call(c) => c.conn.as_deref(),
             StepKind::Calls(c) => c.conn.as_deref(),
             StepKind::Notify(n) => n.conn.as_deref(),
+            StepKind::Emit(e) => e.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }

@@ -24,6 +24,7 @@
 
 pub mod jsonrpc;
 mod raw;
+pub mod socketio;
 
 use std::time::Duration;
 
@@ -88,10 +89,22 @@ pub trait Protocol: Send {
 }
 
 /// The protocol of a connection, its options' templates expanded with `scope`.
-pub fn build(config: &ProtocolConfig, _scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
     match config {
         ProtocolConfig::Raw => Ok(Box::new(Raw)),
         ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc)),
+        ProtocolConfig::SocketIo(o) => {
+            let namespace = o.namespace.as_ref().map(|t| t.expand(scope)).transpose();
+            let auth = o.auth.as_ref().map(|a| a.expand(scope)).transpose();
+            let (namespace, auth) = (
+                namespace.map_err(|e| format!("socketio.namespace: {e}"))?,
+                auth.map_err(|e| format!("socketio.auth: {e}"))?,
+            );
+            Ok(Box::new(socketio::SocketIo::new(
+                namespace.as_deref(),
+                auth,
+            )))
+        }
         other => Err(format!(
             "`protocol: {}` is not implemented yet",
             other.name().as_str()

@@ -1,6 +1,7 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `ping`, `close` and `expect_close`, and JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`).
+//! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
+//! Socket.IO's `emit` (`socketio.rs`).
 
 mod capture;
 mod close;
@@ -10,6 +11,7 @@ mod reply;
 mod rpc;
 mod send;
 mod snapshot;
+mod socketio;
 mod wait;
 
 use std::collections::HashMap;
@@ -113,5 +115,6 @@ pub(super) async fn run(
         StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Notify(n) => rpc::notify(st, conn, n).await,
+        StepKind::Emit(e) => socketio::emit(st, conn, e, timeout(e.timeout.map(|d| d.0))).await,
     }
 }
