@@ -101,7 +101,7 @@ pub(super) async fn run(
             expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), true).await
         }
         StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
-        StepKind::Sleep(d) => wait::sleep(d.0).await,
+        StepKind::Sleep(d) => wait::sleep(st, d.0).await,
         StepKind::Capture(c) => capture::run(st, c),
         StepKind::Snapshot(s) => {
             let t = timeout(s.timeout.map(|d| d.0));
