@@ -214,6 +214,29 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             d["mock"]["properties"]["graphql-ws"].clone(),
         ),
         (
+            "emit",
+            req("    protocol: socketio\n    steps:\n      - emit: {zzz_unknown: 1}\n"),
+            step("emit")["anyOf"][1].clone(),
+        ),
+        (
+            "emit ack",
+            req("    protocol: socketio\n    steps:\n      - emit: {event: e, ack: {zzz_unknown: 1}}\n"),
+            step("emit")["anyOf"][1]["properties"]["ack"]["anyOf"][1].clone(),
+        ),
+        (
+            "mock emit reply",
+            "mocks: {m: {protocol: socketio, on: [{reply: {emit: {zzz_unknown: 1}}}]}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["on"]["items"]["properties"]["reply"]["anyOf"][0]["properties"]
+                ["emit"]
+                .clone(),
+        ),
+        (
+            "mock socketio options",
+            "mocks: {m: {protocol: socketio, socketio: {zzz_unknown: 1}}}\nrequests: []\n".into(),
+            d["mock"]["properties"]["socketio"].clone(),
+        ),
+        (
             "mock method",
             "mocks: {m: {protocol: jsonrpc, methods: {add: {zzz_unknown: 1}}}}\nrequests: []\n"
                 .into(),

@@ -6,6 +6,7 @@ mod error;
 mod graphql_ws;
 mod protocol;
 pub mod schema;
+mod socketio;
 mod step;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
 pub use graphql_ws::*;
 pub use protocol::*;
+pub use socketio::*;
 pub use step::*;
 
 use crate::matcher::Matcher;
@@ -122,6 +124,8 @@ pub struct MockDef {
     /// A graphql-ws mock's options (`protocol: graphql-ws`).
     #[serde(rename = "graphql-ws")]
     pub graphql_ws: Option<GraphqlWsMock>,
+    /// Socket.IO pings (`protocol: socketio`).
+    pub socketio: Option<MockSocketIo>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +150,10 @@ pub struct MockReply {
     pub json: Option<TValue>,
     pub text: Option<Template>,
     pub binary: Option<Template>,
+    /// Socket.IO: an event (`{event, args}`).
+    pub emit: Option<MockEmit>,
+    /// Socket.IO: the ack the message asked for, with these arguments.
+    pub ack: Option<TValue>,
     pub delay: Option<Dur>,
     /// graphql-ws: payloads sent as `next` messages with the subscription's id.
     pub next: Option<TValue>,
@@ -324,6 +332,7 @@ impl Collection {
                     ),
                 ));
             }
+            check_mock_socketio(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
             mocks.push((name, def.value));
         }
 
@@ -585,6 +594,7 @@ impl Request {
                     }
                 }
                 StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
+                StepKind::Emit(e) => e.vars(&mut vars),
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
                 StepKind::Snapshot(Snapshot { name: Some(t), .. })
                 | StepKind::Ping(Ping { payload: t, .. })

@@ -187,6 +187,7 @@ const PROTOCOL_STEPS: &[(&str, &[ProtocolName])] = &[
     ("notify", &[ProtocolName::JsonRpc]),
     ("subscribe", &[ProtocolName::GraphqlWs]),
     ("complete", &[ProtocolName::GraphqlWs]),
+    ("emit", &[ProtocolName::SocketIo]),
 ];
 
 /// A step the connection's protocol does not have is an error, naming the protocols that do.

@@ -253,6 +253,18 @@ fn step() -> Value {
                 { "description": "The id of the operation to end", "type": ["string", "number"] },
                 obj(json!({ "conn": conn, "id": { "type": ["string", "number"] } }), &["id"])
             ]}),
+            "emit" => json!({ "anyOf": [
+                { "description": "An event name, sent without arguments", "type": "string" },
+                obj(json!({
+                    "conn": conn, "timeout": timeout,
+                    "event": { "type": "string" },
+                    "args": { "description": "The arguments: a list, or one value" },
+                    "ack": { "anyOf": [
+                        { "description": "Wait for the ack without checking it", "const": true },
+                        obj(json!({ "json": r("matchers") }), &[])
+                    ]}
+                }), &["event"])
+            ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
@@ -318,7 +330,9 @@ fn mock() -> Value {
             "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration"),
             "next": { "description": "graphql-ws: payloads sent as `next` messages with the subscription's id" },
             "error": { "description": "graphql-ws: the payload of an `error` message (GraphQL errors)" },
-            "complete": { "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" }
+            "complete": { "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" },
+            "emit": obj(json!({ "event": { "type": "string" }, "args": {} }), &["event"]),
+            "ack": { "description": "The ack's arguments (Socket.IO)" }
         }),
         &[],
     );
@@ -347,7 +361,8 @@ fn mock() -> Value {
             "graphql-ws": obj(json!({
                 "refuse": { "description": "Refuse connection_init, closing with this code (4403, 4401…)", "type": "integer" },
                 "ping": { "description": "Ping each client right after connection_ack", "type": "boolean" }
-            }), &[])
+            }), &[]),
+            "socketio": obj(json!({ "ping_interval": r("duration"), "ping_timeout": r("duration") }), &[])
         }),
         &[],
     )

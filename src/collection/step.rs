@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
 use super::graphql_ws::{Complete, Subscribe};
 use super::protocol::{Call, Calls, Notify, Reply};
+use super::socketio::Emit;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -35,10 +36,11 @@ pub enum StepKind {
     Notify(Notify),
     Subscribe(Subscribe),
     Complete(Complete),
+    Emit(Emit),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 15] = [
+pub const STEP_KEYS: [&str; 16] = [
     "send",
     "expect",
     "wait_for",
@@ -54,6 +56,7 @@ pub const STEP_KEYS: [&str; 15] = [
     "notify",
     "subscribe",
     "complete",
+    "emit",
 ];
 
 impl StepKind {
@@ -74,6 +77,7 @@ impl StepKind {
             StepKind::Notify(_) => "notify",
             StepKind::Subscribe(_) => "subscribe",
             StepKind::Complete(_) => "complete",
+            StepKind::Emit(_) => "emit",
         }
     }
 
@@ -92,6 +96,7 @@ impl StepKind {
             StepKind::Notify(n) => n.conn.as_deref(),
             StepKind::Subscribe(s) => s.conn.as_deref(),
             StepKind::Complete(c) => c.conn.as_deref(),
+            StepKind::Emit(e) => e.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }

@@ -149,6 +149,8 @@ pub(super) fn spell_out(reply: &MockReply) -> Result<Vec<MockReply>, String> {
             next: None,
             error: None,
             complete: None,
+            emit: None,
+            ack: None,
         }
     };
     let mut out: Vec<MockReply> = Vec::new();

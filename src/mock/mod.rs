@@ -19,7 +19,8 @@
 //!   WebSocket protocol error ends only that client's connection.
 //! - `protocol:` other than `raw`: each client gets a session of that protocol (`protocol.rs`),
 //!   whose envelopes the rules see and which answers what no rule answered (`jsonrpc.rs`:
-//!   `methods:`; `graphql_ws.rs`: `connection_init`, `ping`, unanswered subscriptions).
+//!   `methods:`; `graphql_ws.rs`: `connection_init`, `ping`, unanswered subscriptions;
+//!   `socketio.rs`: the handshake and pings).
 //!
 //! The replay format is described in [`replay`].
 
@@ -28,10 +29,11 @@ mod jsonrpc;
 mod protocol;
 mod replay;
 mod rules;
+mod socketio;
 
 use protocol::{Answer, Session, Speaker};
 pub use replay::Recording;
-use rules::{render, Incoming, Rule};
+use rules::{envelope, render, Incoming, Rule};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -415,11 +417,28 @@ async fn read_loop(
 ) {
     // Answers sent later (a JSON-RPC method's `delay`); they end with the connection.
     let mut later = JoinSet::new();
-    while let Some(Ok(message)) = stream.next().await {
+    loop {
+        let mut answers = Vec::new();
+        let next_tick = session.as_ref().and_then(|s| s.next_tick());
+        let next = match (next_tick, session.as_mut()) {
+            (Some(at), Some(s)) => tokio::select! {
+                next = stream.next() => next,
+                _ = sleep_until(at) => {
+                    s.tick(&mut answers);
+                    for answer in answers {
+                        let _ = send(&tx, Out::Send(answer.message)).await;
+                    }
+                    continue;
+                }
+            },
+            _ => stream.next().await,
+        };
+        let Some(Ok(message)) = next else {
+            break;
+        };
         if matches!(message, Message::Close(_)) {
             break;
         }
-        let mut answers = Vec::new();
         let incoming = match session.as_mut() {
             None => Incoming::new(message),
             Some(s) => {
@@ -483,10 +502,10 @@ async fn respond(
         if let Some(delay) = reply.delay {
             sleep(delay.0).await;
         }
-        let messages = match (session.as_deref_mut(), &reply.json) {
-            (Some(s), Some(json)) => json.expand(&scope).map(|v| s.encode(v)).unwrap_or_default(),
-            _ => render(reply, &scope).into_iter().collect(),
-        };
+        let envelope = session
+            .as_deref_mut()
+            .and_then(|s| envelope(reply, &scope).map(|e| s.encode(e)));
+        let messages = envelope.unwrap_or_else(|| render(reply, &scope).into_iter().collect());
         for message in messages {
             send(tx, Out::Send(message)).await?;
         }

@@ -1,6 +1,7 @@
 //! A mock's side of a protocol: one [`Session`] per client reads its frames into the envelopes
 //! that `on:` rules see, encodes the rules' `json` replies as the protocol's frames, and gives
-//! the protocol's own answers (JSON-RPC's `methods:`, a handshake, a keep-alive).
+//! the protocol's own answers (JSON-RPC's `methods:`, a handshake, a keep-alive) and what it
+//! sends on its own (pings).
 //!
 //! A raw mock has no session: rules see the frames themselves, as they always did.
 
@@ -85,6 +86,16 @@ pub(super) trait Session: Send {
 
     /// The protocol's own answer to an envelope that no rule answered.
     fn answer(&mut self, _envelope: &Value, _out: &mut Vec<Answer>) {}
+
+    /// When [`Session::tick`] is due next (asked again after every frame and every tick), if
+    /// the protocol does anything on its own.
+    fn next_tick(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+
+    /// What the protocol sends on its own (Socket.IO's pings, or the close of a client that
+    /// did not answer them).
+    fn tick(&mut self, _out: &mut Vec<Answer>) {}
 }
 
 /// The speaker of a mock's `protocol:`, if it is not `raw`.
@@ -93,6 +104,7 @@ pub(super) fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String>
         ProtocolName::Raw => Ok(None),
         ProtocolName::JsonRpc => Ok(Some(Box::new(super::jsonrpc::Methods::compile(def)))),
         ProtocolName::GraphqlWs => Ok(Some(Box::new(super::graphql_ws::GraphqlWs::compile(def)?))),
+        ProtocolName::SocketIo => Ok(Some(Box::new(super::socketio::Server::compile(def)))),
         other => Err(format!(
             "`protocol: {}` is not implemented yet",
             other.as_str()

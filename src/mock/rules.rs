@@ -3,7 +3,7 @@
 //! spelled out as the `json` replies they stand for).
 
 use base64::Engine as _;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::collection::{is_operation_reply, MockReply, MockRule};
@@ -86,12 +86,17 @@ fn check_reply(reply: &MockReply) -> Result<(), String> {
         reply.json.is_some(),
         reply.text.is_some(),
         reply.binary.is_some(),
+        reply.emit.is_some(),
+        reply.ack.is_some(),
     ]
     .into_iter()
     .filter(|b| *b)
     .count();
     if count != 1 {
-        return Err("a reply has exactly one of `json`, `text` or `binary`".into());
+        return Err(
+            "a reply has exactly one of `json`, `text` or `binary` (or, for Socket.IO, `emit` or `ack`)"
+                .into(),
+        );
     }
     if let Some(t) = reply.binary.as_ref().filter(|t| !t.has_vars()) {
         let text = t.expand(&Scope::default()).map_err(|e| e.to_string())?;
@@ -155,6 +160,27 @@ impl Incoming {
             .or(self.text.as_ref())
             .or(self.base64.as_ref())
     }
+}
+
+/// A reply in envelope form, for a protocol to encode: its `json`, or Socket.IO's `emit`
+/// (`{"event", "args"}`) or `ack` (`{"ack", "args"}`, answering the incoming event's ack id);
+/// `None` for text and binary replies, a template that cannot be expanded, or an `ack` to an
+/// event that asked for none.
+pub(super) fn envelope(reply: &MockReply, scope: &Scope<'_>) -> Option<Value> {
+    if let Some(json) = &reply.json {
+        return json.expand(scope).ok();
+    }
+    if let Some(emit) = &reply.emit {
+        let event = emit.event.expand(scope).ok()?;
+        let args = match &emit.args {
+            Some(a) => a.expand(scope).ok()?,
+            None => Value::Array(Vec::new()),
+        };
+        return Some(json!({ "event": event, "args": args }));
+    }
+    let ack = reply.ack.as_ref()?;
+    let id = scope.message?.get("id")?.as_u64()?;
+    Some(json!({ "ack": id, "args": ack.expand(scope).ok()? }))
 }
 
 /// A reply with its templates expanded; `None` when a template names something the incoming

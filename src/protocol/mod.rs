@@ -25,6 +25,7 @@
 pub mod graphql_ws;
 pub mod jsonrpc;
 mod raw;
+pub mod socketio;
 
 use std::time::Duration;
 
@@ -97,6 +98,18 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
             let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
             let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;
             Ok(Box::new(graphql_ws::GraphqlWs::new(init)))
+        }
+        ProtocolConfig::SocketIo(o) => {
+            let namespace = o.namespace.as_ref().map(|t| t.expand(scope)).transpose();
+            let auth = o.auth.as_ref().map(|a| a.expand(scope)).transpose();
+            let (namespace, auth) = (
+                namespace.map_err(|e| format!("socketio.namespace: {e}"))?,
+                auth.map_err(|e| format!("socketio.auth: {e}"))?,
+            );
+            Ok(Box::new(socketio::SocketIo::new(
+                namespace.as_deref(),
+                auth,
+            )))
         }
         other => Err(format!(
             "`protocol: {}` is not implemented yet",

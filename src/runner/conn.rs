@@ -24,6 +24,8 @@ use crate::report::{Direction, FrameData};
 mod open;
 mod speak;
 
+pub use speak::serve_until;
+
 use open::{connect, describe_connect_error};
 pub use open::{describe_ws_error, human_size};
 
@@ -94,6 +96,13 @@ impl Closed {
             (false, _) => "the connection was dropped without a close frame".into(),
         }
     }
+}
+
+/// What a connection waiting for frames gets first.
+enum Event {
+    Frame(Option<tungstenite::Result<Message>>),
+    /// The protocol's tick is due.
+    Tick,
 }
 
 /// What `recv` returns instead of a message.
@@ -370,16 +379,33 @@ impl Conn {
 
     /// Reads the next frame: returns data messages; records and absorbs control frames.
     async fn read_frame(&mut self, rec: &mut Recorder) -> Option<Incoming> {
-        let next = match self.tick_at {
-            None => self.ws.next().await,
+        match self.next_event().await {
+            Event::Tick => {
+                self.tick(rec).await;
+                None
+            }
+            Event::Frame(next) => self.take(next, rec).await,
+        }
+    }
+
+    /// The next frame, or the protocol's tick when it comes first. Dropping it loses nothing:
+    /// until it returns, the frame stays in the stream.
+    async fn next_event(&mut self) -> Event {
+        match self.tick_at {
+            None => Event::Frame(self.ws.next().await),
             Some(at) => tokio::select! {
-                next = self.ws.next() => next,
-                _ = tokio::time::sleep_until(at) => {
-                    self.tick(rec).await;
-                    return None;
-                }
+                next = self.ws.next() => Event::Frame(next),
+                _ = tokio::time::sleep_until(at) => Event::Tick,
             },
-        };
+        }
+    }
+
+    /// A frame read: data messages are returned; control frames recorded and absorbed.
+    async fn take(
+        &mut self,
+        next: Option<tungstenite::Result<Message>>,
+        rec: &mut Recorder,
+    ) -> Option<Incoming> {
         match next {
             Some(Ok(Message::Text(t))) => {
                 let kept = if t.len() <= COPY_LIMIT {

@@ -61,6 +61,8 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         Err(failure) => {
             report.error = Some(failure);
             report.steps = skipped(request, 0);
+            // A protocol's handshake may have gone some way: show how far (`-v`).
+            report.transcript = std::mem::take(&mut state.rec.transcript);
             report.duration = started.elapsed();
             state.masker.request(&mut report);
             return report;
