@@ -24,6 +24,7 @@
 
 pub mod jsonrpc;
 mod raw;
+pub mod stomp;
 
 use std::time::Duration;
 
@@ -88,10 +89,11 @@ pub trait Protocol: Send {
 }
 
 /// The protocol of a connection, its options' templates expanded with `scope`.
-pub fn build(config: &ProtocolConfig, _scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
     match config {
         ProtocolConfig::Raw => Ok(Box::new(Raw)),
         ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc)),
+        ProtocolConfig::Stomp(options) => Ok(Box::new(stomp::Stomp::new(options, scope)?)),
         other => Err(format!(
             "`protocol: {}` is not implemented yet",
             other.name().as_str()
