@@ -186,6 +186,16 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             step("notify"),
         ),
         (
+            "subscribe (stomp)",
+            req("    protocol: stomp\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
+            step("subscribe"),
+        ),
+        (
+            "unsubscribe",
+            req("    protocol: stomp\n    steps:\n      - unsubscribe: {zzz_unknown: 1}\n"),
+            step("unsubscribe")["anyOf"][1].clone(),
+        ),
+        (
             "mock method",
             "mocks: {m: {protocol: jsonrpc, methods: {add: {zzz_unknown: 1}}}}\nrequests: []\n"
                 .into(),

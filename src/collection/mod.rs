@@ -6,6 +6,7 @@ mod error;
 mod protocol;
 pub mod schema;
 mod step;
+mod stomp;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
 pub use protocol::*;
 pub use step::*;
+pub use stomp::*;
 
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template, VarRef};
@@ -506,6 +508,9 @@ pub fn yaml_options() -> serde_saphyr::Options {
     options
 }
 
+/// The variable a `subscribe` step sets to its subscription's id.
+pub const LAST_ID: &str = "last_id";
+
 impl Request {
     pub fn connection(&self, name: Option<&str>) -> &Connection {
         name.and_then(|n| self.connections.iter().find(|c| c.name == n))
@@ -525,6 +530,11 @@ impl Request {
                     out.push((c.line, v.clone()));
                 }
             }
+            if let ProtocolConfig::Stomp(o) = &c.protocol {
+                for t in [&o.host, &o.login, &o.passcode].into_iter().flatten() {
+                    out.extend(t.vars().map(|v| (c.line, v.clone())));
+                }
+            }
         }
         let mut captured: Vec<&str> = Vec::new();
         for step in &self.steps {
@@ -536,7 +546,12 @@ impl Request {
                         Payload::Json(j) => j.vars(&mut vars),
                     }
                     matcher_vars(s.reply.as_ref().and_then(|r| r.json.as_ref()), &mut vars);
+                    if let Some(stomp) = &s.stomp {
+                        stomp.vars(&mut vars);
+                    }
                 }
+                StepKind::Subscribe(Subscribe::Stomp(s)) => s.vars(&mut vars),
+                StepKind::Unsubscribe(u) => u.vars(&mut vars),
                 StepKind::Call(c) => {
                     call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars)
                 }
@@ -557,6 +572,9 @@ impl Request {
                     .filter(|v| !captured.contains(&v.root.as_str()))
                     .map(|v| (step.line, v)),
             );
+            if let StepKind::Subscribe(_) = step.kind {
+                captured.push(LAST_ID);
+            }
         }
         out
     }
@@ -565,11 +583,13 @@ impl Request {
     pub fn captured_names(&self) -> Vec<&str> {
         self.steps
             .iter()
-            .filter_map(|s| match &s.kind {
-                StepKind::Capture(c) => Some(c.0.iter().map(|(n, _)| n.as_str())),
-                _ => None,
+            .flat_map(|s| -> Vec<&str> {
+                match &s.kind {
+                    StepKind::Capture(c) => c.0.iter().map(|(n, _)| n.as_str()).collect(),
+                    StepKind::Subscribe(_) => vec![LAST_ID],
+                    _ => Vec::new(),
+                }
             })
-            .flatten()
             .collect()
     }
 }

@@ -163,6 +163,8 @@ const PROTOCOL_STEPS: &[(&str, &[ProtocolName])] = &[
     ("call", &[ProtocolName::JsonRpc]),
     ("calls", &[ProtocolName::JsonRpc]),
     ("notify", &[ProtocolName::JsonRpc]),
+    ("subscribe", &[ProtocolName::Stomp, ProtocolName::GraphqlWs]),
+    ("unsubscribe", &[ProtocolName::Stomp]),
 ];
 
 /// A step the connection's protocol does not have is an error, naming the protocols that do.
@@ -171,6 +173,7 @@ pub fn check_step_protocol(
     conn: &str,
     speaks: ProtocolName,
 ) -> Result<(), String> {
+    super::stomp::check_step(kind, conn, speaks)?;
     let keyword = kind.keyword();
     let Some((_, protocols)) = PROTOCOL_STEPS.iter().find(|(k, _)| *k == keyword) else {
         return Ok(());

@@ -185,8 +185,19 @@ fn step() -> Value {
                         "match": { "description": "The JSONPath the reply shares with the message", "type": "string", "pattern": "^\\$" },
                         "json": r("matchers")
                     }), &["match"]),
-                    "timeout": timeout
+                    "timeout": timeout,
+                    "destination": { "description": "STOMP: the SEND's destination", "type": "string" },
+                    "headers": stomp_headers(),
+                    "receipt": { "description": "STOMP: ask for a RECEIPT and wait for it", "type": "boolean" }
                 }), &[])
+            ]}),
+            "subscribe" => stomp_subscribe(&conn, &timeout),
+            "unsubscribe" => json!({ "anyOf": [
+                { "description": "The subscription id", "type": ["string", "number"] },
+                obj(json!({
+                    "conn": conn, "timeout": timeout, "id": { "type": ["string", "number"] },
+                    "headers": stomp_headers(), "receipt": { "type": "boolean" }
+                }), &["id"])
             ]}),
             "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
             "calls" => json!({ "anyOf": [
@@ -241,6 +252,26 @@ fn step() -> Value {
         "additionalProperties": false,
         "properties": step_props
     })
+}
+
+/// More headers of a STOMP frame.
+fn stomp_headers() -> Value {
+    json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } })
+}
+
+/// STOMP's `subscribe`: a destination, and the subscription's id and ack mode.
+fn stomp_subscribe(conn: &Value, timeout: &Value) -> Value {
+    obj(
+        json!({
+            "conn": conn, "timeout": timeout,
+            "destination": { "type": "string" },
+            "id": { "description": "The subscription id (default: a fresh one); `{{ last_id }}` afterwards", "type": ["string", "number"] },
+            "ack": { "enum": ["auto", "client", "client-individual"] },
+            "headers": stomp_headers(),
+            "receipt": { "description": "Ask for a RECEIPT and wait for it", "type": "boolean" }
+        }),
+        &["destination"],
+    )
 }
 
 /// A JSON-RPC call: `method`, `params`, and matchers over its `result` or `error`.

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
 use super::protocol::{Call, Calls, Notify, Reply};
+use super::stomp::{StompSend, StompSubscribe, Unsubscribe};
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -32,10 +33,12 @@ pub enum StepKind {
     Call(Call),
     Calls(Calls),
     Notify(Notify),
+    Subscribe(Subscribe),
+    Unsubscribe(Unsubscribe),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 13] = [
+pub const STEP_KEYS: [&str; 15] = [
     "send",
     "expect",
     "wait_for",
@@ -49,6 +52,8 @@ pub const STEP_KEYS: [&str; 13] = [
     "call",
     "calls",
     "notify",
+    "subscribe",
+    "unsubscribe",
 ];
 
 impl StepKind {
@@ -67,6 +72,8 @@ impl StepKind {
             StepKind::Call(_) => "call",
             StepKind::Calls(_) => "calls",
             StepKind::Notify(_) => "notify",
+            StepKind::Subscribe(_) => "subscribe",
+            StepKind::Unsubscribe(_) => "unsubscribe",
         }
     }
 
@@ -83,6 +90,8 @@ impl StepKind {
             StepKind::Call(c) => c.conn.as_deref(),
             StepKind::Calls(c) => c.conn.as_deref(),
             StepKind::Notify(n) => n.conn.as_deref(),
+            StepKind::Subscribe(s) => s.conn(),
+            StepKind::Unsubscribe(u) => u.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }
@@ -93,14 +102,17 @@ impl StepKind {
     }
 }
 
-/// `send: {text|json|binary}`, and with `reply:` the wait for the answer to a JSON message.
+/// `send: {text|json|binary}`, and with `reply:` the wait for the answer to a JSON message;
+/// with `destination`, a STOMP `SEND` (`stomp`).
 #[derive(Debug, Clone)]
 pub struct Send {
     pub conn: Option<String>,
     pub payload: Payload,
     pub reply: Option<Reply>,
-    /// How long `reply` waits.
+    /// How long `reply` (or a STOMP `receipt`) waits.
     pub timeout: Option<Dur>,
+    /// The STOMP `SEND` this is, when it has a `destination`.
+    pub stomp: Option<StompSend>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +131,9 @@ struct RawSend {
     binary: Option<Template>,
     reply: Option<Reply>,
     timeout: Option<Dur>,
+    destination: Option<Template>,
+    headers: Option<OrderedMap<String, Template>>,
+    receipt: Option<bool>,
 }
 
 impl TryFrom<RawSend> for Send {
@@ -146,9 +161,18 @@ impl TryFrom<RawSend> for Send {
                 "`reply` needs a `json` message: it is found by a value of the one sent".into(),
             );
         }
-        if raw.timeout.is_some() && raw.reply.is_none() {
+        let stomp = StompSend::from_keys(
+            raw.destination,
+            raw.headers,
+            raw.receipt,
+            &payload,
+            raw.reply.is_some(),
+        )?;
+        let waits = raw.reply.is_some() || stomp.as_ref().is_some_and(|s| s.receipt);
+        if raw.timeout.is_some() && !waits {
             return Err(
-                "`timeout` of a `send` is how long its `reply` may take: add `reply`".into(),
+                "`timeout` of a `send` is how long its `reply` (or `receipt`) may take: add `reply`"
+                    .into(),
             );
         }
         Ok(Send {
@@ -156,6 +180,7 @@ impl TryFrom<RawSend> for Send {
             payload,
             reply: raw.reply,
             timeout: raw.timeout,
+            stomp,
         })
     }
 }
@@ -173,6 +198,9 @@ map_or_scalar!(
                 binary: None,
                 reply: None,
                 timeout: None,
+                destination: None,
+                headers: None,
+                receipt: None,
             }),
             other => Err(format!(
                 "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",
@@ -181,6 +209,44 @@ map_or_scalar!(
         }
     }
 );
+
+/// `subscribe:`, one keyword for the protocols that have subscriptions. Which protocol's
+/// options a step holds follows from its keys (`destination`: STOMP's); loading then checks
+/// it against the connection's protocol (`stomp::check_step`). The map is buffered, then read
+/// by that protocol's own code (`stomp::subscribe_from`).
+#[derive(Debug, Clone)]
+pub enum Subscribe {
+    /// `{destination, id?, ack?, headers?, receipt?}`.
+    Stomp(StompSubscribe),
+}
+
+impl Subscribe {
+    pub fn conn(&self) -> Option<&str> {
+        match self {
+            Subscribe::Stomp(s) => s.conn.as_deref(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Subscribe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = match Value::deserialize(d)? {
+            Value::Object(map) => map,
+            other => {
+                return Err(D::Error::custom(format!(
+                    "`subscribe` takes a map such as `{{destination: /topic/x}}`, found {}",
+                    crate::value::type_name(&other)
+                )))
+            }
+        };
+        // Only STOMP's options exist so far, so every map is read as STOMP's (whose errors
+        // name its keys); another protocol's would be told apart by a key of its own.
+        super::stomp::subscribe_from(map)
+            .map(Subscribe::Stomp)
+            .map_err(D::Error::custom)
+    }
+}
 
 /// `expect` / `wait_for`: what the next message (or the next `count`) must look like.
 #[derive(Debug, Clone, Default)]

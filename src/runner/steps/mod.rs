@@ -1,6 +1,7 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `ping`, `close` and `expect_close`, and JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`).
+//! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
+//! STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`).
 
 mod capture;
 mod close;
@@ -10,6 +11,7 @@ mod reply;
 mod rpc;
 mod send;
 mod snapshot;
+mod stomp;
 mod wait;
 
 use std::collections::HashMap;
@@ -19,7 +21,7 @@ use serde_json::Value;
 
 use super::conn::{Conn, Recorder};
 use super::mask::Masker;
-use crate::collection::{Collection, Request, Step, StepKind};
+use crate::collection::{Collection, Request, Step, StepKind, Subscribe};
 use crate::options::RunOptions;
 use crate::report::Failure;
 use crate::snapshot::Store;
@@ -99,7 +101,7 @@ pub(super) async fn run(
             expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), true).await
         }
         StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
-        StepKind::Sleep(d) => wait::sleep(d.0).await,
+        StepKind::Sleep(d) => wait::sleep(st, d.0).await,
         StepKind::Capture(c) => capture::run(st, c),
         StepKind::Snapshot(s) => {
             let t = timeout(s.timeout.map(|d| d.0));
@@ -113,5 +115,11 @@ pub(super) async fn run(
         StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Notify(n) => rpc::notify(st, conn, n).await,
+        StepKind::Subscribe(Subscribe::Stomp(s)) => {
+            stomp::subscribe(st, conn, s, timeout(s.timeout.map(|d| d.0))).await
+        }
+        StepKind::Unsubscribe(u) => {
+            stomp::unsubscribe(st, conn, u, timeout(u.timeout.map(|d| d.0))).await
+        }
     }
 }

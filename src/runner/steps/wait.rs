@@ -34,7 +34,23 @@ pub(super) async fn no_message(st: &mut State<'_>, conn: usize, within: Duration
     }
 }
 
-pub(super) async fn sleep(d: Duration) -> StepResult {
-    tokio::time::sleep(d).await;
-    Ok(0)
+/// Sleeps; connections whose protocol sends heart-beats (STOMP) keep sending them meanwhile,
+/// since a broker drops a client that falls silent. Nothing is read: frames wait in the socket.
+pub(super) async fn sleep(st: &mut State<'_>, d: Duration) -> StepResult {
+    let until = Instant::now() + d;
+    loop {
+        let next = st.conns.iter().filter_map(|c| c.next_tick()).min();
+        match next.filter(|at| *at < until) {
+            None => {
+                tokio::time::sleep_until(until).await;
+                return Ok(0);
+            }
+            Some(at) => {
+                tokio::time::sleep_until(at).await;
+                for conn in &mut st.conns {
+                    conn.tick_if_due(&mut st.rec).await;
+                }
+            }
+        }
+    }
 }
