@@ -17,7 +17,7 @@
 //!   WebSocket protocol error ends only that client's connection.
 //! - `protocol:` other than `raw`: each client gets a session of that protocol (`protocol.rs`),
 //!   whose envelopes the rules see and which answers what no rule answered (`jsonrpc.rs`:
-//!   `methods:`).
+//!   `methods:`; `stomp.rs`: a small broker, whose subscribers get each other's messages).
 //!
 //! The replay format is described in [`replay`].
 
@@ -25,6 +25,7 @@ mod jsonrpc;
 mod protocol;
 mod replay;
 mod rules;
+mod stomp;
 
 use protocol::{Answer, Session, Speaker};
 pub use replay::Recording;
@@ -41,6 +42,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
@@ -267,7 +270,15 @@ fn ws_config() -> WebSocketConfig {
 /// Serves one client until it leaves or the mock closes it.
 async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
     let _ = tcp.set_nodelay(true);
-    let handshake = tokio_tungstenite::accept_async_with_config(tcp, Some(ws_config()));
+    let agrees = behaviour
+        .speaker
+        .as_ref()
+        .map_or(&[][..], |s| s.subprotocols());
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(
+        tcp,
+        |request: &Request, response: Response| Ok(agree_subprotocol(agrees, request, response)),
+        Some(ws_config()),
+    );
     let Ok(Ok(ws)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
         return;
     };
@@ -282,12 +293,14 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
             let _ = tx.try_send(Out::Send(answer.message));
         }
     }
+    let inbound = session.as_mut().and_then(|s| s.inbound());
+    let forward = forward_loop(inbound, tx.clone());
     let reader = read_loop(stream, tx.clone(), &behaviour, session).fuse();
     let replay = async {
         replay_loop(&behaviour, tx).await;
         std::future::pending::<()>().await
     };
-    tokio::pin!(writer, reader, replay);
+    tokio::pin!(writer, reader, replay, forward);
     tokio::select! {
         // The client closed or vanished.
         _ = &mut reader => {}
@@ -296,7 +309,40 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
             let _ = timeout(CLOSE_GRACE, &mut reader).await;
         }
         _ = &mut replay => {}
+        _ = &mut forward => {}
     }
+}
+
+/// The first subprotocol the client asks for that the mock's protocol agrees to, in the
+/// response; none when they share none (the client then decides whether that is fatal).
+fn agree_subprotocol(agrees: &[&str], request: &Request, mut response: Response) -> Response {
+    let asked = request
+        .headers()
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim);
+    if let Some(chosen) = asked.into_iter().find(|p| agrees.contains(p)) {
+        if let Ok(value) = HeaderValue::from_str(chosen) {
+            response
+                .headers_mut()
+                .insert("sec-websocket-protocol", value);
+        }
+    }
+    response
+}
+
+/// Passes frames from elsewhere (`Session::inbound`) to the client; never ends by itself.
+async fn forward_loop(inbound: Option<mpsc::UnboundedReceiver<Message>>, tx: mpsc::Sender<Out>) {
+    if let Some(mut inbound) = inbound {
+        while let Some(message) = inbound.recv().await {
+            if send(&tx, Out::Send(message)).await.is_err() {
+                break;
+            }
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 /// The single writer of a connection; counts messages for `close_after`.

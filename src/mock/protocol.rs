@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::collection::{MockDef, ProtocolName};
@@ -29,6 +30,11 @@ impl Answer {
 /// What a mock knows of its protocol, compiled once; it opens a session per client.
 pub(super) trait Speaker: Send + Sync {
     fn session(&self) -> Box<dyn Session + '_>;
+
+    /// The WebSocket subprotocols it agrees to, most wanted first (`v12.stomp`…).
+    fn subprotocols(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// One client's conversation in the protocol.
@@ -47,6 +53,12 @@ pub(super) trait Session: Send {
 
     /// The protocol's own answer to an envelope that no rule answered.
     fn answer(&mut self, _envelope: &Value, _out: &mut Vec<Answer>) {}
+
+    /// Frames for this client that come from elsewhere (a broker's fan-out of other clients'
+    /// messages, its heart-beats); taken once, when the client connects.
+    fn inbound(&mut self) -> Option<mpsc::UnboundedReceiver<Message>> {
+        None
+    }
 }
 
 /// The speaker of a mock's `protocol:`, if it is not `raw`.
@@ -54,6 +66,7 @@ pub(super) fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String>
     match def.protocol {
         ProtocolName::Raw => Ok(None),
         ProtocolName::JsonRpc => Ok(Some(Box::new(super::jsonrpc::Methods::compile(def)))),
+        ProtocolName::Stomp => Ok(Some(Box::new(super::stomp::Broker::compile(def)?))),
         other => Err(format!(
             "`protocol: {}` is not implemented yet",
             other.as_str()
