@@ -7,6 +7,7 @@ mod protocol;
 pub mod schema;
 mod step;
 mod stomp;
+mod subscribe;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub use error::LoadError;
 pub use protocol::*;
 pub use step::*;
 pub use stomp::*;
+pub use subscribe::Subscribe;
 
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template, VarRef};

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
 use super::protocol::{Call, Calls, Notify, Reply};
-use super::stomp::{StompSend, StompSubscribe, Unsubscribe};
+use super::stomp::{StompSend, Unsubscribe};
+use super::subscribe::Subscribe;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -209,44 +210,6 @@ map_or_scalar!(
         }
     }
 );
-
-/// `subscribe:`, one keyword for the protocols that have subscriptions. Which protocol's
-/// options a step holds follows from its keys (`destination`: STOMP's); loading then checks
-/// it against the connection's protocol (`stomp::check_step`). The map is buffered, then read
-/// by that protocol's own code (`stomp::subscribe_from`).
-#[derive(Debug, Clone)]
-pub enum Subscribe {
-    /// `{destination, id?, ack?, headers?, receipt?}`.
-    Stomp(StompSubscribe),
-}
-
-impl Subscribe {
-    pub fn conn(&self) -> Option<&str> {
-        match self {
-            Subscribe::Stomp(s) => s.conn.as_deref(),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Subscribe {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let map = match Value::deserialize(d)? {
-            Value::Object(map) => map,
-            other => {
-                return Err(D::Error::custom(format!(
-                    "`subscribe` takes a map such as `{{destination: /topic/x}}`, found {}",
-                    crate::value::type_name(&other)
-                )))
-            }
-        };
-        // Only STOMP's options exist so far, so every map is read as STOMP's (whose errors
-        // name its keys); another protocol's would be told apart by a key of its own.
-        super::stomp::subscribe_from(map)
-            .map(Subscribe::Stomp)
-            .map_err(D::Error::custom)
-    }
-}
 
 /// `expect` / `wait_for`: what the next message (or the next `count`) must look like.
 #[derive(Debug, Clone, Default)]
