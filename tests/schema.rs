@@ -198,9 +198,9 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             step("notify"),
         ),
         (
-            "subscribe",
-            req("    protocol: graphql-ws\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
-            step("subscribe"),
+            "subscribe (graphql-ws)",
+            req("    protocol: graphql-ws\n    steps:\n      - subscribe: {query: q, zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][1].clone(),
         ),
         (
             "complete",
@@ -235,6 +235,16 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             "mock socketio options",
             "mocks: {m: {protocol: socketio, socketio: {zzz_unknown: 1}}}\nrequests: []\n".into(),
             d["mock"]["properties"]["socketio"].clone(),
+        ),
+        (
+            "subscribe (stomp)",
+            req("    protocol: stomp\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][0].clone(),
+        ),
+        (
+            "unsubscribe",
+            req("    protocol: stomp\n    steps:\n      - unsubscribe: {zzz_unknown: 1}\n"),
+            step("unsubscribe")["anyOf"][1].clone(),
         ),
         (
             "mock method",

@@ -8,14 +8,11 @@ use super::de::{map_or_scalar, scalar_text};
 use super::{MockDef, MockReply, ProtocolName};
 use crate::template::{TValue, Template, VarRef};
 
-/// The name a `subscribe` step stores its id under, for later steps (`complete: "{{ last_id }}"`).
-pub const LAST_ID: &str = "last_id";
-
 /// `subscribe: {id, query, variables, operationName}`: starts an operation. Without `id` the
 /// connection picks a fresh one; either way it becomes `{{ last_id }}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Subscribe {
+pub struct GraphqlSubscribe {
     pub conn: Option<String>,
     pub id: Option<Template>,
     pub query: Template,
@@ -24,7 +21,7 @@ pub struct Subscribe {
     pub operation_name: Option<Template>,
 }
 
-impl Subscribe {
+impl GraphqlSubscribe {
     /// The variables it names.
     pub fn vars(&self, out: &mut Vec<VarRef>) {
         for t in [&self.id, &self.operation_name].into_iter().flatten() {

@@ -8,6 +8,8 @@ mod protocol;
 pub mod schema;
 mod socketio;
 mod step;
+mod stomp;
+mod subscribe;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +23,8 @@ pub use graphql_ws::*;
 pub use protocol::*;
 pub use socketio::*;
 pub use step::*;
+pub use stomp::*;
+pub use subscribe::Subscribe;
 
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template, VarRef};
@@ -547,6 +551,9 @@ pub fn yaml_options() -> serde_saphyr::Options {
     options
 }
 
+/// The variable a `subscribe` step sets to its subscription's id.
+pub const LAST_ID: &str = "last_id";
+
 impl Request {
     pub fn connection(&self, name: Option<&str>) -> &Connection {
         name.and_then(|n| self.connections.iter().find(|c| c.name == n))
@@ -584,7 +591,12 @@ impl Request {
                         Payload::Json(j) => j.vars(&mut vars),
                     }
                     matcher_vars(s.reply.as_ref().and_then(|r| r.json.as_ref()), &mut vars);
+                    if let Some(stomp) = &s.stomp {
+                        stomp.vars(&mut vars);
+                    }
                 }
+                StepKind::Subscribe(Subscribe::Stomp(s)) => s.vars(&mut vars),
+                StepKind::Unsubscribe(u) => u.vars(&mut vars),
                 StepKind::Call(c) => {
                     call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars)
                 }
@@ -604,7 +616,7 @@ impl Request {
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
                 }
-                StepKind::Subscribe(s) => s.vars(&mut vars),
+                StepKind::Subscribe(Subscribe::Graphql(s)) => s.vars(&mut vars),
                 StepKind::Complete(c) => vars.extend(c.id.vars().cloned()),
                 _ => {}
             }
@@ -624,11 +636,12 @@ impl Request {
     pub fn captured_names(&self) -> Vec<&str> {
         self.steps
             .iter()
-            .filter_map(|s| match &s.kind {
-                StepKind::Capture(c) => Some(c.0.iter().map(|(n, _)| n.as_str())),
-                _ => None,
+            .flat_map(|s| -> Vec<&str> {
+                match &s.kind {
+                    StepKind::Capture(c) => c.0.iter().map(|(n, _)| n.as_str()).collect(),
+                    _ => Vec::new(),
+                }
             })
-            .flatten()
             .collect()
     }
 }

@@ -185,7 +185,8 @@ const PROTOCOL_STEPS: &[(&str, &[ProtocolName])] = &[
     ("call", &[ProtocolName::JsonRpc]),
     ("calls", &[ProtocolName::JsonRpc]),
     ("notify", &[ProtocolName::JsonRpc]),
-    ("subscribe", &[ProtocolName::GraphqlWs]),
+    ("subscribe", &[ProtocolName::Stomp, ProtocolName::GraphqlWs]),
+    ("unsubscribe", &[ProtocolName::Stomp]),
     ("complete", &[ProtocolName::GraphqlWs]),
     ("emit", &[ProtocolName::SocketIo]),
 ];
@@ -196,6 +197,15 @@ pub fn check_step_protocol(
     conn: &str,
     speaks: ProtocolName,
 ) -> Result<(), String> {
+    super::stomp::check_step(kind, conn, speaks)?;
+    if let StepKind::Subscribe(super::Subscribe::Graphql(_)) = kind {
+        if speaks != ProtocolName::GraphqlWs {
+            return Err(format!(
+                "`subscribe` with a `query` is graphql-ws's, but connection `{conn}` speaks `{}`: add `protocol: graphql-ws` to the request or the connection",
+                speaks.as_str()
+            ));
+        }
+    }
     let keyword = kind.keyword();
     let Some((_, protocols)) = PROTOCOL_STEPS.iter().find(|(k, _)| *k == keyword) else {
         return Ok(());

@@ -224,8 +224,31 @@ fn step() -> Value {
                         "match": { "description": "The JSONPath the reply shares with the message", "type": "string", "pattern": "^\\$" },
                         "json": r("matchers")
                     }), &["match"]),
-                    "timeout": timeout
+                    "timeout": timeout,
+                    "destination": { "description": "STOMP: the SEND's destination", "type": "string" },
+                    "headers": stomp_headers(),
+                    "receipt": { "description": "STOMP: ask for a RECEIPT and wait for it", "type": "boolean" }
                 }), &[])
+            ]}),
+            "subscribe" => json!({ "anyOf": [
+                stomp_subscribe(&conn, &timeout),
+                obj(
+                    json!({
+                        "conn": conn,
+                        "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
+                        "query": { "description": "graphql-ws: the GraphQL document", "type": "string" },
+                        "variables": { "type": "object" },
+                        "operationName": { "type": "string" }
+                    }),
+                    &["query"],
+                )
+            ]}),
+            "unsubscribe" => json!({ "anyOf": [
+                { "description": "The subscription id", "type": ["string", "number"] },
+                obj(json!({
+                    "conn": conn, "timeout": timeout, "id": { "type": ["string", "number"] },
+                    "headers": stomp_headers(), "receipt": { "type": "boolean" }
+                }), &["id"])
             ]}),
             "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
             "calls" => json!({ "anyOf": [
@@ -238,16 +261,6 @@ fn step() -> Value {
             "notify" => obj(
                 json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
                 &["method"],
-            ),
-            "subscribe" => obj(
-                json!({
-                    "conn": conn,
-                    "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
-                    "query": { "description": "The GraphQL document", "type": "string" },
-                    "variables": { "type": "object" },
-                    "operationName": { "type": "string" }
-                }),
-                &["query"],
             ),
             "complete" => json!({ "anyOf": [
                 { "description": "The id of the operation to end", "type": ["string", "number"] },
@@ -306,6 +319,26 @@ fn step() -> Value {
         "additionalProperties": false,
         "properties": step_props
     })
+}
+
+/// More headers of a STOMP frame.
+fn stomp_headers() -> Value {
+    json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } })
+}
+
+/// STOMP's `subscribe`: a destination, and the subscription's id and ack mode.
+fn stomp_subscribe(conn: &Value, timeout: &Value) -> Value {
+    obj(
+        json!({
+            "conn": conn, "timeout": timeout,
+            "destination": { "type": "string" },
+            "id": { "description": "The subscription id (default: a fresh one); `{{ last_id }}` afterwards", "type": ["string", "number"] },
+            "ack": { "enum": ["auto", "client", "client-individual"] },
+            "headers": stomp_headers(),
+            "receipt": { "description": "Ask for a RECEIPT and wait for it", "type": "boolean" }
+        }),
+        &["destination"],
+    )
 }
 
 /// A JSON-RPC call: `method`, `params`, and matchers over its `result` or `error`.

@@ -4,9 +4,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
-use super::graphql_ws::{Complete, Subscribe};
+use super::graphql_ws::Complete;
 use super::protocol::{Call, Calls, Notify, Reply};
 use super::socketio::Emit;
+use super::stomp::{StompSend, Unsubscribe};
+use super::subscribe::Subscribe;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -37,10 +39,11 @@ pub enum StepKind {
     Subscribe(Subscribe),
     Complete(Complete),
     Emit(Emit),
+    Unsubscribe(Unsubscribe),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 16] = [
+pub const STEP_KEYS: [&str; 17] = [
     "send",
     "expect",
     "wait_for",
@@ -57,6 +60,7 @@ pub const STEP_KEYS: [&str; 16] = [
     "subscribe",
     "complete",
     "emit",
+    "unsubscribe",
 ];
 
 impl StepKind {
@@ -78,6 +82,7 @@ impl StepKind {
             StepKind::Subscribe(_) => "subscribe",
             StepKind::Complete(_) => "complete",
             StepKind::Emit(_) => "emit",
+            StepKind::Unsubscribe(_) => "unsubscribe",
         }
     }
 
@@ -94,9 +99,10 @@ impl StepKind {
             StepKind::Call(c) => c.conn.as_deref(),
             StepKind::Calls(c) => c.conn.as_deref(),
             StepKind::Notify(n) => n.conn.as_deref(),
-            StepKind::Subscribe(s) => s.conn.as_deref(),
+            StepKind::Subscribe(s) => s.conn(),
             StepKind::Complete(c) => c.conn.as_deref(),
             StepKind::Emit(e) => e.conn.as_deref(),
+            StepKind::Unsubscribe(u) => u.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }
@@ -107,14 +113,17 @@ impl StepKind {
     }
 }
 
-/// `send: {text|json|binary}`, and with `reply:` the wait for the answer to a JSON message.
+/// `send: {text|json|binary}`, and with `reply:` the wait for the answer to a JSON message;
+/// with `destination`, a STOMP `SEND` (`stomp`).
 #[derive(Debug, Clone)]
 pub struct Send {
     pub conn: Option<String>,
     pub payload: Payload,
     pub reply: Option<Reply>,
-    /// How long `reply` waits.
+    /// How long `reply` (or a STOMP `receipt`) waits.
     pub timeout: Option<Dur>,
+    /// The STOMP `SEND` this is, when it has a `destination`.
+    pub stomp: Option<StompSend>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +142,9 @@ struct RawSend {
     binary: Option<Template>,
     reply: Option<Reply>,
     timeout: Option<Dur>,
+    destination: Option<Template>,
+    headers: Option<OrderedMap<String, Template>>,
+    receipt: Option<bool>,
 }
 
 impl TryFrom<RawSend> for Send {
@@ -160,9 +172,18 @@ impl TryFrom<RawSend> for Send {
                 "`reply` needs a `json` message: it is found by a value of the one sent".into(),
             );
         }
-        if raw.timeout.is_some() && raw.reply.is_none() {
+        let stomp = StompSend::from_keys(
+            raw.destination,
+            raw.headers,
+            raw.receipt,
+            &payload,
+            raw.reply.is_some(),
+        )?;
+        let waits = raw.reply.is_some() || stomp.as_ref().is_some_and(|s| s.receipt);
+        if raw.timeout.is_some() && !waits {
             return Err(
-                "`timeout` of a `send` is how long its `reply` may take: add `reply`".into(),
+                "`timeout` of a `send` is how long its `reply` (or `receipt`) may take: add `reply`"
+                    .into(),
             );
         }
         Ok(Send {
@@ -170,6 +191,7 @@ impl TryFrom<RawSend> for Send {
             payload,
             reply: raw.reply,
             timeout: raw.timeout,
+            stomp,
         })
     }
 }
@@ -187,6 +209,9 @@ map_or_scalar!(
                 binary: None,
                 reply: None,
                 timeout: None,
+                destination: None,
+                headers: None,
+                receipt: None,
             }),
             other => Err(format!(
                 "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",

@@ -20,7 +20,8 @@
 //! - `protocol:` other than `raw`: each client gets a session of that protocol (`protocol.rs`),
 //!   whose envelopes the rules see and which answers what no rule answered (`jsonrpc.rs`:
 //!   `methods:`; `graphql_ws.rs`: `connection_init`, `ping`, unanswered subscriptions;
-//!   `socketio.rs`: the handshake and pings).
+//!   `socketio.rs`: the handshake and pings; `stomp.rs`: a small broker, whose subscribers get
+//!   each other's messages).
 //!
 //! The replay format is described in [`replay`].
 
@@ -30,6 +31,7 @@ mod protocol;
 mod replay;
 mod rules;
 mod socketio;
+mod stomp;
 
 use protocol::{Answer, Session, Speaker};
 pub use replay::Recording;
@@ -355,12 +357,14 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
             let _ = tx.try_send(Out::Send(answer.message));
         }
     }
+    let inbound = session.as_mut().and_then(|s| s.inbound());
+    let forward = forward_loop(inbound, tx.clone());
     let reader = read_loop(stream, tx.clone(), &behaviour, session).fuse();
     let replay = async {
         replay_loop(&behaviour, tx).await;
         std::future::pending::<()>().await
     };
-    tokio::pin!(writer, reader, replay);
+    tokio::pin!(writer, reader, replay, forward);
     tokio::select! {
         // The client closed or vanished.
         _ = &mut reader => {}
@@ -369,7 +373,20 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
             let _ = timeout(CLOSE_GRACE, &mut reader).await;
         }
         _ = &mut replay => {}
+        _ = &mut forward => {}
     }
+}
+
+/// Passes frames from elsewhere (`Session::inbound`) to the client; never ends by itself.
+async fn forward_loop(inbound: Option<mpsc::UnboundedReceiver<Message>>, tx: mpsc::Sender<Out>) {
+    if let Some(mut inbound) = inbound {
+        while let Some(message) = inbound.recv().await {
+            if send(&tx, Out::Send(message)).await.is_err() {
+                break;
+            }
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 /// The single writer of a connection; counts messages for `close_after`.

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{
     Callback, ErrorResponse, Request, Response,
 };
@@ -96,6 +97,12 @@ pub(super) trait Session: Send {
     /// What the protocol sends on its own (Socket.IO's pings, or the close of a client that
     /// did not answer them).
     fn tick(&mut self, _out: &mut Vec<Answer>) {}
+
+    /// Frames for this client that come from elsewhere (a broker's fan-out of other clients'
+    /// messages, its heart-beats); taken once, when the client connects.
+    fn inbound(&mut self) -> Option<mpsc::UnboundedReceiver<Message>> {
+        None
+    }
 }
 
 /// The speaker of a mock's `protocol:`, if it is not `raw`.
@@ -105,9 +112,6 @@ pub(super) fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String>
         ProtocolName::JsonRpc => Ok(Some(Box::new(super::jsonrpc::Methods::compile(def)))),
         ProtocolName::GraphqlWs => Ok(Some(Box::new(super::graphql_ws::GraphqlWs::compile(def)?))),
         ProtocolName::SocketIo => Ok(Some(Box::new(super::socketio::Server::compile(def)))),
-        other => Err(format!(
-            "`protocol: {}` is not implemented yet",
-            other.as_str()
-        )),
+        ProtocolName::Stomp => Ok(Some(Box::new(super::stomp::Broker::compile(def)?))),
     }
 }

@@ -26,6 +26,7 @@ pub mod graphql_ws;
 pub mod jsonrpc;
 mod raw;
 pub mod socketio;
+pub mod stomp;
 
 use std::time::Duration;
 
@@ -111,9 +112,6 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
                 auth,
             )))
         }
-        other => Err(format!(
-            "`protocol: {}` is not implemented yet",
-            other.name().as_str()
-        )),
+        ProtocolConfig::Stomp(options) => Ok(Box::new(stomp::Stomp::new(options, scope)?)),
     }
 }

@@ -40,7 +40,26 @@ impl Conn {
                 Ok(None) => {}
             }
         }
+        // Heart-beats may have been negotiated by the handshake (STOMP's `CONNECTED`).
+        self.tick_at = self
+            .protocol
+            .tick_every()
+            .map(|every| Instant::now() + every);
         Ok(())
+    }
+
+    /// When the protocol's next tick (a heart-beat) is due, if it has one and is open.
+    pub fn next_tick(&self) -> Option<Instant> {
+        self.tick_at
+            .filter(|_| self.closed.is_none() && !self.close_sent)
+    }
+
+    /// Runs the protocol's tick if it is due: what keeps a connection alive while no step
+    /// reads from it (`sleep`).
+    pub async fn tick_if_due(&mut self, rec: &mut Recorder) {
+        if self.next_tick().is_some_and(|at| at <= Instant::now()) {
+            self.tick(rec).await;
+        }
     }
 
     /// A fresh id for a message this connection sends (a JSON-RPC id): 1, 2, 3…

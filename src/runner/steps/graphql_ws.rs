@@ -4,10 +4,10 @@
 use serde_json::Value;
 
 use super::{fail, State, StepResult};
-use crate::collection::{Complete, Subscribe, LAST_ID};
+use crate::collection::{Complete, GraphqlSubscribe, LAST_ID};
 use crate::protocol::graphql_ws;
 
-pub(super) async fn subscribe(st: &mut State<'_>, conn: usize, s: &Subscribe) -> StepResult {
+pub(super) async fn subscribe(st: &mut State<'_>, conn: usize, s: &GraphqlSubscribe) -> StepResult {
     let text = |t: &crate::template::Template| t.expand(&st.scope).map_err(|e| fail(e.to_string()));
     let id = match &s.id {
         Some(id) => text(id)?,

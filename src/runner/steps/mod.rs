@@ -1,8 +1,8 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
 //! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
-//! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), and Socket.IO's `emit`
-//! (`socketio.rs`).
+//! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), Socket.IO's `emit` (`socketio.rs`),
+//! and STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`).
 
 mod capture;
 mod close;
@@ -14,6 +14,7 @@ mod rpc;
 mod send;
 mod snapshot;
 mod socketio;
+mod stomp;
 mod wait;
 
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 use super::conn::{Conn, Recorder};
 use super::mask::Masker;
-use crate::collection::{Collection, Request, Step, StepKind};
+use crate::collection::{Collection, Request, Step, StepKind, Subscribe};
 use crate::options::RunOptions;
 use crate::report::Failure;
 use crate::snapshot::Store;
@@ -117,8 +118,14 @@ pub(super) async fn run(
         StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Notify(n) => rpc::notify(st, conn, n).await,
-        StepKind::Subscribe(s) => graphql_ws::subscribe(st, conn, s).await,
+        StepKind::Subscribe(Subscribe::Graphql(s)) => graphql_ws::subscribe(st, conn, s).await,
         StepKind::Complete(c) => graphql_ws::complete(st, conn, c).await,
         StepKind::Emit(e) => socketio::emit(st, conn, e, timeout(e.timeout.map(|d| d.0))).await,
+        StepKind::Subscribe(Subscribe::Stomp(s)) => {
+            stomp::subscribe(st, conn, s, timeout(s.timeout.map(|d| d.0))).await
+        }
+        StepKind::Unsubscribe(u) => {
+            stomp::unsubscribe(st, conn, u, timeout(u.timeout.map(|d| d.0))).await
+        }
     }
 }
