@@ -309,21 +309,12 @@ async fn serve(args: args::ServeArgs) -> i32 {
             return EXIT_UNUSABLE;
         }
     };
-    let chosen = match &args.mock {
-        Some(name) => collection.mocks.iter().find(|(n, _)| n == name),
-        None => collection.mocks.first(),
-    };
-    let Some((name, def)) = chosen else {
-        let names: Vec<&str> = collection.mocks.iter().map(|(n, _)| n.as_str()).collect();
-        eprintln!(
-            "error: {}: {}",
-            args.file.display(),
-            match &args.mock {
-                Some(m) => format!("no mock named `{m}` (mocks: {})", names.join(", ")),
-                None => "the collection defines no `mocks`".to_string(),
-            }
-        );
-        return EXIT_UNUSABLE;
+    let (name, def) = match crate::mock::select(&collection, args.mock.as_deref()) {
+        Ok(chosen) => chosen,
+        Err(why) => {
+            eprintln!("error: {}: {why}", args.file.display());
+            return EXIT_UNUSABLE;
+        }
     };
     let server =
         match crate::mock::MockServer::start(name, def, &collection.base_dir(), args.port).await {

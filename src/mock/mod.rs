@@ -84,6 +84,30 @@ pub enum MockError {
     Invalid { mock: String, message: String },
 }
 
+/// The mock `name` of a collection (its first one when None), or why there is none.
+pub fn select<'a>(
+    collection: &'a crate::collection::Collection,
+    name: Option<&str>,
+) -> Result<(&'a str, &'a MockDef), String> {
+    let chosen = match name {
+        Some(name) => collection.mocks.iter().find(|(n, _)| n == name),
+        None => collection.mocks.first(),
+    };
+    match chosen {
+        Some((n, def)) => Ok((n.as_str(), def)),
+        None => {
+            let names: Vec<&str> = collection.mocks.iter().map(|(n, _)| n.as_str()).collect();
+            Err(match name {
+                Some(m) if names.is_empty() => {
+                    format!("no mock named `{m}`: the collection defines no `mocks`")
+                }
+                Some(m) => format!("no mock named `{m}` (mocks: {})", names.join(", ")),
+                None => "the collection defines no `mocks`".to_string(),
+            })
+        }
+    }
+}
+
 /// A running mock server; it stops when dropped (or with [`MockServer::stop`]).
 #[derive(Debug)]
 pub struct MockServer {

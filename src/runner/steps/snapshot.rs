@@ -72,7 +72,12 @@ pub(super) async fn run(
             format!("{n} message(s)")
         },
     };
-    verdict(&ctx.snapshots, &path, &header, &body).map_err(|f| (f, n))?;
+    let hint = ctx
+        .opts
+        .update_hint
+        .as_deref()
+        .unwrap_or("--update-snapshots");
+    verdict(&ctx.snapshots, &path, &header, &body, hint).map_err(|f| (f, n))?;
     Ok(n)
 }
 
@@ -82,6 +87,7 @@ fn verdict(
     path: &std::path::Path,
     header: &store::Header,
     body: &str,
+    update_hint: &str,
 ) -> Result<(), Failure> {
     let (old, pending) = match store.check(path, header, body).map_err(Failure::new)? {
         Verdict::Same | Verdict::Updated => return Ok(()),
@@ -89,7 +95,7 @@ fn verdict(
     };
     let where_ = match pending {
         Some(pending) => format!(
-            "wrote {}; accept it with `wsrun snapshots accept` or rerun with --update-snapshots",
+            "wrote {}; accept it with `wsrun snapshots accept` or rerun with {update_hint}",
             pending.display()
         ),
         None => "CI is set, so nothing was written".into(),
