@@ -169,7 +169,9 @@ requests:
     result.stdout.fnmatch_lines(["*rerun with --wsrun-update-snapshots*"])
     result = pytester.runpytest("snap.yaml", "--wsrun-update-snapshots")
     result.assert_outcomes(passed=1)
-    assert (pytester.path / "__snapshots__" / "snap__hello.snap").exists()
+    written = (pytester.path / "__snapshots__" / "snap__hello.snap").read_text()
+    # For version control: the collection relative to the snapshot, not this machine's path.
+    assert written.startswith('---\nsource: "../snap.yaml"\n'), written
     result = pytester.runpytest("snap.yaml")
     result.assert_outcomes(passed=1)
 

@@ -28,3 +28,18 @@ def test_the_repr_of_a_failed_report_names_its_first_failure(failing_collection)
     text = repr(wsrun.run(failing_collection))
     assert text.startswith("<Report failed: 2 requests, 1 passed, 1 failed")
     assert "first: 'fails': step 2 expect <string>:12: $.id does not match>" in text
+
+
+def test_a_snapshot_first_written_from_python_records_a_relative_source(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    collection = tmp_path / "suite" / "hello.yaml"
+    collection.parent.mkdir()
+    collection.write_text(
+        f"requests:\n  - name: r\n    url: {server.url('/hello')}\n    steps:\n"
+        "      - snapshot: { name: first, shape: true }\n"
+    )
+    report = wsrun.run(str(collection.resolve()), update_snapshots=True)
+    assert report.passed, report
+    written = (collection.parent / "__snapshots__" / "hello__first.snap").read_text()
+    assert written.startswith('---\nsource: "../hello.yaml"\n'), written
+    assert str(tmp_path) not in written

@@ -64,7 +64,7 @@ pub(super) async fn run(
         .unwrap_or_else(|| store::default_name(&request.name, index));
     let path = store::snapshot_path(&ctx.collection.path, &name);
     let header = store::Header {
-        source: ctx.collection.path.display().to_string(),
+        source: store::source_header(&ctx.collection.path),
         description: format!("{} › step {index} (line {})", request.name, step.line),
         expression: if spec.shape {
             format!("shape of {n} message(s)")
