@@ -68,37 +68,40 @@ class StepResult:
         """The failure as the JSON report has it, or None."""
         return self._d["failure"]
 
-    def _failure(self, key: str) -> Any:
-        failure = self._d["failure"]
-        return None if failure is None else failure[key]  # type: ignore[literal-required]
-
     @property
     def error(self) -> Optional[str]:
-        return self._failure("summary")
+        f = self._d["failure"]
+        return None if f is None else f["summary"]
 
     @property
     def connection(self) -> Optional[str]:
-        return self._failure("connection")
+        f = self._d["failure"]
+        return None if f is None else f["connection"]
 
     @property
     def path(self) -> Optional[str]:
-        return self._failure("path")
+        f = self._d["failure"]
+        return None if f is None else f["path"]
 
     @property
     def expected(self) -> Any:
-        return self._failure("expected")
+        f = self._d["failure"]
+        return None if f is None else f["expected"]
 
     @property
     def actual(self) -> Any:
-        return self._failure("actual")
+        f = self._d["failure"]
+        return None if f is None else f["actual"]
 
     @property
     def message(self) -> Any:
-        return self._failure("message")
+        f = self._d["failure"]
+        return None if f is None else f["message"]
 
     @property
     def detail(self) -> Optional[str]:
-        return self._failure("detail")
+        f = self._d["failure"]
+        return None if f is None else f["detail"]
 
     def to_dict(self) -> StepDict:
         return cast(StepDict, dict(self._d))

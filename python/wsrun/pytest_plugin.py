@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Dict, Generator, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Generator, Iterator, List, Optional, Set, Tuple, Union
 
 import pytest
 
@@ -229,7 +229,7 @@ class RequestItem(pytest.Item):
 def _failed_results(excinfo: pytest.ExceptionInfo[BaseException]) -> List[str]:
     """The failure texts of the failed wsrun results that the failing frame holds."""
     texts: List[str] = []
-    seen: set = set()
+    seen: Set[int] = set()
     try:
         frame_locals = excinfo.traceback[-1].frame.f_locals
     except (IndexError, AttributeError):
