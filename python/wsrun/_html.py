@@ -28,17 +28,22 @@ _PRE = (
 def _steps(r: "RequestResult") -> str:
     e = html.escape
     rows = []
-    for s in r.steps:
+    steps = r.steps
+    # A latency column only when some step has one (a round trip: call, reply).
+    timed = any(s.latency is not None for s in steps)
+    for s in steps:
         mark = {"passed": (PASS, "&#10003;"), "failed": (FAIL, "&#10007;")}.get(
             s.status, ("inherit", "&#8211;")
         )
-        latency = "" if s.latency is None else f"{s.latency * 1000:.1f} ms"
+        latency = ""
+        if timed:
+            value = "" if s.latency is None else f"round trip {s.latency * 1000:.1f} ms"
+            latency = f'<td style="{_CELL}">{value}</td>'
         rows.append(
             f'<tr><td style="{_CELL};color:{mark[0]}">{mark[1]}</td>'
             f'<td style="{_CELL}">{s.index}</td><td style="{_CELL}">{e(s.keyword)}</td>'
             f'<td style="{_CELL}">line {s.line}</td><td style="{_CELL}">{e(s.status)}</td>'
-            f'<td style="{_CELL}">{s.duration * 1000:.0f} ms</td>'
-            f'<td style="{_CELL}">{latency}</td></tr>'
+            f'<td style="{_CELL}">{s.duration * 1000:.0f} ms</td>{latency}</tr>'
         )
     if not rows:
         return ""

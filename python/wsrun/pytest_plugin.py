@@ -109,7 +109,9 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> Optional["
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     problems = session.config.stash.get(_ENV_PROBLEMS, [])
-    if problems:
+    # An xdist worker cannot stop the session with a usage error (the controller reports a
+    # crash): there each item fails with the engine's own "unknown environment" instead.
+    if problems and not hasattr(session.config, "workerinput"):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise pytest.UsageError(problems[0] + more)
 

@@ -91,7 +91,7 @@ def test_keyword_selection_runs_only_selected(pytester, server):
     result.assert_outcomes(passed=1, deselected=2)
 
 
-def test_invalid_collection_is_a_collection_error(pytester):
+def test_an_invalid_collection_shows_its_located_error(pytester):
     pytester.makefile(".yaml", broken="requests:\n  - name: x\n    url: ws://h\n    steps:\n      - bogus: 1\n")
     result = pytester.runpytest("broken.yaml")
     result.stdout.fnmatch_lines(["*broken.yaml:5:9*bogus*"])
