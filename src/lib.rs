@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
 pub mod collection;
+pub mod contract;
 pub mod discover;
 pub mod duration;
 pub mod infer;
@@ -26,6 +27,7 @@ pub mod record;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
+pub mod stream;
 pub mod template;
 pub mod value;
 pub mod watch;

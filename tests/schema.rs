@@ -121,6 +121,18 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             resolve(step("expect")),
         ),
         (
+            "stream path properties",
+            req("    steps:\n      - expect: {count: 2, stream: {$.t: {zzz_unknown: 1}}}\n"),
+            resolve(step("expect"))["anyOf"][1]["properties"]["stream"]["patternProperties"]
+                ["^\\$"]
+                .clone(),
+        ),
+        (
+            "contract",
+            req("    contract: {zzz_unknown: 1}\n"),
+            d["request"]["properties"]["contract"].clone(),
+        ),
+        (
             "no_message",
             req("    steps:\n      - no_message: {zzz_unknown: 1}\n"),
             step("no_message")["anyOf"][1].clone(),
@@ -184,6 +196,45 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             "notify",
             req("    protocol: jsonrpc\n    steps:\n      - notify: {zzz_unknown: 1}\n"),
             step("notify"),
+        ),
+        (
+            "subscribe",
+            req("    protocol: graphql-ws\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
+            step("subscribe"),
+        ),
+        (
+            "complete",
+            req("    protocol: graphql-ws\n    steps:\n      - complete: {zzz_unknown: 1}\n"),
+            step("complete")["anyOf"][1].clone(),
+        ),
+        (
+            "mock graphql-ws options",
+            "mocks: {m: {protocol: graphql-ws, graphql-ws: {zzz_unknown: 1}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["graphql-ws"].clone(),
+        ),
+        (
+            "emit",
+            req("    protocol: socketio\n    steps:\n      - emit: {zzz_unknown: 1}\n"),
+            step("emit")["anyOf"][1].clone(),
+        ),
+        (
+            "emit ack",
+            req("    protocol: socketio\n    steps:\n      - emit: {event: e, ack: {zzz_unknown: 1}}\n"),
+            step("emit")["anyOf"][1]["properties"]["ack"]["anyOf"][1].clone(),
+        ),
+        (
+            "mock emit reply",
+            "mocks: {m: {protocol: socketio, on: [{reply: {emit: {zzz_unknown: 1}}}]}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["on"]["items"]["properties"]["reply"]["anyOf"][0]["properties"]
+                ["emit"]
+                .clone(),
+        ),
+        (
+            "mock socketio options",
+            "mocks: {m: {protocol: socketio, socketio: {zzz_unknown: 1}}}\nrequests: []\n".into(),
+            d["mock"]["properties"]["socketio"].clone(),
         ),
         (
             "mock method",

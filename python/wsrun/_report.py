@@ -12,7 +12,15 @@ from typing import Any, List, Optional, cast
 from . import _wsrun
 from typing import TYPE_CHECKING
 
-from ._types import CollectionDict, FailureDict, FrameDict, ReportDict, RequestDict, StepDict
+from ._types import (
+    CollectionDict,
+    FailureDict,
+    FrameDict,
+    ReportDict,
+    RequestDict,
+    StepDict,
+    ViolationDict,
+)
 
 if TYPE_CHECKING:
     from ._types import _StepStatus, _Stopped
@@ -20,8 +28,9 @@ if TYPE_CHECKING:
 
 class StepResult:
     """One step of a request: ``passed``, ``status`` (passed/failed/skipped), ``keyword``,
-    ``line``, ``latency`` and, when it failed, ``error`` (the summary), ``path``, ``expected``, ``actual``,
-    ``message``, ``detail`` and ``connection`` (the values the JSON report holds)."""
+    ``line``, ``latency`` and, when it failed, ``error`` (the summary), ``path``, ``expected``,
+    ``actual``, ``message``, ``detail``, ``connection`` and ``stream`` (the values the JSON report
+    holds)."""
 
     __slots__ = ("_d",)
 
@@ -102,6 +111,14 @@ class StepResult:
     def detail(self) -> Optional[str]:
         f = self._d["failure"]
         return None if f is None else f["detail"]
+
+    @property
+    def stream(self) -> Optional[List[ViolationDict]]:
+        """The stream properties that did not hold over the step's window, as the JSON report
+        has them (``property``, ``path``, ``index``, ``window``, ``value``, ``previous``,
+        ``gaps``, …), or None."""
+        f = self._d["failure"]
+        return None if f is None else f["stream"]
 
     def to_dict(self) -> StepDict:
         return cast(StepDict, dict(self._d))

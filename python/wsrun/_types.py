@@ -15,6 +15,34 @@ if TYPE_CHECKING:
     _FrameKind = Literal["text", "binary", "ping", "pong", "close", "lost"]
 
 
+class PreviousDict(TypedDict):
+    index: int
+    value: Any
+
+
+# `consecutive`: one missing run, its first and last value (`from` is a keyword, hence the form).
+GapDict = TypedDict("GapDict", {"from": Any, "to": Any})
+
+
+class ViolationDict(TypedDict):
+    """A stream property (``increasing``, ``unique``, ``consecutive``, ``fresh``, ``rate``,
+    ``selects``) that did not hold over a step's window."""
+
+    property: str
+    path: Optional[str]
+    expected: str
+    window: int
+    index: Optional[int]
+    value: Any
+    previous: Optional[PreviousDict]
+    reason: str
+    offenders: int
+    gaps: List[GapDict]
+    gaps_total: int
+    missing_total: int
+    message: Optional[str]
+
+
 class FailureDict(TypedDict):
     """Why a step or a request failed. ``expected``, ``actual`` and ``message`` are JSON values
     where the failure has one (the node a path selected, the value an equality wanted, the
@@ -27,6 +55,7 @@ class FailureDict(TypedDict):
     actual: Any
     message: Any
     detail: Optional[str]
+    stream: Optional[List[ViolationDict]]
 
 
 class StepDict(TypedDict):

@@ -309,21 +309,23 @@ async fn serve(args: args::ServeArgs) -> i32 {
             return EXIT_UNUSABLE;
         }
     };
-    let (name, def) = match crate::mock::select(&collection, args.mock.as_deref()) {
-        Ok(chosen) => chosen,
-        Err(why) => {
-            eprintln!("error: {}: {why}", args.file.display());
-            return EXIT_UNUSABLE;
-        }
-    };
     let server =
-        match crate::mock::MockServer::start(name, def, &collection.base_dir(), args.port).await {
+        match crate::mock::serve_standalone(&collection, args.mock.as_deref(), args.port).await {
             Ok(s) => s,
-            Err(e) => {
+            Err(crate::mock::StandaloneError::Unknown(why)) => {
+                eprintln!("error: {}: {why}", args.file.display());
+                return EXIT_UNUSABLE;
+            }
+            Err(crate::mock::StandaloneError::Mock(name, e)) => {
                 eprintln!("error: mock `{name}`: {e}");
                 return EXIT_UNUSABLE;
             }
+            Err(crate::mock::StandaloneError::Vars(e)) => {
+                print_load_error(&e, false);
+                return EXIT_UNUSABLE;
+            }
         };
+    let name = server.name().to_string();
     println!("serving mock `{name}` at {}", server.url());
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();

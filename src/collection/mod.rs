@@ -3,8 +3,10 @@
 
 mod de;
 mod error;
+mod graphql_ws;
 mod protocol;
 pub mod schema;
+mod socketio;
 mod step;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +17,9 @@ use serde_saphyr::Spanned;
 
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
+pub use graphql_ws::*;
 pub use protocol::*;
+pub use socketio::*;
 pub use step::*;
 
 use crate::matcher::Matcher;
@@ -58,6 +62,8 @@ pub struct Request {
     pub line: usize,
     pub connections: Vec<Connection>,
     pub timeout: Option<Duration>,
+    /// Every message the request receives must match a message of this AsyncAPI channel.
+    pub contract: Option<crate::contract::RequestContract>,
     pub steps: Vec<Step>,
 }
 
@@ -70,7 +76,7 @@ pub struct Connection {
     pub line: usize,
     pub url: Template,
     pub headers: Vec<(String, Template)>,
-    pub subprotocols: Vec<String>,
+    pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
@@ -80,8 +86,9 @@ pub struct Connection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
-    /// A PEM file of the CA that signed the server's certificate (relative to the collection).
-    pub ca: Option<PathBuf>,
+    /// A PEM file of the CA that signed the server's certificate (relative to the collection),
+    /// with the line it is on.
+    pub ca: Option<Spanned<Template>>,
     #[serde(default)]
     pub insecure: bool,
 }
@@ -90,8 +97,9 @@ pub struct Tls {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockDef {
-    /// A JSONL recording to send to each client (relative to the collection).
-    pub replay: Option<PathBuf>,
+    /// A JSONL recording to send to each client (relative to the collection), with its line.
+    /// Taken literally: a mock starts before the variables (which may name its URL) exist.
+    pub replay: Option<Spanned<PathBuf>>,
     /// Fixed pace for `replay`, instead of the recorded one.
     pub interval: Option<Dur>,
     /// Start the replay again when it ends.
@@ -100,9 +108,9 @@ pub struct MockDef {
     /// Send every message back.
     #[serde(default)]
     pub echo: bool,
-    /// Scripted replies.
+    /// Scripted replies, each with the line it starts on.
     #[serde(default)]
-    pub on: Vec<MockRule>,
+    pub on: Vec<Spanned<MockRule>>,
     /// Close each connection after sending this many messages.
     pub close_after: Option<u64>,
     /// The close code for `close_after` (default 1000).
@@ -113,6 +121,11 @@ pub struct MockDef {
     /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
     #[serde(default)]
     pub methods: OrderedMap<String, MockMethod>,
+    /// A graphql-ws mock's options (`protocol: graphql-ws`).
+    #[serde(rename = "graphql-ws")]
+    pub graphql_ws: Option<GraphqlWsMock>,
+    /// Socket.IO pings (`protocol: socketio`).
+    pub socketio: Option<MockSocketIo>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,7 +150,17 @@ pub struct MockReply {
     pub json: Option<TValue>,
     pub text: Option<Template>,
     pub binary: Option<Template>,
+    /// Socket.IO: an event (`{event, args}`).
+    pub emit: Option<MockEmit>,
+    /// Socket.IO: the ack the message asked for, with these arguments.
+    pub ack: Option<TValue>,
     pub delay: Option<Dur>,
+    /// graphql-ws: payloads sent as `next` messages with the subscription's id.
+    pub next: Option<TValue>,
+    /// graphql-ws: the payload of an `error` message (a list of GraphQL errors).
+    pub error: Option<TValue>,
+    /// graphql-ws: ends the subscription with a `complete` message.
+    pub complete: Option<bool>,
 }
 
 /// Reads `reply:` as either one map or a list of maps, keeping each map's own error messages.
@@ -193,7 +216,7 @@ struct RawRequest {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -203,6 +226,7 @@ struct RawRequest {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
@@ -215,7 +239,7 @@ struct RawConnection {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -237,26 +261,24 @@ impl RawConnection {
     }
 }
 
-/// Whether a YAML text looks like a collection (a top-level `requests:` key); used to pick
-/// collections out of folders.
-pub fn looks_like_collection(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("requests:"))
+/// Reads a file that must be UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        LoadError::plain(
+            path,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 impl Collection {
     /// Reads and validates a collection file.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            LoadError::plain(
-                path,
-                format!(
-                    "the file is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read_text(path)?, path)
     }
 
     /// Validates a collection given as text; `path` names it in errors and anchors relative
@@ -271,8 +293,12 @@ impl Collection {
                 "the file is empty: a collection needs at least `requests:`",
             ));
         }
-        let raw: RawCollection = serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| LoadError::from_yaml(path, text, &e))?;
+        // Files the collection names (`schema:`, `contract:`) are relative to it.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let raw: RawCollection = crate::contract::loading_from(dir, || {
+            serde_saphyr::from_str_with_options(text, yaml_options())
+        })
+        .map_err(|e| LoadError::from_yaml(path, text, &e))?;
         let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);
 
         let environments: Vec<(String, Vec<(String, TValue)>)> = raw
@@ -293,6 +319,20 @@ impl Collection {
         let mut mocks = Vec::with_capacity(raw.mocks.0.len());
         for (name, def) in raw.mocks.0 {
             check_mock_protocol(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            if let Some(replay) = def
+                .value
+                .replay
+                .as_ref()
+                .filter(|r| r.value.to_string_lossy().contains("{{"))
+            {
+                return Err(at(
+                    replay.referenced.line() as usize,
+                    format!(
+                        "mock `{name}`: `replay` is a file path and takes no template: a mock starts before the variables, which may name its URL"
+                    ),
+                ));
+            }
+            check_mock_socketio(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
             mocks.push((name, def.value));
         }
 
@@ -453,6 +493,7 @@ fn build_request(
         line,
         connections,
         timeout: r.timeout.map(|d| d.0),
+        contract: r.contract,
         steps,
     })
 }
@@ -520,11 +561,18 @@ impl Request {
             for v in c.url.vars() {
                 out.push((c.line, v.clone()));
             }
-            for (_, h) in &c.headers {
-                for v in h.vars() {
+            for t in c.headers.iter().map(|(_, h)| h).chain(&c.subprotocols) {
+                for v in t.vars() {
                     out.push((c.line, v.clone()));
                 }
             }
+            if let Some(ca) = &c.tls.ca {
+                let line = ca.referenced.line() as usize;
+                out.extend(ca.value.vars().map(|v| (line, v.clone())));
+            }
+            let mut options = Vec::new();
+            c.protocol.vars(&mut options);
+            out.extend(options.into_iter().map(|v| (c.line, v)));
         }
         let mut captured: Vec<&str> = Vec::new();
         for step in &self.steps {
@@ -546,10 +594,18 @@ impl Request {
                     }
                 }
                 StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
+                StepKind::Emit(e) => e.vars(&mut vars),
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
+                StepKind::Snapshot(Snapshot { name: Some(t), .. })
+                | StepKind::Ping(Ping { payload: t, .. })
+                | StepKind::Close(Close {
+                    reason: Some(t), ..
+                }) => vars.extend(t.vars().cloned()),
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
                 }
+                StepKind::Subscribe(s) => s.vars(&mut vars),
+                StepKind::Complete(c) => vars.extend(c.id.vars().cloned()),
                 _ => {}
             }
             out.extend(
@@ -557,6 +613,9 @@ impl Request {
                     .filter(|v| !captured.contains(&v.root.as_str()))
                     .map(|v| (step.line, v)),
             );
+            if matches!(step.kind, StepKind::Subscribe(_)) {
+                captured.push(LAST_ID);
+            }
         }
         out
     }

@@ -67,6 +67,16 @@ pub fn schema() -> Value {
     request_props.insert("description".into(), json!({ "type": "string" }));
     request_props.insert("timeout".into(), r("duration"));
     request_props.insert(
+        "contract".into(),
+        obj(
+            json!({
+                "asyncapi": { "description": "An AsyncAPI 2.x or 3.0 document (relative to the collection)", "type": "string" },
+                "channel": { "description": "The channel: its key, or (AsyncAPI 3) its address", "type": "string" }
+            }),
+            &["asyncapi", "channel"],
+        ),
+    );
+    request_props.insert(
         "connections".into(),
         json!({ "type": "object", "additionalProperties": r("connection") }),
     );
@@ -135,6 +145,10 @@ fn matcher() -> Value {
             "matches" => json!({ "description": "A regular expression", "type": "string" }),
             "in" => json!({ "type": "array" }),
             "len" | "not" => r("matcher"),
+            "schema" => json!({
+                "description": "A JSON Schema: a file relative to the collection, or the schema itself",
+                "type": ["string", "object", "boolean"]
+            }),
             _ => json!({}),
         };
         matcher_props.insert(key.to_string(), v);
@@ -162,11 +176,36 @@ fn expect() -> Value {
             { "type": "null" },
             obj(json!({
                 "conn": conn, "timeout": timeout,
-                "count": { "type": "integer", "minimum": 1 },
+                "count": {
+                    "description": "A number of messages; with `during`, a matcher such as {gte: 100}",
+                    "anyOf": [ { "type": "integer", "minimum": 1 }, r("matcher") ]
+                },
                 "within": r("duration"),
-                "json": json_matchers, "text": r("matcher"), "binary": r("matcher")
+                "during": r("duration"),
+                "json": json_matchers, "text": r("matcher"), "binary": r("matcher"),
+                "stream": stream()
             }), &[])
         ]
+    })
+}
+
+/// `stream:` properties over a window: per JSONPath, and `rate`.
+fn stream() -> Value {
+    let order = json!({ "anyOf": [ { "type": "boolean" }, { "const": "strict" } ] });
+    let props = obj(
+        json!({
+            "increasing": order, "decreasing": order,
+            "unique": { "type": "boolean" }, "consecutive": { "type": "boolean" },
+            "fresh": r("duration")
+        }),
+        &[],
+    );
+    json!({
+        "description": "Properties over the window's messages: JSONPath → {increasing, decreasing, unique, consecutive, fresh}, and `rate` (messages/s, a matcher)",
+        "type": "object",
+        "properties": { "rate": r("matcher") },
+        "patternProperties": { "^\\$": props },
+        "additionalProperties": false
     })
 }
 
@@ -200,6 +239,32 @@ fn step() -> Value {
                 json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
                 &["method"],
             ),
+            "subscribe" => obj(
+                json!({
+                    "conn": conn,
+                    "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
+                    "query": { "description": "The GraphQL document", "type": "string" },
+                    "variables": { "type": "object" },
+                    "operationName": { "type": "string" }
+                }),
+                &["query"],
+            ),
+            "complete" => json!({ "anyOf": [
+                { "description": "The id of the operation to end", "type": ["string", "number"] },
+                obj(json!({ "conn": conn, "id": { "type": ["string", "number"] } }), &["id"])
+            ]}),
+            "emit" => json!({ "anyOf": [
+                { "description": "An event name, sent without arguments", "type": "string" },
+                obj(json!({
+                    "conn": conn, "timeout": timeout,
+                    "event": { "type": "string" },
+                    "args": { "description": "The arguments: a list, or one value" },
+                    "ack": { "anyOf": [
+                        { "description": "Wait for the ack without checking it", "const": true },
+                        obj(json!({ "json": r("matchers") }), &[])
+                    ]}
+                }), &["event"])
+            ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
@@ -261,7 +326,14 @@ fn call_props(options: Option<(&Value, &Value)>) -> Value {
 /// A mock server: replay, echo, scripted replies.
 fn mock() -> Value {
     let reply = obj(
-        json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
+        json!({
+            "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration"),
+            "next": { "description": "graphql-ws: payloads sent as `next` messages with the subscription's id" },
+            "error": { "description": "graphql-ws: the payload of an `error` message (GraphQL errors)" },
+            "complete": { "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" },
+            "emit": obj(json!({ "event": { "type": "string" }, "args": {} }), &["event"]),
+            "ack": { "description": "The ack's arguments (Socket.IO)" }
+        }),
         &[],
     );
     obj(
@@ -285,7 +357,12 @@ fn mock() -> Value {
                     "code": { "type": "integer" }, "message": { "type": "string" }, "data": {}
                 }), &["code", "message"]),
                 "delay": r("duration")
-            }), &[]) }
+            }), &[]) },
+            "graphql-ws": obj(json!({
+                "refuse": { "description": "Refuse connection_init, closing with this code (4403, 4401…)", "type": "integer" },
+                "ping": { "description": "Ping each client right after connection_ack", "type": "boolean" }
+            }), &[]),
+            "socketio": obj(json!({ "ping_interval": r("duration"), "ping_timeout": r("duration") }), &[])
         }),
         &[],
     )

@@ -4,7 +4,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
+use super::graphql_ws::{Complete, Subscribe};
 use super::protocol::{Call, Calls, Notify, Reply};
+use super::socketio::Emit;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -32,10 +34,13 @@ pub enum StepKind {
     Call(Call),
     Calls(Calls),
     Notify(Notify),
+    Subscribe(Subscribe),
+    Complete(Complete),
+    Emit(Emit),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 13] = [
+pub const STEP_KEYS: [&str; 16] = [
     "send",
     "expect",
     "wait_for",
@@ -49,6 +54,9 @@ pub const STEP_KEYS: [&str; 13] = [
     "call",
     "calls",
     "notify",
+    "subscribe",
+    "complete",
+    "emit",
 ];
 
 impl StepKind {
@@ -67,6 +75,9 @@ impl StepKind {
             StepKind::Call(_) => "call",
             StepKind::Calls(_) => "calls",
             StepKind::Notify(_) => "notify",
+            StepKind::Subscribe(_) => "subscribe",
+            StepKind::Complete(_) => "complete",
+            StepKind::Emit(_) => "emit",
         }
     }
 
@@ -83,6 +94,9 @@ impl StepKind {
             StepKind::Call(c) => c.conn.as_deref(),
             StepKind::Calls(c) => c.conn.as_deref(),
             StepKind::Notify(n) => n.conn.as_deref(),
+            StepKind::Subscribe(s) => s.conn.as_deref(),
+            StepKind::Complete(c) => c.conn.as_deref(),
+            StepKind::Emit(e) => e.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }
@@ -182,16 +196,23 @@ map_or_scalar!(
     }
 );
 
-/// `expect` / `wait_for`: what the next message (or the next `count`) must look like.
+/// `expect` / `wait_for`: what the next message (or the next `count`, or every message
+/// `during` a time) must look like, and the `stream` properties of that window.
 #[derive(Debug, Clone, Default)]
 pub struct Expect {
     pub conn: Option<String>,
     pub timeout: Option<Dur>,
+    /// A window of this many messages.
     pub count: Option<u64>,
     pub within: Option<Dur>,
+    /// A window of every message that arrives for this long…
+    pub during: Option<Dur>,
+    /// …whose number must match this (default: at least 1).
+    pub during_count: Option<Matcher>,
     pub json: Option<OrderedMap<JsonPath, Matcher>>,
     pub text: Option<Matcher>,
     pub binary: Option<Matcher>,
+    pub stream: Option<crate::stream::StreamSpec>,
 }
 
 #[derive(Deserialize)]
@@ -199,11 +220,13 @@ pub struct Expect {
 struct RawExpect {
     conn: Option<String>,
     timeout: Option<Dur>,
-    count: Option<u64>,
+    count: Option<Value>,
     within: Option<Dur>,
+    during: Option<Dur>,
     json: Option<OrderedMap<JsonPath, Matcher>>,
     text: Option<Matcher>,
     binary: Option<Matcher>,
+    stream: Option<crate::stream::StreamSpec>,
 }
 
 impl TryFrom<RawExpect> for Expect {
@@ -213,17 +236,38 @@ impl TryFrom<RawExpect> for Expect {
         if kinds.iter().filter(|k| **k).count() > 1 {
             return Err("an expectation takes only one of `json`, `text` or `binary`".into());
         }
-        if r.count == Some(0) {
-            return Err("`count` must be at least 1".into());
+        let (count, during_count) = match (r.count, &r.during) {
+            (None, _) => (None, None),
+            (Some(c), Some(_)) => (None, Some(Matcher::from_value(c)?)),
+            (Some(Value::Number(n)), None) => match n.as_u64() {
+                Some(0) => return Err("`count` must be at least 1".into()),
+                Some(n) => (Some(n), None),
+                None => return Err(format!("`count` must be a whole number of messages, found {n}")),
+            },
+            (Some(Value::Object(_)), None) => {
+                return Err("`count: {…}` (a matcher) needs `during:`; without it, `count` is a number of messages".into())
+            }
+            (Some(other), None) => {
+                return Err(format!(
+                    "`count` must be a number of messages, found {}",
+                    crate::value::type_name(&other)
+                ))
+            }
+        };
+        if r.during.is_some() && r.within.is_some() {
+            return Err("`during` and `within` both set the window: use one".into());
         }
         Ok(Expect {
             conn: r.conn,
             timeout: r.timeout,
-            count: r.count,
+            count,
             within: r.within,
+            during: r.during,
+            during_count,
             json: r.json,
             text: r.text,
             binary: r.binary,
+            stream: r.stream,
         })
     }
 }
@@ -270,7 +314,7 @@ impl TryFrom<RawNoMessage> for NoMessage {
 /// work too.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     pub shape: bool,
     pub count: Option<u64>,
     pub redact: Vec<JsonPath>,
@@ -281,7 +325,7 @@ pub struct Snapshot {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSnapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     #[serde(default)]
     pub shape: bool,
     pub count: Option<u64>,
@@ -316,7 +360,7 @@ map_or_scalar!(
         match v {
             Value::Null => Ok(Snapshot::default()),
             Value::String(name) => Ok(Snapshot {
-                name: Some(name),
+                name: Some(Template::parse(&name)?),
                 ..Snapshot::default()
             }),
             other => Err(format!(
@@ -331,7 +375,7 @@ map_or_scalar!(
 #[derive(Debug, Clone, Default)]
 pub struct Ping {
     pub conn: Option<String>,
-    pub payload: String,
+    pub payload: Template,
     pub timeout: Option<Dur>,
 }
 
@@ -339,17 +383,18 @@ pub struct Ping {
 #[serde(deny_unknown_fields)]
 struct RawPing {
     conn: Option<String>,
-    #[serde(default)]
-    payload: String,
+    payload: Option<Template>,
     timeout: Option<Dur>,
 }
 impl TryFrom<RawPing> for Ping {
     type Error = String;
     fn try_from(r: RawPing) -> Result<Self, String> {
-        check_ping_payload(&r.payload)?;
+        if let Some(payload) = r.payload.as_ref().and_then(literal_text) {
+            check_ping_payload(&payload)?;
+        }
         Ok(Ping {
             conn: r.conn,
-            payload: r.payload,
+            payload: r.payload.unwrap_or_default(),
             timeout: r.timeout,
         })
     }
@@ -360,7 +405,7 @@ impl TryFrom<RawPing> for Ping {
 pub struct Close {
     pub conn: Option<String>,
     pub code: Option<u16>,
-    pub reason: Option<String>,
+    pub reason: Option<Template>,
     pub timeout: Option<Dur>,
 }
 
@@ -369,7 +414,7 @@ pub struct Close {
 struct RawClose {
     conn: Option<String>,
     code: Option<u16>,
-    reason: Option<String>,
+    reason: Option<Template>,
     timeout: Option<Dur>,
 }
 impl TryFrom<RawClose> for Close {
@@ -378,8 +423,8 @@ impl TryFrom<RawClose> for Close {
         if let Some(code) = r.code {
             check_sendable_code(code)?;
         }
-        if let Some(reason) = &r.reason {
-            check_close_reason(reason)?;
+        if let Some(reason) = r.reason.as_ref().and_then(literal_text) {
+            check_close_reason(&reason)?;
         }
         Ok(Close {
             conn: r.conn,
@@ -436,8 +481,10 @@ map_or_scalar!(
     RawPing,
     "a ping payload or {payload, conn, timeout}",
     |v| {
-        let payload = scalar_text(&v).unwrap_or_default();
-        check_ping_payload(&payload)?;
+        let payload = Template::parse(&scalar_text(&v).unwrap_or_default())?;
+        if let Some(text) = literal_text(&payload) {
+            check_ping_payload(&text)?;
+        }
         Ok(Ping {
             payload,
             ..Ping::default()
@@ -459,6 +506,15 @@ map_or_scalar!(
         })
     }
 );
+
+/// The text of a template without variables; a templated value is checked once expanded, when
+/// it is sent.
+fn literal_text(t: &Template) -> Option<String> {
+    if t.has_vars() {
+        return None;
+    }
+    t.expand(&crate::template::Scope::default()).ok()
+}
 
 /// A ping's payload must fit a control frame (RFC 6455 §5.5: at most 125 bytes).
 fn check_ping_payload(payload: &str) -> Result<(), String> {
@@ -520,8 +576,16 @@ impl Expect {
         for (_, m) in self.json.iter().flat_map(|j| j.0.iter()) {
             m.vars(out);
         }
-        for m in self.text.iter().chain(self.binary.iter()) {
+        for m in self
+            .text
+            .iter()
+            .chain(&self.binary)
+            .chain(&self.during_count)
+        {
             m.vars(out);
+        }
+        if let Some(s) = &self.stream {
+            s.vars(out);
         }
     }
 }

@@ -9,27 +9,33 @@
 //! - `echo: true` sends every text and binary message back unchanged (before any rule's reply).
 //! - `on:` rules are tried in order and the first whose matchers all hold replies: `match:`
 //!   paths need a JSON text, `text:` a text message; a rule with neither matches anything,
-//!   binary included. Replies are templates over `{{ message… }}` (the JSON, else the text,
-//!   else the base64 of the bytes); a reply whose template cannot be expanded is skipped.
-//!   Matchers are resolved once, at start, with no variables in scope.
+//!   binary included. Replies are templates over the collection's variables and
+//!   `{{ message… }}` (the JSON, else the text, else the base64 of the bytes); a reply whose
+//!   template cannot be expanded is skipped (names are checked at load, so only a field the
+//!   message lacks does that). Matchers are resolved once, when the mock starts serving, with
+//!   the collection's variables in scope.
 //! - `close_after: N` counts every message sent to that client (replayed, echoed, replies).
 //! - Anything a client sends that fits no rule, non-JSON text included, is otherwise ignored; a
 //!   WebSocket protocol error ends only that client's connection.
 //! - `protocol:` other than `raw`: each client gets a session of that protocol (`protocol.rs`),
 //!   whose envelopes the rules see and which answers what no rule answered (`jsonrpc.rs`:
-//!   `methods:`).
+//!   `methods:`; `graphql_ws.rs`: `connection_init`, `ping`, unanswered subscriptions;
+//!   `socketio.rs`: the handshake and pings).
 //!
 //! The replay format is described in [`replay`].
 
+mod graphql_ws;
 mod jsonrpc;
 mod protocol;
 mod replay;
 mod rules;
+mod socketio;
 
 use protocol::{Answer, Session, Speaker};
 pub use replay::Recording;
-use rules::{render, Incoming, Rule};
+use rules::{envelope, render, Incoming, Rule};
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +43,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
@@ -108,6 +115,36 @@ pub fn select<'a>(
     }
 }
 
+/// Why a mock could not be served on its own.
+#[derive(Debug)]
+pub enum StandaloneError {
+    /// No such mock (the words say which there are).
+    Unknown(String),
+    /// Mock `.0` could not load or listen.
+    Mock(String, MockError),
+    /// The collection's variables do not resolve.
+    Vars(crate::collection::LoadError),
+}
+
+/// Serves mock `name` of `collection` (its first when None) on its own, as `wsrun serve` and
+/// Python's `wsrun.serve` do: on `port` (0: a free one), its replies seeing the collection's
+/// variables (default environment) and its own URL.
+pub async fn serve_standalone(
+    collection: &crate::collection::Collection,
+    name: Option<&str>,
+    port: u16,
+) -> Result<MockServer, StandaloneError> {
+    let (name, def) = select(collection, name).map_err(StandaloneError::Unknown)?;
+    let failed = |e| StandaloneError::Mock(name.to_string(), e);
+    let bound = MockServer::bind(name, def, &collection.base_dir(), port)
+        .await
+        .map_err(failed)?;
+    let urls = HashMap::from([(name.to_string(), bound.url())]);
+    let vars = crate::plan::collection_vars(collection.clone(), &Default::default(), &urls)
+        .map_err(StandaloneError::Vars)?;
+    bound.serve(Arc::new(vars)).map_err(failed)
+}
+
 /// A running mock server; it stops when dropped (or with [`MockServer::stop`]).
 #[derive(Debug)]
 pub struct MockServer {
@@ -118,16 +155,71 @@ pub struct MockServer {
     task: Option<JoinHandle<()>>,
 }
 
+/// A mock listening but not serving yet: its URL is known, so the variables that name it can be
+/// resolved before its replies need them ([`BoundMock::serve`]). Clients that connect meanwhile
+/// wait in the listen queue.
+pub struct BoundMock {
+    name: String,
+    def: MockDef,
+    replay: Option<Recording>,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl BoundMock {
+    /// `ws://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Compiles the rules with `vars` in scope (the collection's resolved variables, which the
+    /// rules' matchers and replies may name) and starts serving.
+    pub fn serve(self, vars: Arc<HashMap<String, Value>>) -> Result<MockServer, MockError> {
+        let behaviour = Arc::new(Behaviour::build(&self.name, &self.def, self.replay, vars)?);
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(self.listener, behaviour, stopped));
+        Ok(MockServer {
+            url: format!("ws://{}", self.addr),
+            name: self.name,
+            addr: self.addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
 impl MockServer {
     /// Loads the mock's replay file (relative to `base_dir`), compiles its rules and listens on
-    /// `127.0.0.1:port` (`0` picks a free port).
+    /// `127.0.0.1:port` (`0` picks a free port). Its rules see no variables; [`MockServer::bind`]
+    /// then [`BoundMock::serve`] give them the collection's.
     pub async fn start(
         name: &str,
         def: &MockDef,
         base_dir: &Path,
         port: u16,
     ) -> Result<MockServer, MockError> {
-        let behaviour = Arc::new(Behaviour::build(name, def, base_dir).await?);
+        Self::bind(name, def, base_dir, port)
+            .await?
+            .serve(Arc::default())
+    }
+
+    /// Loads the mock's replay file (relative to `base_dir`) and listens on `127.0.0.1:port`
+    /// (`0` picks a free port), without serving yet.
+    pub async fn bind(
+        name: &str,
+        def: &MockDef,
+        base_dir: &Path,
+        port: u16,
+    ) -> Result<BoundMock, MockError> {
+        let replay = match &def.replay {
+            Some(file) => Some(Recording::load(&replay_path(base_dir, &file.value)).await?),
+            None => None,
+        };
+        let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
+        check_close_code(close_code).map_err(|m| MockError::Invalid {
+            mock: name.to_string(),
+            message: format!("`close_code`: {m}"),
+        })?;
         let wanted = SocketAddr::from(([127, 0, 0, 1], port));
         let bind_error = |addr, source| MockError::Bind {
             mock: name.to_string(),
@@ -138,14 +230,12 @@ impl MockServer {
             .await
             .map_err(|e| bind_error(wanted, e))?;
         let addr = listener.local_addr().map_err(|e| bind_error(wanted, e))?;
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, behaviour, stopped));
-        Ok(MockServer {
+        Ok(BoundMock {
             name: name.to_string(),
+            def: def.clone(),
+            replay,
+            listener,
             addr,
-            url: format!("ws://{addr}"),
-            stop: Some(stop),
-            task: Some(task),
         })
     }
 
@@ -186,6 +276,8 @@ impl Drop for MockServer {
 /// What a mock does, compiled once at start and shared by its connections.
 struct Behaviour {
     replay: Option<Recording>,
+    /// The collection's resolved variables, for the rules' replies.
+    vars: Arc<HashMap<String, Value>>,
     interval: Option<Duration>,
     looped: bool,
     echo: bool,
@@ -196,28 +288,34 @@ struct Behaviour {
 }
 
 impl Behaviour {
-    async fn build(name: &str, def: &MockDef, base_dir: &Path) -> Result<Self, MockError> {
+    fn build(
+        name: &str,
+        def: &MockDef,
+        replay: Option<Recording>,
+        vars: Arc<HashMap<String, Value>>,
+    ) -> Result<Self, MockError> {
         let invalid = |message: String| MockError::Invalid {
             mock: name.to_string(),
             message,
         };
-        let replay = match &def.replay {
-            Some(file) => Some(Recording::load(&replay_path(base_dir, file)).await?),
-            None => None,
+        let scope = Scope {
+            vars: Some(&vars),
+            ..Scope::default()
         };
         let rules = def
             .on
             .iter()
             .enumerate()
             .map(|(i, rule)| {
-                Rule::compile(rule).map_err(|m| invalid(format!("rule {}: {m}", i + 1)))
+                Rule::compile(&rule.value, &scope)
+                    .map_err(|m| invalid(format!("rule {}: {m}", i + 1)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
-        check_close_code(close_code).map_err(|m| invalid(format!("`close_code`: {m}")))?;
         let speaker = protocol::speaker(def).map_err(invalid)?;
         Ok(Self {
             replay,
+            vars: vars.clone(),
             interval: def.interval.map(|d| d.0),
             looped: def.looped,
             echo: def.echo,
@@ -291,7 +389,12 @@ fn ws_config() -> WebSocketConfig {
 /// Serves one client until it leaves or the mock closes it.
 async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
     let _ = tcp.set_nodelay(true);
-    let handshake = tokio_tungstenite::accept_async_with_config(tcp, Some(ws_config()));
+    let speaks = behaviour
+        .speaker
+        .as_ref()
+        .map_or(&[][..], |s| s.subprotocols());
+    let agree = protocol::Agree(speaks);
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, agree, Some(ws_config()));
     let Ok(Ok(ws)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
         return;
     };
@@ -368,11 +471,28 @@ async fn read_loop(
 ) {
     // Answers sent later (a JSON-RPC method's `delay`); they end with the connection.
     let mut later = JoinSet::new();
-    while let Some(Ok(message)) = stream.next().await {
+    loop {
+        let mut answers = Vec::new();
+        let next_tick = session.as_ref().and_then(|s| s.next_tick());
+        let next = match (next_tick, session.as_mut()) {
+            (Some(at), Some(s)) => tokio::select! {
+                next = stream.next() => next,
+                _ = sleep_until(at) => {
+                    s.tick(&mut answers);
+                    for answer in answers {
+                        let _ = send(&tx, Out::Send(answer.message)).await;
+                    }
+                    continue;
+                }
+            },
+            _ => stream.next().await,
+        };
+        let Some(Ok(message)) = next else {
+            break;
+        };
         if matches!(message, Message::Close(_)) {
             break;
         }
-        let mut answers = Vec::new();
         let incoming = match session.as_mut() {
             None => Incoming::new(message),
             Some(s) => {
@@ -428,6 +548,7 @@ async fn respond(
         return Ok(());
     };
     let scope = Scope {
+        vars: Some(&behaviour.vars),
         message: incoming.scope_value(),
         ..Default::default()
     };
@@ -435,10 +556,10 @@ async fn respond(
         if let Some(delay) = reply.delay {
             sleep(delay.0).await;
         }
-        let messages = match (session.as_deref_mut(), &reply.json) {
-            (Some(s), Some(json)) => json.expand(&scope).map(|v| s.encode(v)).unwrap_or_default(),
-            _ => render(reply, &scope).into_iter().collect(),
-        };
+        let envelope = session
+            .as_deref_mut()
+            .and_then(|s| envelope(reply, &scope).map(|e| s.encode(e)));
+        let messages = envelope.unwrap_or_else(|| render(reply, &scope).into_iter().collect());
         for message in messages {
             send(tx, Out::Send(message)).await?;
         }

@@ -22,8 +22,10 @@
 //! [`Raw`] is the default: every hook is a no-op and `decode` hands the frame back unchanged,
 //! so a raw connection costs what it did before protocols existed.
 
+pub mod graphql_ws;
 pub mod jsonrpc;
 mod raw;
+pub mod socketio;
 
 use std::time::Duration;
 
@@ -88,10 +90,27 @@ pub trait Protocol: Send {
 }
 
 /// The protocol of a connection, its options' templates expanded with `scope`.
-pub fn build(config: &ProtocolConfig, _scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
     match config {
         ProtocolConfig::Raw => Ok(Box::new(Raw)),
         ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc)),
+        ProtocolConfig::GraphqlWs(o) => {
+            let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
+            let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;
+            Ok(Box::new(graphql_ws::GraphqlWs::new(init)))
+        }
+        ProtocolConfig::SocketIo(o) => {
+            let namespace = o.namespace.as_ref().map(|t| t.expand(scope)).transpose();
+            let auth = o.auth.as_ref().map(|a| a.expand(scope)).transpose();
+            let (namespace, auth) = (
+                namespace.map_err(|e| format!("socketio.namespace: {e}"))?,
+                auth.map_err(|e| format!("socketio.auth: {e}"))?,
+            );
+            Ok(Box::new(socketio::SocketIo::new(
+                namespace.as_deref(),
+                auth,
+            )))
+        }
         other => Err(format!(
             "`protocol: {}` is not implemented yet",
             other.name().as_str()

@@ -10,7 +10,7 @@ use super::errors::{collection_error, WsrunError};
 use super::runtime::{block_interruptibly, runtime};
 use super::source::{load_sources, sources_arg};
 use crate::collection::LoadError;
-use crate::mock::MockServer;
+use crate::mock::{MockServer, StandaloneError};
 
 /// A running mock (`wsrun.serve` wraps it).
 #[pyclass(frozen, module = "wsrun._wsrun", name = "_MockServer")]
@@ -44,19 +44,30 @@ impl PyMockServer {
                 ))
             }
         };
-        let (name, def) = crate::mock::select(&collection, mock.as_deref())
-            .map_err(|m| collection_error(py, &LoadError::plain(&collection.path, m)))?;
-        let (name, def) = (name.to_string(), def.clone());
-        let base = collection.base_dir();
+        let path = collection.path.clone();
         let started = block_interruptibly(py, async move {
             // Started on the shared runtime, which keeps serving it after this call returns.
             runtime()
-                .spawn(async move { MockServer::start(&name, &def, &base, port).await })
+                .spawn(async move {
+                    crate::mock::serve_standalone(&collection, mock.as_deref(), port).await
+                })
                 .await
         })?;
-        let server = started
-            .map_err(|e| WsrunError::new_err(format!("the mock could not start: {e}")))?
-            .map_err(|e| WsrunError::new_err(e.to_string()))?;
+        let server = match started {
+            Ok(Ok(server)) => server,
+            Ok(Err(StandaloneError::Unknown(why))) => {
+                return Err(collection_error(py, &LoadError::plain(&path, why)))
+            }
+            Ok(Err(StandaloneError::Vars(e))) => return Err(collection_error(py, &e)),
+            Ok(Err(StandaloneError::Mock(name, e))) => {
+                return Err(WsrunError::new_err(format!("mock `{name}`: {e}")))
+            }
+            Err(e) => {
+                return Err(WsrunError::new_err(format!(
+                    "the mock could not start: {e}"
+                )))
+            }
+        };
         Ok(PyMockServer {
             url: server.url().to_string(),
             name: server.name().to_string(),

@@ -17,7 +17,6 @@ use super::convert::duration_arg;
 use super::errors::{connection_failed, StreamTimeout};
 use super::message::{self, Item};
 use super::runtime::{asyncio_runtime, block_interruptibly, runtime};
-use crate::collection::Tls;
 use crate::runner::conn::{Conn, ConnectSpec, Recorder, RecvError};
 
 /// How many messages may wait between the socket and Python: beyond this the reader stops
@@ -292,7 +291,7 @@ impl PyStream {
         max_message_size: Option<usize>,
     ) -> PyResult<Self> {
         let timeout = duration_arg(timeout)?;
-        let tls = crate::runner::tls::client_config(&Tls { ca: None, insecure }, Path::new("."))
+        let tls = crate::runner::tls::client_config(None, insecure, Path::new("."))
             .map_err(|e| connection_failed(py, e))?;
         let spec = ConnectSpec {
             name: "stream".into(),

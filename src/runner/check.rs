@@ -22,21 +22,21 @@ pub enum Ready {
 }
 
 /// Why a message did not match.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mismatch {
     pub summary: String,
     pub path: Option<String>,
     pub expected: Option<Shown>,
     pub actual: Option<Shown>,
+    /// The long explanation some matchers give (a schema's errors).
+    pub detail: Option<String>,
 }
 
 impl Mismatch {
     fn new(summary: impl Into<String>) -> Self {
         Self {
             summary: summary.into(),
-            path: None,
-            expected: None,
-            actual: None,
+            ..Self::default()
         }
     }
 
@@ -48,6 +48,7 @@ impl Mismatch {
             expected: self.expected,
             actual: self.actual,
             message: Some(preview(message)),
+            detail: self.detail,
             ..Failure::default()
         }
     }
@@ -129,6 +130,7 @@ impl Ready {
                         path: None,
                         expected: Some(Shown::described(expected)),
                         actual: Some(Shown::node(&value)),
+                        detail: m.explain(&value, "$"),
                     }),
                 }
             }
@@ -150,6 +152,7 @@ impl Ready {
                     path: None,
                     expected: Some("a JSON message".into()),
                     actual: Some(truncate(t.as_str(), 80).into()),
+                    detail: None,
                 })?;
                 for (path, matcher) in checks {
                     check_path(Some(t.as_str()), &doc, path, matcher)?;
@@ -163,6 +166,7 @@ impl Ready {
                 path: None,
                 expected: Some("a JSON text message".into()),
                 actual: Some(format!("binary message of {} bytes", b.len()).into()),
+                detail: None,
             }),
             (Ready::Text(m), Incoming::Text(t)) => {
                 let value = Value::String(t.as_str().to_string());
@@ -173,6 +177,7 @@ impl Ready {
                         path: None,
                         expected: Some(Shown::described(expected)),
                         actual: Some(Shown::node(&value)),
+                        detail: m.explain(&value, "$"),
                     }),
                 }
             }
@@ -181,6 +186,7 @@ impl Ready {
                 path: None,
                 expected: Some("a text message".into()),
                 actual: Some(format!("binary message of {} bytes", b.len()).into()),
+                detail: None,
             }),
             (Ready::Binary(m), Incoming::Binary(b)) => match m.mismatch(Subject::Bytes(b)) {
                 None => Ok(None),
@@ -189,6 +195,7 @@ impl Ready {
                     path: None,
                     expected: Some(Shown::described(expected)),
                     actual: Some(format!("{} bytes", b.len()).into()),
+                    detail: None,
                 }),
             },
             (Ready::Binary(_), Incoming::Text(_)) => {
@@ -214,6 +221,7 @@ fn check_path(
                 path: Some(path.to_string()),
                 expected: Some("not to exist".into()),
                 actual: Some(shown(text, doc, node)),
+                detail: None,
             })
         }
         PathOutcome::Nothing => {
@@ -222,6 +230,7 @@ fn check_path(
                 path: Some(path.to_string()),
                 expected: Some(Shown::described(matcher.describe())),
                 actual: Some("(nothing)".into()),
+                detail: None,
             })
         }
         PathOutcome::NoMatch { node, expected } => (node, expected),
@@ -241,12 +250,20 @@ fn check_path(
     } else {
         format!("{shown_path} does not match")
     };
+    let detail = matcher.explain(node, located(&shown_path));
     Err(Mismatch {
         summary,
         path: Some(shown_path),
         expected: Some(Shown::described(expected)),
         actual: Some(shown(text, doc, node)),
+        detail,
     })
+}
+
+/// The node a shown path names: `$.a` as it is, `$.items[*].id → $['items'][2]['id']` the
+/// part after the arrow.
+fn located(shown_path: &str) -> &str {
+    shown_path.rsplit(" → ").next().unwrap_or(shown_path)
 }
 
 /// A node of `doc` for a failure: the value, unless it holds a float that the parse rounded (a

@@ -24,6 +24,8 @@ use crate::report::{Direction, FrameData};
 mod open;
 mod speak;
 
+pub use speak::serve_until;
+
 use open::{connect, describe_connect_error};
 pub use open::{describe_ws_error, human_size};
 
@@ -96,6 +98,13 @@ impl Closed {
     }
 }
 
+/// What a connection waiting for frames gets first.
+enum Event {
+    Frame(Option<tungstenite::Result<Message>>),
+    /// The protocol's tick is due.
+    Tick,
+}
+
 /// What `recv` returns instead of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecvError {
@@ -130,6 +139,8 @@ pub struct Conn {
     /// When the protocol's next tick is due, if it has one.
     tick_at: Option<Instant>,
     last_id: u64,
+    /// The request's `contract:`, checking every message this connection reads.
+    pub contract: Option<crate::contract::Watch>,
 }
 
 /// The transcript copies small payloads: a shared one would pin tungstenite's read buffer, which
@@ -238,6 +249,7 @@ impl Conn {
             protocol,
             out: Vec::new(),
             last_id: 0,
+            contract: None,
         })
     }
 
@@ -367,16 +379,33 @@ impl Conn {
 
     /// Reads the next frame: returns data messages; records and absorbs control frames.
     async fn read_frame(&mut self, rec: &mut Recorder) -> Option<Incoming> {
-        let next = match self.tick_at {
-            None => self.ws.next().await,
+        match self.next_event().await {
+            Event::Tick => {
+                self.tick(rec).await;
+                None
+            }
+            Event::Frame(next) => self.take(next, rec).await,
+        }
+    }
+
+    /// The next frame, or the protocol's tick when it comes first. Dropping it loses nothing:
+    /// until it returns, the frame stays in the stream.
+    async fn next_event(&mut self) -> Event {
+        match self.tick_at {
+            None => Event::Frame(self.ws.next().await),
             Some(at) => tokio::select! {
-                next = self.ws.next() => next,
-                _ = tokio::time::sleep_until(at) => {
-                    self.tick(rec).await;
-                    return None;
-                }
+                next = self.ws.next() => Event::Frame(next),
+                _ = tokio::time::sleep_until(at) => Event::Tick,
             },
-        };
+        }
+    }
+
+    /// A frame read: data messages are returned; control frames recorded and absorbed.
+    async fn take(
+        &mut self,
+        next: Option<tungstenite::Result<Message>>,
+        rec: &mut Recorder,
+    ) -> Option<Incoming> {
         match next {
             Some(Ok(Message::Text(t))) => {
                 let kept = if t.len() <= COPY_LIMIT {
@@ -385,6 +414,9 @@ impl Conn {
                     t.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Text(kept));
+                if let Some(c) = &mut self.contract {
+                    c.observe(Some(t.as_str()));
+                }
                 self.decode(Incoming::Text(t), rec).await
             }
             Some(Ok(Message::Binary(b))) => {
@@ -394,6 +426,9 @@ impl Conn {
                     b.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Binary(kept));
+                if let Some(c) = &mut self.contract {
+                    c.observe(None);
+                }
                 self.decode(Incoming::Binary(b), rec).await
             }
             Some(Ok(Message::Ping(b))) => {

@@ -1,6 +1,7 @@
 //! Running one request: open its connections, run its steps in order (`steps/`), record what
 //! happened.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -38,10 +39,19 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     };
     header_secrets(request, &state.scope, &mut state.masker);
     match open_all(ctx, request, &state.scope, &mut state.rec).await {
-        Ok(conns) => state.conns = conns,
+        Ok(mut conns) => {
+            if let Some(contract) = &request.contract {
+                for c in &mut conns {
+                    c.contract = Some(crate::contract::Watch::new(contract.0.clone()));
+                }
+            }
+            state.conns = conns
+        }
         Err(failure) => {
             report.error = Some(failure);
             report.steps = skipped(request, 0);
+            // A protocol's handshake may have gone some way: show how far (`-v`).
+            report.transcript = std::mem::take(&mut state.rec.transcript);
             report.duration = started.elapsed();
             state.masker.request(&mut report);
             return report;
@@ -49,10 +59,11 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     }
     for (i, step) in request.steps.iter().enumerate() {
         let step_started = Instant::now();
-        let (outcome, messages) = match super::steps::run(ctx, request, step, &mut state).await {
+        let result = super::steps::run(ctx, request, step, &mut state).await;
+        let (outcome, messages) = match contract_violation(&mut state, result) {
             Ok(n) => (Outcome::Passed, n),
             Err((mut failure, n)) => {
-                if state.several {
+                if state.several && failure.connection.is_none() {
                     failure.connection = step.kind.conn().map(str::to_string);
                 }
                 (Outcome::Failed(failure), n)
@@ -99,6 +110,34 @@ pub(super) fn header_secrets(request: &Request, scope: &Scope<'_>, masker: &mut 
     }
 }
 
+/// A message that broke the request's contract during the step fails it, whatever the step
+/// itself found: the contract's failure explains what the step saw.
+fn contract_violation(
+    state: &mut super::steps::State<'_>,
+    result: Result<u64, (Failure, u64)>,
+) -> Result<u64, (Failure, u64)> {
+    let several = state.several;
+    let broken = state.conns.iter_mut().find_map(|c| {
+        let mut failure = c.contract.as_mut()?.take()?;
+        if several {
+            failure.connection = Some(c.name.to_string());
+        }
+        Some(failure)
+    });
+    match (broken, result) {
+        (None, result) => result,
+        (Some(failure), Ok(n)) => Err((failure, n)),
+        (Some(mut failure), Err((own, n))) => {
+            let also = format!("the step also failed: {}", own.summary);
+            failure.detail = Some(match failure.detail {
+                Some(d) => format!("{d}\n{also}"),
+                None => also,
+            });
+            Err((failure, n))
+        }
+    }
+}
+
 fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
     request.steps[from..]
         .iter()
@@ -139,13 +178,24 @@ pub(super) async fn open_all(
             .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
             .collect::<Result<Vec<_>, crate::template::TemplateError>>()
             .map_err(|e| fail(e.to_string()))?;
-        let tls = super::tls::client_config(&c.tls, &base).map_err(fail)?;
+        let subprotocols = c
+            .subprotocols
+            .iter()
+            .map(|p| p.expand(scope))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let ca = match &c.tls.ca {
+            Some(ca) => Some(ca.value.expand(scope).map_err(|e| fail(e.to_string()))?),
+            None => None,
+        };
+        let tls = super::tls::client_config(ca.as_deref().map(Path::new), c.tls.insecure, &base)
+            .map_err(fail)?;
         protocols.push(crate::protocol::build(&c.protocol, scope).map_err(fail)?);
         specs.push(ConnectSpec {
             name: c.name.clone(),
             url,
             headers,
-            subprotocols: c.subprotocols.clone(),
+            subprotocols,
             tls,
             connect_timeout: c
                 .connect_timeout

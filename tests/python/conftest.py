@@ -8,6 +8,10 @@ Paths:
   /mixed           sends a JSON object, a text, a binary frame, a JSON list, then closes
   /hello           sends {"type": "hello", "n": 1} then waits
   /drop            sends one message, then drops the TCP connection without a close frame
+  /trades?n=N&FAULT=K  sends N Binance-format trades (ids from 4221990001, event times from the
+                   clock) then waits; FAULT puts a fault at message K (from 1): gap (two ids
+                   missing before it), dup (the previous id again), swap (K and K+1 change
+                   places), stale (times an hour old from K on), rename (`p` called `price`)
   /nth?key=K       sends {"n": N}, N counting the connections made with this key, then echoes
   /close?code=C    sends {"closing": C}, then closes with code C
   /slow-handshake?ms=M  answers the upgrade only after M milliseconds, then echoes
@@ -20,6 +24,7 @@ import asyncio
 import collections
 import json
 import threading
+import time
 from typing import Iterator, List
 from urllib.parse import parse_qs, urlsplit
 
@@ -68,6 +73,10 @@ async def _handler(ws) -> None:
         elif path == "/hello":
             await ws.send(json.dumps({"type": "hello", "n": 1}))
             await ws.wait_closed()
+        elif path == "/trades":
+            for trade in _trades(query):
+                await ws.send(json.dumps(trade))
+            await ws.wait_closed()
         elif path == "/drop":
             await ws.send(json.dumps({"last": True}))
             ws.transport.abort()
@@ -84,6 +93,30 @@ async def _handler(ws) -> None:
             await ws.close(4004, "no such path")
     except Exception:  # a client that went away mid-send
         pass
+
+
+def _trades(query: dict) -> list:
+    """The trades of /trades, faults applied (see the module's docstring)."""
+    n = int(query.get("n", "10"))
+    ids = [4221990001 + i for i in range(n)]
+    at = {k: int(v) - 1 for k, v in query.items() if k != "n"}
+    if "gap" in at:
+        ids[at["gap"]:] = [i + 2 for i in ids[at["gap"]:]]
+    if "dup" in at:
+        ids[at["dup"]] = ids[at["dup"] - 1]
+    if "swap" in at:
+        k = at["swap"]
+        ids[k], ids[k + 1] = ids[k + 1], ids[k]
+    now = int(time.time() * 1000)
+    out = []
+    for i, trade_id in enumerate(ids):
+        event = now - (3_600_000 if "stale" in at and i >= at["stale"] else 0)
+        trade = {"e": "trade", "E": event, "s": "BTCUSDT", "t": trade_id,
+                 "p": "97012.34000000", "q": "0.00100000", "T": event - 1, "m": i % 2 == 0}
+        if at.get("rename") == i:
+            trade["price"] = trade.pop("p")
+        out.append(trade)
+    return out
 
 
 class Server:

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Closed, Conn, Incoming, Recorder, RecvError, INBOX_LIMIT};
+use super::{Closed, Conn, Event, Incoming, Recorder, RecvError, INBOX_LIMIT};
 use crate::protocol::Decoded;
 use crate::report::{Direction, FrameData};
 
@@ -136,6 +136,39 @@ impl Conn {
             self.send(message, rec).await?;
         }
         Ok(())
+    }
+}
+
+/// Serves every connection until `deadline` while no step reads (`sleep`): keep-alives are
+/// answered and heart-beats sent, messages kept in the inbox (up to its limit), a close noted.
+pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Recorder) {
+    use futures_util::FutureExt;
+    loop {
+        let reading: Vec<_> = conns
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, c)| c.closed.is_none() && c.inbox.len() < INBOX_LIMIT)
+            .map(|(i, c)| async move { (i, c.next_event().await) }.boxed())
+            .collect();
+        if reading.is_empty() {
+            tokio::time::sleep_until(deadline).await;
+            return;
+        }
+        let first = tokio::time::timeout_at(deadline, futures_util::future::select_all(reading));
+        let Ok(((i, event), _, others)) = first.await else {
+            return;
+        };
+        // The other connections' reads are dropped; their frames wait in their streams.
+        drop(others);
+        let conn = &mut conns[i];
+        match event {
+            Event::Tick => conn.tick(rec).await,
+            Event::Frame(next) => {
+                if let Some(m) = conn.take(next, rec).await {
+                    conn.inbox.push_back(m);
+                }
+            }
+        }
     }
 }
 

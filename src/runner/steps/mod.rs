@@ -1,15 +1,19 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `ping`, `close` and `expect_close`, and JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`).
+//! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
+//! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), and Socket.IO's `emit`
+//! (`socketio.rs`).
 
 mod capture;
 mod close;
 mod expect;
+mod graphql_ws;
 mod ping;
 mod reply;
 mod rpc;
 mod send;
 mod snapshot;
+mod socketio;
 mod wait;
 
 use std::collections::HashMap;
@@ -99,7 +103,7 @@ pub(super) async fn run(
             expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), true).await
         }
         StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
-        StepKind::Sleep(d) => wait::sleep(d.0).await,
+        StepKind::Sleep(d) => wait::sleep(st, d.0).await,
         StepKind::Capture(c) => capture::run(st, c),
         StepKind::Snapshot(s) => {
             let t = timeout(s.timeout.map(|d| d.0));
@@ -113,5 +117,8 @@ pub(super) async fn run(
         StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Notify(n) => rpc::notify(st, conn, n).await,
+        StepKind::Subscribe(s) => graphql_ws::subscribe(st, conn, s).await,
+        StepKind::Complete(c) => graphql_ws::complete(st, conn, c).await,
+        StepKind::Emit(e) => socketio::emit(st, conn, e, timeout(e.timeout.map(|d| d.0))).await,
     }
 }

@@ -22,6 +22,18 @@ pub(super) async fn run(
     conn: usize,
     timeout: Duration,
 ) -> StepResult {
+    let index = request
+        .steps
+        .iter()
+        .position(|s| std::ptr::eq(s, step))
+        .unwrap_or(0)
+        + 1;
+    let name = match &spec.name {
+        Some(t) => t
+            .expand(&st.scope)
+            .map_err(|e| (Failure::new(e.to_string()), 0))?,
+        None => store::default_name(&request.name, index),
+    };
     let (conn, rec) = (&mut st.conns[conn], &mut st.rec);
     let count = spec.count.unwrap_or(1).max(1);
     let deadline = Instant::now() + timeout;
@@ -52,16 +64,6 @@ pub(super) async fn run(
         .masker
         .mask(&shape::render_body(&messages, spec.shape))
         .into_owned();
-    let index = request
-        .steps
-        .iter()
-        .position(|s| std::ptr::eq(s, step))
-        .unwrap_or(0)
-        + 1;
-    let name = spec
-        .name
-        .clone()
-        .unwrap_or_else(|| store::default_name(&request.name, index));
     let path = store::snapshot_path(&ctx.collection.path, &name);
     let header = store::Header {
         source: store::source_header(&ctx.collection.path),
