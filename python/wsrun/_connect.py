@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Awaitable, Dict, Generic, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Awaitable, Dict, Generic, Mapping, Optional, Sequence, TypeVar, Union
 
 from . import _wsrun
 from ._stream import Headers, Seconds, _in_event_loop
@@ -161,6 +161,46 @@ class _Steps(Generic[_R]):
         """JSON-RPC: sends a notification (no id, no answer)."""
         __tracebackhide__ = True
         return self._run({"notify": _body(method=method, params=params)})
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        ack: Union[bool, Mapping[str, Any], None] = None,
+        timeout: Seconds = None,
+    ) -> _R:
+        """Socket.IO: emits ``event`` with ``args``. With ``ack=`` (a matcher map over the ack's
+        envelope ``{"ack", "args", "namespace"}``, or True for any ack) it waits for the
+        server's ack, within ``timeout``, and returns it; other events stay in the inbox."""
+        __tracebackhide__ = True
+        body: Dict[str, Any] = {"event": event}
+        if args:
+            body["args"] = list(args)
+        if ack is True:
+            body["ack"] = True
+        elif isinstance(ack, Mapping):
+            body["ack"] = {"json": dict(ack)}
+        body.update(_body(timeout=_duration(timeout)))
+        return self._run({"emit": body})
+
+    def subscribe(
+        self,
+        query: str,
+        *,
+        variables: Optional[Mapping[str, Any]] = None,
+        id: Optional[str] = None,
+        operation_name: Optional[str] = None,
+    ) -> _R:
+        """graphql-ws: starts an operation (``id`` defaults to a fresh one, ``{{ last_id }}`` in
+        later steps); its ``next``/``error``/``complete`` messages are then ``expect``ed."""
+        __tracebackhide__ = True
+        body = _body(query=query, variables=variables, id=id, operationName=operation_name)
+        return self._run({"subscribe": body})
+
+    def complete(self, id: str) -> _R:
+        """graphql-ws: ends the operation ``id`` (``"{{ last_id }}"`` for the last one)."""
+        __tracebackhide__ = True
+        return self._run({"complete": {"id": id}})
 
     def close(self, code: int = 1000, reason: str = "", *, timeout: Seconds = None) -> _R:
         """Closes and waits for the server's close; ``close_code`` is then its answer."""

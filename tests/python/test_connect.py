@@ -157,3 +157,36 @@ def test_async_connect_failure_is_raised_at_async_with():
                 pass
 
     asyncio.run(main())
+
+
+def test_socketio_emit_with_an_ack_against_the_collections_mock():
+    with wsrun.serve(ROOT / "collections" / "socketio-chat.yaml", mock="chat") as url:
+        with wsrun.connect(url, protocol="socketio") as c:
+            c.emit("msg", "first")  # its echo waits in the inbox while the ack is awaited
+            ack = c.emit("add", 2, 3, ack={"$.args[0]": 5})
+            assert ack["args"] == [5]
+            assert c.expect(json={"$.event": "msg"}) == {
+                "event": "msg",
+                "args": ["first"],
+                "namespace": "/",
+            }
+            with pytest.raises(wsrun.AssertionFailed, match=r"step 4 emit .*\$\.args\[0\]"):
+                c.emit("add", 1, 1, ack={"$.args[0]": 6}, timeout=2)
+
+
+def test_graphql_ws_subscribe_and_complete_against_the_collections_mock():
+    with wsrun.serve(ROOT / "collections" / "graphql-subscription.yaml", mock="gql") as url:
+        async def main() -> "list[int]":
+            async with wsrun.connect(url, protocol="graphql-ws", options={"init": {"user": "ada"}}) as c:
+                await c.subscribe("subscription { countdown(from: 2) }", id="cd")
+                counts = []
+                for _ in range(3):
+                    m = await c.expect(json={"$.id": "cd", "$.type": "next"})
+                    counts.append(m["payload"]["data"]["countdown"])
+                await c.expect(json={"$.id": "cd", "$.type": "complete"})
+                await c.subscribe("subscription { ticks }")
+                await c.expect(json={"$.id": "{{ last_id }}", "$.payload.data.ticks": 0})
+                await c.complete("{{ last_id }}")
+                return counts
+
+        assert asyncio.run(main()) == [2, 1, 0]
