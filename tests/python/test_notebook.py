@@ -1,6 +1,6 @@
 """The notebooks in examples/ run headless, top to bottom, so they cannot rot: trades.ipynb
-(stream into pandas, a plot, a report) and connect.ipynb (steps one at a time, JSON-RPC against
-a served mock, pandas). Both are committed executed, so they read well on a forge too."""
+(stream into pandas, a plot, a report) and connect.ipynb (steps one at a time, JSON-RPC and
+Socket.IO against served mocks, pandas). Both are committed executed, so they read well on a forge too."""
 
 from pathlib import Path
 from typing import Any, Dict, List
@@ -37,4 +37,5 @@ def test_the_connect_notebook_runs_steps_one_at_a_time():
     assert "{'id': 1, 'jsonrpc': '2.0', 'result': 5}" in text
     assert "step 3 call (ws://127.0.0.1:" in text and "expected  6" in text, "the failure text"
     assert "{'jsonrpc': '2.0', 'method': 'tick', 'params': {'n': 1}}" in text
+    assert "{'ack': 1, 'args': [5], 'namespace': '/'}" in text, "Socket.IO's ack"
     assert sum("<table" in o.get("data", {}).get("text/html", "") for o in outputs) >= 2, "DataFrames"
