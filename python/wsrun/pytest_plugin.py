@@ -228,6 +228,17 @@ class RequestItem(pytest.Item):
         return self.path, self.line - 1, self.request_name
 
 
+def _failure_texts(value: object) -> List[str]:
+    """The failure texts a wsrun result (a report, a request, a list of requests) holds."""
+    if isinstance(value, wsrun.Report) and not value.passed:
+        return [value.failure_text()]
+    if isinstance(value, wsrun.RequestResult) and not value.passed:
+        return [value.failure_text or value.error or ""]
+    if isinstance(value, list):
+        return [t for item in value for t in _failure_texts(item)]
+    return []
+
+
 def _failed_results(excinfo: pytest.ExceptionInfo[BaseException]) -> List[str]:
     """The failure texts of the failed wsrun results that the failing frame holds."""
     texts: List[str] = []
@@ -237,14 +248,21 @@ def _failed_results(excinfo: pytest.ExceptionInfo[BaseException]) -> List[str]:
     except (IndexError, AttributeError):
         return texts
     for value in list(frame_locals.values()):
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, wsrun.Report) and not value.passed:
-            texts.append(value.failure_text())
-        elif isinstance(value, wsrun.RequestResult) and not value.passed:
-            texts.append(value.failure_text or value.error or "")
+        if id(value) not in seen:
+            seen.add(id(value))
+            texts.extend(_failure_texts(value))
     return [t for t in texts if t]
+
+
+def pytest_assertrepr_compare(
+    config: pytest.Config, op: str, left: object, right: object
+) -> Optional[List[str]]:
+    """``assert report.failed == []`` (or any comparison with wsrun results): wsrun's words."""
+    texts = [t for t in _failure_texts(left) + _failure_texts(right) if t]
+    if not texts:
+        return None
+    lines = [line for t in texts for line in t.splitlines()]
+    return [f"{left!r:.100} {op} {right!r:.100}", "wsrun failures:"] + lines
 
 
 @pytest.hookimpl(wrapper=True)

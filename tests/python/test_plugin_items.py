@@ -213,3 +213,17 @@ def test_it():
     out = result.stdout.str()
     result.stdout.fnmatch_lines(["*c.expect(json=*", "E*AssertionFailed: step 2 expect*"])
     assert "_connect.py" not in out, out
+
+
+def test_comparing_wsrun_results_shows_their_failure_text(pytester, failing_collection):
+    pytester.makepyfile(
+        test_mine=f"""
+import wsrun
+
+def test_it():
+    assert wsrun.run({failing_collection!r}).failed == []
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*wsrun failures:*", "*step 2 expect <string>:12*", "*expected  8*"])
