@@ -1,4 +1,4 @@
-"""`mypy --strict` accepts a script that uses the public API (tests/python/typing/), and the
+"""`mypy --strict` accepts a script that uses the public API (tests/python/typecheck/), and the
 package itself."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent / "typing" / "public_api.py"
+SCRIPT = Path(__file__).resolve().parent / "typecheck" / "public_api.py"
 
 
 @pytest.mark.parametrize("target", [[str(SCRIPT)], ["-p", "wsrun"]], ids=["script", "package"])
