@@ -5,7 +5,6 @@ mod new;
 mod pretty;
 mod watch;
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -310,46 +309,23 @@ async fn serve(args: args::ServeArgs) -> i32 {
             return EXIT_UNUSABLE;
         }
     };
-    let chosen = match &args.mock {
-        Some(name) => collection.mocks.iter().find(|(n, _)| n == name),
-        None => collection.mocks.first(),
-    };
-    let Some((name, def)) = chosen else {
-        let names: Vec<&str> = collection.mocks.iter().map(|(n, _)| n.as_str()).collect();
-        eprintln!(
-            "error: {}: {}",
-            args.file.display(),
-            match &args.mock {
-                Some(m) => format!("no mock named `{m}` (mocks: {})", names.join(", ")),
-                None => "the collection defines no `mocks`".to_string(),
+    let server =
+        match crate::mock::serve_standalone(&collection, args.mock.as_deref(), args.port).await {
+            Ok(s) => s,
+            Err(crate::mock::StandaloneError::Unknown(why)) => {
+                eprintln!("error: {}: {why}", args.file.display());
+                return EXIT_UNUSABLE;
             }
-        );
-        return EXIT_UNUSABLE;
-    };
-    let bound =
-        match crate::mock::MockServer::bind(name, def, &collection.base_dir(), args.port).await {
-            Ok(b) => b,
-            Err(e) => {
+            Err(crate::mock::StandaloneError::Mock(name, e)) => {
                 eprintln!("error: mock `{name}`: {e}");
                 return EXIT_UNUSABLE;
             }
+            Err(crate::mock::StandaloneError::Vars(e)) => {
+                print_load_error(&e, false);
+                return EXIT_UNUSABLE;
+            }
         };
-    // Its replies see the collection's variables, as in a run (default environment).
-    let urls = HashMap::from([(name.clone(), bound.url())]);
-    let vars = match crate::plan::collection_vars(collection.clone(), &Default::default(), &urls) {
-        Ok(v) => v,
-        Err(e) => {
-            print_load_error(&e, false);
-            return EXIT_UNUSABLE;
-        }
-    };
-    let server = match bound.serve(std::sync::Arc::new(vars)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: mock `{name}`: {e}");
-            return EXIT_UNUSABLE;
-        }
-    };
+    let name = server.name().to_string();
     println!("serving mock `{name}` at {}", server.url());
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();

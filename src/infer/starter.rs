@@ -93,7 +93,7 @@ pub fn starter(recording: &Recording, input: &Input<'_>) -> Result<Starter, Star
             .collect();
         Some(SnapshotFile {
             header: snapshot::Header {
-                source: input.collection.display().to_string(),
+                source: snapshot::source_header(input.collection),
                 description: format!("{} › step 2 (line {line})", stem(input.recording)),
                 expression: format!("shape of {snap} message(s)"),
             },

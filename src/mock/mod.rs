@@ -93,6 +93,60 @@ pub enum MockError {
     Invalid { mock: String, message: String },
 }
 
+/// The mock `name` of a collection (its first one when None), or why there is none.
+pub fn select<'a>(
+    collection: &'a crate::collection::Collection,
+    name: Option<&str>,
+) -> Result<(&'a str, &'a MockDef), String> {
+    let chosen = match name {
+        Some(name) => collection.mocks.iter().find(|(n, _)| n == name),
+        None => collection.mocks.first(),
+    };
+    match chosen {
+        Some((n, def)) => Ok((n.as_str(), def)),
+        None => {
+            let names: Vec<&str> = collection.mocks.iter().map(|(n, _)| n.as_str()).collect();
+            Err(match name {
+                Some(m) if names.is_empty() => {
+                    format!("no mock named `{m}`: the collection defines no `mocks`")
+                }
+                Some(m) => format!("no mock named `{m}` (mocks: {})", names.join(", ")),
+                None => "the collection defines no `mocks`".to_string(),
+            })
+        }
+    }
+}
+
+/// Why a mock could not be served on its own.
+#[derive(Debug)]
+pub enum StandaloneError {
+    /// No such mock (the words say which there are).
+    Unknown(String),
+    /// Mock `.0` could not load or listen.
+    Mock(String, MockError),
+    /// The collection's variables do not resolve.
+    Vars(crate::collection::LoadError),
+}
+
+/// Serves mock `name` of `collection` (its first when None) on its own, as `wsrun serve` and
+/// Python's `wsrun.serve` do: on `port` (0: a free one), its replies seeing the collection's
+/// variables (default environment) and its own URL.
+pub async fn serve_standalone(
+    collection: &crate::collection::Collection,
+    name: Option<&str>,
+    port: u16,
+) -> Result<MockServer, StandaloneError> {
+    let (name, def) = select(collection, name).map_err(StandaloneError::Unknown)?;
+    let failed = |e| StandaloneError::Mock(name.to_string(), e);
+    let bound = MockServer::bind(name, def, &collection.base_dir(), port)
+        .await
+        .map_err(failed)?;
+    let urls = HashMap::from([(name.to_string(), bound.url())]);
+    let vars = crate::plan::collection_vars(collection.clone(), &Default::default(), &urls)
+        .map_err(StandaloneError::Vars)?;
+    bound.serve(Arc::new(vars)).map_err(failed)
+}
+
 /// A running mock server; it stops when dropped (or with [`MockServer::stop`]).
 #[derive(Debug)]
 pub struct MockServer {

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod mask;
 pub mod recorder;
 mod request;
+pub mod session;
 mod steps;
 pub mod tls;
 mod wire;

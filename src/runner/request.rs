@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::conn::{Conn, ConnectSpec, Recorder};
-use super::mask::is_secret_header;
+use super::mask::{is_secret_header, Masker};
 use super::max_message_size;
 use super::steps::Ctx;
 use crate::collection::Request;
@@ -37,18 +37,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         masker: ctx.masker.clone(),
         latency: None,
     };
-    // Credentials in headers are secrets too, for this request.
-    for c in &request.connections {
-        for (name, value) in &c.headers {
-            if is_secret_header(name) {
-                if let Ok(v) = value.expand(&state.scope) {
-                    // `Bearer abc…`: mask the credential, and the whole value.
-                    let credential = v.split_whitespace().last().unwrap_or_default().to_string();
-                    state.masker.extend([v, credential]);
-                }
-            }
-        }
-    }
+    header_secrets(request, &state.scope, &mut state.masker);
     match open_all(ctx, request, &state.scope, &mut state.rec).await {
         Ok(mut conns) => {
             if let Some(contract) = &request.contract {
@@ -106,6 +95,21 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     report
 }
 
+/// Credentials in headers are secrets too, for this request.
+pub(super) fn header_secrets(request: &Request, scope: &Scope<'_>, masker: &mut Masker) {
+    for c in &request.connections {
+        for (name, value) in &c.headers {
+            if is_secret_header(name) {
+                if let Ok(v) = value.expand(scope) {
+                    // `Bearer abc…`: mask the credential, and the whole value.
+                    let credential = v.split_whitespace().last().unwrap_or_default().to_string();
+                    masker.extend([v, credential]);
+                }
+            }
+        }
+    }
+}
+
 /// A message that broke the request's contract during the step fails it, whatever the step
 /// itself found: the contract's failure explains what the step saw.
 fn contract_violation(
@@ -152,7 +156,7 @@ fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
 
 /// Opens every connection of the request at once, then does each one's protocol handshake;
 /// all must succeed before the first step.
-async fn open_all(
+pub(super) async fn open_all(
     ctx: &Ctx<'_>,
     request: &Request,
     scope: &Scope<'_>,

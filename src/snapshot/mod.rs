@@ -26,6 +26,17 @@ pub fn snapshot_path(collection_path: &Path, name: &str) -> PathBuf {
     snapshot_dir(collection_path).join(format!("{stem}__{}.snap", file_name(name)))
 }
 
+/// The `source:` of a collection's snapshots: the collection's path relative to the snapshot
+/// file (`../websocket.yaml`), the same wherever the run started, so a committed snapshot does
+/// not record a machine's folders.
+pub fn source_header(collection_path: &Path) -> String {
+    let name = collection_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "collection".into());
+    format!("../{name}")
+}
+
 /// The default snapshot name: the request name and the step number (`BTC/USDT trades-2`).
 pub fn default_name(request: &str, step_index: usize) -> String {
     format!("{request}-{step_index}")

@@ -66,7 +66,7 @@ pub(super) async fn run(
         .into_owned();
     let path = store::snapshot_path(&ctx.collection.path, &name);
     let header = store::Header {
-        source: ctx.collection.path.display().to_string(),
+        source: store::source_header(&ctx.collection.path),
         description: format!("{} › step {index} (line {})", request.name, step.line),
         expression: if spec.shape {
             format!("shape of {n} message(s)")
@@ -74,7 +74,12 @@ pub(super) async fn run(
             format!("{n} message(s)")
         },
     };
-    verdict(&ctx.snapshots, &path, &header, &body).map_err(|f| (f, n))?;
+    let hint = ctx
+        .opts
+        .update_hint
+        .as_deref()
+        .unwrap_or("--update-snapshots");
+    verdict(&ctx.snapshots, &path, &header, &body, hint).map_err(|f| (f, n))?;
     Ok(n)
 }
 
@@ -84,6 +89,7 @@ fn verdict(
     path: &std::path::Path,
     header: &store::Header,
     body: &str,
+    update_hint: &str,
 ) -> Result<(), Failure> {
     let (old, pending) = match store.check(path, header, body).map_err(Failure::new)? {
         Verdict::Same | Verdict::Updated => return Ok(()),
@@ -91,7 +97,7 @@ fn verdict(
     };
     let where_ = match pending {
         Some(pending) => format!(
-            "wrote {}; accept it with `wsrun snapshots accept` or rerun with --update-snapshots",
+            "wrote {}; accept it with `wsrun snapshots accept` or rerun with {update_hint}",
             pending.display()
         ),
         None => "CI is set, so nothing was written".into(),
