@@ -36,7 +36,7 @@ pub enum Command {
     Record(RecordArgs),
     /// Connect and print messages live; lines typed on stdin are sent
     Watch(super::watch::WatchArgs),
-    /// Write a starter collection from a recording (`--from FILE.jsonl`)
+    /// Write a starter collection from a recording (`--from FILE.jsonl`) or an AsyncAPI document
     New(super::new::NewArgs),
     /// Print the JSON Schema of the collection format (for editors)
     Schema,

@@ -3,6 +3,7 @@
 //! "JSON Schema" and "Contracts").
 
 pub mod asyncapi;
+pub mod operations;
 pub mod schema;
 
 use std::cell::RefCell;

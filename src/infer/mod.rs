@@ -6,6 +6,7 @@
 //! `$.bids[*][0]` is the first element of every bid.
 
 pub mod checks;
+pub mod from_asyncapi;
 mod node;
 mod sequence;
 pub mod starter;
