@@ -31,3 +31,4 @@ pub mod stream;
 pub mod template;
 pub mod value;
 pub mod watch;
+pub mod yaml;

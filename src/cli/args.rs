@@ -1,5 +1,6 @@
 //! Command-line arguments (docs/format.md, "The command line").
 
+use super::parse::{parse_dur, parse_kv};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -241,15 +242,4 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
         return Err(bad());
     }
     Ok((k, n))
-}
-
-pub(super) fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| format!("expected K=V, got `{s}`"))
-}
-
-pub(super) fn parse_dur(s: &str) -> Result<Dur, String> {
-    crate::duration::parse_duration(s).map(Dur)
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod new;
+mod parse;
 mod pretty;
 mod watch;
 

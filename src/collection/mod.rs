@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+pub use crate::yaml::yaml_options;
 pub use control::{Close, ExpectClose, Ping};
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
@@ -540,17 +541,4 @@ fn check_step_connection(step: &Step, conns: &[Connection]) -> Result<(), String
         )),
         _ => Ok(()),
     }
-}
-
-/// YAML limits: no alias bombs, no absurd nesting, no duplicate keys.
-pub fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = 64;
-    budget.max_aliases = 1_000;
-    budget.max_nodes = 1_000_000;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    // YAML 1.2: `no`, `yes`, `on`, `off` are text, not booleans (`country: NO` stays "NO").
-    options.strict_booleans = true;
-    options
 }

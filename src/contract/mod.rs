@@ -251,7 +251,7 @@ impl Watch {
             return;
         }
         if let Err(mut failure) = self.contract.check(text, self.seen) {
-            failure.message = Some(crate::report::truncate(text, crate::runner::check::PREVIEW));
+            failure.message = Some(crate::report::truncate(text, crate::report::PREVIEW));
             self.violation = Some(failure);
         }
     }

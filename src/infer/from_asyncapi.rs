@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::starter::{plural, yaml_string, yaml_value};
+use super::starter::plural;
+use super::yaml::{yaml_string, yaml_value};
 use crate::contract::operations::{Operation, Outline, Sample};
 
 /// Where the document is and what the collection is called.

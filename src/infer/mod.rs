@@ -10,6 +10,7 @@ pub mod from_asyncapi;
 mod node;
 mod sequence;
 pub mod starter;
+mod yaml;
 
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};

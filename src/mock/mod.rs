@@ -57,7 +57,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::collection::MockDef;
+use crate::collection::{MockDef, ProtocolName};
 use crate::template::Scope;
 
 /// Per-connection socket buffers: small, so that many clients stay cheap.
@@ -316,7 +316,7 @@ impl Behaviour {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
-        let speaker = protocol::speaker(def).map_err(invalid)?;
+        let speaker = speaker(def).map_err(invalid)?;
         Ok(Self {
             replay,
             vars: vars.clone(),
@@ -347,6 +347,17 @@ pub(crate) fn check_close_code(code: u16) -> Result<(), String> {
         Err(format!(
             "{code} cannot be sent in a close frame; use 1000–1003, 1007–1014 or 3000–4999"
         ))
+    }
+}
+
+/// The speaker of a mock's `protocol:`, if it is not `raw`.
+fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
+    match def.protocol {
+        ProtocolName::Raw => Ok(None),
+        ProtocolName::JsonRpc => Ok(Some(Box::new(jsonrpc::Methods::compile(def)))),
+        ProtocolName::GraphqlWs => Ok(Some(Box::new(graphql_ws::GraphqlWs::compile(def)?))),
+        ProtocolName::SocketIo => Ok(Some(Box::new(socketio::Server::compile(def)))),
+        ProtocolName::Stomp => Ok(Some(Box::new(stomp::Broker::compile(def)?))),
     }
 }
 

@@ -15,8 +15,6 @@ use tokio_tungstenite::tungstenite::handshake::server::{
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::collection::{MockDef, ProtocolName};
-
 /// A frame to send to the client, now or after `delay` (later answers do not hold up others).
 pub(super) struct Answer {
     pub(super) delay: Option<Duration>,
@@ -102,16 +100,5 @@ pub(super) trait Session: Send {
     /// messages, its heart-beats); taken once, when the client connects.
     fn inbound(&mut self) -> Option<mpsc::UnboundedReceiver<Message>> {
         None
-    }
-}
-
-/// The speaker of a mock's `protocol:`, if it is not `raw`.
-pub(super) fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
-    match def.protocol {
-        ProtocolName::Raw => Ok(None),
-        ProtocolName::JsonRpc => Ok(Some(Box::new(super::jsonrpc::Methods::compile(def)))),
-        ProtocolName::GraphqlWs => Ok(Some(Box::new(super::graphql_ws::GraphqlWs::compile(def)?))),
-        ProtocolName::SocketIo => Ok(Some(Box::new(super::socketio::Server::compile(def)))),
-        ProtocolName::Stomp => Ok(Some(Box::new(super::stomp::Broker::compile(def)?))),
     }
 }

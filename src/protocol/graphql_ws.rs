@@ -6,8 +6,8 @@
 use serde_json::{json, Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::Incoming;
 use super::{Decoded, Protocol};
-use crate::runner::conn::Incoming;
 
 /// The subprotocol of graphql-transport-ws.
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";

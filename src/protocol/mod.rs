@@ -36,8 +36,16 @@ use tokio_tungstenite::tungstenite::Message;
 pub use raw::Raw;
 
 use crate::collection::ProtocolConfig;
-use crate::runner::conn::Incoming;
 use crate::template::Lookup;
+
+/// A message from the server, as the steps see it.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    Text(tokio_tungstenite::tungstenite::Utf8Bytes),
+    Binary(tokio_tungstenite::tungstenite::Bytes),
+    /// A protocol's JSON envelope of a frame (the frame itself is in the transcript).
+    Envelope(serde_json::Value),
+}
 
 /// What a protocol makes of one frame from the server.
 #[derive(Debug)]

@@ -14,9 +14,9 @@ use tokio_tungstenite::tungstenite::Message;
 use packet::QUOTE;
 pub use packet::{connect_frame, normalize_namespace, Kind, Packet, ROOT};
 
+use super::Incoming;
 use super::{Decoded, Protocol};
 use crate::report::truncate;
-use crate::runner::conn::Incoming;
 
 /// The server's words in a refused connect (`44{"message": "unauthorized", "data"?: …}`).
 pub fn refusal(packet: &Packet) -> String {

@@ -12,9 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::Incoming;
 use super::{Decoded, Protocol};
 use crate::collection::StompOptions;
-use crate::runner::conn::Incoming;
 use crate::template::{Lookup, Template};
 use frame::{Frame, Parsed};
 

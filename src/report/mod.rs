@@ -308,6 +308,9 @@ impl FrameData {
     }
 }
 
+/// How much of a message a failure shows.
+pub const PREVIEW: usize = 300;
+
 /// Cuts `text` to `limit` characters, saying how much was left out.
 pub fn truncate(text: &str, limit: usize) -> String {
     match text.char_indices().nth(limit) {

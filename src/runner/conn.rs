@@ -31,14 +31,7 @@ pub use open::{describe_ws_error, human_size};
 
 type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
 
-/// A message from the server, as the steps see it.
-#[derive(Debug, Clone)]
-pub enum Incoming {
-    Text(Utf8Bytes),
-    Binary(Bytes),
-    /// A protocol's JSON envelope of a frame (the frame itself is in the transcript).
-    Envelope(serde_json::Value),
-}
+pub use crate::protocol::Incoming;
 
 /// How a connection ended.
 #[derive(Debug, Clone, PartialEq)]
