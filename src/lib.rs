@@ -14,6 +14,7 @@ pub mod collection;
 pub mod discover;
 pub mod duration;
 pub mod jsonpath;
+pub mod latency;
 pub mod matcher;
 pub mod mock;
 pub mod options;

@@ -40,4 +40,6 @@ pub struct Progress {
     pub requests_total: std::sync::atomic::AtomicUsize,
     /// The request that started last.
     pub current: std::sync::Mutex<String>,
+    /// While a load runs, its own line (users, messages, p95), shown instead of the counts.
+    pub live: std::sync::Mutex<String>,
 }

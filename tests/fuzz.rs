@@ -419,6 +419,7 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
         steps: Vec::new(),
         transcript: Default::default(),
         rates: Vec::new(),
+        load: None,
     };
     for (i, t) in texts.iter().enumerate() {
         r.transcript.push(Frame {
@@ -446,6 +447,8 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
             duration: Duration::ZERO,
             outcome: Outcome::Failed(failure),
             messages: 1,
+            latency: None,
+            latencies: None,
         });
     } else {
         r.error = Some(failure);

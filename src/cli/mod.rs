@@ -209,14 +209,19 @@ async fn progress_line(
             .lock()
             .map(|c| c.clone())
             .unwrap_or_default();
-        let line = format!(
-            "⋯ {}/{} requests · {} · {} msgs ({}/s)",
-            progress.requests_done.load(Relaxed),
-            progress.requests_total.load(Relaxed),
-            current,
-            now,
-            rate
-        );
+        let live = progress.live.lock().map(|l| l.clone()).unwrap_or_default();
+        let line = if !live.is_empty() {
+            format!("⋯ {live}")
+        } else {
+            format!(
+                "⋯ {}/{} requests · {} · {} msgs ({}/s)",
+                progress.requests_done.load(Relaxed),
+                progress.requests_total.load(Relaxed),
+                current,
+                now,
+                rate
+            )
+        };
         // Hold the stdout lock so the line never lands in the middle of a result.
         if let Ok(_out) = printer.out.lock() {
             eprint!("\r\x1b[2K{}", printer.style_dim(&line));

@@ -160,6 +160,8 @@ pub struct Expect {
     pub json: Option<OrderedMap<JsonPath, Matcher>>,
     pub text: Option<Matcher>,
     pub binary: Option<Matcher>,
+    /// Limits on the round trip from the `send` just before (`collection::load`).
+    pub latency: Option<super::load::LatencyCheck>,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +174,7 @@ struct RawExpect {
     json: Option<OrderedMap<JsonPath, Matcher>>,
     text: Option<Matcher>,
     binary: Option<Matcher>,
+    latency: Option<super::load::LatencyCheck>,
 }
 
 impl TryFrom<RawExpect> for Expect {
@@ -192,6 +195,7 @@ impl TryFrom<RawExpect> for Expect {
             json: r.json,
             text: r.text,
             binary: r.binary,
+            latency: r.latency,
         })
     }
 }

@@ -3,9 +3,12 @@
 //! them and never prints.
 
 pub mod html;
+mod html_load;
 pub mod human;
+mod human_load;
 pub mod json;
 pub mod junit;
+pub mod load;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -50,6 +53,8 @@ pub struct RequestReport {
     pub transcript: Transcript,
     /// Messages received per time bucket, per connection (for rate charts).
     pub rates: Vec<RateSeries>,
+    /// What a `load:` measured (its steps' round trips are in `steps`).
+    pub load: Option<Box<load::LoadReport>>,
 }
 
 /// How many messages a connection received in each successive time bucket.
@@ -70,6 +75,12 @@ pub struct StepReport {
     pub outcome: Outcome,
     /// Messages this step consumed.
     pub messages: u64,
+    /// The round-trip time of a step that waits for the answer to what it sent (`call`,
+    /// `calls`, `send` with `reply`).
+    pub latency: Option<Duration>,
+    /// Every round trip of a step that ran more than once (`repeat`, `load`); an `expect` or
+    /// `wait_for` directly after a `send` on its connection measures one too.
+    pub latencies: Option<crate::latency::Latency>,
 }
 
 #[derive(Debug, Clone)]

@@ -123,6 +123,8 @@ pub struct Recorder {
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
     progress: Option<Arc<crate::options::Progress>>,
+    /// A load's user: count received messages into `progress`, keep no frames and no rates.
+    lean: bool,
 }
 
 /// Rate series never grow past this many buckets: older buckets merge pairwise instead.
@@ -136,6 +138,17 @@ impl Recorder {
             rates: Vec::new(),
             bucket_ms: 100,
             progress: None,
+            lean: false,
+        }
+    }
+
+    /// A recorder for one of a load's users: it only counts received messages into `counter`
+    /// (thousands of users keep no transcript each).
+    pub fn lean(counter: Arc<crate::options::Progress>) -> Self {
+        Self {
+            progress: Some(counter),
+            lean: true,
+            ..Self::new()
         }
     }
 
@@ -148,6 +161,17 @@ impl Recorder {
     }
 
     pub fn record(&mut self, conn: &Arc<str>, direction: Direction, data: FrameData) {
+        if self.lean {
+            if direction == Direction::Received
+                && matches!(data, FrameData::Text(_) | FrameData::Binary(_))
+            {
+                if let Some(p) = &self.progress {
+                    p.messages
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            return;
+        }
         let at = self.start.elapsed();
         if direction == Direction::Received
             && matches!(data, FrameData::Text(_) | FrameData::Binary(_))
@@ -215,9 +239,18 @@ const COPY_LIMIT: usize = 4096;
 /// The inbox may not grow past this while a step (a ping) reads ahead.
 const INBOX_LIMIT: usize = 100_000;
 
+/// A load's connections read through buffers this small (grown only for a bigger frame):
+/// thousands of them stay a few KB each (bench/RESULTS.md, "Latency and load").
+pub const LEAN_BUFFER: usize = 2 << 10;
+
 impl Conn {
     /// Opens the connection within its `connect_timeout`.
     pub async fn open(spec: &ConnectSpec) -> Result<Conn, String> {
+        Self::open_buffered(spec, super::wire::READ_SIZE).await
+    }
+
+    /// [`Conn::open`] reading through buffers of `buffer` bytes ([`LEAN_BUFFER`] for a load).
+    pub async fn open_buffered(spec: &ConnectSpec, buffer: usize) -> Result<Conn, String> {
         let mut request = spec
             .url
             .as_str()
@@ -241,6 +274,8 @@ impl Conn {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
+        config.read_buffer_size = buffer;
+        config.write_buffer_size = buffer.min(config.write_buffer_size);
         let connecting = connect(request, config, spec.tls.clone(), spec.max_message_size);
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
@@ -585,7 +620,7 @@ async fn connect(
             MaybeTlsStream::Rustls(connector.connect(name, tcp).await?)
         }
     };
-    let wire = Wire::new(stream, max_message_size);
+    let wire = Wire::with_buffer(stream, max_message_size, config.read_buffer_size);
     tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
 }
 

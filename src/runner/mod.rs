@@ -3,6 +3,8 @@
 
 pub(crate) mod check;
 pub mod conn;
+mod iteration;
+mod load;
 pub mod mask;
 mod request;
 mod steps;
@@ -300,6 +302,7 @@ fn stopped(request: &Request, why: &str) -> RequestReport {
         steps: Vec::new(),
         transcript: Default::default(),
         rates: Vec::new(),
+        load: None,
     }
 }
 
