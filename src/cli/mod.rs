@@ -1,6 +1,7 @@
 //! The `wsrun` command line: parses arguments, calls the library, renders, picks the exit code.
 
 mod args;
+mod merge;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Snapshots(args) => snapshots(args),
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
+        Command::Merge(args) => merge::merge(args, color),
         Command::Schema => {
             print!("{}", crate::collection::schema::schema_text());
             EXIT_OK

@@ -9,6 +9,8 @@ mod human_load;
 pub mod json;
 pub mod junit;
 pub mod load;
+pub mod merge;
+pub mod read;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -251,13 +253,15 @@ pub enum FrameData {
     Close(Option<u16>, String),
     /// The connection ended without a close frame, or failed.
     Lost(String),
+    /// A binary frame known only by its length: read back from a JSON report (`wsrun merge`).
+    BinaryLen(usize),
 }
 
 impl FrameData {
     pub fn kind(&self) -> &'static str {
         match self {
             FrameData::Text(_) => "text",
-            FrameData::Binary(_) => "binary",
+            FrameData::Binary(_) | FrameData::BinaryLen(_) => "binary",
             FrameData::Ping(_) => "ping",
             FrameData::Pong(_) => "pong",
             FrameData::Close(..) => "close",
@@ -270,6 +274,7 @@ impl FrameData {
         match self {
             FrameData::Text(t) => truncate(t.as_str(), limit),
             FrameData::Binary(b) => format!("<{} bytes>", b.len()),
+            FrameData::BinaryLen(n) => format!("<{n} bytes>"),
             FrameData::Ping(b) | FrameData::Pong(b) => truncate(&String::from_utf8_lossy(b), limit),
             FrameData::Close(code, reason) => match code {
                 Some(c) if reason.is_empty() => format!("{c}"),
