@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub shard: Option<(u32, u32)>,
     /// Live counters for a progress line (the CLI shows one on a terminal).
     pub progress: Option<Arc<Progress>>,
+    /// Measure no round trips (`--no-latency`): what bench/ compares against to price them.
+    pub no_latency: bool,
 }
 
 /// Live counters a progress display reads while a run goes on.

@@ -119,6 +119,9 @@ pub struct RunArgs {
     /// Print only failures and the summary
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Measure no round trips (bench/ prices measuring them against this)
+    #[arg(long, hide = true)]
+    pub no_latency: bool,
 }
 
 impl RunArgs {
@@ -134,6 +137,7 @@ impl RunArgs {
             update_snapshots: self.update_snapshots,
             jobs: self.jobs,
             shard: self.shard,
+            no_latency: self.no_latency,
             ..RunOptions::default()
         }
     }

@@ -14,12 +14,14 @@ use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 use super::wire::Wire;
 use crate::report::{Direction, Frame, FrameData, Transcript};
 
-type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
+use super::stream::Stream;
+
+type Ws = WebSocketStream<Wire<Stream>>;
 
 /// A message from the server, as the steps see it.
 #[derive(Debug, Clone)]
@@ -239,9 +241,10 @@ const COPY_LIMIT: usize = 4096;
 /// The inbox may not grow past this while a step (a ping) reads ahead.
 const INBOX_LIMIT: usize = 100_000;
 
-/// A load's connections read through buffers this small (grown only for a bigger frame):
-/// thousands of them stay a few KB each (bench/RESULTS.md, "Latency and load").
-pub const LEAN_BUFFER: usize = 2 << 10;
+/// A load's connections read through a buffer this small (grown only for a bigger frame), so
+/// that thousands of them stay a few KB each (bench/RESULTS.md, "Latency and load"). tungstenite
+/// keeps the 4 KiB buffer its handshake read into whatever is asked; this is the wire's own.
+pub const LEAN_BUFFER: usize = 512;
 
 impl Conn {
     /// Opens the connection within its `connect_timeout`.
@@ -274,9 +277,17 @@ impl Conn {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
-        config.read_buffer_size = buffer;
+        // tungstenite reads into the buffer its handshake left (4 KiB) at least; a smaller read
+        // size would save nothing.
+        config.read_buffer_size = buffer.max(4 << 10);
         config.write_buffer_size = buffer.min(config.write_buffer_size);
-        let connecting = connect(request, config, spec.tls.clone(), spec.max_message_size);
+        let connecting = connect(
+            request,
+            config,
+            spec.tls.clone(),
+            spec.max_message_size,
+            buffer,
+        );
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
@@ -591,6 +602,7 @@ async fn connect(
     config: WebSocketConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
     max_message_size: usize,
+    read_size: usize,
 ) -> Result<(Ws, Response), tungstenite::Error> {
     use tungstenite::error::{TlsError, UrlError};
     use tungstenite::stream::Mode;
@@ -611,16 +623,16 @@ async fn connect(
     let tcp = TcpStream::connect((host.as_str(), port)).await?;
     tcp.set_nodelay(true)?;
     let stream = match mode {
-        Mode::Plain => MaybeTlsStream::Plain(tcp),
+        Mode::Plain => Stream::Plain(tcp),
         Mode::Tls => {
             let config = tls.unwrap_or_else(super::tls::default_config);
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            MaybeTlsStream::Rustls(connector.connect(name, tcp).await?)
+            Stream::Tls(Box::new(connector.connect(name, tcp).await?))
         }
     };
-    let wire = Wire::with_buffer(stream, max_message_size, config.read_buffer_size);
+    let wire = Wire::with_buffer(stream, max_message_size, read_size);
     tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
 }
 

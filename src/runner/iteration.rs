@@ -41,12 +41,17 @@ pub(super) async fn run_steps(
     sink: &mut impl Sink,
 ) -> bool {
     let mut sent_at: Option<Instant> = None;
+    let measure = !ctx.opts.no_latency;
     for (index, step) in request.steps.iter().enumerate() {
         let started = Instant::now();
         let result = super::steps::run(ctx, request, step, st).await;
         let ended = Instant::now();
-        let mut latency = st.latency.take();
-        if latency.is_none() && result.is_ok() && measures_round_trip(&request.steps, index) {
+        let mut latency = st.latency.take().filter(|_| measure);
+        if measure
+            && latency.is_none()
+            && result.is_ok()
+            && measures_round_trip(&request.steps, index)
+        {
             latency = sent_at.map(|at| ended - at);
         }
         sent_at = matches!(step.kind, StepKind::Send(_)).then_some(started);

@@ -31,6 +31,12 @@ use crate::report::{truncate, Failure, Outcome, RequestReport, StepReport};
 const MAX_POINTS: usize = 3_600;
 /// How much of a failure's summary names its kind.
 const KIND_LIMIT: usize = 100;
+/// Connections being opened at once, at most: a user waits for a turn. A server that falls
+/// behind then sees back-pressure rather than a burst of SYNs past its listen backlog, which the
+/// kernel drops and the client retries after 1s, 3s…; and the memory a handshake takes while
+/// in flight (~15 KB) stays bounded. At ~1 ms a connect on loopback, 256 at once allow far more
+/// than any single server accepts.
+const MAX_CONNECTING: usize = 256;
 
 /// Runs the load and reports it as the request's result.
 pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> RequestReport {
@@ -183,9 +189,17 @@ impl Plan<'_, '_> {
         tokio::time::sleep_until(start).await;
         let counter = self.shared.counter.clone();
         let mut st = new_state(self.ctx, self.request, Recorder::lean(counter));
+        // Exactly: a Vec of connections (704 bytes each) would start with room for four.
+        st.conns.reserve_exact(self.specs.len());
         for spec in self.specs {
+            // The semaphore is never closed, so a turn always comes.
+            let Ok(_turn) = self.shared.connecting.acquire().await else {
+                break;
+            };
             let began = Instant::now();
-            match Conn::open_buffered(spec, LEAN_BUFFER).await {
+            // Boxed: opening (TLS, the handshake) takes ~10 KB of future that every user would
+            // otherwise carry for its whole life.
+            match Box::pin(Conn::open_buffered(spec, LEAN_BUFFER)).await {
                 Ok(conn) => {
                     self.shared.totals().connected(began.elapsed());
                     self.shared.open.fetch_add(1, Relaxed);
@@ -208,7 +222,8 @@ impl Plan<'_, '_> {
         }
         let open = st.conns.len() as u64;
         for conn in std::mem::take(&mut st.conns) {
-            conn.shutdown(&mut st.rec).await;
+            // Boxed, as opening: the closing future holds a whole connection.
+            Box::pin(conn.shutdown(&mut st.rec)).await;
         }
         self.shared.open.fetch_sub(open, Relaxed);
     }
@@ -284,6 +299,8 @@ struct Shared {
     open: AtomicU64,
     /// Counts the messages every user receives.
     counter: Arc<Progress>,
+    /// Turns to open a connection ([`MAX_CONNECTING`]).
+    connecting: tokio::sync::Semaphore,
 }
 
 #[derive(Default)]
@@ -331,6 +348,7 @@ impl Shared {
             totals: Mutex::new(totals),
             open: AtomicU64::new(0),
             counter: Arc::new(Progress::default()),
+            connecting: tokio::sync::Semaphore::new(MAX_CONNECTING),
         }
     }
 

@@ -8,6 +8,7 @@ mod load;
 pub mod mask;
 mod request;
 mod steps;
+mod stream;
 pub mod tls;
 mod wire;
 
