@@ -16,10 +16,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+use super::stream::Stream;
 use super::wire::Wire;
 use crate::report::{Direction, Frame, FrameData, Transcript};
-
-use super::stream::Stream;
 
 type Ws = WebSocketStream<Wire<Stream>>;
 
