@@ -83,7 +83,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> Reques
             done = running.next() => if done.is_none() { break },
             _ = tick.tick() => {
                 let point = shared.point(&mut seen);
-                show_live(ctx, request, users, &point);
+                show_live(ctx, request, users, &point, bucket);
                 if points.len() < MAX_POINTS {
                     points.push(point);
                 }
@@ -156,8 +156,8 @@ fn thresholds(request: &Request) -> Vec<Threshold> {
     all
 }
 
-/// "⋯ load `chat`: 5000/10000 users · 12345 msgs/s · p95 1.27ms · 3 failed" on the progress line.
-fn show_live(ctx: &Ctx<'_>, request: &Request, users: u64, point: &Point) {
+/// "⋯ load `chat`: 5000/10000 connected · 12345 msgs/s · p95 1.27ms" on the progress line.
+fn show_live(ctx: &Ctx<'_>, request: &Request, users: u64, point: &Point, bucket: Duration) {
     let Some(progress) = &ctx.opts.progress else {
         return;
     };
@@ -165,9 +165,10 @@ fn show_live(ctx: &Ctx<'_>, request: &Request, users: u64, point: &Point) {
         .p95_ms
         .map(|ms| format!(" · p95 {}", format_ms(ms)))
         .unwrap_or_default();
+    let rate = point.messages as f64 / bucket.as_secs_f64().max(1e-3);
     let line = format!(
-        "load `{}`: {}/{users} connected · {} msgs in the last second{p95}",
-        request.name, point.connections, point.messages
+        "load `{}`: {}/{users} connected · {rate:.0} msgs/s{p95}",
+        request.name, point.connections
     );
     if let Ok(mut live) = progress.live.lock() {
         *live = line;
