@@ -11,19 +11,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
 pub mod collection;
+pub mod contract;
 pub mod discover;
 pub mod duration;
+pub mod infer;
 pub mod jsonpath;
 pub mod latency;
 pub mod matcher;
 pub mod mock;
 pub mod options;
 pub mod plan;
+pub mod protocol;
 #[cfg(feature = "python")]
 pub mod python;
 pub mod record;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
+pub mod stream;
 pub mod template;
 pub mod value;
+pub mod watch;

@@ -1,7 +1,8 @@
-//! Matchers: `eq ne exists type matches gt gte lt lte contains len in` (and `any`), compiled at
-//! load time, resolved against the scope once per step, then evaluated per message.
+//! Matchers: `eq ne exists type matches gt gte lt lte contains len in not schema` (and `any`),
+//! compiled at load time, resolved against the scope once per step, then evaluated per message.
 
 pub mod path;
+mod schema;
 
 use std::fmt;
 
@@ -15,9 +16,9 @@ use crate::template::{closest, Lookup, TValue, TemplateError};
 mod number;
 
 /// Matcher keys, for validation and "did you mean" hints.
-pub const MATCHER_KEYS: [&str; 14] = [
+pub const MATCHER_KEYS: [&str; 15] = [
     "eq", "ne", "exists", "type", "matches", "gt", "gte", "lt", "lte", "contains", "len", "in",
-    "any", "not",
+    "any", "not", "schema",
 ];
 
 /// One matcher as written: every check must hold.
@@ -47,6 +48,8 @@ enum Check<V, R> {
     Len(Box<MatcherOf<V, R>>),
     In(Vec<V>),
     Not(Box<MatcherOf<V, R>>),
+    /// A JSON Schema, compiled at load time.
+    Schema(std::sync::Arc<crate::contract::Schema>),
 }
 
 #[derive(Debug, Clone)]
@@ -326,6 +329,7 @@ fn compile_map(map: Vec<(String, Value)>) -> Result<(Vec<Check<TValue, Pattern>>
                     checks: inner.checks,
                 }))
             }
+            "schema" => Check::Schema(schema::compile(&value)?),
             "any" => {
                 any = value
                     .as_bool()
@@ -398,6 +402,7 @@ fn resolve_checks(
                 Check::Not(m) => Check::Not(Box::new(MatcherOf {
                     checks: resolve_checks(&m.checks, scope)?,
                 })),
+                Check::Schema(s) => Check::Schema(s.clone()),
             })
         })
         .collect()
@@ -465,6 +470,7 @@ fn json_check(check: &Check<Value, Regex>, v: &Value) -> bool {
             .is_some_and(|n| first_failure(&m.checks, Subject::Json(&Value::from(n))).is_none()),
         Check::In(options) => options.iter().any(|o| loosely_equal(v, o)),
         Check::Not(m) => first_failure(&m.checks, Subject::Json(v)).is_some(),
+        Check::Schema(s) => s.is_valid(v),
     }
 }
 
@@ -483,7 +489,7 @@ fn bytes_check(check: &Check<Value, Regex>, bytes: &[u8]) -> bool {
         Check::Contains(e) => decoded(e)
             .is_some_and(|d| d.is_empty() || bytes.windows(d.len()).any(|w| w == d.as_slice())),
         Check::Exists(_) => true,
-        Check::Type(_) | Check::Matches(_) | Check::Cmp(..) | Check::In(_) => {
+        Check::Type(_) | Check::Matches(_) | Check::Cmp(..) | Check::In(_) | Check::Schema(_) => {
             let as_text = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
             json_check(check, &as_text)
         }
@@ -500,8 +506,8 @@ fn length(v: &Value) -> Option<usize> {
 }
 
 /// Orders two values: numbers (and numeric strings) numerically, integers and numeric strings
-/// exactly, other strings lexically.
-fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+/// exactly, other strings lexically; `None` when they cannot be ordered.
+pub fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     if let (Value::Number(x), Value::Number(y)) = (a, b) {
         if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
             return Some(x.cmp(&y));
@@ -564,6 +570,7 @@ fn describe_check(check: &Check<Value, Regex>) -> String {
                 .join(", ")
         ),
         Check::Not(m) => format!("not ({})", describe_checks(&m.checks)),
+        Check::Schema(s) => format!("valid against {}", s.name),
     }
 }
 

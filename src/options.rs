@@ -23,6 +23,10 @@ pub struct RunOptions {
     /// A deadline for the whole run.
     pub timeout: Option<Duration>,
     pub update_snapshots: bool,
+    /// How the caller asks for an update, named in a snapshot failure: `--update-snapshots`
+    /// when None (the Python module says `update_snapshots=True`, pytest
+    /// `--wsrun-update-snapshots`).
+    pub update_hint: Option<String>,
     /// How many requests run at once (0 or 1: one after another). Output keeps file order.
     pub jobs: usize,
     /// `--shard K/N`: run only the K-th of N stable partitions of all requests (K from 1).

@@ -7,19 +7,19 @@
 //! opened, so a replay also reproduces the wait before the first message.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::value::RawValue;
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::runner::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
+use crate::runner::conn::ConnectSpec;
+use crate::runner::mask::Masker;
+use crate::watch::{Event, Plan, Target, WatchError};
 
-/// How long connecting (TCP, TLS and the WebSocket handshake) may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::watch::CONNECT_TIMEOUT;
 
 /// Why a recording failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,23 +40,17 @@ pub enum RecordError {
 
 /// The connection `wsrun record` opens: the URL, with the TLS roots and limits of a request.
 pub fn connect_spec(url: &str) -> Result<ConnectSpec, RecordError> {
-    let tls = crate::runner::tls::client_config(&Default::default(), Path::new("."))
-        .map_err(RecordError::Connect)?;
-    Ok(ConnectSpec {
-        name: "record".into(),
-        url: url.to_string(),
-        headers: Vec::new(),
-        subprotocols: Vec::new(),
-        tls,
-        connect_timeout: CONNECT_TIMEOUT,
-        max_message_size: crate::collection::DEFAULT_MAX_MESSAGE_SIZE,
-    })
+    Target::url(url)
+        .connect_spec("record")
+        .map_err(RecordError::Connect)
 }
 
 /// Connects as `spec` says (through the same code as a request's connections), sends each of
 /// `send` as a text frame, then writes every message received to `out` until `count` messages,
 /// `duration`, or the server closing, whichever comes first. `progress` is called after each
 /// message with the number recorded and the seconds elapsed. Returns the number recorded.
+///
+/// This is a [`crate::watch`] session whose only sink is the file.
 pub async fn record(
     spec: &ConnectSpec,
     out: &Path,
@@ -65,59 +59,91 @@ pub async fn record(
     duration: Option<Duration>,
     progress: Option<&(dyn Fn(u64, f64) + Sync)>,
 ) -> Result<u64, RecordError> {
-    let mut conn = Conn::open(spec).await.map_err(RecordError::Connect)?;
-    let mut rec = Recorder::new();
-    let start = Instant::now();
+    let plan = Plan {
+        send: send.to_vec(),
+        count,
+        duration,
+    };
+    let mut saver = Saver::new(out);
+    let masker = Masker::default();
+    let mut recorded = 0u64;
+    let mut sink = |event: Event<'_>| {
+        saver.event(&event, &masker)?;
+        if let Event::Received { at, .. } = event {
+            recorded += 1;
+            if let Some(report) = progress {
+                report(recorded, at.as_secs_f64());
+            }
+        }
+        Ok(())
+    };
+    let result = crate::watch::watch(spec, &plan, None, std::future::pending(), &mut sink).await;
+    let flushed = saver.finish();
     let write_error = |source| RecordError::Write {
         path: out.to_path_buf(),
         source,
     };
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(dir).await.map_err(write_error)?;
-    }
-    let file = tokio::fs::File::create(out).await.map_err(write_error)?;
-    let mut writer = BufWriter::new(file);
-    for frame in send {
-        conn.send(Message::text(frame.as_str()), &mut rec)
-            .await
-            .map_err(|message| RecordError::Send {
-                frame: frame.clone(),
-                message,
-            })?;
-    }
-    // Without a duration, a deadline far enough away never to come.
-    let deadline = start + duration.unwrap_or(Duration::from_secs(100 * 365 * 86_400));
-    let mut recorded = 0u64;
-    let mut failure = None;
-    while count.is_none_or(|n| recorded < n) {
-        let message = match conn.recv(deadline, &mut rec).await {
-            Ok(Incoming::Text(t)) => Message::Text(t),
-            Ok(Incoming::Binary(b)) => Message::Binary(b),
-            Err(RecvError::Timeout) => break,
-            Err(RecvError::Closed(closed)) => {
-                failure = closed.error;
-                break;
-            }
-        };
-        let elapsed = start.elapsed();
-        let Some(line) = format_line(elapsed.as_millis() as u64, &message) else {
-            continue;
-        };
-        writer
-            .write_all(line.as_bytes())
-            .await
-            .map_err(write_error)?;
-        recorded += 1;
-        if let Some(report) = progress {
-            report(recorded, elapsed.as_secs_f64());
+    let summary = result.map_err(|e| match e {
+        WatchError::Connect(message) => RecordError::Connect(message),
+        WatchError::Send { frame, message } => RecordError::Send { frame, message },
+        WatchError::Sink(source) => write_error(source),
+        WatchError::Lost { received, message } => RecordError::Stream {
+            recorded: received,
+            message,
+        },
+    })?;
+    flushed.map_err(write_error)?;
+    Ok(summary.received)
+}
+
+/// Writes the messages of a session to a recording: the file is created once the connection
+/// is open (a refused connection leaves no file behind), each received message is one line.
+pub struct Saver {
+    path: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl Saver {
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            file: None,
         }
     }
-    writer.flush().await.map_err(write_error)?;
-    if let Some(message) = failure {
-        return Err(RecordError::Stream { recorded, message });
+
+    /// Takes one event of a session; secrets in a line are masked before it is written.
+    pub fn event(&mut self, event: &Event<'_>, masker: &Masker) -> std::io::Result<()> {
+        match event {
+            Event::Connected => {
+                if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let file = std::fs::File::create(&self.path)?;
+                self.file = Some(std::io::BufWriter::new(file));
+            }
+            Event::Received { at, message } => {
+                if let (Some(file), Some(line)) =
+                    (&mut self.file, format_line(at.as_millis() as u64, message))
+                {
+                    file.write_all(masker.mask(&line).as_bytes())?;
+                }
+            }
+            Event::Sent { .. } => {}
+        }
+        Ok(())
     }
-    conn.shutdown(&mut rec).await;
-    Ok(recorded)
+
+    /// Flushes what is buffered.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 /// One line of the replay format (with its newline) for a received data message; `None` for

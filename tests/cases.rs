@@ -100,6 +100,15 @@ enum Server {
         count: usize,
         interval_ms: u64,
     },
+    /// `faulty_trades`: Binance-format trades with faults on demand.
+    Trades {
+        count: usize,
+        interval_ms: u64,
+        #[serde(default)]
+        clock: bool,
+        #[serde(default)]
+        faults: Vec<common::Fault>,
+    },
 }
 
 impl Server {
@@ -129,6 +138,17 @@ impl Server {
             Server::BinanceStream { count, interval_ms } => {
                 common::binance_stream(*count, Duration::from_millis(*interval_ms))
             }
+            Server::Trades {
+                count,
+                interval_ms,
+                clock,
+                faults,
+            } => common::faulty_trades(common::Trades {
+                count: *count,
+                interval: Duration::from_millis(*interval_ms),
+                clock: *clock,
+                faults: faults.clone(),
+            }),
         };
         let url = server.url();
         (Some(server), url)

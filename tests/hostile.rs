@@ -259,6 +259,27 @@ fn an_untrusted_certificate_is_named_and_ca_or_insecure_fix_it() {
 }
 
 #[test]
+fn a_ca_path_expands_its_templates() {
+    let (config, pem) = self_signed();
+    let server = start(Some(config), |mut ws| async move {
+        while let Some(Ok(m)) = ws.next().await {
+            if m.is_text() && ws.send(m).await.is_err() {
+                break;
+            }
+        }
+    });
+    let ws = cli::Workspace::new();
+    ws.write("certs/ca.pem", &pem);
+    let steps = "      - send: hello\n      - expect: { text: hello }\n";
+    let yaml = collection(&server.url("wss"), steps, "").replace(
+        "    steps:",
+        "    tls: { ca: \"{{ certs }}/ca.pem\" }\n    steps:",
+    );
+    let run = ws.run_collection(&yaml, &["--var", "certs=certs"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+}
+
+#[test]
 fn an_unknown_host_fails_with_a_clear_message() {
     let ws = cli::Workspace::new();
     let run = ws.run_collection(
@@ -664,4 +685,31 @@ fn json_nested_deeper_than_the_parser_reads_says_so() {
             "c.yaml\n  ✗ hostile\n      step 1 expect c.yaml:5: the message is JSON nested deeper than 128 levels, more than wsrun reads\n        expected  a JSON message\n        actual    {shown}\n        message   {message}\n\n1 request: 0 passed, 1 failed\n"
         )
     );
+}
+
+#[test]
+fn wsrun_watch_trusts_a_ca_file_or_insecure_like_a_request() {
+    let (config, pem) = self_signed();
+    let server = start(Some(config), |mut ws| async move {
+        let _ = ws.send(Message::text("{\"over\":\"tls\"}")).await;
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let url = server.url("wss");
+    let ws = cli::Workspace::new();
+    ws.write("ca.pem", &pem);
+
+    let untrusted = ws.wsrun(&["watch", &url, "--count", "1"]);
+    assert_eq!(untrusted.code, 1, "{}", untrusted.output());
+    assert!(
+        untrusted.stderr.contains("TLS certificate is not trusted"),
+        "{}",
+        untrusted.stderr
+    );
+    for flags in [["--ca", "ca.pem"], ["--insecure", "--no-color"]] {
+        let mut args = vec!["watch", url.as_str(), "--count", "1"];
+        args.extend(flags);
+        let run = ws.wsrun(&args);
+        assert_eq!(run.code, 0, "{flags:?}: {}", run.output());
+        assert_eq!(run.stdout, "{\"over\":\"tls\"}\n", "{flags:?}");
+    }
 }

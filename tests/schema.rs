@@ -126,6 +126,18 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             resolve(step("expect")),
         ),
         (
+            "stream path properties",
+            req("    steps:\n      - expect: {count: 2, stream: {$.t: {zzz_unknown: 1}}}\n"),
+            resolve(step("expect"))["anyOf"][1]["properties"]["stream"]["patternProperties"]
+                ["^\\$"]
+                .clone(),
+        ),
+        (
+            "contract",
+            req("    contract: {zzz_unknown: 1}\n"),
+            d["request"]["properties"]["contract"].clone(),
+        ),
+        (
             "no_message",
             req("    steps:\n      - no_message: {zzz_unknown: 1}\n"),
             step("no_message")["anyOf"][1].clone(),
@@ -149,6 +161,108 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             "expect_close",
             req("    steps:\n      - expect_close: {zzz_unknown: 1}\n"),
             step("expect_close"),
+        ),
+        (
+            "socketio options",
+            req("    protocol: socketio\n    socketio: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["socketio"].clone(),
+        ),
+        (
+            "graphql-ws options",
+            req("    protocol: graphql-ws\n    graphql-ws: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["graphql-ws"].clone(),
+        ),
+        (
+            "stomp options",
+            req("    protocol: stomp\n    stomp: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["stomp"].clone(),
+        ),
+        (
+            "send reply",
+            req("    steps:\n      - send: {json: {}, reply: {zzz_unknown: 1}}\n"),
+            step("send")["anyOf"][1]["properties"]["reply"].clone(),
+        ),
+        (
+            "call",
+            req("    protocol: jsonrpc\n    steps:\n      - call: {zzz_unknown: 1}\n"),
+            step("call"),
+        ),
+        (
+            "calls item",
+            req("    protocol: jsonrpc\n    steps:\n      - calls: [{zzz_unknown: 1}]\n"),
+            step("calls")["anyOf"][0]["items"].clone(),
+        ),
+        (
+            "calls",
+            req("    protocol: jsonrpc\n    steps:\n      - calls: {zzz_unknown: 1}\n"),
+            step("calls"),
+        ),
+        (
+            "notify",
+            req("    protocol: jsonrpc\n    steps:\n      - notify: {zzz_unknown: 1}\n"),
+            step("notify"),
+        ),
+        (
+            "subscribe (graphql-ws)",
+            req("    protocol: graphql-ws\n    steps:\n      - subscribe: {query: q, zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][1].clone(),
+        ),
+        (
+            "complete",
+            req("    protocol: graphql-ws\n    steps:\n      - complete: {zzz_unknown: 1}\n"),
+            step("complete")["anyOf"][1].clone(),
+        ),
+        (
+            "mock graphql-ws options",
+            "mocks: {m: {protocol: graphql-ws, graphql-ws: {zzz_unknown: 1}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["graphql-ws"].clone(),
+        ),
+        (
+            "emit",
+            req("    protocol: socketio\n    steps:\n      - emit: {zzz_unknown: 1}\n"),
+            step("emit")["anyOf"][1].clone(),
+        ),
+        (
+            "emit ack",
+            req("    protocol: socketio\n    steps:\n      - emit: {event: e, ack: {zzz_unknown: 1}}\n"),
+            step("emit")["anyOf"][1]["properties"]["ack"]["anyOf"][1].clone(),
+        ),
+        (
+            "mock emit reply",
+            "mocks: {m: {protocol: socketio, on: [{reply: {emit: {zzz_unknown: 1}}}]}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["on"]["items"]["properties"]["reply"]["anyOf"][0]["properties"]
+                ["emit"]
+                .clone(),
+        ),
+        (
+            "mock socketio options",
+            "mocks: {m: {protocol: socketio, socketio: {zzz_unknown: 1}}}\nrequests: []\n".into(),
+            d["mock"]["properties"]["socketio"].clone(),
+        ),
+        (
+            "subscribe (stomp)",
+            req("    protocol: stomp\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][0].clone(),
+        ),
+        (
+            "unsubscribe",
+            req("    protocol: stomp\n    steps:\n      - unsubscribe: {zzz_unknown: 1}\n"),
+            step("unsubscribe")["anyOf"][1].clone(),
+        ),
+        (
+            "mock method",
+            "mocks: {m: {protocol: jsonrpc, methods: {add: {zzz_unknown: 1}}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["methods"]["additionalProperties"].clone(),
+        ),
+        (
+            "mock method error",
+            "mocks: {m: {protocol: jsonrpc, methods: {add: {error: {zzz_unknown: 1}}}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["methods"]["additionalProperties"]["properties"]["error"]
+                .clone(),
         ),
     ];
     for (what, yaml, node) in cases {

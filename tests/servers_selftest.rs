@@ -105,6 +105,86 @@ async fn binance_stream_sends_n_trades_then_stays_open() {
     assert_quiet(&mut ws).await;
 }
 
+/// The trade ids and event times of the first `n` messages of a `faulty_trades` server.
+async fn faulty(faults: Vec<common::Fault>, clock: bool, n: usize) -> Vec<Value> {
+    let server = common::faulty_trades(common::Trades {
+        count: n,
+        interval: Duration::ZERO,
+        clock,
+        faults,
+    });
+    let mut ws = connect(&server.url()).await;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(next_json(&mut ws).await);
+    }
+    assert_quiet(&mut ws).await;
+    out
+}
+
+fn ids(trades: &[Value]) -> Vec<u64> {
+    trades
+        .iter()
+        .map(|t| t["t"].as_u64().expect("an id") - common::FIRST_TRADE_ID)
+        .collect()
+}
+
+#[tokio::test]
+async fn faulty_trades_without_faults_is_a_clean_binance_stream() {
+    let trades = faulty(vec![], false, 5).await;
+    trades.iter().for_each(assert_trade_shape);
+    assert_eq!(ids(&trades), [0, 1, 2, 3, 4]);
+    assert_eq!(trades[0]["E"], json!(common::FIRST_EVENT_MS));
+}
+
+#[tokio::test]
+async fn faulty_trades_puts_gaps_duplicates_and_swaps_where_asked() {
+    use common::Fault::*;
+    let gap = faulty(vec![Gap { at: 3, missing: 2 }], false, 5).await;
+    assert_eq!(ids(&gap), [0, 1, 4, 5, 6]);
+    let dup = faulty(vec![Duplicate { at: 3 }], false, 4).await;
+    assert_eq!(ids(&dup), [0, 1, 1, 3]);
+    let swap = faulty(vec![Swap { at: 2 }], false, 4).await;
+    assert_eq!(ids(&swap), [0, 2, 1, 3]);
+}
+
+#[tokio::test]
+async fn faulty_trades_renames_a_field_and_ages_timestamps() {
+    use common::Fault::*;
+    let renamed = faulty(
+        vec![Rename {
+            at: 2,
+            field: "p".into(),
+            to: "price".into(),
+        }],
+        false,
+        3,
+    )
+    .await;
+    assert!(renamed[0].get("p").is_some() && renamed[1].get("p").is_none());
+    assert!(renamed[1].get("price").is_some());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    let stale = faulty(
+        vec![Stale {
+            at: 2,
+            by_ms: 60_000,
+        }],
+        true,
+        3,
+    )
+    .await;
+    let age = |t: &Value| now - t["E"].as_i64().expect("an event time");
+    assert!(age(&stale[0]).abs() < 5_000, "fresh: {}", stale[0]);
+    assert!(
+        (55_000..65_000).contains(&age(&stale[2])),
+        "stale: {}",
+        stale[2]
+    );
+}
+
 #[tokio::test]
 async fn binance_stream_is_deterministic_across_clients() {
     let server = common::binance_stream(20, Duration::ZERO);

@@ -36,15 +36,21 @@ pub enum Command {
     Record(RecordArgs),
     /// Merge the JSON reports of shards into one report
     Merge(MergeArgs),
+    /// Connect and print messages live; lines typed on stdin are sent
+    Watch(super::watch::WatchArgs),
+    /// Write a starter collection from a recording (`--from FILE.jsonl`) or an AsyncAPI document
+    New(super::new::NewArgs),
     /// Print the JSON Schema of the collection format (for editors)
     Schema,
 }
 
 /// `wsrun PATH` means `wsrun run PATH`.
 pub fn insert_default_command(mut argv: Vec<String>) -> Vec<String> {
-    const KNOWN: [&str; 12] = [
+    const KNOWN: [&str; 14] = [
         "run",
         "merge",
+        "watch",
+        "new",
         "validate",
         "snapshots",
         "serve",
@@ -273,13 +279,13 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     Ok((k, n))
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
+pub(super) fn parse_kv(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .filter(|(k, _)| !k.is_empty())
         .ok_or_else(|| format!("expected K=V, got `{s}`"))
 }
 
-fn parse_dur(s: &str) -> Result<Dur, String> {
+pub(super) fn parse_dur(s: &str) -> Result<Dur, String> {
     crate::duration::parse_duration(s).map(Dur)
 }

@@ -2,6 +2,9 @@
 
 mod args;
 mod merge;
+mod new;
+mod pretty;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -60,6 +63,8 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
         Command::Merge(args) => merge::merge(args, color),
+        Command::Watch(args) => watch::watch(args, color).await,
+        Command::New(args) => new::new(args).await,
         Command::Schema => {
             print!("{}", crate::collection::schema::schema_text());
             EXIT_OK
@@ -311,30 +316,23 @@ async fn serve(args: args::ServeArgs) -> i32 {
             return EXIT_UNUSABLE;
         }
     };
-    let chosen = match &args.mock {
-        Some(name) => collection.mocks.iter().find(|(n, _)| n == name),
-        None => collection.mocks.first(),
-    };
-    let Some((name, def)) = chosen else {
-        let names: Vec<&str> = collection.mocks.iter().map(|(n, _)| n.as_str()).collect();
-        eprintln!(
-            "error: {}: {}",
-            args.file.display(),
-            match &args.mock {
-                Some(m) => format!("no mock named `{m}` (mocks: {})", names.join(", ")),
-                None => "the collection defines no `mocks`".to_string(),
-            }
-        );
-        return EXIT_UNUSABLE;
-    };
     let server =
-        match crate::mock::MockServer::start(name, def, &collection.base_dir(), args.port).await {
+        match crate::mock::serve_standalone(&collection, args.mock.as_deref(), args.port).await {
             Ok(s) => s,
-            Err(e) => {
+            Err(crate::mock::StandaloneError::Unknown(why)) => {
+                eprintln!("error: {}: {why}", args.file.display());
+                return EXIT_UNUSABLE;
+            }
+            Err(crate::mock::StandaloneError::Mock(name, e)) => {
                 eprintln!("error: mock `{name}`: {e}");
                 return EXIT_UNUSABLE;
             }
+            Err(crate::mock::StandaloneError::Vars(e)) => {
+                print_load_error(&e, false);
+                return EXIT_UNUSABLE;
+            }
         };
+    let name = server.name().to_string();
     println!("serving mock `{name}` at {}", server.url());
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();

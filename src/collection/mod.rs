@@ -1,11 +1,18 @@
 //! Collections: YAML text → typed, validated structures with JSONPaths, matchers and templates
 //! compiled once (docs/format.md, "The collection file" and "Steps"). Errors carry the file, line and column.
 
+mod control;
 mod de;
 mod error;
+mod graphql_ws;
 mod load;
+mod protocol;
 pub mod schema;
+mod socketio;
 mod step;
+mod stomp;
+mod subscribe;
+mod vars;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,12 +20,19 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+pub use control::{Close, ExpectClose, Ping};
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
+pub use graphql_ws::*;
 pub use load::{
     latency_check, measures_round_trip, LatencyCheck, Load, Metric, Threshold, MAX_USERS,
 };
+pub use protocol::*;
+pub use socketio::*;
 pub use step::*;
+pub use stomp::*;
+pub use subscribe::Subscribe;
+pub use vars::LAST_ID;
 
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template, VarRef};
@@ -60,6 +74,8 @@ pub struct Request {
     pub line: usize,
     pub connections: Vec<Connection>,
     pub timeout: Option<Duration>,
+    /// Every message the request receives must match a message of this AsyncAPI channel.
+    pub contract: Option<crate::contract::RequestContract>,
     pub steps: Vec<Step>,
     /// `repeat: N`: the steps run N times on the same connections (1 without it).
     pub repeat: u64,
@@ -78,16 +94,19 @@ pub struct Connection {
     pub line: usize,
     pub url: Template,
     pub headers: Vec<(String, Template)>,
-    pub subprotocols: Vec<String>,
+    pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
+    /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
+    pub protocol: ProtocolConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
-    /// A PEM file of the CA that signed the server's certificate (relative to the collection).
-    pub ca: Option<PathBuf>,
+    /// A PEM file of the CA that signed the server's certificate (relative to the collection),
+    /// with the line it is on.
+    pub ca: Option<Spanned<Template>>,
     #[serde(default)]
     pub insecure: bool,
 }
@@ -96,8 +115,9 @@ pub struct Tls {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockDef {
-    /// A JSONL recording to send to each client (relative to the collection).
-    pub replay: Option<PathBuf>,
+    /// A JSONL recording to send to each client (relative to the collection), with its line.
+    /// Taken literally: a mock starts before the variables (which may name its URL) exist.
+    pub replay: Option<Spanned<PathBuf>>,
     /// Fixed pace for `replay`, instead of the recorded one.
     pub interval: Option<Dur>,
     /// Start the replay again when it ends.
@@ -106,13 +126,24 @@ pub struct MockDef {
     /// Send every message back.
     #[serde(default)]
     pub echo: bool,
-    /// Scripted replies.
+    /// Scripted replies, each with the line it starts on.
     #[serde(default)]
-    pub on: Vec<MockRule>,
+    pub on: Vec<Spanned<MockRule>>,
     /// Close each connection after sending this many messages.
     pub close_after: Option<u64>,
     /// The close code for `close_after` (default 1000).
     pub close_code: Option<u16>,
+    /// The protocol it speaks (`raw` by default).
+    #[serde(default)]
+    pub protocol: ProtocolName,
+    /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
+    #[serde(default)]
+    pub methods: OrderedMap<String, MockMethod>,
+    /// A graphql-ws mock's options (`protocol: graphql-ws`).
+    #[serde(rename = "graphql-ws")]
+    pub graphql_ws: Option<GraphqlWsMock>,
+    /// Socket.IO pings (`protocol: socketio`).
+    pub socketio: Option<MockSocketIo>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,7 +168,17 @@ pub struct MockReply {
     pub json: Option<TValue>,
     pub text: Option<Template>,
     pub binary: Option<Template>,
+    /// Socket.IO: an event (`{event, args}`).
+    pub emit: Option<MockEmit>,
+    /// Socket.IO: the ack the message asked for, with these arguments.
+    pub ack: Option<TValue>,
     pub delay: Option<Dur>,
+    /// graphql-ws: payloads sent as `next` messages with the subscription's id.
+    pub next: Option<TValue>,
+    /// graphql-ws: the payload of an `error` message (a list of GraphQL errors).
+    pub error: Option<TValue>,
+    /// graphql-ws: ends the subscription with a `complete` message.
+    pub complete: Option<bool>,
 }
 
 /// Reads `reply:` as either one map or a list of maps, keeping each map's own error messages.
@@ -176,7 +217,7 @@ struct RawCollection {
     environments: OrderedMap<String, OrderedMap<String, TValue>>,
     default_env: Option<Spanned<String>>,
     #[serde(default)]
-    mocks: OrderedMap<String, MockDef>,
+    mocks: OrderedMap<String, Spanned<MockDef>>,
     #[serde(default)]
     defaults: Defaults,
     #[serde(default)]
@@ -193,11 +234,17 @@ struct RawRequest {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
     timeout: Option<Dur>,
+    protocol: Option<ProtocolName>,
+    socketio: Option<Spanned<SocketIoOptions>>,
+    #[serde(rename = "graphql-ws")]
+    graphql_ws: Option<Spanned<GraphqlWsOptions>>,
+    stomp: Option<Spanned<StompOptions>>,
+    contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
@@ -214,32 +261,46 @@ struct RawConnection {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    protocol: Option<ProtocolName>,
+    socketio: Option<Spanned<SocketIoOptions>>,
+    #[serde(rename = "graphql-ws")]
+    graphql_ws: Option<Spanned<GraphqlWsOptions>>,
+    stomp: Option<Spanned<StompOptions>>,
 }
 
-/// Whether a YAML text looks like a collection (a top-level `requests:` key); used to pick
-/// collections out of folders.
-pub fn looks_like_collection(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("requests:"))
+impl RawConnection {
+    fn protocol_keys(&self) -> ProtocolKeys {
+        ProtocolKeys {
+            protocol: self.protocol,
+            socketio: self.socketio.clone(),
+            graphql_ws: self.graphql_ws.clone(),
+            stomp: self.stomp.clone(),
+        }
+    }
+}
+
+/// Reads a file that must be UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        LoadError::plain(
+            path,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 impl Collection {
     /// Reads and validates a collection file.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            LoadError::plain(
-                path,
-                format!(
-                    "the file is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read_text(path)?, path)
     }
 
     /// Validates a collection given as text; `path` names it in errors and anchors relative
@@ -254,8 +315,12 @@ impl Collection {
                 "the file is empty: a collection needs at least `requests:`",
             ));
         }
-        let raw: RawCollection = serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| LoadError::from_yaml(path, text, &e))?;
+        // Files the collection names (`schema:`, `contract:`) are relative to it.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let raw: RawCollection = crate::contract::loading_from(dir, || {
+            serde_saphyr::from_str_with_options(text, yaml_options())
+        })
+        .map_err(|e| LoadError::from_yaml(path, text, &e))?;
         let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);
 
         let environments: Vec<(String, Vec<(String, TValue)>)> = raw
@@ -271,6 +336,26 @@ impl Collection {
                     unknown_env_message(&env.value, &environments),
                 ));
             }
+        }
+
+        let mut mocks = Vec::with_capacity(raw.mocks.0.len());
+        for (name, def) in raw.mocks.0 {
+            check_mock_protocol(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            if let Some(replay) = def
+                .value
+                .replay
+                .as_ref()
+                .filter(|r| r.value.to_string_lossy().contains("{{"))
+            {
+                return Err(at(
+                    replay.referenced.line() as usize,
+                    format!(
+                        "mock `{name}`: `replay` is a file path and takes no template: a mock starts before the variables, which may name its URL"
+                    ),
+                ));
+            }
+            check_mock_socketio(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            mocks.push((name, def.value));
         }
 
         let mut requests: Vec<Request> = Vec::with_capacity(raw.requests.len());
@@ -291,7 +376,7 @@ impl Collection {
             vars: raw.vars.0,
             environments,
             default_env: raw.default_env.map(|s| s.value),
-            mocks: raw.mocks.0,
+            mocks,
             defaults: raw.defaults,
             secrets: raw.secrets,
             requests,
@@ -354,6 +439,12 @@ fn build_request(
             ),
         ));
     }
+    let keys = ProtocolKeys {
+        protocol: r.protocol,
+        socketio: r.socketio,
+        graphql_ws: r.graphql_ws,
+        stomp: r.stomp,
+    };
     let connections = match (r.url, r.connections) {
         (Some(url), None) => vec![Connection {
             name: DEFAULT_CONN.to_string(),
@@ -363,20 +454,26 @@ fn build_request(
             subprotocols: r.subprotocols,
             tls: r.tls,
             connect_timeout: r.connect_timeout.map(|d| d.0),
+            protocol: keys.config(None).map_err(|(l, m)| at(l, m))?,
         }],
         (None, Some(conns)) if !conns.0.is_empty() => conns
             .0
             .into_iter()
-            .map(|(name, c)| Connection {
-                name,
-                line: c.referenced.line() as usize,
-                url: c.value.url.value,
-                headers: c.value.headers.0,
-                subprotocols: c.value.subprotocols,
-                tls: c.value.tls,
-                connect_timeout: c.value.connect_timeout.map(|d| d.0),
+            .map(|(name, c)| {
+                let line = c.referenced.line() as usize;
+                let protocol = c.value.protocol_keys().config(Some(&keys));
+                Ok(Connection {
+                    name,
+                    line,
+                    url: c.value.url.value,
+                    headers: c.value.headers.0,
+                    subprotocols: c.value.subprotocols,
+                    tls: c.value.tls,
+                    connect_timeout: c.value.connect_timeout.map(|d| d.0),
+                    protocol: protocol.map_err(|(l, m)| at(l, m))?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, LoadError>>()?,
         (Some(_), Some(_)) => {
             return Err(at(
                 line,
@@ -403,6 +500,13 @@ fn build_request(
             kind: s.value,
         };
         check_step_connection(&step, &connections).map_err(|m| at(step.line, m))?;
+        let conn = step
+            .kind
+            .conn()
+            .and_then(|n| connections.iter().find(|c| c.name == n))
+            .unwrap_or(&connections[0]);
+        check_step_protocol(&step.kind, &conn.name, conn.protocol.name())
+            .map_err(|m| at(step.line, m))?;
         steps.push(step);
     }
     let repeat = match r.repeat {
@@ -428,6 +532,7 @@ fn build_request(
         line,
         connections,
         timeout: r.timeout.map(|d| d.0),
+        contract: r.contract,
         steps,
         repeat,
         load: r.load,
@@ -482,60 +587,4 @@ pub fn yaml_options() -> serde_saphyr::Options {
     // YAML 1.2: `no`, `yes`, `on`, `off` are text, not booleans (`country: NO` stays "NO").
     options.strict_booleans = true;
     options
-}
-
-impl Request {
-    pub fn connection(&self, name: Option<&str>) -> &Connection {
-        name.and_then(|n| self.connections.iter().find(|c| c.name == n))
-            .unwrap_or(&self.connections[0])
-    }
-
-    /// Every template variable the request names, with the line it is on; names captured by an
-    /// earlier step are not listed.
-    pub fn free_vars(&self) -> Vec<(usize, VarRef)> {
-        let mut out = Vec::new();
-        for c in &self.connections {
-            for v in c.url.vars() {
-                out.push((c.line, v.clone()));
-            }
-            for (_, h) in &c.headers {
-                for v in h.vars() {
-                    out.push((c.line, v.clone()));
-                }
-            }
-        }
-        let mut captured: Vec<&str> = Vec::new();
-        for step in &self.steps {
-            let mut vars = Vec::new();
-            match &step.kind {
-                StepKind::Send(s) => match &s.payload {
-                    Payload::Text(t) | Payload::Binary(t) => vars.extend(t.vars().cloned()),
-                    Payload::Json(j) => j.vars(&mut vars),
-                },
-                StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
-                StepKind::Capture(c) => {
-                    captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
-                }
-                _ => {}
-            }
-            out.extend(
-                vars.into_iter()
-                    .filter(|v| !captured.contains(&v.root.as_str()))
-                    .map(|v| (step.line, v)),
-            );
-        }
-        out
-    }
-
-    /// Names captured anywhere in the request (a later step may use them).
-    pub fn captured_names(&self) -> Vec<&str> {
-        self.steps
-            .iter()
-            .filter_map(|s| match &s.kind {
-                StepKind::Capture(c) => Some(c.0.iter().map(|(n, _)| n.as_str())),
-                _ => None,
-            })
-            .flatten()
-            .collect()
-    }
 }

@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::protocol::PROTOCOL_NAMES;
 use super::step::STEP_KEYS;
 use crate::matcher::MATCHER_KEYS;
 
@@ -50,11 +51,31 @@ pub fn schema() -> Value {
         "subprotocols": { "type": "array", "items": { "type": "string" } },
         "tls": r("tls"),
         "connect_timeout": r("duration"),
+        "protocol": r("protocol"),
+        "socketio": obj(json!({
+            "namespace": { "description": "The namespace to connect to (default /)", "type": "string" },
+            "auth": { "description": "The auth payload of the namespace connect" }
+        }), &[]),
+        "graphql-ws": obj(json!({ "init": { "description": "The connection_init payload" } }), &[]),
+        "stomp": obj(json!({
+            "host": { "type": "string" }, "login": { "type": "string" }, "passcode": { "type": "string" },
+            "heartbeat": { "type": "array", "items": { "type": "integer", "minimum": 0 }, "minItems": 2, "maxItems": 2 }
+        }), &[]),
     });
     let mut request_props = connection_props.as_object().cloned().unwrap_or_default();
     request_props.insert("name".into(), json!({ "type": "string" }));
     request_props.insert("description".into(), json!({ "type": "string" }));
     request_props.insert("timeout".into(), r("duration"));
+    request_props.insert(
+        "contract".into(),
+        obj(
+            json!({
+                "asyncapi": { "description": "An AsyncAPI 2.x or 3.0 document (relative to the collection)", "type": "string" },
+                "channel": { "description": "The channel: its key, or (AsyncAPI 3) its address", "type": "string" }
+            }),
+            &["asyncapi", "channel"],
+        ),
+    );
     request_props.insert(
         "connections".into(),
         json!({ "type": "object", "additionalProperties": r("connection") }),
@@ -101,9 +122,19 @@ pub fn schema() -> Value {
             "duration": duration,
             "size": size,
             "tls": tls,
+            "protocol": {
+                "description": "The protocol spoken inside the frames (default raw)",
+                "enum": PROTOCOL_NAMES
+            },
             "matcher": matcher(),
             "limits": limits(),
             "latency": latency(),
+            "matchers": {
+                "description": "JSONPath (RFC 9535) → matcher",
+                "type": "object",
+                "propertyNames": { "pattern": "^\\$" },
+                "additionalProperties": r("matcher")
+            },
             "expect": expect(),
             "step": step(),
             "connection": obj(connection_props, &["url"]),
@@ -130,6 +161,10 @@ fn matcher() -> Value {
             "matches" => json!({ "description": "A regular expression", "type": "string" }),
             "in" => json!({ "type": "array" }),
             "len" | "not" => r("matcher"),
+            "schema" => json!({
+                "description": "A JSON Schema: a file relative to the collection, or the schema itself",
+                "type": ["string", "object", "boolean"]
+            }),
             _ => json!({}),
         };
         matcher_props.insert(key.to_string(), v);
@@ -157,10 +192,15 @@ fn expect() -> Value {
             { "type": "null" },
             obj(json!({
                 "conn": conn, "timeout": timeout,
-                "count": { "type": "integer", "minimum": 1 },
+                "count": {
+                    "description": "A number of messages; with `during`, a matcher such as {gte: 100}",
+                    "anyOf": [ { "type": "integer", "minimum": 1 }, r("matcher") ]
+                },
                 "within": r("duration"),
+                "during": r("duration"),
                 "json": json_matchers, "text": r("matcher"), "binary": r("matcher"),
-                "latency": r("latency")
+                "latency": r("latency"),
+                "stream": stream()
             }), &[])
         ]
     })
@@ -208,6 +248,26 @@ fn latency() -> Value {
     })
 }
 
+/// `stream:` properties over a window: per JSONPath, and `rate`.
+fn stream() -> Value {
+    let order = json!({ "anyOf": [ { "type": "boolean" }, { "const": "strict" } ] });
+    let props = obj(
+        json!({
+            "increasing": order, "decreasing": order,
+            "unique": { "type": "boolean" }, "consecutive": { "type": "boolean" },
+            "fresh": r("duration")
+        }),
+        &[],
+    );
+    json!({
+        "description": "Properties over the window's messages: JSONPath → {increasing, decreasing, unique, consecutive, fresh}, and `rate` (messages/s, a matcher)",
+        "type": "object",
+        "properties": { "rate": r("matcher") },
+        "patternProperties": { "^\\$": props },
+        "additionalProperties": false
+    })
+}
+
 /// One step: a map with exactly one of the step keys.
 fn step() -> Value {
     let (conn, timeout) = (conn(), r("duration"));
@@ -216,7 +276,66 @@ fn step() -> Value {
         let v = match key {
             "send" => json!({ "anyOf": [
                 { "type": "string" },
-                obj(json!({ "conn": conn, "text": { "type": "string" }, "json": {}, "binary": { "description": "base64", "type": "string" } }), &[])
+                obj(json!({
+                    "conn": conn, "text": { "type": "string" }, "json": {},
+                    "binary": { "description": "base64", "type": "string" },
+                    "reply": obj(json!({
+                        "match": { "description": "The JSONPath the reply shares with the message", "type": "string", "pattern": "^\\$" },
+                        "json": r("matchers")
+                    }), &["match"]),
+                    "timeout": timeout,
+                    "destination": { "description": "STOMP: the SEND's destination", "type": "string" },
+                    "headers": stomp_headers(),
+                    "receipt": { "description": "STOMP: ask for a RECEIPT and wait for it", "type": "boolean" }
+                }), &[])
+            ]}),
+            "subscribe" => json!({ "anyOf": [
+                stomp_subscribe(&conn, &timeout),
+                obj(
+                    json!({
+                        "conn": conn,
+                        "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
+                        "query": { "description": "graphql-ws: the GraphQL document", "type": "string" },
+                        "variables": { "type": "object" },
+                        "operationName": { "type": "string" }
+                    }),
+                    &["query"],
+                )
+            ]}),
+            "unsubscribe" => json!({ "anyOf": [
+                { "description": "The subscription id", "type": ["string", "number"] },
+                obj(json!({
+                    "conn": conn, "timeout": timeout, "id": { "type": ["string", "number"] },
+                    "headers": stomp_headers(), "receipt": { "type": "boolean" }
+                }), &["id"])
+            ]}),
+            "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
+            "calls" => json!({ "anyOf": [
+                { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) },
+                obj(json!({
+                    "conn": conn, "timeout": timeout,
+                    "list": { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) }
+                }), &["list"])
+            ]}),
+            "notify" => obj(
+                json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
+                &["method"],
+            ),
+            "complete" => json!({ "anyOf": [
+                { "description": "The id of the operation to end", "type": ["string", "number"] },
+                obj(json!({ "conn": conn, "id": { "type": ["string", "number"] } }), &["id"])
+            ]}),
+            "emit" => json!({ "anyOf": [
+                { "description": "An event name, sent without arguments", "type": "string" },
+                obj(json!({
+                    "conn": conn, "timeout": timeout,
+                    "event": { "type": "string" },
+                    "args": { "description": "The arguments: a list, or one value" },
+                    "ack": { "anyOf": [
+                        { "description": "Wait for the ack without checking it", "const": true },
+                        obj(json!({ "json": r("matchers") }), &[])
+                    ]}
+                }), &["event"])
             ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
@@ -261,10 +380,52 @@ fn step() -> Value {
     })
 }
 
+/// More headers of a STOMP frame.
+fn stomp_headers() -> Value {
+    json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } })
+}
+
+/// STOMP's `subscribe`: a destination, and the subscription's id and ack mode.
+fn stomp_subscribe(conn: &Value, timeout: &Value) -> Value {
+    obj(
+        json!({
+            "conn": conn, "timeout": timeout,
+            "destination": { "type": "string" },
+            "id": { "description": "The subscription id (default: a fresh one); `{{ last_id }}` afterwards", "type": ["string", "number"] },
+            "ack": { "enum": ["auto", "client", "client-individual"] },
+            "headers": stomp_headers(),
+            "receipt": { "description": "Ask for a RECEIPT and wait for it", "type": "boolean" }
+        }),
+        &["destination"],
+    )
+}
+
+/// A JSON-RPC call: `method`, `params`, and matchers over its `result` or `error`.
+fn call_props(options: Option<(&Value, &Value)>) -> Value {
+    let mut props = json!({
+        "method": { "type": "string" },
+        "params": { "description": "An array or an object" },
+        "result": r("matchers"),
+        "error": r("matchers")
+    });
+    if let Some((conn, timeout)) = options {
+        props["conn"] = conn.clone();
+        props["timeout"] = timeout.clone();
+    }
+    props
+}
+
 /// A mock server: replay, echo, scripted replies.
 fn mock() -> Value {
     let reply = obj(
-        json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
+        json!({
+            "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration"),
+            "next": { "description": "graphql-ws: payloads sent as `next` messages with the subscription's id" },
+            "error": { "description": "graphql-ws: the payload of an `error` message (GraphQL errors)" },
+            "complete": { "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" },
+            "emit": obj(json!({ "event": { "type": "string" }, "args": {} }), &["event"]),
+            "ack": { "description": "The ack's arguments (Socket.IO)" }
+        }),
         &[],
     );
     obj(
@@ -280,7 +441,20 @@ fn mock() -> Value {
                 "close": { "type": "integer" }
             }), &[]) },
             "close_after": { "type": "integer", "minimum": 0 },
-            "close_code": { "type": "integer" }
+            "close_code": { "type": "integer" },
+            "protocol": r("protocol"),
+            "methods": { "type": "object", "additionalProperties": obj(json!({
+                "result": {},
+                "error": obj(json!({
+                    "code": { "type": "integer" }, "message": { "type": "string" }, "data": {}
+                }), &["code", "message"]),
+                "delay": r("duration")
+            }), &[]) },
+            "graphql-ws": obj(json!({
+                "refuse": { "description": "Refuse connection_init, closing with this code (4403, 4401…)", "type": "integer" },
+                "ping": { "description": "Ping each client right after connection_ack", "type": "boolean" }
+            }), &[]),
+            "socketio": obj(json!({ "ping_interval": r("duration"), "ping_timeout": r("duration") }), &[])
         }),
         &[],
     )

@@ -14,7 +14,11 @@
 //!                                     "connection", "kind", "payload" } ], "elided": n },
 //!       "rates": [ { "connection", "bucket_ms", "counts": [n…] } ],
 //!       "load": LOAD | null } ] } ] }
-//! FAILURE = { "summary", "connection", "path", "expected", "actual", "message", "detail" }
+//! FAILURE = { "summary", "connection", "path", "expected", "actual", "message", "detail",
+//!             "stream": [ VIOLATION… ] | null }
+//! VIOLATION = { "property", "path", "expected", "window", "index", "value",
+//!               "previous": { "index", "value" } | null, "reason", "offenders",
+//!               "gaps": [ { "from", "to" } ], "gaps_total", "missing_total", "message" }
 //! DISTRIBUTION = { "count", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
 //!                  "mean_ms", "histogram": base64 of HdrHistogram's V2 serialisation (µs) }
 //! LOAD = { "users", "ramp_ms", "duration_ms", "elapsed_ms", "shards",
@@ -202,5 +206,25 @@ pub fn failure(f: &Failure) -> Value {
         "actual": f.actual.as_ref().map(super::Shown::to_json),
         "message": f.message.as_deref().map(message),
         "detail": f.detail,
+        "stream": (!f.stream.is_empty()).then(|| f.stream.iter().map(violation).collect::<Vec<_>>()),
+    })
+}
+
+/// A stream property that did not hold.
+fn violation(v: &super::StreamViolation) -> Value {
+    json!({
+        "property": v.property,
+        "path": v.path,
+        "expected": v.expected,
+        "window": v.window,
+        "index": v.index,
+        "value": v.value,
+        "previous": v.previous.as_ref().map(|(i, value)| json!({ "index": i, "value": value })),
+        "reason": v.reason,
+        "offenders": v.offenders,
+        "gaps": v.gaps.iter().map(|(from, to)| json!({ "from": from, "to": to })).collect::<Vec<_>>(),
+        "gaps_total": v.gaps_total,
+        "missing_total": v.missing_total,
+        "message": v.message,
     })
 }

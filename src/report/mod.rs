@@ -85,6 +85,8 @@ pub struct StepReport {
     pub latencies: Option<crate::latency::Latency>,
 }
 
+// A failure is rich and rare (see `result_large_err` in lib.rs): boxing it buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Passed,
@@ -107,6 +109,39 @@ pub struct Failure {
     pub message: Option<String>,
     /// A longer explanation, e.g. a snapshot diff.
     pub detail: Option<String>,
+    /// The stream properties that did not hold over the step's window, in the order written.
+    pub stream: Vec<StreamViolation>,
+}
+
+/// A stream property (`stream:` of `expect`/`wait_for`) that did not hold over a window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamViolation {
+    /// `increasing`, `decreasing`, `unique`, `consecutive`, `fresh`, `rate`, or `selects` (the
+    /// path selected nothing in a message).
+    pub property: &'static str,
+    /// The JSONPath (none for `rate`).
+    pub path: Option<String>,
+    /// What the property asks, in words: `strictly increasing`, `within 2s of the receive time`.
+    pub expected: String,
+    /// How many messages the window held.
+    pub window: u64,
+    /// The first offending message: its position in the window, from 1.
+    pub index: Option<u64>,
+    /// Its value at the path (for `rate`, the rate measured).
+    pub value: Option<serde_json::Value>,
+    /// The message it was compared with: its position and value.
+    pub previous: Option<(u64, serde_json::Value)>,
+    /// What went wrong, in words: `not above the previous value`, `12.5s old`.
+    pub reason: String,
+    /// How many messages broke the property.
+    pub offenders: u64,
+    /// `consecutive`: the missing runs, first and last value of each, the first ones only.
+    pub gaps: Vec<(serde_json::Value, serde_json::Value)>,
+    /// `consecutive`: how many gaps there were, and how many values they miss.
+    pub gaps_total: u64,
+    pub missing_total: u64,
+    /// The offending message, cut for display.
+    pub message: Option<String>,
 }
 
 /// What a failure shows as expected or actual: a JSON value (a node of the message, the value an

@@ -10,7 +10,7 @@ use super::json::{FORMAT, STAT_KEYS};
 use super::load::{LoadReport, Point, StepCounts, ThresholdResult, Timeline};
 use super::{
     CollectionReport, Direction, Failure, Frame, FrameData, Outcome, RateSeries, RequestReport,
-    RunReport, Shown, StepReport, Stop,
+    RunReport, Shown, StepReport, Stop, StreamViolation,
 };
 use crate::latency::{Bounds, Latency, Op, Unit};
 
@@ -269,6 +269,62 @@ fn failure(at: At<'_>) -> Res<Failure> {
             v => Some(v.to_string()),
         },
         detail: at.opt_str("detail")?,
+        stream: match at.v.get("stream") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => at.each("stream", violation)?,
+        },
+    })
+}
+
+/// A stream property that did not hold, as `report/json.rs` writes it.
+fn violation(at: At<'_>) -> Res<StreamViolation> {
+    const PROPERTIES: [&str; 7] = [
+        "increasing",
+        "decreasing",
+        "unique",
+        "consecutive",
+        "fresh",
+        "rate",
+        "selects",
+    ];
+    let property = at.str("property")?;
+    let property = PROPERTIES
+        .into_iter()
+        .find(|p| *p == property)
+        .ok_or_else(|| format!("`{}.property`: unknown property `{property}`", at.path))?;
+    let value = |key: &str| -> Res<Option<Value>> {
+        Ok(match at.get(key)?.0 {
+            Value::Null => None,
+            v => Some(v.clone()),
+        })
+    };
+    let opt_u64 = |key: &str| -> Res<Option<u64>> {
+        match at.get(key)? {
+            (Value::Null, _) => Ok(None),
+            (v, path) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| format!("`{path}` is neither a whole number nor null")),
+        }
+    };
+    Ok(StreamViolation {
+        property,
+        path: at.opt_str("path")?,
+        expected: at.str("expected")?,
+        window: at.u64("window")?,
+        index: opt_u64("index")?,
+        value: value("value")?,
+        previous: at.opt("previous", |p| {
+            Ok((p.u64("index")?, p.get("value")?.0.clone()))
+        })?,
+        reason: at.str("reason")?,
+        offenders: at.u64("offenders")?,
+        gaps: at.each("gaps", |g| {
+            Ok((g.get("from")?.0.clone(), g.get("to")?.0.clone()))
+        })?,
+        gaps_total: at.u64("gaps_total")?,
+        missing_total: at.u64("missing_total")?,
+        message: at.opt_str("message")?,
     })
 }
 

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::conn::Incoming;
-use crate::collection::Expect;
+use crate::collection::{Expect, MatcherMap};
 use crate::jsonpath::JsonPath;
 use crate::matcher::path::{self, PathOutcome};
 use crate::matcher::{ResolveError, Resolved, Subject};
@@ -22,21 +22,21 @@ pub enum Ready {
 }
 
 /// Why a message did not match.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mismatch {
     pub summary: String,
     pub path: Option<String>,
     pub expected: Option<Shown>,
     pub actual: Option<Shown>,
+    /// The long explanation some matchers give (a schema's errors).
+    pub detail: Option<String>,
 }
 
 impl Mismatch {
     fn new(summary: impl Into<String>) -> Self {
         Self {
             summary: summary.into(),
-            path: None,
-            expected: None,
-            actual: None,
+            ..Self::default()
         }
     }
 
@@ -48,6 +48,7 @@ impl Mismatch {
             expected: self.expected,
             actual: self.actual,
             message: Some(preview(message)),
+            detail: self.detail,
             ..Failure::default()
         }
     }
@@ -58,6 +59,7 @@ pub fn parse(message: &Incoming) -> Option<Value> {
     match message {
         Incoming::Text(t) => serde_json::from_str(t.as_str()).ok(),
         Incoming::Binary(_) => None,
+        Incoming::Envelope(v) => Some(v.clone()),
     }
 }
 
@@ -73,6 +75,7 @@ fn not_json(e: &serde_json::Error) -> String {
 pub fn preview(message: &Incoming) -> String {
     match message {
         Incoming::Text(t) => truncate(t.as_str(), PREVIEW),
+        Incoming::Envelope(v) => truncate(&v.to_string(), PREVIEW),
         Incoming::Binary(b) => {
             use base64::Engine as _;
             let shown = &b[..b.len().min(PREVIEW)];
@@ -88,12 +91,7 @@ pub fn preview(message: &Incoming) -> String {
 impl Ready {
     pub fn resolve(expect: &Expect, scope: &dyn Lookup) -> Result<Self, ResolveError> {
         if let Some(json) = &expect.json {
-            let checks = json
-                .0
-                .iter()
-                .map(|(p, m)| Ok((p.clone(), m.resolve(scope)?)))
-                .collect::<Result<_, ResolveError>>()?;
-            return Ok(Ready::Json(checks));
+            return Self::json(json, scope);
         }
         if let Some(m) = &expect.text {
             return Ok(Ready::Text(m.resolve(scope)?));
@@ -102,6 +100,45 @@ impl Ready {
             return Ok(Ready::Binary(m.resolve(scope)?));
         }
         Ok(Ready::Any)
+    }
+
+    /// JSONPath checks (`json:`, a `call`'s `result:`, a `reply`'s `json:`).
+    pub fn json(map: &MatcherMap, scope: &dyn Lookup) -> Result<Self, ResolveError> {
+        let checks = map
+            .0
+            .iter()
+            .map(|(p, m)| Ok((p.clone(), m.resolve(scope)?)))
+            .collect::<Result<_, ResolveError>>()?;
+        Ok(Ready::Json(checks))
+    }
+
+    /// Tests a JSON document already parsed (an envelope, a response's `result`).
+    pub fn check_doc(&self, doc: &Value) -> Result<(), Mismatch> {
+        match self {
+            Ready::Json(checks) => {
+                for (path, matcher) in checks {
+                    check_path(None, doc, path, matcher)?;
+                }
+                Ok(())
+            }
+            Ready::Text(m) => {
+                let value = Value::String(doc.to_string());
+                match m.mismatch(Subject::Json(&value)) {
+                    None => Ok(()),
+                    Some(expected) => Err(Mismatch {
+                        summary: "the text does not match".into(),
+                        path: None,
+                        expected: Some(Shown::described(expected)),
+                        actual: Some(Shown::node(&value)),
+                        detail: m.explain(&value, "$"),
+                    }),
+                }
+            }
+            Ready::Binary(_) => Err(Mismatch::new(
+                "expected a binary message, got a JSON message (the protocol's envelope)",
+            )),
+            Ready::Any => Ok(()),
+        }
     }
 
     /// Tests one message; on success returns its parsed JSON when the check had to parse it
@@ -115,17 +152,21 @@ impl Ready {
                     path: None,
                     expected: Some("a JSON message".into()),
                     actual: Some(truncate(t.as_str(), 80).into()),
+                    detail: None,
                 })?;
                 for (path, matcher) in checks {
-                    check_path(t.as_str(), &doc, path, matcher)?;
+                    check_path(Some(t.as_str()), &doc, path, matcher)?;
                 }
                 Ok(Some(doc))
             }
+            // Parsed already: `parse` clones it for `capture`, once, if it is the last match.
+            (_, Incoming::Envelope(doc)) => self.check_doc(doc).map(|()| None),
             (Ready::Json(_), Incoming::Binary(b)) => Err(Mismatch {
                 summary: "expected a JSON text message, got a binary one".into(),
                 path: None,
                 expected: Some("a JSON text message".into()),
                 actual: Some(format!("binary message of {} bytes", b.len()).into()),
+                detail: None,
             }),
             (Ready::Text(m), Incoming::Text(t)) => {
                 let value = Value::String(t.as_str().to_string());
@@ -136,6 +177,7 @@ impl Ready {
                         path: None,
                         expected: Some(Shown::described(expected)),
                         actual: Some(Shown::node(&value)),
+                        detail: m.explain(&value, "$"),
                     }),
                 }
             }
@@ -144,6 +186,7 @@ impl Ready {
                 path: None,
                 expected: Some("a text message".into()),
                 actual: Some(format!("binary message of {} bytes", b.len()).into()),
+                detail: None,
             }),
             (Ready::Binary(m), Incoming::Binary(b)) => match m.mismatch(Subject::Bytes(b)) {
                 None => Ok(None),
@@ -152,6 +195,7 @@ impl Ready {
                     path: None,
                     expected: Some(Shown::described(expected)),
                     actual: Some(format!("{} bytes", b.len()).into()),
+                    detail: None,
                 }),
             },
             (Ready::Binary(_), Incoming::Text(_)) => {
@@ -164,7 +208,7 @@ impl Ready {
 /// Every node the path selects in `doc` (parsed from `text`) must match (one is enough with
 /// `any: true`).
 fn check_path(
-    text: &str,
+    text: Option<&str>,
     doc: &Value,
     path: &JsonPath,
     matcher: &Resolved,
@@ -177,6 +221,7 @@ fn check_path(
                 path: Some(path.to_string()),
                 expected: Some("not to exist".into()),
                 actual: Some(shown(text, doc, node)),
+                detail: None,
             })
         }
         PathOutcome::Nothing => {
@@ -185,6 +230,7 @@ fn check_path(
                 path: Some(path.to_string()),
                 expected: Some(Shown::described(matcher.describe())),
                 actual: Some("(nothing)".into()),
+                detail: None,
             })
         }
         PathOutcome::NoMatch { node, expected } => (node, expected),
@@ -204,19 +250,27 @@ fn check_path(
     } else {
         format!("{shown_path} does not match")
     };
+    let detail = matcher.explain(node, located(&shown_path));
     Err(Mismatch {
         summary,
         path: Some(shown_path),
         expected: Some(Shown::described(expected)),
         actual: Some(shown(text, doc, node)),
+        detail,
     })
+}
+
+/// The node a shown path names: `$.a` as it is, `$.items[*].id → $['items'][2]['id']` the
+/// part after the arrow.
+fn located(shown_path: &str) -> &str {
+    shown_path.rsplit(" → ").next().unwrap_or(shown_path)
 }
 
 /// A node of `doc` for a failure: the value, unless it holds a float that the parse rounded (a
 /// number past 64-bit integers: `12345678901234567890123` would print as
 /// `1.2345678901234568e22`); then its text as the server wrote it.
-fn shown(text: &str, doc: &Value, node: &Value) -> Shown {
-    if has_float(node) {
+fn shown(text: Option<&str>, doc: &Value, node: &Value) -> Shown {
+    if let Some(text) = text.filter(|_| has_float(node)) {
         let parsed = node.to_string();
         if let Some(sent) = as_sent(text, doc, node).filter(|t| *t != parsed) {
             return Shown::Text(truncate(&sent, Shown::LIMIT));

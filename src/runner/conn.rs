@@ -1,24 +1,33 @@
 //! One WebSocket connection of a request: opening it (TLS, headers, subprotocols, timeouts),
-//! its inbox, and the frames it records in the transcript.
+//! the protocol it speaks inside the frames (`crate::protocol`), its inbox, and the frames it
+//! records in the transcript.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+pub use super::recorder::Recorder;
 use super::stream::Stream;
 use super::wire::Wire;
-use crate::report::{Direction, Frame, FrameData, Transcript};
+use crate::protocol::{Protocol, Raw};
+use crate::report::{Direction, FrameData};
+
+mod open;
+mod speak;
+
+pub use speak::serve_until;
+
+use open::{connect, describe_connect_error};
+pub use open::{describe_ws_error, human_size};
 
 type Ws = WebSocketStream<Wire<Stream>>;
 
@@ -27,6 +36,8 @@ type Ws = WebSocketStream<Wire<Stream>>;
 pub enum Incoming {
     Text(Utf8Bytes),
     Binary(Bytes),
+    /// A protocol's JSON envelope of a frame (the frame itself is in the transcript).
+    Envelope(serde_json::Value),
 }
 
 /// How a connection ended.
@@ -87,6 +98,13 @@ impl Closed {
     }
 }
 
+/// What a connection waiting for frames gets first.
+enum Event {
+    Frame(Option<tungstenite::Result<Message>>),
+    /// The protocol's tick is due.
+    Tick,
+}
+
 /// What `recv` returns instead of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecvError {
@@ -115,122 +133,14 @@ pub struct Conn {
     pongs: VecDeque<Bytes>,
     /// Set once we sent a close frame.
     pub close_sent: bool,
-}
-
-/// The shared clock, transcript and message-rate counts of a request.
-pub struct Recorder {
-    pub start: Instant,
-    pub transcript: Transcript,
-    rates: Vec<(Arc<str>, Vec<u32>)>,
-    bucket_ms: u64,
-    progress: Option<Arc<crate::options::Progress>>,
-    /// A load's user: count received messages into `progress`, keep no frames and no rates.
-    lean: bool,
-}
-
-/// Rate series never grow past this many buckets: older buckets merge pairwise instead.
-const MAX_BUCKETS: u64 = 600;
-
-impl Recorder {
-    pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            transcript: Transcript::default(),
-            rates: Vec::new(),
-            bucket_ms: 100,
-            progress: None,
-            lean: false,
-        }
-    }
-
-    /// A recorder for one of a load's users: it only counts received messages into `counter`
-    /// (thousands of users keep no transcript each).
-    pub fn lean(counter: Arc<crate::options::Progress>) -> Self {
-        Self {
-            progress: Some(counter),
-            lean: true,
-            ..Self::new()
-        }
-    }
-
-    /// A recorder that also counts received messages into `progress`.
-    pub fn with_progress(progress: Option<Arc<crate::options::Progress>>) -> Self {
-        Self {
-            progress,
-            ..Self::new()
-        }
-    }
-
-    pub fn record(&mut self, conn: &Arc<str>, direction: Direction, data: FrameData) {
-        if self.lean {
-            if direction == Direction::Received
-                && matches!(data, FrameData::Text(_) | FrameData::Binary(_))
-            {
-                if let Some(p) = &self.progress {
-                    p.messages
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            return;
-        }
-        let at = self.start.elapsed();
-        if direction == Direction::Received
-            && matches!(data, FrameData::Text(_) | FrameData::Binary(_))
-        {
-            self.count(conn, at);
-            if let Some(p) = &self.progress {
-                p.messages
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
-        self.transcript.push(Frame {
-            at,
-            direction,
-            connection: conn.clone(),
-            data,
-        });
-    }
-
-    fn count(&mut self, conn: &Arc<str>, at: Duration) {
-        let mut index = at.as_millis() as u64 / self.bucket_ms;
-        while index >= MAX_BUCKETS {
-            for (_, counts) in &mut self.rates {
-                *counts = counts.chunks(2).map(|c| c.iter().sum()).collect();
-            }
-            self.bucket_ms *= 2;
-            index /= 2;
-        }
-        let series = match self.rates.iter().position(|(c, _)| Arc::ptr_eq(c, conn)) {
-            Some(i) => &mut self.rates[i].1,
-            None => {
-                self.rates.push((conn.clone(), Vec::new()));
-                &mut self.rates.last_mut().expect("just pushed").1
-            }
-        };
-        let index = index as usize;
-        if series.len() <= index {
-            series.resize(index + 1, 0);
-        }
-        series[index] += 1;
-    }
-
-    /// The rate series recorded so far.
-    pub fn rates(&self) -> Vec<crate::report::RateSeries> {
-        self.rates
-            .iter()
-            .map(|(c, counts)| crate::report::RateSeries {
-                connection: c.clone(),
-                bucket: Duration::from_millis(self.bucket_ms),
-                counts: counts.clone(),
-            })
-            .collect()
-    }
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Self::new()
-    }
+    protocol: Box<dyn Protocol>,
+    /// Frames the protocol asked to send, reused.
+    out: Vec<Message>,
+    /// When the protocol's next tick is due, if it has one.
+    tick_at: Option<Instant>,
+    last_id: u64,
+    /// The request's `contract:`, checking every message this connection reads.
+    pub contract: Option<crate::contract::Watch>,
 }
 
 /// The transcript copies small payloads: a shared one would pin tungstenite's read buffer, which
@@ -246,13 +156,29 @@ const INBOX_LIMIT: usize = 100_000;
 pub const LEAN_BUFFER: usize = 512;
 
 impl Conn {
-    /// Opens the connection within its `connect_timeout`.
+    /// Opens the connection within its `connect_timeout`, speaking no protocol (`raw`).
     pub async fn open(spec: &ConnectSpec) -> Result<Conn, String> {
-        Self::open_buffered(spec, super::wire::READ_SIZE).await
+        Self::open_with(spec, Box::new(Raw)).await
     }
 
-    /// [`Conn::open`] reading through buffers of `buffer` bytes ([`LEAN_BUFFER`] for a load).
-    pub async fn open_buffered(spec: &ConnectSpec, buffer: usize) -> Result<Conn, String> {
+    /// Opens the connection within its `connect_timeout` for `protocol`, which may first change
+    /// the URL and the subprotocols; its handshake is [`Conn::handshake`].
+    pub async fn open_with(
+        spec: &ConnectSpec,
+        protocol: Box<dyn Protocol>,
+    ) -> Result<Conn, String> {
+        Self::open_buffered(spec, protocol, super::wire::READ_SIZE).await
+    }
+
+    /// [`Conn::open_with`] reading through buffers of `buffer` bytes ([`LEAN_BUFFER`] for a load).
+    pub async fn open_buffered(
+        spec: &ConnectSpec,
+        protocol: Box<dyn Protocol>,
+        buffer: usize,
+    ) -> Result<Conn, String> {
+        let mut prepared = spec.clone();
+        protocol.prepare(&mut prepared.url, &mut prepared.subprotocols)?;
+        let spec = &prepared;
         let mut request = spec
             .url
             .as_str()
@@ -343,6 +269,11 @@ impl Conn {
             closed: None,
             pongs: VecDeque::new(),
             close_sent: false,
+            tick_at: protocol.tick_every().map(|every| Instant::now() + every),
+            protocol,
+            out: Vec::new(),
+            last_id: 0,
+            contract: None,
         })
     }
 
@@ -410,6 +341,10 @@ impl Conn {
         reason: &str,
         rec: &mut Recorder,
     ) -> Result<(), String> {
+        if self.closed.is_none() && !self.close_sent {
+            self.protocol.farewell(&mut self.out);
+            self.flush(rec).await?;
+        }
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: reason.into(),
@@ -457,16 +392,7 @@ impl Conn {
                 Err(_) => return Err(RecvError::Timeout),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {
-                        return Err(RecvError::Closed(Closed {
-                            code: None,
-                            reason: String::new(),
-                            clean: false,
-                            by_us: false,
-                            error: Some(format!(
-                                "more than {INBOX_LIMIT} messages arrived while waiting for the pong"
-                            )),
-                            too_big: false,
-                        }));
+                        return Err(RecvError::Closed(speak::overflow("the pong")));
                     }
                     self.inbox.push_back(m);
                 }
@@ -477,7 +403,33 @@ impl Conn {
 
     /// Reads the next frame: returns data messages; records and absorbs control frames.
     async fn read_frame(&mut self, rec: &mut Recorder) -> Option<Incoming> {
-        let next = self.ws.next().await;
+        match self.next_event().await {
+            Event::Tick => {
+                self.tick(rec).await;
+                None
+            }
+            Event::Frame(next) => self.take(next, rec).await,
+        }
+    }
+
+    /// The next frame, or the protocol's tick when it comes first. Dropping it loses nothing:
+    /// until it returns, the frame stays in the stream.
+    async fn next_event(&mut self) -> Event {
+        match self.tick_at {
+            None => Event::Frame(self.ws.next().await),
+            Some(at) => tokio::select! {
+                next = self.ws.next() => Event::Frame(next),
+                _ = tokio::time::sleep_until(at) => Event::Tick,
+            },
+        }
+    }
+
+    /// A frame read: data messages are returned; control frames recorded and absorbed.
+    async fn take(
+        &mut self,
+        next: Option<tungstenite::Result<Message>>,
+        rec: &mut Recorder,
+    ) -> Option<Incoming> {
         match next {
             Some(Ok(Message::Text(t))) => {
                 let kept = if t.len() <= COPY_LIMIT {
@@ -486,7 +438,10 @@ impl Conn {
                     t.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Text(kept));
-                Some(Incoming::Text(t))
+                if let Some(c) = &mut self.contract {
+                    c.observe(Some(t.as_str()));
+                }
+                self.decode(Incoming::Text(t), rec).await
             }
             Some(Ok(Message::Binary(b))) => {
                 let kept = if b.len() <= COPY_LIMIT {
@@ -495,7 +450,10 @@ impl Conn {
                     b.clone()
                 };
                 rec.record(&self.name, Direction::Received, FrameData::Binary(kept));
-                Some(Incoming::Binary(b))
+                if let Some(c) = &mut self.contract {
+                    c.observe(None);
+                }
+                self.decode(Incoming::Binary(b), rec).await
             }
             Some(Ok(Message::Ping(b))) => {
                 rec.record(&self.name, Direction::Received, FrameData::Ping(b));
@@ -590,144 +548,5 @@ impl Conn {
             })
             .await;
         }
-    }
-}
-
-/// TCP, then TLS for `wss://`, then the WebSocket handshake: what tokio-tungstenite's
-/// `connect_async_tls_with_config` does, with [`Wire`] between the decrypted stream and
-/// tungstenite (so no frame header makes it reserve more than a chunk ahead of the data).
-async fn connect(
-    request: Request,
-    config: WebSocketConfig,
-    tls: Option<Arc<rustls::ClientConfig>>,
-    max_message_size: usize,
-    read_size: usize,
-) -> Result<(Ws, Response), tungstenite::Error> {
-    use tungstenite::error::{TlsError, UrlError};
-    use tungstenite::stream::Mode;
-    use tungstenite::Error as E;
-
-    let mode = tungstenite::client::uri_mode(request.uri())?;
-    let host = request.uri().host().ok_or(E::Url(UrlError::NoHostName))?;
-    // `[::1]` in a URL; rustls and the resolver want the address without brackets.
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-        .to_string();
-    let port = request.uri().port_u16().unwrap_or(match mode {
-        Mode::Plain => 80,
-        Mode::Tls => 443,
-    });
-    let tcp = TcpStream::connect((host.as_str(), port)).await?;
-    tcp.set_nodelay(true)?;
-    let stream = match mode {
-        Mode::Plain => Stream::Plain(tcp),
-        Mode::Tls => {
-            let config = tls.unwrap_or_else(super::tls::default_config);
-            let name = rustls::pki_types::ServerName::try_from(host)
-                .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
-            let connector = tokio_rustls::TlsConnector::from(config);
-            Stream::Tls(Box::new(connector.connect(name, tcp).await?))
-        }
-    };
-    let wire = Wire::with_buffer(stream, max_message_size, read_size);
-    tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
-}
-
-/// Errors while opening: the same sentences, with the handshake's usual suspects named.
-fn describe_connect_error(url: &str, e: &tungstenite::Error) -> String {
-    let text = describe_ws_error(e);
-    let dropped = text == "the connection was dropped without a close frame"
-        || text == "connection reset by the server";
-    if url.starts_with("wss://") && (dropped || text.starts_with("TLS")) {
-        return format!(
-            "the TLS handshake failed ({text}); is the server speaking plain ws:// rather than wss://?"
-        );
-    }
-    if dropped {
-        return format!("the server closed the connection during the WebSocket handshake ({text})");
-    }
-    text
-}
-
-/// Turns tungstenite's errors into sentences.
-pub fn describe_ws_error(e: &tungstenite::Error) -> String {
-    use tungstenite::error::{CapacityError, ProtocolError};
-    use tungstenite::Error as E;
-    match e {
-        E::Capacity(CapacityError::MessageTooLong { size, max_size }) => format!(
-            "a message of {size} bytes exceeds max_message_size ({}); raise `defaults.max_message_size` if messages this large are expected",
-            human_size(*max_size)
-        ),
-        E::Capacity(c) => format!("message too large: {c}"),
-        E::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-            std::io::ErrorKind::ConnectionReset => "connection reset by the server".into(),
-            std::io::ErrorKind::UnexpectedEof => {
-                "the connection was dropped without a close frame".into()
-            }
-            _ => {
-                let text = io.to_string();
-                if text.contains("failed to lookup address") || text.contains("Name or service not known") {
-                    format!("unknown host ({text})")
-                } else if text.contains("InvalidCertificate") || text.contains("invalid peer certificate") {
-                    format!("the server's TLS certificate is not trusted ({text}); use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`")
-                } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
-                    format!("TLS handshake failed: is the server speaking plain ws:// rather than wss://? ({text})")
-                } else {
-                    text
-                }
-            }
-        },
-        E::Tls(t) => {
-            let text = t.to_string();
-            if text.contains("certificate") {
-                format!("the server's TLS certificate is not trusted ({text}); use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`")
-            } else {
-                format!("TLS error: {text}")
-            }
-        }
-        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            "the connection was dropped without a close frame".into()
-        }
-        E::Http(response) => describe_refusal(response),
-        E::Url(u) => format!("invalid URL: {u}"),
-        E::ConnectionClosed | E::AlreadyClosed => "the connection is closed".into(),
-        other => other.to_string(),
-    }
-}
-
-/// An upgrade answered with another HTTP status: where a redirect points, or the start of the
-/// body that says why (what arrived with the headers; the handshake reads no further).
-fn describe_refusal(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> String {
-    let status = response.status();
-    if status.is_redirection() {
-        if let Some(to) = response.headers().get("location") {
-            return format!(
-                "the server redirected the upgrade (HTTP {status}) to {}; wsrun does not follow redirects, so use that URL",
-                String::from_utf8_lossy(to.as_bytes())
-            );
-        }
-    }
-    let body = response.body().as_deref().unwrap_or_default();
-    let body = String::from_utf8_lossy(body);
-    match body.trim() {
-        "" => format!("the server refused the upgrade with HTTP {status} (and no body)"),
-        body => format!(
-            "the server refused the upgrade with HTTP {status}: {}",
-            crate::report::truncate(body, 300)
-        ),
-    }
-}
-
-/// `67108864` → `64 MiB`.
-pub fn human_size(bytes: usize) -> String {
-    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
-        format!("{} MiB", bytes >> 20)
-    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
-        format!("{} KiB", bytes >> 10)
-    } else {
-        format!("{bytes} bytes")
     }
 }

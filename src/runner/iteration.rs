@@ -45,6 +45,7 @@ pub(super) async fn run_steps(
     for (index, step) in request.steps.iter().enumerate() {
         let started = Instant::now();
         let result = super::steps::run(ctx, request, step, st).await;
+        let result = contract_violation(st, result);
         let ended = Instant::now();
         let mut latency = st.latency.take().filter(|_| measure);
         if measure
@@ -58,7 +59,7 @@ pub(super) async fn run_steps(
         let (messages, mut failure) = match result {
             Ok(n) => (n, None),
             Err((mut f, n)) => {
-                if st.several {
+                if st.several && f.connection.is_none() {
                     f.connection = step.kind.conn().map(str::to_string);
                 }
                 (n, Some(f))
@@ -87,4 +88,32 @@ pub(super) async fn run_steps(
         }
     }
     true
+}
+
+/// A message that broke the request's contract during the step fails it, whatever the step
+/// itself found: the contract's failure explains what the step saw.
+fn contract_violation(
+    state: &mut State<'_>,
+    result: Result<u64, (Failure, u64)>,
+) -> Result<u64, (Failure, u64)> {
+    let several = state.several;
+    let broken = state.conns.iter_mut().find_map(|c| {
+        let mut failure = c.contract.as_mut()?.take()?;
+        if several {
+            failure.connection = Some(c.name.to_string());
+        }
+        Some(failure)
+    });
+    match (broken, result) {
+        (None, result) => result,
+        (Some(failure), Ok(n)) => Err((failure, n)),
+        (Some(mut failure), Err((own, n))) => {
+            let also = format!("the step also failed: {}", own.summary);
+            failure.detail = Some(match failure.detail {
+                Some(d) => format!("{d}\n{also}"),
+                None => also,
+            });
+            Err((failure, n))
+        }
+    }
 }

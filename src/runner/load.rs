@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::conn::{Conn, ConnectSpec, Recorder, LEAN_BUFFER};
 use super::iteration::{run_steps, Sink, StepRun};
-use super::request::{connect_specs, new_state, open_failure};
+use super::request::{connect_specs, new_state, open_failure, protocols, watch_contract};
 use super::steps::Ctx;
 use crate::collection::{latency_check, Load, Metric, Request, Threshold};
 use crate::latency::{format_ms, Latency, Stat};
@@ -55,7 +55,9 @@ pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> Reques
         load: None,
     };
     let base = new_state(ctx, request, Recorder::new());
-    let specs = match connect_specs(ctx, request, &base.scope) {
+    let specs = connect_specs(ctx, request, &base.scope)
+        .and_then(|specs| protocols(request, &base.scope).map(|_| specs));
+    let specs = match specs {
         Ok(specs) => specs,
         Err(mut failure) => {
             base.masker.failure(&mut failure);
@@ -190,9 +192,10 @@ impl Plan<'_, '_> {
         tokio::time::sleep_until(start).await;
         let counter = self.shared.counter.clone();
         let mut st = new_state(self.ctx, self.request, Recorder::lean(counter));
-        // Exactly: a Vec of connections (704 bytes each) would start with room for four.
+        // Exactly: a Vec of connections (several hundred bytes each) would start with room for four.
         st.conns.reserve_exact(self.specs.len());
-        for spec in self.specs {
+        let built = protocols(self.request, &st.scope).unwrap_or_default();
+        for (spec, protocol) in self.specs.iter().zip(built) {
             // The semaphore is never closed, so a turn always comes.
             let Ok(_turn) = self.shared.connecting.acquire().await else {
                 break;
@@ -200,8 +203,15 @@ impl Plan<'_, '_> {
             let began = Instant::now();
             // Boxed: opening (TLS, the handshake) takes ~10 KB of future that every user would
             // otherwise carry for its whole life.
-            match Box::pin(Conn::open_buffered(spec, LEAN_BUFFER)).await {
-                Ok(conn) => {
+            let rec = &mut st.rec;
+            let opening = async move {
+                let mut conn = Conn::open_buffered(spec, protocol, LEAN_BUFFER).await?;
+                conn.handshake(spec.connect_timeout, rec).await?;
+                Ok::<_, String>(conn)
+            };
+            match Box::pin(opening).await {
+                Ok(mut conn) => {
+                    watch_contract(self.request, std::slice::from_mut(&mut conn));
                     self.shared.totals().connected(began.elapsed());
                     self.shared.open.fetch_add(1, Relaxed);
                     st.conns.push(conn);

@@ -203,6 +203,17 @@ impl Masker {
         self.mask_shown(&mut f.actual);
         self.mask_opt(&mut f.message);
         self.mask_opt(&mut f.detail);
+        for v in &mut f.stream {
+            self.mask_string(&mut v.reason);
+            self.mask_opt(&mut v.message);
+            for value in v
+                .value
+                .iter_mut()
+                .chain(v.previous.iter_mut().map(|(_, p)| p))
+            {
+                self.mask_value(value);
+            }
+        }
     }
 
     /// Masks a finished request: failures and the frames kept in its transcript.

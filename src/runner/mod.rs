@@ -6,7 +6,9 @@ pub mod conn;
 mod iteration;
 mod load;
 pub mod mask;
+pub mod recorder;
 mod request;
+pub mod session;
 mod steps;
 mod stream;
 pub mod tls;
@@ -311,18 +313,22 @@ fn stopped(request: &Request, why: &str) -> RequestReport {
 async fn start_mocks(
     p: &Prepared,
 ) -> Result<(Vec<crate::mock::MockServer>, HashMap<String, Value>), Failure> {
-    let mut servers = Vec::new();
+    // Listen first: the variables may name the mocks' URLs, and the mocks' replies the variables.
+    let mut bound = Vec::new();
     let mut urls = HashMap::new();
     let base = p.collection.base_dir();
+    let could_not_start = |name: &str, e: crate::mock::MockError| {
+        Failure::new(format!("mock `{name}` could not start: {e}"))
+    };
     for name in p.mocks_used() {
         let Some((_, def)) = p.collection.mocks.iter().find(|(n, _)| *n == name) else {
             continue;
         };
-        let server = crate::mock::MockServer::start(&name, def, &base, 0)
+        let mock = crate::mock::MockServer::bind(&name, def, &base, 0)
             .await
-            .map_err(|e| Failure::new(format!("mock `{name}` could not start: {e}")))?;
-        urls.insert(name, server.url().to_string());
-        servers.push(server);
+            .map_err(|e| could_not_start(&name, e))?;
+        urls.insert(name.clone(), mock.url());
+        bound.push((name, mock));
     }
     let mut vars = p.resolve(&urls).map_err(|e| Failure::new(e.to_string()))?;
     // `{{ mocks.NAME.url }}` may also stand in a request's own URL or steps.
@@ -332,6 +338,14 @@ async fn start_mocks(
         .collect();
     vars.entry("mocks".to_string())
         .or_insert(Value::Object(mocks));
+    let shared = std::sync::Arc::new(vars.clone());
+    let mut servers = Vec::with_capacity(bound.len());
+    for (name, mock) in bound {
+        servers.push(
+            mock.serve(shared.clone())
+                .map_err(|e| could_not_start(&name, e))?,
+        );
+    }
     Ok((servers, vars))
 }
 

@@ -1,17 +1,19 @@
 //! Running one request: open its connections, run its steps in order (`steps/`), `repeat`
 //! times, and record what happened; a request with `load:` is run by `load.rs`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::conn::{Conn, ConnectSpec, Recorder};
 use super::iteration::{run_steps, Sink, StepRun};
-use super::mask::is_secret_header;
+use super::mask::{is_secret_header, Masker};
 use super::max_message_size;
 use super::steps::{Ctx, State};
 use crate::collection::{latency_check, Request};
 use crate::latency::{format_ms, Bounds, Latency, Stat, Unit};
+use crate::protocol::Protocol;
 use crate::report::{Failure, Outcome, RequestReport, StepReport};
 use crate::template::Scope;
 
@@ -35,11 +37,16 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         request,
         Recorder::with_progress(ctx.opts.progress.clone()),
     );
-    match open_all(ctx, request, &state.scope).await {
-        Ok(conns) => state.conns = conns,
+    match open_all(ctx, request, &state.scope, &mut state.rec).await {
+        Ok(mut conns) => {
+            watch_contract(request, &mut conns);
+            state.conns = conns
+        }
         Err(failure) => {
             report.error = Some(failure);
             report.steps = skipped(request, 0);
+            // A protocol's handshake may have gone some way: show how far (`-v`).
+            report.transcript = std::mem::take(&mut state.rec.transcript);
             report.duration = started.elapsed();
             state.masker.request(&mut report);
             return report;
@@ -83,19 +90,32 @@ pub(super) fn new_state<'a>(ctx: &Ctx<'a>, request: &Request, rec: Recorder) -> 
         latency: None,
         masker: ctx.masker.clone(),
     };
-    // Credentials in headers are secrets too, for this request.
+    header_secrets(request, &state.scope, &mut state.masker);
+    state
+}
+
+/// Credentials in headers are secrets too, for this request.
+pub(super) fn header_secrets(request: &Request, scope: &Scope<'_>, masker: &mut Masker) {
     for c in &request.connections {
         for (name, value) in &c.headers {
             if is_secret_header(name) {
-                if let Ok(v) = value.expand(&state.scope) {
+                if let Ok(v) = value.expand(scope) {
                     // `Bearer abc…`: mask the credential, and the whole value.
                     let credential = v.split_whitespace().last().unwrap_or_default().to_string();
-                    state.masker.extend([v, credential]);
+                    masker.extend([v, credential]);
                 }
             }
         }
     }
-    state
+}
+
+/// Every connection of a request with a `contract:` checks each message it reads against it.
+pub(super) fn watch_contract(request: &Request, conns: &mut [Conn]) {
+    if let Some(contract) = &request.contract {
+        for c in conns {
+            c.contract = Some(crate::contract::Watch::new(contract.0.clone()));
+        }
+    }
 }
 
 /// The step reports of a request run `repeat` times: durations and messages summed, every
@@ -212,16 +232,30 @@ fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
         .collect()
 }
 
-/// Opens every connection of the request at once; all must succeed before the first step.
-async fn open_all(
+/// Opens every connection of the request at once, then does each one's protocol handshake;
+/// all must succeed before the first step.
+pub(super) async fn open_all(
     ctx: &Ctx<'_>,
     request: &Request,
     scope: &Scope<'_>,
+    rec: &mut Recorder,
 ) -> Result<Vec<Conn>, Failure> {
     let specs = connect_specs(ctx, request, scope)?;
-    let results = futures_util::future::join_all(specs.iter().map(Conn::open)).await;
+    let protocols = protocols(request, scope)?;
+    let opening = specs
+        .iter()
+        .zip(protocols)
+        .map(|(spec, protocol)| Conn::open_with(spec, protocol));
+    let results = futures_util::future::join_all(opening).await;
     let mut conns = Vec::with_capacity(results.len());
     for (spec, result) in specs.iter().zip(results) {
+        let result = match result {
+            Ok(mut conn) => conn
+                .handshake(spec.connect_timeout, rec)
+                .await
+                .map(|()| conn),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(conn) => conns.push(conn),
             Err(e) => return Err(open_failure(request, spec, e)),
@@ -251,12 +285,23 @@ pub(super) fn connect_specs(
             .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
             .collect::<Result<Vec<_>, crate::template::TemplateError>>()
             .map_err(|e| fail(e.to_string()))?;
-        let tls = super::tls::client_config(&c.tls, &base).map_err(fail)?;
+        let subprotocols = c
+            .subprotocols
+            .iter()
+            .map(|p| p.expand(scope))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let ca = match &c.tls.ca {
+            Some(ca) => Some(ca.value.expand(scope).map_err(|e| fail(e.to_string()))?),
+            None => None,
+        };
+        let tls = super::tls::client_config(ca.as_deref().map(Path::new), c.tls.insecure, &base)
+            .map_err(fail)?;
         specs.push(ConnectSpec {
             name: c.name.clone(),
             url,
             headers,
-            subprotocols: c.subprotocols.clone(),
+            subprotocols,
             tls,
             connect_timeout: c
                 .connect_timeout
@@ -266,6 +311,24 @@ pub(super) fn connect_specs(
         });
     }
     Ok(specs)
+}
+
+/// The protocol each connection of the request speaks, its templates expanded with `scope`.
+pub(super) fn protocols(
+    request: &Request,
+    scope: &Scope<'_>,
+) -> Result<Vec<Box<dyn Protocol>>, Failure> {
+    request
+        .connections
+        .iter()
+        .map(|c| {
+            crate::protocol::build(&c.protocol, scope).map_err(|e| Failure {
+                summary: e,
+                connection: Some(c.name.clone()),
+                ..Failure::default()
+            })
+        })
+        .collect()
 }
 
 /// The failure of a connection that could not open, at its line.

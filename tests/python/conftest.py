@@ -8,14 +8,24 @@ Paths:
   /mixed           sends a JSON object, a text, a binary frame, a JSON list, then closes
   /hello           sends {"type": "hello", "n": 1} then waits
   /drop            sends one message, then drops the TCP connection without a close frame
+  /trades?n=N&FAULT=K  sends N Binance-format trades (ids from 4221990001, event times from the
+                   clock) then waits; FAULT puts a fault at message K (from 1): gap (two ids
+                   missing before it), dup (the previous id again), swap (K and K+1 change
+                   places), stale (times an hour old from K on), rename (`p` called `price`)
+  /nth?key=K       sends {"n": N}, N counting the connections made with this key, then echoes
+  /close?code=C    sends {"closing": C}, then closes with code C
+  /slow-handshake?ms=M  answers the upgrade only after M milliseconds, then echoes
+Every path connected to is kept, in order, in `server.paths`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import threading
-from typing import Iterator
+import time
+from typing import Iterator, List
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,12 +34,26 @@ from websockets.asyncio.server import serve
 pytest_plugins = ["pytester"]
 
 
+_NTH: "collections.Counter[str]" = collections.Counter()
+
+
+def _query(path: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+
+
+async def _process_request(connection, request):
+    # Before the upgrade is answered: a slow server's handshake.
+    if urlsplit(request.path).path == "/slow-handshake":
+        await asyncio.sleep(int(_query(request.path).get("ms", "1000")) / 1000)
+    return None
+
+
 async def _handler(ws) -> None:
     parts = urlsplit(ws.request.path)
-    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query = _query(ws.request.path)
     path = parts.path
     try:
-        if path == "/echo":
+        if path in ("/echo", "/slow-handshake"):
             async for message in ws:
                 await ws.send(message)
         elif path == "/silent":
@@ -49,13 +73,50 @@ async def _handler(ws) -> None:
         elif path == "/hello":
             await ws.send(json.dumps({"type": "hello", "n": 1}))
             await ws.wait_closed()
+        elif path == "/trades":
+            for trade in _trades(query):
+                await ws.send(json.dumps(trade))
+            await ws.wait_closed()
         elif path == "/drop":
             await ws.send(json.dumps({"last": True}))
             ws.transport.abort()
+        elif path == "/nth":
+            _NTH[query.get("key", "")] += 1
+            await ws.send(json.dumps({"n": _NTH[query.get("key", "")]}))
+            async for message in ws:
+                await ws.send(message)
+        elif path == "/close":
+            code = int(query.get("code", "1000"))
+            await ws.send(json.dumps({"closing": code}))
+            await ws.close(code, "bye")
         else:
             await ws.close(4004, "no such path")
     except Exception:  # a client that went away mid-send
         pass
+
+
+def _trades(query: dict) -> list:
+    """The trades of /trades, faults applied (see the module's docstring)."""
+    n = int(query.get("n", "10"))
+    ids = [4221990001 + i for i in range(n)]
+    at = {k: int(v) - 1 for k, v in query.items() if k != "n"}
+    if "gap" in at:
+        ids[at["gap"]:] = [i + 2 for i in ids[at["gap"]:]]
+    if "dup" in at:
+        ids[at["dup"]] = ids[at["dup"] - 1]
+    if "swap" in at:
+        k = at["swap"]
+        ids[k], ids[k + 1] = ids[k + 1], ids[k]
+    now = int(time.time() * 1000)
+    out = []
+    for i, trade_id in enumerate(ids):
+        event = now - (3_600_000 if "stale" in at and i >= at["stale"] else 0)
+        trade = {"e": "trade", "E": event, "s": "BTCUSDT", "t": trade_id,
+                 "p": "97012.34000000", "q": "0.00100000", "T": event - 1, "m": i % 2 == 0}
+        if at.get("rename") == i:
+            trade["price"] = trade.pop("p")
+        out.append(trade)
+    return out
 
 
 class Server:
@@ -64,6 +125,7 @@ class Server:
         self.port = 0
         self._ready = threading.Event()
         self._stop: asyncio.Future | None = None
+        self.paths: List[str] = []
         self.thread = threading.Thread(target=self._main, name="ws-test-server", daemon=True)
 
     def _main(self) -> None:
@@ -72,7 +134,13 @@ class Server:
 
     async def _serve(self) -> None:
         self._stop = self.loop.create_future()
-        async with serve(_handler, "127.0.0.1", 0, max_size=None) as server:
+        async def handler(ws) -> None:
+            self.paths.append(ws.request.path)
+            await _handler(ws)
+
+        async with serve(
+            handler, "127.0.0.1", 0, max_size=None, process_request=_process_request
+        ) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stop

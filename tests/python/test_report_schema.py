@@ -312,6 +312,10 @@ def _break(document: Dict[str, Any], how: str) -> Dict[str, Any]:
         broken["summary"]["failed"] = -1
     elif how == "a summary as text":
         step["failure"]["summary"] = 3
+    elif how == "a negative latency":
+        step["latency_ms"] = -1
+    elif how == "a missing latency":
+        del step["latency_ms"]
     else:
         raise AssertionError(how)
     return broken
@@ -333,6 +337,8 @@ def _break(document: Dict[str, Any], how: str) -> Dict[str, Any]:
         "a passed step with a failure",
         "a negative count",
         "a summary as text",
+        "a negative latency",
+        "a missing latency",
     ],
 )
 def test_a_broken_report_is_rejected(how, failing_report, validator):

@@ -1,5 +1,6 @@
-//! `expect` (the next message, or the next `count`, must match) and `wait_for` (skip messages
-//! until one matches), within the step's timeout or the window `within`.
+//! `expect` (the next message, or the next `count`, or every message `during` a time, must match)
+//! and `wait_for` (skip messages until one matches), within the step's timeout or the window
+//! `within`; then the window's `stream:` properties.
 
 use std::time::Duration;
 
@@ -8,9 +9,11 @@ use tokio::time::Instant;
 use super::{fail, State, StepResult};
 use crate::collection::Expect;
 use crate::duration::format_duration;
-use crate::report::Failure;
-use crate::runner::check::Ready;
+use crate::matcher::{Matcher, Resolved, Subject};
+use crate::report::{Failure, Shown};
+use crate::runner::check::{self, Mismatch, Ready};
 use crate::runner::conn::{Incoming, RecvError};
+use crate::stream::Window;
 
 /// `expect` (the next message, or the next `count`) and `wait_for` (skip until one matches).
 pub(super) async fn run(
@@ -21,71 +24,220 @@ pub(super) async fn run(
     wait: bool,
 ) -> StepResult {
     let ready = Ready::resolve(e, &st.scope).map_err(|e| fail(e.to_string()))?;
-    let window = e.within.map(|d| d.0).unwrap_or(timeout);
-    let deadline = Instant::now() + window;
-    let count = e.count.unwrap_or(1);
-    let conn = &mut st.conns[conn];
-    let mut consumed: u64 = 0;
-    let mut matched: u64 = 0;
-    let mut last_mismatch: Option<(crate::runner::check::Mismatch, Incoming)> = None;
-    while matched < count {
-        let message = match conn.recv(deadline, &mut st.rec).await {
-            Ok(m) => m,
-            Err(err) => {
-                let waited = if wait {
-                    format!("no matching message within {}", format_duration(window))
-                } else if count > 1 {
-                    format!(
-                        "received {matched} of {count} messages within {}",
-                        format_duration(window)
-                    )
-                } else {
-                    format!("no message within {}", format_duration(window))
-                };
-                let summary = match &err {
-                    RecvError::Timeout => waited,
-                    RecvError::Closed(c) if count > 1 => {
-                        format!("{}; received {matched} of {count} messages", c.describe())
-                    }
-                    RecvError::Closed(c) => c.before_a_message(),
-                };
-                let mut failure = Failure::new(summary);
-                if let Some((mismatch, msg)) = last_mismatch {
-                    // wait_for: show why the last skipped message did not match.
-                    failure = mismatch.into_failure(&msg);
-                    failure.summary = format!(
-                        "{}; {consumed} message(s) skipped, the last one: {}",
-                        match &err {
-                            RecvError::Timeout =>
-                                format!("no matching message within {}", format_duration(window)),
-                            RecvError::Closed(c) => c.describe(),
-                        },
-                        failure.summary
-                    );
-                }
-                return Err((failure, consumed));
+    let window = match &e.stream {
+        Some(spec) => Some(Window::new(spec, &st.scope).map_err(|e| fail(e.to_string()))?),
+        None => None,
+    };
+    let mut reading = Reading {
+        ready: &ready,
+        window,
+        wait,
+        consumed: 0,
+        matched: 0,
+        last: None,
+        last_mismatch: None,
+    };
+    let outcome = match e.during {
+        Some(d) => {
+            let count = match &e.during_count {
+                Some(m) => m.resolve(&st.scope),
+                // Without `count`, an empty window fails: `{gte: 1}`, a literal that compiles.
+                None => Matcher::from_value(serde_json::json!({ "gte": 1 }))
+                    .expect("`{gte: 1}` is a valid matcher")
+                    .resolve(&st.scope),
             }
-        };
-        consumed += 1;
-        match ready.check(&message) {
-            Ok(doc) => {
-                matched += 1;
-                if matched == count {
-                    // Only the last matched message is kept for `capture`: parse it if the
-                    // check did not have to.
-                    st.last = doc.or_else(|| crate::runner::check::parse(&message));
+            .map_err(|e| fail(e.to_string()))?;
+            during(st, conn, &mut reading, d.0, &count).await
+        }
+        None => counted(st, conn, e, &mut reading, timeout).await,
+    };
+    let consumed = reading.consumed;
+    if let Some((doc, message)) = reading.last {
+        // Only the last matched message is kept for `capture`: parse it if no check had to.
+        st.last = doc.or_else(|| check::parse(&message));
+    }
+    outcome.map(|()| consumed).map_err(|f| (f, consumed))
+}
+
+/// What a step has read so far.
+struct Reading<'r> {
+    ready: &'r Ready,
+    window: Option<Window>,
+    wait: bool,
+    consumed: u64,
+    matched: u64,
+    /// The last matched message, and its JSON when a check parsed it.
+    last: Option<(Option<serde_json::Value>, Incoming)>,
+    /// `wait_for`: the last skipped message and why it did not match.
+    last_mismatch: Option<(Mismatch, Incoming)>,
+}
+
+impl Reading<'_> {
+    /// Takes one message: a match goes into the window; a mismatch fails an `expect` (`Err`,
+    /// with `which` naming the message) and is skipped by `wait_for`.
+    fn take(&mut self, message: Incoming, which: &dyn Fn(u64) -> String) -> Result<(), Failure> {
+        self.consumed += 1;
+        match self.ready.check(&message) {
+            Ok(mut doc) => {
+                self.matched += 1;
+                if let Some(w) = &mut self.window {
+                    let parsed = match (&doc, w.needs_json()) {
+                        (None, true) => check::parse(&message),
+                        _ => None,
+                    };
+                    w.observe(doc.as_ref().or(parsed.as_ref()), &|| {
+                        check::preview(&message)
+                    });
+                    doc = doc.or(parsed);
                 }
+                self.last = Some((doc, message));
+                Ok(())
             }
-            Err(mismatch) if wait => last_mismatch = Some((mismatch, message)),
+            Err(mismatch) if self.wait => {
+                self.last_mismatch = Some((mismatch, message));
+                Ok(())
+            }
             Err(mismatch) => {
                 let mut failure = mismatch.into_failure(&message);
-                if count > 1 {
-                    failure.summary =
-                        format!("message {} of {count}: {}", matched + 1, failure.summary);
-                }
-                return Err((failure, consumed));
+                failure.summary = format!("{}{}", which(self.matched + 1), failure.summary);
+                Err(failure)
             }
         }
     }
-    Ok(consumed)
+
+    /// The window's properties, over `elapsed`.
+    fn stream_failure(&self, elapsed: Duration) -> Result<(), Failure> {
+        let Some(w) = &self.window else { return Ok(()) };
+        let violations = w.violations(elapsed);
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::stream::failure(violations))
+        }
+    }
+}
+
+/// A window of `count` messages (one by default), within the timeout or `within`.
+async fn counted(
+    st: &mut State<'_>,
+    conn: usize,
+    e: &Expect,
+    r: &mut Reading<'_>,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    let window = e.within.map(|d| d.0).unwrap_or(timeout);
+    let deadline = started + window;
+    let count = e.count.unwrap_or(1);
+    let conn = &mut st.conns[conn];
+    let mut last_at = started;
+    // The clock is read per message only when a rate needs the window's length.
+    let timed = r.window.as_ref().is_some_and(Window::has_rate);
+    let which = |n: u64| {
+        if count > 1 {
+            format!("message {n} of {count}: ")
+        } else {
+            String::new()
+        }
+    };
+    while r.matched < count {
+        let message = match conn.recv(deadline, &mut st.rec).await {
+            Ok(m) => m,
+            Err(err) => return Err(counted_failure(r, &err, count, window)),
+        };
+        let before = r.matched;
+        r.take(message, &which)?;
+        if timed && r.matched > before {
+            last_at = Instant::now();
+        }
+    }
+    r.stream_failure(last_at - started)
+}
+
+/// Why a counted window ended short: a timeout or a close, and for `wait_for` why the last
+/// skipped message did not match.
+fn counted_failure(r: &mut Reading<'_>, err: &RecvError, count: u64, window: Duration) -> Failure {
+    let matched = r.matched;
+    let within = format_duration(window);
+    let waited = if r.wait {
+        format!("no matching message within {within}")
+    } else if count > 1 {
+        format!("received {matched} of {count} messages within {within}")
+    } else {
+        format!("no message within {within}")
+    };
+    let summary = match err {
+        RecvError::Timeout => waited,
+        RecvError::Closed(c) if count > 1 => {
+            format!("{}; received {matched} of {count} messages", c.describe())
+        }
+        RecvError::Closed(c) => c.before_a_message(),
+    };
+    match r.last_mismatch.take() {
+        None => Failure::new(summary),
+        Some((mismatch, msg)) => {
+            // wait_for: show why the last skipped message did not match.
+            let mut failure = mismatch.into_failure(&msg);
+            failure.summary = format!(
+                "{}; {} message(s) skipped, the last one: {}",
+                match err {
+                    RecvError::Timeout => format!("no matching message within {within}"),
+                    RecvError::Closed(c) => c.describe(),
+                },
+                r.consumed,
+                failure.summary
+            );
+            failure
+        }
+    }
+}
+
+/// A window of every message that arrives for `length`; their number must match `count`.
+async fn during(
+    st: &mut State<'_>,
+    conn: usize,
+    r: &mut Reading<'_>,
+    length: Duration,
+    count: &Resolved,
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + length;
+    let conn = &mut st.conns[conn];
+    let shown = crate::stream::short_duration(length);
+    let which = |n: u64| format!("message {n} (during {shown}): ");
+    loop {
+        match conn.recv(deadline, &mut st.rec).await {
+            Ok(message) => r.take(message, &which)?,
+            Err(RecvError::Timeout) => break,
+            Err(RecvError::Closed(c)) => {
+                return Err(Failure::new(format!(
+                    "{} during the {shown} window, after {} messages",
+                    c.describe(),
+                    r.matched
+                )))
+            }
+        }
+    }
+    let n = serde_json::Value::from(r.matched);
+    if let Some(expected) = count.mismatch(Subject::Json(&n)) {
+        let summary = if r.wait {
+            format!(
+                "{} of {} messages matched during {shown}",
+                r.matched, r.consumed
+            )
+        } else {
+            format!("received {} messages during {shown}", r.matched)
+        };
+        let mut failure = Failure {
+            summary,
+            expected: Some(Shown::Text(format!("count {expected}"))),
+            actual: Some(Shown::Value(n)),
+            ..Failure::default()
+        };
+        if let Some((mismatch, msg)) = r.last_mismatch.take() {
+            failure.message = Some(check::preview(&msg));
+            failure.detail = Some(format!("the last skipped message: {}", mismatch.summary));
+        }
+        return Err(failure);
+    }
+    r.stream_failure(length)
 }

@@ -1,13 +1,20 @@
-//! The steps of a request, one file per family, behind one dispatch: `send`, `expect` and
-//! `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`, `ping`, `close` and
-//! `expect_close`.
+//! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
+//! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
+//! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
+//! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), Socket.IO's `emit` (`socketio.rs`),
+//! and STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`).
 
 mod capture;
 mod close;
 mod expect;
+mod graphql_ws;
 mod ping;
+mod reply;
+mod rpc;
 mod send;
 mod snapshot;
+mod socketio;
+mod stomp;
 mod wait;
 
 use std::collections::HashMap;
@@ -17,7 +24,7 @@ use serde_json::Value;
 
 use super::conn::{Conn, Recorder};
 use super::mask::Masker;
-use crate::collection::{Collection, Request, Step, StepKind};
+use crate::collection::{Collection, Request, Step, StepKind, Subscribe};
 use crate::options::RunOptions;
 use crate::report::Failure;
 use crate::snapshot::Store;
@@ -89,7 +96,7 @@ pub(super) async fn run(
         .unwrap_or(0);
     let timeout = |own: Option<Duration>| super::step_timeout(own, request, ctx.collection);
     match &step.kind {
-        StepKind::Send(s) => send::run(st, conn, s).await,
+        StepKind::Send(s) => send::run(st, conn, s, timeout(s.timeout.map(|d| d.0))).await,
         StepKind::Expect(e) => {
             expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), false).await
         }
@@ -97,7 +104,7 @@ pub(super) async fn run(
             expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), true).await
         }
         StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
-        StepKind::Sleep(d) => wait::sleep(d.0).await,
+        StepKind::Sleep(d) => wait::sleep(st, d.0).await,
         StepKind::Capture(c) => capture::run(st, c),
         StepKind::Snapshot(s) => {
             let t = timeout(s.timeout.map(|d| d.0));
@@ -107,6 +114,18 @@ pub(super) async fn run(
         StepKind::Close(c) => close::close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::ExpectClose(c) => {
             close::expect_close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await
+        }
+        StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
+        StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
+        StepKind::Notify(n) => rpc::notify(st, conn, n).await,
+        StepKind::Subscribe(Subscribe::Graphql(s)) => graphql_ws::subscribe(st, conn, s).await,
+        StepKind::Complete(c) => graphql_ws::complete(st, conn, c).await,
+        StepKind::Emit(e) => socketio::emit(st, conn, e, timeout(e.timeout.map(|d| d.0))).await,
+        StepKind::Subscribe(Subscribe::Stomp(s)) => {
+            stomp::subscribe(st, conn, s, timeout(s.timeout.map(|d| d.0))).await
+        }
+        StepKind::Unsubscribe(u) => {
+            stomp::unsubscribe(st, conn, u, timeout(u.timeout.map(|d| d.0))).await
         }
     }
 }

@@ -1,4 +1,8 @@
-//! `send`: one text, JSON or binary frame, templates expanded.
+//! `send`: one text, JSON or binary frame, templates expanded; a JSON message goes through the
+//! connection's protocol, and with `reply:` the step waits for its answer (`reply.rs`); with a
+//! `destination`, it is a STOMP `SEND` (`stomp.rs`).
+
+use std::time::Duration;
 
 use base64::Engine as _;
 use tokio_tungstenite::tungstenite::Message;
@@ -6,12 +10,27 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{fail, State, StepResult};
 use crate::collection::{Payload, Send};
 
-pub(super) async fn run(st: &mut State<'_>, conn: usize, send: &Send) -> StepResult {
+pub(super) async fn run(
+    st: &mut State<'_>,
+    conn: usize,
+    send: &Send,
+    timeout: Duration,
+) -> StepResult {
+    if let Some(stomp) = &send.stomp {
+        return super::stomp::send(st, conn, send, stomp, timeout).await;
+    }
     let message = match &send.payload {
         Payload::Text(t) => Message::text(t.expand(&st.scope).map_err(|e| fail(e.to_string()))?),
         Payload::Json(j) => {
             let v = j.expand(&st.scope).map_err(|e| fail(e.to_string()))?;
-            Message::text(v.to_string())
+            if let Some(reply) = &send.reply {
+                return super::reply::run(st, conn, v, reply, timeout).await;
+            }
+            st.conns[conn]
+                .send_json(v, &mut st.rec)
+                .await
+                .map_err(fail)?;
+            return Ok(0);
         }
         Payload::Binary(b) => {
             let text = b.expand(&st.scope).map_err(|e| fail(e.to_string()))?;

@@ -1,0 +1,117 @@
+//! Protocols spoken inside a connection's frames (docs/format.md, "Protocols"): what the
+//! connection asks for before opening, the handshake, the keep-alives, and the translation
+//! between frames and the JSON envelopes steps see.
+//!
+//! A protocol is a state machine without I/O: the connection (`runner::conn`) owns the socket,
+//! records every frame in the transcript, and asks its [`Protocol`] what each server frame
+//! means and which frames to send. In order:
+//!
+//! 1. [`Protocol::prepare`] — before opening: the URL (Socket.IO's `/socket.io/?EIO=4…`) and
+//!    the subprotocols to ask for (`graphql-transport-ws`, `v12.stomp`…).
+//! 2. [`Protocol::greet`] — frames to send once the WebSocket is open (`connection_init`,
+//!    `CONNECT`); then server frames go through [`Protocol::decode`] until
+//!    [`Protocol::pending`] says the handshake is over (within the connect timeout).
+//! 3. [`Protocol::decode`] — every server text or binary frame: a message for the steps (the
+//!    frame itself, or an envelope: `Incoming::Envelope`), absorbed (a handshake step, a
+//!    keep-alive — its answer goes in `out`, is sent and recorded, and no step sees it), or a
+//!    failure (a refusal: the connection fails with the server's words).
+//! 4. [`Protocol::encode`] — a message a step sends, in envelope form, into frames.
+//! 5. [`Protocol::tick`] every [`Protocol::tick_every`] — heart-beats the client must send.
+//! 6. [`Protocol::farewell`] — frames to send before the close frame (`DISCONNECT`).
+//!
+//! [`Raw`] is the default: every hook is a no-op and `decode` hands the frame back unchanged,
+//! so a raw connection costs what it did before protocols existed.
+
+pub mod graphql_ws;
+pub mod jsonrpc;
+mod raw;
+pub mod socketio;
+pub mod stomp;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+pub use raw::Raw;
+
+use crate::collection::ProtocolConfig;
+use crate::runner::conn::Incoming;
+use crate::template::Lookup;
+
+/// What a protocol makes of one frame from the server.
+#[derive(Debug)]
+pub enum Decoded {
+    /// A message for the steps: the frame itself, or its envelope (`Incoming::Envelope`).
+    Message(Incoming),
+    /// Handled by the protocol (a handshake step, a keep-alive): no step sees it.
+    Absorbed,
+    /// The server refused or broke the protocol: the connection fails with these words.
+    Failed(String),
+}
+
+/// One connection's side of a protocol. Every method but `decode` has a default that does
+/// nothing; frames to send go in `out`, and the connection sends and records them.
+pub trait Protocol: Send {
+    /// The protocol's name as collections write it (`jsonrpc`).
+    fn name(&self) -> &'static str;
+
+    /// Before opening: may rewrite the URL and add subprotocols to ask for.
+    fn prepare(&self, _url: &mut String, _subprotocols: &mut Vec<String>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Frames to send as soon as the WebSocket is open.
+    fn greet(&mut self, _out: &mut Vec<Message>) {}
+
+    /// What the handshake still waits for (`"CONNECTED"`), or `None` once steps may run.
+    fn pending(&self) -> Option<String> {
+        None
+    }
+
+    /// One text or binary frame from the server (already in the transcript).
+    fn decode(&mut self, frame: Incoming, out: &mut Vec<Message>) -> Decoded;
+
+    /// A message a step sends (`send: {json}`, a `call`), in envelope form, as frames.
+    fn encode(&mut self, envelope: Value, out: &mut Vec<Message>) -> Result<(), String> {
+        out.push(Message::text(envelope.to_string()));
+        Ok(())
+    }
+
+    /// How often [`Protocol::tick`] runs while the connection waits for frames, if ever.
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Frames the client sends on its own, every [`Protocol::tick_every`] (heart-beats).
+    fn tick(&mut self, _out: &mut Vec<Message>) {}
+
+    /// Frames to send before the close frame.
+    fn farewell(&mut self, _out: &mut Vec<Message>) {}
+}
+
+/// The protocol of a connection, its options' templates expanded with `scope`.
+pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+    match config {
+        ProtocolConfig::Raw => Ok(Box::new(Raw)),
+        ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc)),
+        ProtocolConfig::GraphqlWs(o) => {
+            let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
+            let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;
+            Ok(Box::new(graphql_ws::GraphqlWs::new(init)))
+        }
+        ProtocolConfig::SocketIo(o) => {
+            let namespace = o.namespace.as_ref().map(|t| t.expand(scope)).transpose();
+            let auth = o.auth.as_ref().map(|a| a.expand(scope)).transpose();
+            let (namespace, auth) = (
+                namespace.map_err(|e| format!("socketio.namespace: {e}"))?,
+                auth.map_err(|e| format!("socketio.auth: {e}"))?,
+            );
+            Ok(Box::new(socketio::SocketIo::new(
+                namespace.as_deref(),
+                auth,
+            )))
+        }
+        ProtocolConfig::Stomp(options) => Ok(Box::new(stomp::Stomp::new(options, scope)?)),
+    }
+}

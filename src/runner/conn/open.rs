@@ -1,0 +1,151 @@
+//! Opening a connection: TCP, TLS, the WebSocket handshake through [`Wire`], and the sentences
+//! that say why it failed (refused, redirected, a TLS mismatch, a subprotocol disagreement).
+
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::Ws;
+use crate::runner::stream::Stream;
+use crate::runner::wire::Wire;
+
+/// TCP, then TLS for `wss://`, then the WebSocket handshake: what tokio-tungstenite's
+/// `connect_async_tls_with_config` does, with [`Wire`] between the decrypted stream and
+/// tungstenite (so no frame header makes it reserve more than a chunk ahead of the data).
+pub(super) async fn connect(
+    request: Request,
+    config: WebSocketConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    max_message_size: usize,
+    read_size: usize,
+) -> Result<(Ws, Response), tungstenite::Error> {
+    use tungstenite::error::{TlsError, UrlError};
+    use tungstenite::stream::Mode;
+    use tungstenite::Error as E;
+
+    let mode = tungstenite::client::uri_mode(request.uri())?;
+    let host = request.uri().host().ok_or(E::Url(UrlError::NoHostName))?;
+    // `[::1]` in a URL; rustls and the resolver want the address without brackets.
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .to_string();
+    let port = request.uri().port_u16().unwrap_or(match mode {
+        Mode::Plain => 80,
+        Mode::Tls => 443,
+    });
+    let tcp = TcpStream::connect((host.as_str(), port)).await?;
+    tcp.set_nodelay(true)?;
+    let stream = match mode {
+        Mode::Plain => Stream::Plain(tcp),
+        Mode::Tls => {
+            let config = tls.unwrap_or_else(crate::runner::tls::default_config);
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
+            let connector = tokio_rustls::TlsConnector::from(config);
+            Stream::Tls(Box::new(connector.connect(name, tcp).await?))
+        }
+    };
+    let wire = Wire::with_buffer(stream, max_message_size, read_size);
+    tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
+}
+
+/// Errors while opening: the same sentences, with the handshake's usual suspects named.
+pub(super) fn describe_connect_error(url: &str, e: &tungstenite::Error) -> String {
+    let text = describe_ws_error(e);
+    let dropped = text == "the connection was dropped without a close frame"
+        || text == "connection reset by the server";
+    if url.starts_with("wss://") && (dropped || text.starts_with("TLS")) {
+        return format!(
+            "the TLS handshake failed ({text}); is the server speaking plain ws:// rather than wss://?"
+        );
+    }
+    if dropped {
+        return format!("the server closed the connection during the WebSocket handshake ({text})");
+    }
+    text
+}
+
+/// Turns tungstenite's errors into sentences.
+pub fn describe_ws_error(e: &tungstenite::Error) -> String {
+    use tungstenite::error::{CapacityError, ProtocolError};
+    use tungstenite::Error as E;
+    match e {
+        E::Capacity(CapacityError::MessageTooLong { size, max_size }) => format!(
+            "a message of {size} bytes exceeds max_message_size ({}); raise `defaults.max_message_size` if messages this large are expected",
+            human_size(*max_size)
+        ),
+        E::Capacity(c) => format!("message too large: {c}"),
+        E::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+            std::io::ErrorKind::ConnectionReset => "connection reset by the server".into(),
+            std::io::ErrorKind::UnexpectedEof => {
+                "the connection was dropped without a close frame".into()
+            }
+            _ => {
+                let text = io.to_string();
+                if text.contains("failed to lookup address") || text.contains("Name or service not known") {
+                    format!("unknown host ({text})")
+                } else if text.contains("InvalidCertificate") || text.contains("invalid peer certificate") {
+                    format!("the server's TLS certificate is not trusted ({text}); use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`")
+                } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
+                    format!("TLS handshake failed: is the server speaking plain ws:// rather than wss://? ({text})")
+                } else {
+                    text
+                }
+            }
+        },
+        E::Tls(t) => {
+            let text = t.to_string();
+            if text.contains("certificate") {
+                format!("the server's TLS certificate is not trusted ({text}); use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`")
+            } else {
+                format!("TLS error: {text}")
+            }
+        }
+        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            "the connection was dropped without a close frame".into()
+        }
+        E::Http(response) => describe_refusal(response),
+        E::Url(u) => format!("invalid URL: {u}"),
+        E::ConnectionClosed | E::AlreadyClosed => "the connection is closed".into(),
+        other => other.to_string(),
+    }
+}
+
+/// An upgrade answered with another HTTP status: where a redirect points, or the start of the
+/// body that says why (what arrived with the headers; the handshake reads no further).
+fn describe_refusal(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> String {
+    let status = response.status();
+    if status.is_redirection() {
+        if let Some(to) = response.headers().get("location") {
+            return format!(
+                "the server redirected the upgrade (HTTP {status}) to {}; wsrun does not follow redirects, so use that URL",
+                String::from_utf8_lossy(to.as_bytes())
+            );
+        }
+    }
+    let body = response.body().as_deref().unwrap_or_default();
+    let body = String::from_utf8_lossy(body);
+    match body.trim() {
+        "" => format!("the server refused the upgrade with HTTP {status} (and no body)"),
+        body => format!(
+            "the server refused the upgrade with HTTP {status}: {}",
+            crate::report::truncate(body, 300)
+        ),
+    }
+}
+
+/// `67108864` → `64 MiB`.
+pub fn human_size(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
+}

@@ -1,0 +1,206 @@
+//! A connection's protocol at work: the handshake, frames the protocol sends by itself
+//! (keep-alive answers, ticks), messages sent in envelope form, and waiting for one particular
+//! message (a response, a reply) while every other one stays in the inbox.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Closed, Conn, Event, Incoming, Recorder, RecvError, INBOX_LIMIT};
+use crate::protocol::Decoded;
+use crate::report::{Direction, FrameData};
+
+impl Conn {
+    /// The protocol's handshake: its greeting, then server frames until it has what it waits
+    /// for, within `timeout`. Messages that arrive meanwhile stay in the inbox.
+    pub async fn handshake(&mut self, timeout: Duration, rec: &mut Recorder) -> Result<(), String> {
+        self.protocol.greet(&mut self.out);
+        self.flush(rec).await?;
+        let deadline = Instant::now() + timeout;
+        while let Some(waiting) = self.protocol.pending() {
+            if let Some(closed) = &self.closed {
+                return Err(match &closed.error {
+                    Some(why) => why.clone(),
+                    None => format!(
+                        "{} during the {} handshake",
+                        closed.describe(),
+                        self.protocol.name()
+                    ),
+                });
+            }
+            match tokio::time::timeout_at(deadline, self.read_frame(rec)).await {
+                Err(_) => {
+                    return Err(format!(
+                        "the {} handshake did not finish within {}: no {waiting} from the server",
+                        self.protocol.name(),
+                        crate::duration::format_duration(timeout)
+                    ))
+                }
+                Ok(Some(m)) => self.inbox.push_back(m),
+                Ok(None) => {}
+            }
+        }
+        // Heart-beats may have been negotiated by the handshake (STOMP's `CONNECTED`).
+        self.tick_at = self
+            .protocol
+            .tick_every()
+            .map(|every| Instant::now() + every);
+        Ok(())
+    }
+
+    /// When the protocol's next tick (a heart-beat) is due, if it has one and is open.
+    pub fn next_tick(&self) -> Option<Instant> {
+        self.tick_at
+            .filter(|_| self.closed.is_none() && !self.close_sent)
+    }
+
+    /// Runs the protocol's tick if it is due: what keeps a connection alive while no step
+    /// reads from it (`sleep`).
+    pub async fn tick_if_due(&mut self, rec: &mut Recorder) {
+        if self.next_tick().is_some_and(|at| at <= Instant::now()) {
+            self.tick(rec).await;
+        }
+    }
+
+    /// A fresh id for a message this connection sends (a JSON-RPC id): 1, 2, 3…
+    pub fn fresh_id(&mut self) -> u64 {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    /// Sends a message given in envelope form, as the protocol encodes it.
+    pub async fn send_json(
+        &mut self,
+        envelope: serde_json::Value,
+        rec: &mut Recorder,
+    ) -> Result<(), String> {
+        self.protocol.encode(envelope, &mut self.out)?;
+        self.flush(rec).await
+    }
+
+    /// The first message `wanted` accepts — from the inbox, else as it arrives — waiting until
+    /// `deadline`; every other message stays in the inbox, in order.
+    pub async fn recv_where(
+        &mut self,
+        deadline: Instant,
+        rec: &mut Recorder,
+        mut wanted: impl FnMut(&Incoming) -> bool,
+    ) -> Result<Incoming, RecvError> {
+        if let Some(pos) = self.inbox.iter().position(&mut wanted) {
+            if let Some(m) = self.inbox.remove(pos) {
+                return Ok(m);
+            }
+        }
+        loop {
+            if let Some(closed) = &self.closed {
+                return Err(RecvError::Closed(closed.clone()));
+            }
+            match tokio::time::timeout_at(deadline, self.read_frame(rec)).await {
+                Err(_) => return Err(RecvError::Timeout),
+                Ok(Some(m)) if wanted(&m) => return Ok(m),
+                Ok(Some(m)) => {
+                    if self.inbox.len() >= INBOX_LIMIT {
+                        return Err(RecvError::Closed(overflow("the awaited message")));
+                    }
+                    self.inbox.push_back(m);
+                }
+                Ok(None) => {}
+            }
+        }
+    }
+
+    /// A text or binary frame, already recorded, through the protocol: the message for the
+    /// steps, or `None` when the protocol absorbed it (its answers are sent) or failed on it.
+    pub(super) async fn decode(&mut self, frame: Incoming, rec: &mut Recorder) -> Option<Incoming> {
+        let decoded = self.protocol.decode(frame, &mut self.out);
+        if !self.out.is_empty() {
+            // A failed answer shows up as the connection's failure on the next read.
+            let _ = self.flush(rec).await;
+        }
+        match decoded {
+            Decoded::Message(m) => Some(m),
+            Decoded::Absorbed => None,
+            Decoded::Failed(why) => {
+                rec.record(
+                    &self.name,
+                    Direction::Received,
+                    FrameData::Lost(why.clone()),
+                );
+                self.closed = Some(Closed {
+                    code: None,
+                    reason: String::new(),
+                    clean: false,
+                    by_us: false,
+                    error: Some(why),
+                    too_big: false,
+                });
+                None
+            }
+        }
+    }
+
+    /// The protocol's tick (heart-beats), and the next one scheduled.
+    pub(super) async fn tick(&mut self, rec: &mut Recorder) {
+        self.protocol.tick(&mut self.out);
+        let _ = self.flush(rec).await;
+        self.tick_at = self
+            .protocol
+            .tick_every()
+            .map(|every| Instant::now() + every);
+    }
+
+    /// Sends the frames the protocol asked for.
+    pub(super) async fn flush(&mut self, rec: &mut Recorder) -> Result<(), String> {
+        for message in std::mem::take(&mut self.out) {
+            self.send(message, rec).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Serves every connection until `deadline` while no step reads (`sleep`): keep-alives are
+/// answered and heart-beats sent, messages kept in the inbox (up to its limit), a close noted.
+pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Recorder) {
+    use futures_util::FutureExt;
+    loop {
+        let reading: Vec<_> = conns
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, c)| c.closed.is_none() && c.inbox.len() < INBOX_LIMIT)
+            .map(|(i, c)| async move { (i, c.next_event().await) }.boxed())
+            .collect();
+        if reading.is_empty() {
+            tokio::time::sleep_until(deadline).await;
+            return;
+        }
+        let first = tokio::time::timeout_at(deadline, futures_util::future::select_all(reading));
+        let Ok(((i, event), _, others)) = first.await else {
+            return;
+        };
+        // The other connections' reads are dropped; their frames wait in their streams.
+        drop(others);
+        let conn = &mut conns[i];
+        match event {
+            Event::Tick => conn.tick(rec).await,
+            Event::Frame(next) => {
+                if let Some(m) = conn.take(next, rec).await {
+                    conn.inbox.push_back(m);
+                }
+            }
+        }
+    }
+}
+
+/// The inbox is full while a step waits for one message.
+pub(super) fn overflow(what: &str) -> Closed {
+    Closed {
+        code: None,
+        reason: String::new(),
+        clean: false,
+        by_us: false,
+        error: Some(format!(
+            "more than {INBOX_LIMIT} messages arrived while waiting for {what}"
+        )),
+        too_big: false,
+    }
+}

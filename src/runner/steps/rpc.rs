@@ -1,0 +1,214 @@
+//! JSON-RPC steps: `call` (one request, waiting for its response), `calls` (several at once,
+//! their responses in any order) and `notify` (no id, no response).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::reply::{await_json, failure};
+use super::{fail, State, StepResult};
+use crate::collection::{Call, CallItem, Calls, MatcherMap, Notify};
+use crate::duration::format_duration;
+use crate::protocol::jsonrpc::{self, describe_error, Outcome};
+use crate::report::{truncate, Failure, Shown};
+use crate::runner::check::{Ready, PREVIEW};
+use crate::runner::conn::RecvError;
+use crate::template::{TValue, Template};
+
+/// One call as `call` and `calls` write it.
+struct Spec<'a> {
+    method: &'a Template,
+    params: &'a Option<TValue>,
+    result: &'a Option<MatcherMap>,
+    error: &'a Option<MatcherMap>,
+}
+
+impl<'a> From<&'a Call> for Spec<'a> {
+    fn from(c: &'a Call) -> Self {
+        Spec {
+            method: &c.method,
+            params: &c.params,
+            result: &c.result,
+            error: &c.error,
+        }
+    }
+}
+
+impl<'a> From<&'a CallItem> for Spec<'a> {
+    fn from(c: &'a CallItem) -> Self {
+        Spec {
+            method: &c.method,
+            params: &c.params,
+            result: &c.result,
+            error: &c.error,
+        }
+    }
+}
+
+/// A call ready to send: its request, and what its response must hold.
+struct Pending {
+    method: String,
+    params: Option<Value>,
+    id: u64,
+    result: Option<Ready>,
+    error: Option<Ready>,
+}
+
+pub(super) async fn call(
+    st: &mut State<'_>,
+    conn: usize,
+    c: &Call,
+    timeout: Duration,
+) -> StepResult {
+    let mut responses = exchange(st, conn, &[Spec::from(c)], timeout).await?;
+    st.last = responses.pop();
+    Ok(1)
+}
+
+/// `calls`: the responses, in the order of the list, are the last matched message (an array).
+pub(super) async fn calls(
+    st: &mut State<'_>,
+    conn: usize,
+    c: &Calls,
+    timeout: Duration,
+) -> StepResult {
+    let specs: Vec<Spec<'_>> = c.list.iter().map(Spec::from).collect();
+    let responses = exchange(st, conn, &specs, timeout).await?;
+    let n = responses.len() as u64;
+    st.last = Some(Value::Array(responses));
+    Ok(n)
+}
+
+pub(super) async fn notify(st: &mut State<'_>, conn: usize, n: &Notify) -> StepResult {
+    let method = n
+        .method
+        .expand(&st.scope)
+        .map_err(|e| fail(e.to_string()))?;
+    let params = expand_params(n.params.as_ref(), st)?;
+    let message = jsonrpc::request(None, method, params);
+    st.conns[conn]
+        .send_json(message, &mut st.rec)
+        .await
+        .map_err(fail)?;
+    Ok(0)
+}
+
+fn expand_params(params: Option<&TValue>, st: &State<'_>) -> Result<Option<Value>, (Failure, u64)> {
+    params
+        .map(|p| p.expand(&st.scope))
+        .transpose()
+        .map_err(|e| fail(e.to_string()))
+}
+
+/// Sends every call at once, waits for every response (in any order), then checks them in the
+/// order of `specs`; returns the responses in that order.
+async fn exchange(
+    st: &mut State<'_>,
+    conn: usize,
+    specs: &[Spec<'_>],
+    timeout: Duration,
+) -> Result<Vec<Value>, (Failure, u64)> {
+    let mut pending = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let ready = |m: &Option<MatcherMap>| {
+            m.as_ref()
+                .map(|m| Ready::json(m, &st.scope))
+                .transpose()
+                .map_err(|e| fail(e.to_string()))
+        };
+        pending.push(Pending {
+            method: spec
+                .method
+                .expand(&st.scope)
+                .map_err(|e| fail(e.to_string()))?,
+            params: expand_params(spec.params.as_ref(), st)?,
+            id: 0,
+            result: ready(spec.result)?,
+            error: ready(spec.error)?,
+        });
+    }
+    let started = Instant::now();
+    for p in &mut pending {
+        p.id = st.conns[conn].fresh_id();
+        let request = jsonrpc::request(Some(p.id), p.method.clone(), p.params.take());
+        st.conns[conn]
+            .send_json(request, &mut st.rec)
+            .await
+            .map_err(fail)?;
+    }
+    let mut responses: Vec<Option<Value>> = vec![None; pending.len()];
+    let deadline = started + timeout;
+    let mut received = 0u64;
+    while let Some(waiting) = responses.iter().position(Option::is_none) {
+        let open = |v: &Value| {
+            let id = v.get("id").and_then(Value::as_u64);
+            pending
+                .iter()
+                .zip(&responses)
+                .any(|(p, r)| r.is_none() && Some(p.id) == id)
+        };
+        let response = await_json(st, conn, deadline, open).await.map_err(|e| {
+            let p = &pending[waiting];
+            let what = format!("the response to `{}` (id {})", p.method, p.id);
+            let summary = match e {
+                RecvError::Timeout => format!(
+                    "no response to `{}` (id {}) within {}",
+                    p.method,
+                    p.id,
+                    format_duration(timeout)
+                ),
+                RecvError::Closed(c) => format!("{} before {what} arrived", c.describe()),
+            };
+            (Failure::new(summary), received)
+        })?;
+        received += 1;
+        let id = response.get("id").and_then(Value::as_u64);
+        if let Some(slot) = pending.iter().position(|p| Some(p.id) == id) {
+            responses[slot] = Some(response);
+        }
+    }
+    st.latency = Some(started.elapsed());
+    let responses: Vec<Value> = responses.into_iter().flatten().collect();
+    for (p, response) in pending.iter().zip(&responses) {
+        check(p, response).map_err(|f| (f, received))?;
+    }
+    Ok(responses)
+}
+
+/// A response against what its call expects: a result (checked by `result:`), or with
+/// `error:`, an error (checked by it).
+fn check(p: &Pending, response: &Value) -> Result<(), Failure> {
+    let name = &p.method;
+    let message = || Some(truncate(&response.to_string(), PREVIEW));
+    match (jsonrpc::outcome(response), &p.error) {
+        (Outcome::Result(r), None) => match &p.result {
+            Some(ready) => ready
+                .check_doc(r)
+                .map_err(|m| failure(&format!("call `{name}` result"), m, response)),
+            None => Ok(()),
+        },
+        (Outcome::Error(e), Some(ready)) => ready
+            .check_doc(e)
+            .map_err(|m| failure(&format!("call `{name}` error"), m, response)),
+        (Outcome::Error(e), None) => Err(Failure {
+            summary: format!("call `{name}` failed: error {}", describe_error(e)),
+            expected: Some("a result".into()),
+            actual: Some(Shown::node(e)),
+            message: message(),
+            ..Failure::default()
+        }),
+        (Outcome::Result(r), Some(_)) => Err(Failure {
+            summary: format!("call `{name}` returned a result, but an error was expected"),
+            expected: Some("an error".into()),
+            actual: Some(Shown::node(r)),
+            message: message(),
+            ..Failure::default()
+        }),
+        (Outcome::Invalid(why), _) => Err(Failure {
+            summary: format!("call `{name}`: the response is not a JSON-RPC response: {why}"),
+            message: message(),
+            ..Failure::default()
+        }),
+    }
+}

@@ -1,0 +1,155 @@
+"""JSON-RPC against the reference implementation: collections/jsonrpc.yaml, written against the
+embedded mock, runs unchanged (`--env server`) against a server built on PyPI's `jsonrpcserver`
+and `websockets` (tests/python/servers/jsonrpc_server.py), through `wsrun.run()` and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import jsonschema
+import pytest
+
+import wsrun
+
+ROOT = Path(__file__).resolve().parents[2]
+COLLECTION = ROOT / "collections" / "jsonrpc.yaml"
+SERVER = Path(__file__).resolve().parent / "servers" / "jsonrpc_server.py"
+
+
+@pytest.fixture(scope="module")
+def rpc_url() -> Iterator[str]:
+    """The reference server on a free loopback port, for this module."""
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = proc.stdout.readline().strip()
+        assert port.isdigit(), f"the server did not print its port (exit {proc.poll()})"
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _wsrun_command() -> str:
+    found = Path(sys.executable).parent / "wsrun"
+    if found.exists():
+        return str(found)
+    which = shutil.which("wsrun")
+    assert which, "the wsrun console script is not installed"
+    return which
+
+
+def _received(request: wsrun.RequestResult) -> List[Any]:
+    return [
+        json.loads(f["payload"])
+        for f in request.transcript
+        if f["direction"] == "received" and f["kind"] == "text"
+    ]
+
+
+def test_the_collection_passes_offline_against_its_mock():
+    report = wsrun.run(str(COLLECTION))
+    assert report.passed, report.requests
+    assert len(report.requests) == 5
+
+
+def test_the_collection_passes_against_the_reference_server(rpc_url):
+    report = wsrun.run(str(COLLECTION), env="server", vars={"rpc_url": rpc_url})
+    failures = [(r.name, r.error) for r in report.requests if not r.passed]
+    assert failures == []
+    by_name = {r.name: r for r in report.requests}
+
+    calls = by_name["calls wait for every response, in any order"]
+    # The server answered `sleep` (id 1) last: the calls waited for it all the same.
+    ids = [m["id"] for m in _received(calls)]
+    assert ids[:3] == [2, 3, 1]
+    step = calls.steps[0]
+    assert step.keyword == "calls" and step.messages == 3
+    assert step.latency is not None and step.latency >= 0.2
+
+    notified = by_name["notifications stay in the inbox while a call waits"]
+    assert _received(notified)[0] == {"jsonrpc": "2.0", "method": "tick", "params": {"n": 1}}
+    assert [s.keyword for s in notified.steps] == ["notify", "call", "expect"]
+
+    errors = by_name["an expected error is checked, not failed on"]
+    assert [m["error"]["code"] for m in _received(errors)] == [-32000, -32601]
+
+
+def test_latency_is_reported_for_answered_steps_only(rpc_url):
+    report = wsrun.run(str(COLLECTION), env="server", vars={"rpc_url": rpc_url})
+    latencies = {
+        s.keyword: s.latency for r in report.requests for s in r.steps if s.keyword != "call"
+    }
+    assert latencies["capture"] is None and latencies["notify"] is None
+    assert latencies["send"] is not None and latencies["send"] > 0
+    assert all(
+        s.latency is not None and s.latency > 0
+        for r in report.requests
+        for s in r.steps
+        if s.keyword == "call"
+    )
+
+
+def test_the_cli_runs_the_collection_against_the_reference_server(rpc_url, tmp_path):
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [
+            _wsrun_command(),
+            str(COLLECTION),
+            "--env",
+            "server",
+            "--var",
+            f"rpc_url={rpc_url}",
+            "--report",
+            f"json={out}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "5 requests: 5 passed" in proc.stdout
+    document: Dict[str, Any] = json.loads(out.read_text())
+    schema = json.loads((ROOT / "schema" / "wsrun-report.schema.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(document)
+    steps = [s for c in document["collections"] for r in c["requests"] for s in r["steps"]]
+    assert {s["keyword"] for s in steps if s["latency_ms"] is not None} == {"call", "calls", "send"}
+
+
+UNEXPECTED = """\
+requests:
+  - name: boom
+    url: {url}
+    protocol: jsonrpc
+    steps:
+      - call: {{ method: boom }}
+  - name: unknown
+    url: {url}
+    protocol: jsonrpc
+    steps:
+      - call: {{ method: no_such_method, params: [1] }}
+  - name: wrong result
+    url: {url}
+    protocol: jsonrpc
+    steps:
+      - call: {{ method: add, params: [2, 2], result: {{ $: 5 }} }}
+"""
+
+
+def test_unexpected_errors_from_the_reference_server_fail_naming_code_and_message(rpc_url):
+    report = wsrun.run(UNEXPECTED.format(url=rpc_url))
+    boom, unknown, wrong = report.requests
+    assert not report.passed
+    assert boom.steps[0].error == 'call `boom` failed: error -32000 "boom"'
+    assert unknown.steps[0].error == 'call `no_such_method` failed: error -32601 "Method not found"'
+    assert wrong.steps[0].error == "call `add` result: $ does not match"
+    assert (wrong.steps[0].expected, wrong.steps[0].actual) == (5, 4)
