@@ -16,6 +16,7 @@ pub mod discover;
 pub mod duration;
 pub mod infer;
 pub mod jsonpath;
+pub mod latency;
 pub mod matcher;
 pub mod mock;
 pub mod options;

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub shard: Option<(u32, u32)>,
     /// Live counters for a progress line (the CLI shows one on a terminal).
     pub progress: Option<Arc<Progress>>,
+    /// Measure no round trips (`--no-latency`): what bench/ compares against to price them.
+    pub no_latency: bool,
 }
 
 /// Live counters a progress display reads while a run goes on.
@@ -44,4 +46,6 @@ pub struct Progress {
     pub requests_total: std::sync::atomic::AtomicUsize,
     /// The request that started last.
     pub current: std::sync::Mutex<String>,
+    /// While a load runs, its own line (users, messages, p95), shown instead of the counts.
+    pub live: std::sync::Mutex<String>,
 }

@@ -290,8 +290,9 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
                 .is_none_or(|names| names.contains(&r.name))
         })
         .filter(|(_, r)| {
+            // A load runs in every shard, each with its share of the users.
             opts.shard
-                .is_none_or(|(k, n)| shard_of(&path_text, &r.name, n) == k)
+                .is_none_or(|(k, n)| r.load.is_some() || shard_of(&path_text, &r.name, n) == k)
         })
         .map(|(i, _)| i)
         .collect();

@@ -434,6 +434,7 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
         steps: Vec::new(),
         transcript: Default::default(),
         rates: Vec::new(),
+        load: None,
     };
     for (i, t) in texts.iter().enumerate() {
         r.transcript.push(Frame {
@@ -462,6 +463,7 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
             outcome: Outcome::Failed(failure),
             messages: 1,
             latency: None,
+            latencies: None,
         });
     } else {
         r.error = Some(failure);

@@ -86,6 +86,11 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
         ),
         ("tls", req("    tls: {zzz_unknown: 1}\n"), d["tls"].clone()),
         (
+            "load",
+            req("    load: {users: 1, zzz_unknown: 1}\n"),
+            d["request"]["properties"]["load"].clone(),
+        ),
+        (
             "defaults",
             "defaults: {zzz_unknown: 1}\nrequests: []\n".into(),
             s["properties"]["defaults"].clone(),

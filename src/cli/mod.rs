@@ -1,6 +1,7 @@
 //! The `wsrun` command line: parses arguments, calls the library, renders, picks the exit code.
 
 mod args;
+mod merge;
 mod new;
 mod parse;
 mod pretty;
@@ -62,6 +63,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Snapshots(args) => snapshots(args),
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
+        Command::Merge(args) => merge::merge(args, color),
         Command::Watch(args) => watch::watch(args, color).await,
         Command::New(args) => new::new(args).await,
         Command::Schema => {
@@ -215,14 +217,19 @@ async fn progress_line(
             .lock()
             .map(|c| c.clone())
             .unwrap_or_default();
-        let line = format!(
-            "⋯ {}/{} requests · {} · {} msgs ({}/s)",
-            progress.requests_done.load(Relaxed),
-            progress.requests_total.load(Relaxed),
-            current,
-            now,
-            rate
-        );
+        let live = progress.live.lock().map(|l| l.clone()).unwrap_or_default();
+        let line = if !live.is_empty() {
+            format!("⋯ {live}")
+        } else {
+            format!(
+                "⋯ {}/{} requests · {} · {} msgs ({}/s)",
+                progress.requests_done.load(Relaxed),
+                progress.requests_total.load(Relaxed),
+                current,
+                now,
+                rate
+            )
+        };
         // Hold the stdout lock so the line never lands in the middle of a result.
         if let Ok(_out) = printer.out.lock() {
             eprint!("\r\x1b[2K{}", printer.style_dim(&line));

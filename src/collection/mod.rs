@@ -5,6 +5,7 @@ mod control;
 mod de;
 mod error;
 mod graphql_ws;
+mod load;
 mod protocol;
 pub mod schema;
 mod socketio;
@@ -24,6 +25,9 @@ pub use control::{Close, ExpectClose, Ping};
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
 pub use graphql_ws::*;
+pub use load::{
+    latency_check, measures_round_trip, LatencyCheck, Load, Metric, Threshold, MAX_USERS,
+};
 pub use protocol::*;
 pub use socketio::*;
 pub use step::*;
@@ -74,6 +78,12 @@ pub struct Request {
     /// Every message the request receives must match a message of this AsyncAPI channel.
     pub contract: Option<crate::contract::RequestContract>,
     pub steps: Vec<Step>,
+    /// `repeat: N`: the steps run N times on the same connections (1 without it).
+    pub repeat: u64,
+    /// `load:`: concurrent copies of the request (`collection::load`).
+    pub load: Option<Load>,
+    /// `thresholds:` that judge the load (with `load:` and none given: `failed: {lte: 0}`).
+    pub thresholds: Vec<Threshold>,
 }
 
 /// The name a request's single `url:` connection goes by.
@@ -239,6 +249,10 @@ struct RawRequest {
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
+    repeat: Option<Spanned<u64>>,
+    load: Option<Load>,
+    #[serde(default)]
+    thresholds: OrderedMap<String, Spanned<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -496,6 +510,23 @@ fn build_request(
             .map_err(|m| at(step.line, m))?;
         steps.push(step);
     }
+    let repeat = match r.repeat {
+        Some(n) if n.value == 0 => {
+            return Err(at(
+                n.referenced.line() as usize,
+                "`repeat` must be at least 1".into(),
+            ))
+        }
+        Some(n) => n.value,
+        None => 1,
+    };
+    let mut thresholds = Vec::with_capacity(r.thresholds.0.len());
+    for (name, limits) in r.thresholds.0 {
+        let t_line = limits.referenced.line() as usize;
+        let t = Threshold::parse(&name, &limits.value).map_err(|m| at(t_line, m))?;
+        thresholds.push((t_line, t));
+    }
+    load::check_request(&steps, r.load.as_ref(), &thresholds, line).map_err(|(l, m)| at(l, m))?;
     Ok(Request {
         name: r.name.value,
         description: r.description,
@@ -504,6 +535,9 @@ fn build_request(
         timeout: r.timeout.map(|d| d.0),
         contract: r.contract,
         steps,
+        repeat,
+        load: r.load,
+        thresholds: thresholds.into_iter().map(|(_, t)| t).collect(),
     })
 }
 

@@ -84,6 +84,20 @@ pub fn schema() -> Value {
         "steps".into(),
         json!({ "type": "array", "items": r("step") }),
     );
+    request_props.insert(
+        "repeat".into(),
+        json!({ "description": "Run the steps this many times on the same connections", "type": "integer", "minimum": 1 }),
+    );
+    request_props.insert("load".into(), load());
+    request_props.insert(
+        "thresholds".into(),
+        json!({
+            "description": "Limits that judge a load: failed, iterations, connections, connections_failed, msgs_per_s, connect_STAT, \"step N STAT\" (STAT: min, mean, max, pNN)",
+            "type": "object",
+            "propertyNames": { "pattern": "^(failed|iterations|connections|connections_failed|msgs_per_s|connect_(min|mean|max|p[0-9]+(\\.[0-9]+)?)|step [0-9]+ (min|mean|max|p[0-9]+(\\.[0-9]+)?))$" },
+            "additionalProperties": r("limits")
+        }),
+    );
     let vars = json!({ "type": "object" });
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -113,6 +127,8 @@ pub fn schema() -> Value {
                 "enum": PROTOCOL_NAMES
             },
             "matcher": matcher(),
+            "limits": limits(),
+            "latency": latency(),
             "matchers": {
                 "description": "JSONPath (RFC 9535) → matcher",
                 "type": "object",
@@ -183,9 +199,52 @@ fn expect() -> Value {
                 "within": r("duration"),
                 "during": r("duration"),
                 "json": json_matchers, "text": r("matcher"), "binary": r("matcher"),
+                "latency": r("latency"),
                 "stream": stream()
             }), &[])
         ]
+    })
+}
+
+/// `load:` on a request.
+fn load() -> Value {
+    let mut o = obj(
+        json!({
+            "users": { "description": "Concurrent copies of the request, each with its own connections", "type": "integer", "minimum": 1 },
+            "ramp": r("duration"),
+            "duration": r("duration")
+        }),
+        &["users"],
+    );
+    o["description"] = json!("Run the request as a load: `users` copies opened over `ramp`, repeating the steps until `duration` ends (or once)");
+    o
+}
+
+/// Limits on a measure: times as durations (`50ms`), counts and rates as numbers.
+fn limits() -> Value {
+    let limit = json!({ "anyOf": [ r("duration"), { "type": "number" } ] });
+    let mut props = Map::new();
+    for key in crate::latency::Op::KEYS {
+        props.insert(key.to_string(), limit.clone());
+    }
+    let mut o = obj(Value::Object(props), &[]);
+    o["minProperties"] = json!(1);
+    o
+}
+
+/// `latency:` on a step: limits on each round trip, or on statistics of all of them.
+fn latency() -> Value {
+    let mut props = Map::new();
+    for key in crate::latency::Op::KEYS {
+        props.insert(key.to_string(), r("duration"));
+    }
+    json!({
+        "description": "Limits on the round trip from the `send` just before: {lt: 50ms} on each, or {p95: {lt: 20ms}} on a statistic of all of them (min, mean, max, pNN)",
+        "type": "object",
+        "minProperties": 1,
+        "properties": props,
+        "patternProperties": { "^(min|mean|max|p[0-9]+(\\.[0-9]+)?)$": r("limits") },
+        "additionalProperties": false
     })
 }
 

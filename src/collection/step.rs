@@ -238,6 +238,8 @@ pub struct Expect {
     pub json: Option<OrderedMap<JsonPath, Matcher>>,
     pub text: Option<Matcher>,
     pub binary: Option<Matcher>,
+    /// Limits on the round trip from the `send` just before (`collection::load`).
+    pub latency: Option<super::load::LatencyCheck>,
     pub stream: Option<crate::stream::StreamSpec>,
 }
 
@@ -252,6 +254,7 @@ struct RawExpect {
     json: Option<OrderedMap<JsonPath, Matcher>>,
     text: Option<Matcher>,
     binary: Option<Matcher>,
+    latency: Option<super::load::LatencyCheck>,
     stream: Option<crate::stream::StreamSpec>,
 }
 
@@ -293,6 +296,7 @@ impl TryFrom<RawExpect> for Expect {
             json: r.json,
             text: r.text,
             binary: r.binary,
+            latency: r.latency,
             stream: r.stream,
         })
     }

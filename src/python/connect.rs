@@ -112,6 +112,7 @@ async fn recv(shared: Shared, url: String, timeout: Option<Duration>) -> Result<
                 outcome: Outcome::Passed,
                 messages: 0,
                 latency: None,
+                latencies: None,
             };
             let text = failure_text(&url, &step, &f).replacen("step 0 recv", "recv", 1);
             Problem::Step {

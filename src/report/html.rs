@@ -1,6 +1,7 @@
 //! The HTML report (`--report html=FILE`): one self-contained page (no external scripts, styles
 //! or fonts) with the summary, every request and its steps, failures expanded with their diff,
-//! the frame transcript as a timeline, and an inline SVG chart of message rate per connection.
+//! the frame transcript as a timeline, and an inline SVG chart of message rate per connection;
+//! round trips and loads in `html_load.rs`.
 
 use std::fmt::Write as _;
 
@@ -35,6 +36,7 @@ pre.diff .del{color:#cf222e}pre.diff .ins{color:#1a7f37}
 .timeline .dir{width:18px}.timeline .at{width:80px;color:#6e7781}.timeline .conn{width:90px;color:#57606a}
 .chart{margin:8px 0}
 .muted{color:#6e7781}
+table.latency td,table.thresholds td{font-variant-numeric:tabular-nums}
 "#;
 
 const COLORS: [&str; 6] = [
@@ -125,6 +127,7 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
         }
         out.push_str("</table>\n");
     }
+    super::html_load::request_latency(out, q);
     // A chart needs a stream to show: a handful of messages is better read in the timeline.
     let received: u64 = q
         .rates
@@ -139,7 +142,7 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
     out.push_str("</details>\n");
 }
 
-fn failure(out: &mut String, f: &super::Failure) {
+pub(super) fn failure(out: &mut String, f: &super::Failure) {
     let _ = write!(
         out,
         "<div class=\"failure\"><div class=\"fail\"><b>{}</b></div><dl>",

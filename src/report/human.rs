@@ -26,16 +26,16 @@ impl Style {
             text.to_string()
         }
     }
-    fn green(&self, t: &str) -> String {
+    pub(crate) fn green(&self, t: &str) -> String {
         self.paint("32", t)
     }
-    fn red(&self, t: &str) -> String {
+    pub(crate) fn red(&self, t: &str) -> String {
         self.paint("31", t)
     }
-    fn dim(&self, t: &str) -> String {
+    pub(crate) fn dim(&self, t: &str) -> String {
         self.paint("2", t)
     }
-    fn bold(&self, t: &str) -> String {
+    pub(crate) fn bold(&self, t: &str) -> String {
         self.paint("1", t)
     }
     fn time(&self, d: Duration) -> String {
@@ -88,6 +88,7 @@ pub fn request(style: &Style, path: &str, r: &RequestReport) -> String {
             out.push_str(&failure_text(style, path, step, failure));
         }
     }
+    out.push_str(&super::human_load::request_latency(style, r));
     if style.verbose {
         out.push_str(&transcript(style, r));
     }

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 pub use super::recorder::Recorder;
+use super::stream::Stream;
 use super::wire::Wire;
 use crate::protocol::{Protocol, Raw};
 use crate::report::{Direction, FrameData};
@@ -29,7 +29,7 @@ pub use speak::serve_until;
 use open::{connect, describe_connect_error};
 pub use open::{describe_ws_error, human_size};
 
-type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
+type Ws = WebSocketStream<Wire<Stream>>;
 
 pub use crate::protocol::Incoming;
 
@@ -143,6 +143,11 @@ const COPY_LIMIT: usize = 4096;
 /// The inbox may not grow past this while a step (a ping) reads ahead.
 const INBOX_LIMIT: usize = 100_000;
 
+/// A load's connections read through a buffer this small (grown only for a bigger frame), so
+/// that thousands of them stay a few KB each (bench/RESULTS.md, "Latency and load"). tungstenite
+/// keeps the 4 KiB buffer its handshake read into whatever is asked; this is the wire's own.
+pub const LEAN_BUFFER: usize = 512;
+
 impl Conn {
     /// Opens the connection within its `connect_timeout`, speaking no protocol (`raw`).
     pub async fn open(spec: &ConnectSpec) -> Result<Conn, String> {
@@ -154,6 +159,15 @@ impl Conn {
     pub async fn open_with(
         spec: &ConnectSpec,
         protocol: Box<dyn Protocol>,
+    ) -> Result<Conn, String> {
+        Self::open_buffered(spec, protocol, super::wire::READ_SIZE).await
+    }
+
+    /// [`Conn::open_with`] reading through buffers of `buffer` bytes ([`LEAN_BUFFER`] for a load).
+    pub async fn open_buffered(
+        spec: &ConnectSpec,
+        protocol: Box<dyn Protocol>,
+        buffer: usize,
     ) -> Result<Conn, String> {
         let mut prepared = spec.clone();
         protocol.prepare(&mut prepared.url, &mut prepared.subprotocols)?;
@@ -181,7 +195,17 @@ impl Conn {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
-        let connecting = connect(request, config, spec.tls.clone(), spec.max_message_size);
+        // tungstenite reads into the buffer its handshake left (4 KiB) at least; a smaller read
+        // size would save nothing.
+        config.read_buffer_size = buffer.max(4 << 10);
+        config.write_buffer_size = buffer.min(config.write_buffer_size);
+        let connecting = connect(
+            request,
+            config,
+            spec.tls.clone(),
+            spec.max_message_size,
+            buffer,
+        );
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {

@@ -3,11 +3,14 @@
 
 pub(crate) mod check;
 pub mod conn;
+mod iteration;
+mod load;
 pub mod mask;
 pub mod recorder;
 mod request;
 pub mod session;
 mod steps;
+mod stream;
 pub mod tls;
 mod wire;
 
@@ -302,6 +305,7 @@ fn stopped(request: &Request, why: &str) -> RequestReport {
         steps: Vec::new(),
         transcript: Default::default(),
         rates: Vec::new(),
+        load: None,
     }
 }
 

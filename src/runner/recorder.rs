@@ -14,6 +14,8 @@ pub struct Recorder {
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
     progress: Option<Arc<crate::options::Progress>>,
+    /// A load's user: count received messages into `progress`, keep no frames and no rates.
+    lean: bool,
 }
 
 /// Rate series never grow past this many buckets: older buckets merge pairwise instead.
@@ -27,6 +29,17 @@ impl Recorder {
             rates: Vec::new(),
             bucket_ms: 100,
             progress: None,
+            lean: false,
+        }
+    }
+
+    /// A recorder for one of a load's users: it only counts received messages into `counter`
+    /// (thousands of users keep no transcript each).
+    pub fn lean(counter: Arc<crate::options::Progress>) -> Self {
+        Self {
+            progress: Some(counter),
+            lean: true,
+            ..Self::new()
         }
     }
 
@@ -39,6 +52,17 @@ impl Recorder {
     }
 
     pub fn record(&mut self, conn: &Arc<str>, direction: Direction, data: FrameData) {
+        if self.lean {
+            if direction == Direction::Received
+                && matches!(data, FrameData::Text(_) | FrameData::Binary(_))
+            {
+                if let Some(p) = &self.progress {
+                    p.messages
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            return;
+        }
         let at = self.start.elapsed();
         if direction == Direction::Received
             && matches!(data, FrameData::Text(_) | FrameData::Binary(_))

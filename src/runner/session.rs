@@ -91,6 +91,7 @@ impl Session {
         let started = Instant::now();
         let keyword = step.kind.keyword();
         let report = |outcome, messages, latency| StepReport {
+            latencies: None,
             index: self.ran,
             keyword,
             line: step.line,

@@ -44,10 +44,10 @@ def test_the_repr_inherits_colours_marks_failures_and_wraps(long_failure):
     assert "color:inherit" in page
     assert "white-space:pre-wrap" in page and "overflow-wrap:anywhere" in page
     assert page.count("<details") == 2 and "2 steps" in page
-    # No step here waits for an answer: no (empty) latency column.
-    assert "round trip" not in page
+    # The passing `expect` right after its `send` measured a round trip: a latency column.
+    assert "round trip" in page
     first_row = ET.fromstring(page).find(".//details/table/tr")
-    assert first_row is not None and len(first_row) == 6
+    assert first_row is not None and len(first_row) == 7
 
 
 def test_a_passing_report_has_no_failure_column(echo_collection):

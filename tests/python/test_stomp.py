@@ -181,7 +181,8 @@ def test_the_cli_runs_the_collection_against_the_reference_broker(broker, tmp_pa
     document: Dict[str, Any] = json.loads(out.read_text())
     steps = [s for c in document["collections"] for r in c["requests"] for s in r["steps"]]
     timed = {s["keyword"] for s in steps if s["latency_ms"] is not None}
-    assert timed == {"subscribe", "send", "unsubscribe"}
+    # The receipts, and an `expect` right after a `send` (the message that came back).
+    assert timed == {"subscribe", "send", "unsubscribe", "expect"}
 
 
 REFUSALS = """\

@@ -75,11 +75,11 @@ pub(super) struct State<'a> {
     /// The last message an `expect`/`wait_for` matched, parsed, for `capture`.
     pub last: Option<Value>,
     pub several: bool,
+    /// The round-trip time of the step that just ran, if it waited for an answer.
+    pub latency: Option<Duration>,
     /// This request's secrets: the collection's, its header credentials, its secret captures.
     /// Every step that writes something out and the request's report mask with this one.
     pub masker: Masker,
-    /// The round-trip time of the step that just ran, if it waited for an answer.
-    pub latency: Option<Duration>,
 }
 
 /// Runs one step on the connection it names (the first one when it names none).
