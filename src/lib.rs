@@ -30,6 +30,7 @@ pub mod runner;
 pub mod snapshot;
 pub mod stream;
 pub mod template;
+pub mod threshold;
 pub mod value;
 pub mod watch;
 pub mod yaml;

@@ -238,8 +238,8 @@ pub struct Expect {
     pub json: Option<OrderedMap<JsonPath, Matcher>>,
     pub text: Option<Matcher>,
     pub binary: Option<Matcher>,
-    /// Limits on the round trip from the `send` just before (`collection::load`).
-    pub latency: Option<super::load::LatencyCheck>,
+    /// Limits on the round trip from the `send` just before (`src/threshold.rs`).
+    pub latency: Option<crate::threshold::LatencyCheck>,
     pub stream: Option<crate::stream::StreamSpec>,
 }
 
@@ -254,7 +254,7 @@ struct RawExpect {
     json: Option<OrderedMap<JsonPath, Matcher>>,
     text: Option<Matcher>,
     binary: Option<Matcher>,
-    latency: Option<super::load::LatencyCheck>,
+    latency: Option<crate::threshold::LatencyCheck>,
     stream: Option<crate::stream::StreamSpec>,
 }
 

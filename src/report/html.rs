@@ -3,6 +3,7 @@
 //! the frame transcript as a timeline, and an inline SVG chart of message rate per connection;
 //! round trips and loads in `html_load.rs`.
 
+pub(super) use super::html_failure::failure;
 use std::fmt::Write as _;
 
 use super::junit::escape;
@@ -140,40 +141,6 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
     }
     timeline(out, q);
     out.push_str("</details>\n");
-}
-
-pub(super) fn failure(out: &mut String, f: &super::Failure) {
-    let _ = write!(
-        out,
-        "<div class=\"failure\"><div class=\"fail\"><b>{}</b></div><dl>",
-        escape(&f.summary)
-    );
-    let rows = [
-        ("connection", f.connection.clone()),
-        ("path", f.path.clone()),
-        ("expected", f.expected.as_ref().map(ToString::to_string)),
-        ("actual", f.actual.as_ref().map(ToString::to_string)),
-        ("message", f.message.clone()),
-    ];
-    for (label, value) in rows {
-        if let Some(v) = value {
-            let _ = write!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&v));
-        }
-    }
-    out.push_str("</dl>");
-    if let Some(detail) = &f.detail {
-        out.push_str("<pre class=\"diff\">");
-        for line in detail.lines() {
-            let class = match line.chars().next() {
-                Some('-') => "del",
-                Some('+') => "ins",
-                _ => "",
-            };
-            let _ = writeln!(out, "<span class=\"{class}\">{}</span>", escape(line));
-        }
-        out.push_str("</pre>");
-    }
-    out.push_str("</div>\n");
 }
 
 fn timeline(out: &mut String, q: &RequestReport) {

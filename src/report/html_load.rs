@@ -108,7 +108,7 @@ fn thresholds_and_errors(out: &mut String, load: &LoadReport) {
             load.samples.len()
         );
         for f in &load.samples {
-            super::html::failure(out, f);
+            super::html_failure::failure(out, f);
         }
         out.push_str("</details>\n");
     }

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::human::Style;
 use super::load::{stats_ms, LoadReport};
+use super::style::Style;
 use super::RequestReport;
 use crate::duration::format_duration;
 use crate::latency::{format_ms, Latency, Stat};

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::{Failure, StepReport};
-use crate::collection::{Metric, Threshold};
 use crate::latency::{Bounds, Latency, Stat, Unit};
+use crate::threshold::{Metric, Threshold};
 
 /// Distinct error kinds kept; the rest are counted under [`OTHER_ERRORS`].
 pub const MAX_ERROR_KINDS: usize = 20;

@@ -3,6 +3,7 @@
 //! them and never prints.
 
 pub mod html;
+mod html_failure;
 mod html_load;
 pub mod human;
 mod human_load;
@@ -11,6 +12,7 @@ pub mod junit;
 pub mod load;
 pub mod merge;
 pub mod read;
+mod style;
 
 use std::collections::VecDeque;
 use std::time::Duration;

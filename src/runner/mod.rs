@@ -185,6 +185,14 @@ pub async fn run(
     report
 }
 
+/// A request as its keys say: a load of many users, or one run (with its `repeat`).
+async fn run_request_or_load(ctx: &steps::Ctx<'_>, request: &Request) -> RequestReport {
+    match &request.load {
+        Some(load) => load::run(ctx, request, load).await,
+        None => request::run_request(ctx, request).await,
+    }
+}
+
 /// What can end a request before its last step: Ctrl-C, the run's deadline, or the run
 /// halting after an earlier request stopped it.
 #[derive(Clone)]
@@ -225,7 +233,7 @@ async fn run_one(
     };
     tokio::select! {
         biased;
-        rr = request::run_request(ctx, request) => Some((rr, None)),
+        rr = run_request_or_load(ctx, request) => Some((rr, None)),
         _ = stops.cancel.cancelled() => {
             Some((stopped(request, "interrupted (Ctrl-C)"), Some(Stop::Interrupted)))
         }

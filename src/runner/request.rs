@@ -17,10 +17,8 @@ use crate::protocol::Protocol;
 use crate::report::{Failure, Outcome, RequestReport, StepReport};
 use crate::template::Scope;
 
+/// Runs one request once (or `repeat` times); a request with `load:` runs in `runner::load`.
 pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
-    if let Some(load) = &request.load {
-        return super::load::run(ctx, request, load).await;
-    }
     let started = Instant::now();
     let mut report = RequestReport {
         name: request.name.clone(),
