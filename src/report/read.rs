@@ -207,25 +207,7 @@ fn step(at: At<'_>) -> Res<StepReport> {
 /// A step keyword as the results keep it (a `&'static str`): a known one, else a leaked copy
 /// (one per distinct unknown keyword, read from a newer wsrun's report).
 fn keyword(text: &str) -> &'static str {
-    const KNOWN: [&str; 16] = [
-        "send",
-        "expect",
-        "wait_for",
-        "no_message",
-        "capture",
-        "snapshot",
-        "ping",
-        "sleep",
-        "close",
-        "expect_close",
-        "call",
-        "calls",
-        "notify",
-        "emit",
-        "subscribe",
-        "complete",
-    ];
-    KNOWN
+    crate::collection::STEP_KEYS
         .into_iter()
         .find(|k| *k == text)
         .unwrap_or_else(|| Box::leak(text.to_string().into_boxed_str()))
