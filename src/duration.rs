@@ -94,3 +94,16 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
     }
 }
+
+/// A duration written `250ms`, `5s`, `2m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> serde::Deserialize<'de> for Dur {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <crate::template::ScalarString as serde::Deserialize>::deserialize(d)?.0;
+        parse_duration(&text)
+            .map(Dur)
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -23,12 +23,18 @@ pub struct RunOptions {
     /// A deadline for the whole run.
     pub timeout: Option<Duration>,
     pub update_snapshots: bool,
+    /// How the caller asks for an update, named in a snapshot failure: `--update-snapshots`
+    /// when None (the Python module says `update_snapshots=True`, pytest
+    /// `--wsrun-update-snapshots`).
+    pub update_hint: Option<String>,
     /// How many requests run at once (0 or 1: one after another). Output keeps file order.
     pub jobs: usize,
     /// `--shard K/N`: run only the K-th of N stable partitions of all requests (K from 1).
     pub shard: Option<(u32, u32)>,
     /// Live counters for a progress line (the CLI shows one on a terminal).
     pub progress: Option<Arc<Progress>>,
+    /// Measure no round trips (`--no-latency`): what bench/ compares against to price them.
+    pub no_latency: bool,
 }
 
 /// Live counters a progress display reads while a run goes on.
@@ -40,4 +46,6 @@ pub struct Progress {
     pub requests_total: std::sync::atomic::AtomicUsize,
     /// The request that started last.
     pub current: std::sync::Mutex<String>,
+    /// While a load runs, its own line (users, messages, p95), shown instead of the counts.
+    pub live: std::sync::Mutex<String>,
 }

@@ -2,14 +2,14 @@
 //! that every template name is defined, and which requests run (filter, names, shard).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::collection::{Collection, LoadError, OrderedMap, Request};
+use crate::collection::{Collection, LoadError, MockDef, OrderedMap, Request};
 use crate::options::RunOptions;
-use crate::template::{self, Lookup, TValue, TemplateError, VarRef};
+use crate::template::{self, Lookup, Scope, TValue, TemplateError, VarRef};
 
 /// A collection checked against the options and ready to run.
 #[derive(Debug, Clone)]
@@ -18,11 +18,14 @@ pub struct Prepared {
     pub env: Option<String>,
     /// Indices of the requests the filter selected.
     pub selected: Vec<usize>,
-    layers: Vec<Vec<(String, TValue)>>,
+    layers: Vec<Layer>,
 }
 
-/// Which shard (1-based) of `n` a request belongs to: a stable hash of its file and name, so
-/// every CI runner computes the same partition.
+/// One source of variables: names and their (templated) values.
+type Layer = Vec<(String, TValue)>;
+
+/// Which shard (1-based) of `n` a request belongs to: a stable hash of its file (as
+/// [`shard_path`] spells it) and name, so every CI runner computes the same partition.
 pub fn shard_of(collection_path: &str, request_name: &str, n: u32) -> u32 {
     // FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -35,6 +38,69 @@ pub fn shard_of(collection_path: &str, request_name: &str, n: u32) -> u32 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     (hash % u64::from(n.max(1))) as u32 + 1
+}
+
+/// A collection's path as [`shard_of`] hashes it, the same however the path is spelled:
+/// relative to the current folder when the file is under it (else absolute), with `.` and `..`
+/// resolved and `/` between components. `dir/c.yaml`, `./dir/c.yaml`, `dir/../dir/c.yaml` and
+/// `/home/me/dir/c.yaml` (run from `/home/me`) are all `dir/c.yaml`.
+pub fn shard_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok().map(|c| lexical(&c));
+    let full = lexical(&match &cwd {
+        Some(cwd) => cwd.join(path),
+        None => path.to_path_buf(),
+    });
+    if let Some(cwd) = &cwd {
+        if let Ok(rel) = full.strip_prefix(cwd) {
+            return slashed(rel);
+        }
+        // The current folder may be reached through a link (`/tmp` → `/private/tmp`): compare
+        // real folders, leaving the file's own name as written.
+        let real_dir = full.parent().and_then(|d| std::fs::canonicalize(d).ok());
+        if let (Some(dir), Ok(real_cwd), Some(name)) =
+            (real_dir, std::fs::canonicalize(cwd), full.file_name())
+        {
+            if let Ok(rel) = dir.join(name).strip_prefix(real_cwd) {
+                return slashed(rel);
+            }
+        }
+    }
+    slashed(&full)
+}
+
+/// `path` with `.` dropped and `..` taking off the component before it, without touching the
+/// file system.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The components joined with `/`, whatever the platform's separator.
+fn slashed(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.components() {
+        match c {
+            Component::RootDir => out.push('/'),
+            other => {
+                if !out.is_empty() && !out.ends_with('/') {
+                    out.push('/');
+                }
+                out.push_str(&other.as_os_str().to_string_lossy());
+            }
+        }
+    }
+    out
 }
 
 /// Names outside the variables: built-ins, `env.X`, `mocks.NAME.url`.
@@ -138,9 +204,12 @@ fn without_quotes(message: &str) -> String {
     out
 }
 
-/// Checks a collection against the options without connecting: the environment exists, every
-/// template name is defined (or captured earlier in its request), variables have no cycles.
-pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, LoadError> {
+/// The environment the options select and the variable layers, lowest precedence first:
+/// `vars`, the environment, `--vars-file`s, `--var`, `--secret`.
+fn var_layers(
+    collection: &Collection,
+    opts: &RunOptions,
+) -> Result<(Option<String>, Vec<Layer>), LoadError> {
     let env = collection
         .select_env(opts.env.as_deref())?
         .map(str::to_string);
@@ -161,8 +230,51 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
         parse_kv(&opts.vars),
         parse_kv(&opts.secrets),
     ];
+    Ok((env, layers))
+}
+
+/// A collection's variables resolved for `opts`, without checking its requests: what a mock
+/// served alone (`wsrun serve`) replies with. `mocks` gives mock URLs; a mock it leaves out
+/// resolves to `ws://127.0.0.1:0`.
+pub fn collection_vars(
+    collection: Collection,
+    opts: &RunOptions,
+    mocks: &HashMap<String, String>,
+) -> Result<HashMap<String, Value>, LoadError> {
+    let (env, layers) = var_layers(&collection, opts)?;
+    let mut urls = placeholder_urls(&collection);
+    urls.extend(mocks.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut vars = Prepared {
+        collection: Arc::new(collection),
+        env,
+        selected: Vec::new(),
+        layers,
+    }
+    .resolve(&urls)?;
+    let named: serde_json::Map<String, Value> = mocks
+        .iter()
+        .map(|(name, url)| (name.clone(), serde_json::json!({ "url": url })))
+        .collect();
+    vars.entry("mocks".to_string())
+        .or_insert(Value::Object(named));
+    Ok(vars)
+}
+
+/// A URL for every mock, for resolving names without starting anything.
+fn placeholder_urls(collection: &Collection) -> HashMap<String, String> {
+    collection
+        .mocks
+        .iter()
+        .map(|(n, _)| (n.clone(), "ws://127.0.0.1:0".to_string()))
+        .collect()
+}
+
+/// Checks a collection against the options without connecting: the environment exists, every
+/// template name is defined (or captured earlier in its request), variables have no cycles.
+pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, LoadError> {
+    let (env, layers) = var_layers(&collection, opts)?;
     let filter = opts.filter.as_ref().map(|f| f.to_lowercase());
-    let path_text = collection.path.display().to_string();
+    let path_text = shard_path(&collection.path);
     let selected: Vec<usize> = collection
         .requests
         .iter()
@@ -178,8 +290,9 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
                 .is_none_or(|names| names.contains(&r.name))
         })
         .filter(|(_, r)| {
+            // A load runs in every shard, each with its share of the users.
             opts.shard
-                .is_none_or(|(k, n)| shard_of(&path_text, &r.name, n) == k)
+                .is_none_or(|(k, n)| r.load.is_some() || shard_of(&path_text, &r.name, n) == k)
         })
         .map(|(i, _)| i)
         .collect();
@@ -190,13 +303,13 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
         layers,
     };
     // Resolve with placeholder mock URLs: the names are checked, nothing is started.
-    let placeholders: HashMap<String, String> = prepared
-        .collection
-        .mocks
-        .iter()
-        .map(|(n, _)| (n.clone(), "ws://127.0.0.1:0".to_string()))
-        .collect();
+    let placeholders = placeholder_urls(&prepared.collection);
     let vars = prepared.resolve(&placeholders)?;
+    for name in prepared.mocks_used() {
+        if let Some((_, def)) = prepared.collection.mocks.iter().find(|(n, _)| *n == name) {
+            check_mock_names(&prepared.collection, &name, def, &vars, &placeholders)?;
+        }
+    }
     for &i in &prepared.selected {
         check_request_names(
             &prepared.collection,
@@ -205,7 +318,66 @@ pub fn prepare(collection: Collection, opts: &RunOptions) -> Result<Prepared, Lo
             &placeholders,
         )?;
     }
+    check_files(&prepared, &vars)?;
     Ok(prepared)
+}
+
+/// The files the run will read exist: each started mock's `replay:` and each selected
+/// connection's `tls.ca` (expanded), relative to the collection; errors point at their line.
+fn check_files(prepared: &Prepared, vars: &HashMap<String, Value>) -> Result<(), LoadError> {
+    let collection = &prepared.collection;
+    let base = collection.base_dir();
+    for name in prepared.mocks_used() {
+        let Some((_, def)) = collection.mocks.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        if let Some(replay) = &def.replay {
+            let path = base.join(&replay.value);
+            file_exists(&path).map_err(|why| {
+                collection.error_at(
+                    replay.referenced.line() as usize,
+                    format!(
+                        "mock `{name}`: cannot read the replay file {}: {why}",
+                        path.display()
+                    ),
+                )
+            })?;
+        }
+    }
+    let scope = Scope {
+        vars: Some(vars),
+        ..Scope::default()
+    };
+    for &i in &prepared.selected {
+        for c in &collection.requests[i].connections {
+            let Some(ca) = &c.tls.ca else {
+                continue;
+            };
+            // A name that cannot be expanded here was reported by the name check, or is a
+            // capture, which a connection cannot see: opening it will say so.
+            let Ok(file) = ca.value.expand(&scope) else {
+                continue;
+            };
+            let path = base.join(file);
+            file_exists(&path).map_err(|why| {
+                collection.error_at(
+                    ca.referenced.line() as usize,
+                    format!("cannot read the CA file {}: {why}", path.display()),
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Why `path` is not a readable file, in the words of [`LoadError::io`].
+fn file_exists(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err("it is a folder".into()),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("no such file".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn check_request_names(
@@ -215,26 +387,95 @@ fn check_request_names(
     mocks: &HashMap<String, String>,
 ) -> Result<(), LoadError> {
     let captured = request.captured_names();
+    let context = format!("in request `{}`", request.name);
+    check_names(
+        collection,
+        request.free_vars(),
+        &captured,
+        vars,
+        mocks,
+        &context,
+    )
+}
+
+/// A mock's rules may name the variables and built-ins; its replies also `message…`. Errors
+/// point at the rule.
+fn check_mock_names(
+    collection: &Collection,
+    name: &str,
+    def: &MockDef,
+    vars: &HashMap<String, Value>,
+    mocks: &HashMap<String, String>,
+) -> Result<(), LoadError> {
+    for rule in &def.on {
+        let line = rule.referenced.line() as usize;
+        let mut matched = Vec::new();
+        for (_, m) in &rule.value.matches.0 {
+            m.vars(&mut matched);
+        }
+        if let Some(m) = &rule.value.text {
+            m.vars(&mut matched);
+        }
+        if matched.iter().any(|v| v.root == "message") {
+            return Err(collection.error_at(
+                line,
+                format!(
+                    "mock `{name}`: `{{{{ message }}}}` names the incoming message in replies only; matchers are resolved once, when the mock starts"
+                ),
+            ));
+        }
+        let context = format!("in a `match:` or `text:` of mock `{name}`");
+        let at_rule = |v: Vec<VarRef>| v.into_iter().map(|v| (line, v)).collect();
+        check_names(collection, at_rule(matched), &[], vars, mocks, &context)?;
+        let mut replied = Vec::new();
+        for reply in &rule.value.reply {
+            if let Some(j) = &reply.json {
+                j.vars(&mut replied);
+            }
+            for t in reply.text.iter().chain(&reply.binary) {
+                replied.extend(t.vars().cloned());
+            }
+        }
+        let context = format!("in a reply of mock `{name}`");
+        check_names(
+            collection,
+            at_rule(replied),
+            &["message"],
+            vars,
+            mocks,
+            &context,
+        )?;
+    }
+    Ok(())
+}
+
+/// Every name in `refs` is a variable, one of `also` (captures, `message`) or a built-in; the
+/// first that is none is an error at its line, with a "did you mean".
+fn check_names(
+    collection: &Collection,
+    refs: Vec<(usize, VarRef)>,
+    also: &[&str],
+    vars: &HashMap<String, Value>,
+    mocks: &HashMap<String, String>,
+    context: &str,
+) -> Result<(), LoadError> {
     let builtins = Builtins {
         mocks,
         mock_names: collection.mocks.iter().map(|(n, _)| n.as_str()).collect(),
     };
-    for (line, var) in request.free_vars() {
-        if vars.contains_key(&var.root) || captured.contains(&var.root.as_str()) {
+    for (line, var) in refs {
+        if vars.contains_key(&var.root) || also.contains(&var.root.as_str()) {
             continue;
         }
         if let Err(e) = builtins.lookup(&var) {
             let e = match e {
                 TemplateError::Unknown { name, hint } if hint.is_empty() => {
-                    let known = vars
-                        .keys()
-                        .map(String::as_str)
-                        .chain(captured.iter().copied());
+                    let known = vars.keys().map(String::as_str).chain(also.iter().copied());
                     template::unknown(&name, known)
                 }
                 other => other,
             };
-            return Err(collection.error_at(line, format!("{e} in request `{}`", request.name)));
+            return Err(collection.error_at(line, format!("{e} {context}")));
         }
     }
     Ok(())
@@ -329,5 +570,23 @@ mod tests {
             "non-finite float …"
         );
         assert_eq!(without_quotes("unclosed quote"), "unclosed quote");
+    }
+
+    #[test]
+    fn shard_paths_are_the_same_however_the_path_is_spelled() {
+        let cwd = std::env::current_dir().expect("a current folder");
+        let want = "collections/websocket.yaml";
+        for spelling in [
+            PathBuf::from("collections/websocket.yaml"),
+            PathBuf::from("./collections/./websocket.yaml"),
+            PathBuf::from("collections/../collections/websocket.yaml"),
+            cwd.join("collections/websocket.yaml"),
+        ] {
+            assert_eq!(shard_path(&spelling), want, "{}", spelling.display());
+        }
+        assert_eq!(
+            shard_path(Path::new("/elsewhere/./x/../c.yaml")),
+            "/elsewhere/c.yaml"
+        );
     }
 }

@@ -93,8 +93,8 @@ enum Part {
     Var(VarRef),
 }
 
-/// A string with `{{ … }}` placeholders.
-#[derive(Debug, Clone, PartialEq)]
+/// A string with `{{ … }}` placeholders (the default is the empty text).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Template {
     parts: Vec<Part>,
 }

@@ -39,11 +39,11 @@ impl Target {
 
     /// The connection to open, named `name` (in transcripts), with a request's default limits.
     pub fn connect_spec(&self, name: &str) -> Result<ConnectSpec, String> {
-        let tls = crate::collection::Tls {
-            ca: self.ca.clone(),
-            insecure: self.insecure,
-        };
-        let tls = crate::runner::tls::client_config(&tls, std::path::Path::new("."))?;
+        let tls = crate::runner::tls::client_config(
+            self.ca.as_deref(),
+            self.insecure,
+            std::path::Path::new("."),
+        )?;
         Ok(ConnectSpec {
             name: name.into(),
             url: self.url.clone(),

@@ -157,3 +157,60 @@ requests:
     );
     assert_eq!(run.code, 0, "{}", run.output());
 }
+
+#[test]
+fn wsrun_serve_replies_with_the_collection_variables() {
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"vars: {venue: binance}
+mocks:
+  exchange:
+    on:
+      - reply: { json: { venue: "{{ venue }}", id: "{{ message.id }}" } }
+requests: []
+"#,
+    );
+    /// Ends `wsrun serve` however the test ends.
+    struct Serving(std::process::Child);
+    impl Drop for Serving {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Serving(
+        Command::new(env!("CARGO_BIN_EXE_wsrun"))
+            .args(["serve", "c.yaml"])
+            .current_dir(ws.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start wsrun serve"),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("the URL line");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let reply = rt.block_on(async {
+        let (mut c, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        c.send(Message::text(r#"{"id": 3}"#)).await.expect("send");
+        tokio::time::timeout(Duration::from_secs(10), c.next())
+            .await
+            .expect("a reply in time")
+            .expect("a message")
+            .expect("no error")
+    });
+    drop(child);
+    let v: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+    assert_eq!(v, serde_json::json!({"venue": "binance", "id": 3}));
+}

@@ -410,3 +410,110 @@ fn secrets_escaped_in_json_in_a_secret_map_or_captured_never_appear_in_output_or
     assert!(run.stdout.contains("pass=***"), "{}", run.stdout);
     assert!(run.stdout.contains("token=***"), "{}", run.stdout);
 }
+
+/// Three requests on an echo server: the first fails after 400 ms (or, with `first_waits`,
+/// waits 5 s for a message that never comes), the second passes at once, the third waits 5 s.
+fn slow_failure_then_fast_pass(ws: &cli::Workspace, url: &str, first_timeout: &str) {
+    ws.write(
+        "c.yaml",
+        &format!(
+            r#"requests:
+  - name: slow failure
+    url: "{url}"
+    steps:
+      - wait_for: {{ json: {{ $.never: 1 }}, timeout: {first_timeout} }}
+  - name: fast pass
+    url: "{url}"
+    steps:
+      - send: hi
+      - expect: {{ text: hi }}
+  - name: still waiting
+    url: "{url}"
+    steps:
+      - wait_for: {{ json: {{ $.never: 1 }}, timeout: 5s }}
+"#
+        ),
+    );
+}
+
+/// The names and statuses of the requests in a JSON report, with its summary and `stopped`.
+fn reported(ws: &cli::Workspace, file: &str) -> (Vec<(String, bool)>, Value, Value) {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join(file)).unwrap()).unwrap();
+    let requests = v["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["requests"].as_array().unwrap().clone())
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    (requests, v["summary"].clone(), v["stopped"].clone())
+}
+
+#[test]
+fn fail_fast_with_jobs_keeps_a_later_request_that_finished_before_an_earlier_slow_failure() {
+    let server = common::echo();
+    let ws = cli::Workspace::new();
+    slow_failure_then_fast_pass(&ws, &server.url(), "400ms");
+    let run = ws.wsrun(&[
+        "c.yaml",
+        "--jobs",
+        "2",
+        "--fail-fast",
+        "--report",
+        "json=r.json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(run.stdout.contains("✗ slow failure"), "{}", run.output());
+    assert!(run.stdout.contains("✓ fast pass"), "{}", run.output());
+    assert!(!run.stdout.contains("still waiting"), "{}", run.output());
+    assert!(
+        run.stdout.contains("2 requests: 1 passed, 1 failed"),
+        "{}",
+        run.output()
+    );
+    let (requests, summary, stopped) = reported(&ws, "r.json");
+    assert_eq!(
+        requests,
+        [("slow failure".into(), false), ("fast pass".into(), true)]
+    );
+    assert_eq!(summary["passed"], 1, "{summary}");
+    assert_eq!(summary["failed"], 1, "{summary}");
+    assert_eq!(stopped, "fail_fast");
+}
+
+#[test]
+fn the_run_timeout_with_jobs_keeps_a_later_request_that_finished_before_an_earlier_one_was_cut() {
+    let server = common::echo();
+    let ws = cli::Workspace::new();
+    slow_failure_then_fast_pass(&ws, &server.url(), "5s");
+    let run = ws.wsrun(&[
+        "c.yaml",
+        "--jobs",
+        "2",
+        "--timeout",
+        "400ms",
+        "--report",
+        "json=r.json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout
+            .contains("the run timed out after 400ms (--timeout)"),
+        "{}",
+        run.output()
+    );
+    assert!(run.stdout.contains("✓ fast pass"), "{}", run.output());
+    let (requests, summary, stopped) = reported(&ws, "r.json");
+    assert_eq!(
+        requests[..2],
+        [("slow failure".into(), false), ("fast pass".into(), true)]
+    );
+    assert_eq!(summary["passed"], 1, "{summary}");
+    assert_eq!(stopped, "timeout");
+}

@@ -281,8 +281,67 @@ requests:
     assert_code(&r, 1);
     assert_eq!(
         files(&ws),
-        ["__snapshots__/c__btc-usdt-trades-2.snap.new", "c.yaml"]
+        [
+            "__snapshots__/c__btc-usdt-trades-2-33a652c6.snap.new",
+            "c.yaml"
+        ]
     );
+}
+
+#[test]
+fn names_that_differ_only_in_case_punctuation_or_script_get_their_own_snapshot_files() {
+    let server = common::echo();
+    let ws = Workspace::new();
+    let request = |name: &str, n: u32, snapshot: &str| {
+        format!(
+            "  - name: {name}\n    url: \"{{{{ url }}}}\"\n    steps:\n      - send: {{json: {{n: {n}}}}}\n      - snapshot: {snapshot}\n"
+        )
+    };
+    let yaml = [
+        "requests:\n".to_string(),
+        // Default names whose slugs are equal: `btc-usdt-trades-2`.
+        request("BTC/USDT trades", 1, ""),
+        request("btc usdt trades", 2, ""),
+        // Explicit names whose slugs are both empty.
+        request("first", 3, "{name: 取引}"),
+        request("second", 4, "{name: 注文}"),
+        // A clean name keeps its file name as it is.
+        request("third", 5, "{name: trade-shape}"),
+    ]
+    .concat();
+    ws.write("c.yaml", &yaml);
+    let r = run(&ws, &server.url(), &["c.yaml", "--update-snapshots"]);
+    assert_code(&r, 0);
+    let stored = files(&ws);
+    assert_eq!(stored.len(), 6, "five snapshots and c.yaml: {stored:?}");
+    assert!(
+        stored.contains(&"__snapshots__/c__trade-shape.snap".to_string()),
+        "{stored:?}"
+    );
+    // Each request meets its own message again.
+    let r = run(&ws, &server.url(), &["c.yaml"]);
+    assert_code(&r, 0);
+    assert_eq!(files(&ws), stored);
+}
+
+#[test]
+fn a_snapshot_name_expands_its_templates() {
+    let server = common::text_server(vec![MSG_A.into()]);
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        r#"
+vars: {symbol: btc}
+requests:
+  - name: snap
+    url: "{{ url }}"
+    steps:
+      - snapshot: {name: "trades-{{ symbol }}"}
+"#,
+    );
+    let r = run(&ws, &server.url(), &["c.yaml", "--update-snapshots"]);
+    assert_code(&r, 0);
+    assert_eq!(files(&ws), ["__snapshots__/c__trades-btc.snap", "c.yaml"]);
 }
 
 #[test]
@@ -690,6 +749,85 @@ fn snapshots_accept_with_a_collection_path_touches_only_its_snapshots() {
         files(&ws),
         ["__snapshots__/c__first.snap", "c.yaml", "d.yaml"]
     );
+}
+
+/// A workspace holding one wsrun pending snapshot (`c.yaml`'s) among `.snap.new` files that
+/// belong to others: insta's own in a Rust crate, and ones whose collection is gone.
+fn workspace_with_foreign_pending_files() -> Workspace {
+    let ws = Workspace::new();
+    ws.write("c.yaml", FIRST);
+    ws.write(
+        "__snapshots__/c__first.snap.new",
+        "---\nsource: c.yaml\n---\n{}\n",
+    );
+    for foreign in [
+        "crate/src/snapshots/crate__tests__x.snap.new",
+        "crate/tests/snapshots/cli__y.snap.new",
+        "__snapshots__/gone__first.snap.new",
+        "__snapshots__/c.snap.new",
+        "other/__snapshots__/c__first.snap.new",
+    ] {
+        ws.write(foreign, "---\nsource: elsewhere\n---\n{}\n");
+    }
+    ws
+}
+
+#[test]
+fn snapshots_reject_deletes_only_pending_snapshots_of_existing_collections() {
+    let ws = workspace_with_foreign_pending_files();
+    let r = ws.wsrun(&["snapshots", "reject"]);
+    assert_code(&r, 0);
+    assert_eq!(
+        r.stdout,
+        "rejected ./__snapshots__/c__first.snap.new\n1 snapshot(s) rejected\n"
+    );
+    assert_eq!(
+        files(&ws),
+        [
+            "__snapshots__/c.snap.new",
+            "__snapshots__/gone__first.snap.new",
+            "c.yaml",
+            "crate/src/snapshots/crate__tests__x.snap.new",
+            "crate/tests/snapshots/cli__y.snap.new",
+            "other/__snapshots__/c__first.snap.new",
+        ]
+    );
+}
+
+#[test]
+fn snapshots_accept_leaves_insta_pending_snapshots_of_a_rust_crate_alone() {
+    let ws = workspace_with_foreign_pending_files();
+    let r = ws.wsrun(&["snapshots", "accept", "."]);
+    assert_code(&r, 0);
+    assert!(
+        r.stdout.ends_with("1 snapshot(s) accepted\n"),
+        "{}",
+        r.output()
+    );
+    let after = files(&ws);
+    assert!(
+        after.contains(&"__snapshots__/c__first.snap".to_string()),
+        "{after:?}"
+    );
+    for untouched in [
+        "crate/src/snapshots/crate__tests__x.snap.new",
+        "crate/tests/snapshots/cli__y.snap.new",
+        "__snapshots__/gone__first.snap.new",
+        "other/__snapshots__/c__first.snap.new",
+    ] {
+        assert!(
+            after.contains(&untouched.to_string()),
+            "{untouched}: {after:?}"
+        );
+    }
+    // Named directly, a file that is not a wsrun snapshot is left alone too.
+    let r = ws.wsrun(&[
+        "snapshots",
+        "reject",
+        "crate/src/snapshots/crate__tests__x.snap.new",
+    ]);
+    assert_code(&r, 0);
+    assert_eq!(r.stdout, "0 snapshot(s) rejected\n");
 }
 
 #[test]

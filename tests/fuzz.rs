@@ -1,18 +1,20 @@
-//! Fuzzing without nightly: a deterministic, coverage-blind mutation fuzzer over three targets —
-//! collection loading, template expansion, matcher evaluation (with JSONPath). Each must never
-//! panic. Seeds live in `tests/fuzz/corpus/`; any input that ever crashed is kept there as a
-//! regression seed. A fourth target generates rather than mutates: random secrets in random
-//! renderings, masked and rendered as every report, must never show. `WSRUN_FUZZ_ITERS=N` sets
-//! the executions per target (CI runs a short pass; `docs/robustness.md` records a long one).
+//! Fuzzing without nightly: a deterministic, coverage-blind mutation fuzzer over four targets —
+//! collection loading, template expansion, matcher evaluation (with JSONPath), and finding
+//! collections in random folder trees. Each must never panic (discovery never hang either).
+//! Seeds live in `tests/fuzz/corpus/`; any input that ever crashed is kept there as a regression
+//! seed. A fifth target generates rather than mutates: random secrets in random renderings,
+//! masked and rendered as every report, must never show. `WSRUN_FUZZ_ITERS=N` sets the
+//! executions per target (CI runs a short pass; `docs/robustness.md` records a long one).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use wsrun::collection::Collection;
+use wsrun::discover::{collection_files, is_collection};
 use wsrun::jsonpath::JsonPath;
 use wsrun::matcher::{Matcher, Subject};
 use wsrun::report::{
@@ -137,6 +139,11 @@ fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn corpus() -> Vec<Vec<u8>> {
+    corpus_files().into_iter().map(|(_, bytes)| bytes).collect()
+}
+
+/// The seeds with their file names, sorted.
+fn corpus_files() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("the fuzz corpus folder")
@@ -146,7 +153,14 @@ fn corpus() -> Vec<Vec<u8>> {
     files.sort();
     files
         .iter()
-        .map(|f| std::fs::read(f).expect("read a seed"))
+        .map(|f| {
+            let name = f
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(f).expect("read a seed"))
+        })
         .collect()
 }
 
@@ -420,6 +434,7 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
         steps: Vec::new(),
         transcript: Default::default(),
         rates: Vec::new(),
+        load: None,
     };
     for (i, t) in texts.iter().enumerate() {
         r.transcript.push(Frame {
@@ -448,6 +463,7 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
             outcome: Outcome::Failed(failure),
             messages: 1,
             latency: None,
+            latencies: None,
         });
     } else {
         r.error = Some(failure);
@@ -545,4 +561,189 @@ fn a_secret_in_any_rendering_never_appears_in_any_report() {
         }
     }
     eprintln!("mask: {n} executions, no secret shown");
+}
+
+/// What a file in a random tree holds.
+fn random_file(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    const OTHERS: &[&[u8]] = &[
+        b"kind: Deployment\nspec:\n  resources:\n    requests: {cpu: 100m}\n",
+        b"requests: {cpu: 100m}\n",
+        b"kind: A\n---\nkind: B\n",
+        b"{\"requests\": [{\"name\": \"a\", \"url\": \"ws://127.0.0.1:9\"}]}",
+        b"requests :\n  - name: a\n    url: ws://127.0.0.1:9\n",
+        b"name: c\nvars: {a: 1}\nrequests:\n  - name: a\n    url: ws://127.0.0.1:9\n",
+        b"requests:\n",
+        b"- requests\n",
+        b"title: [unclosed\n",
+        b"",
+        b"\xff\xfe\x00r\x00",
+    ];
+    // Mostly whole files: a tree with one that does not parse ends in that report, so trees
+    // where discovery must find everything need most files intact.
+    let mut bytes = match rng.below(10) {
+        0..=3 => rng.pick(OTHERS).to_vec(),
+        4..=7 => rng.pick(seeds).clone(),
+        _ => {
+            let base = rng.pick(seeds).clone();
+            mutate(rng, &base, seeds)
+        }
+    };
+    match rng.below(16) {
+        0 => bytes.splice(0..0, "\u{FEFF}".bytes()).for_each(drop),
+        1 => {
+            let at = rng.below(bytes.len() + 1);
+            bytes.insert(at, 0xC3 + rng.below(2) as u8 * 0x3C);
+        }
+        _ => {}
+    }
+    bytes
+}
+
+/// Fills `root` with a random tree: folders (some that discovery skips), YAML and other files,
+/// and on Unix links to folders (`.`, `..`, siblings, themselves) and to files, some dangling.
+fn random_tree(rng: &mut Rng, root: &Path, seeds: &[Vec<u8>]) {
+    const DIRS: &[&str] = &["sub", "deep", "z", "target", "__snapshots__", ".git"];
+    const FILES: &[&str] = &[
+        "a.yaml",
+        "b.yml",
+        "c.yaml",
+        "notes.txt",
+        "d.json",
+        ".hidden.yaml",
+        "e.YAML",
+        "f.yaml",
+    ];
+    let mut dirs = vec![root.to_path_buf()];
+    for _ in 0..rng.below(4) {
+        let parent = rng.pick(&dirs).clone();
+        let dir = parent.join(rng.pick(DIRS));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            dirs.push(dir);
+        }
+    }
+    for _ in 0..1 + rng.below(5) {
+        let dir = rng.pick(&dirs).clone();
+        let _ = std::fs::write(dir.join(rng.pick(FILES)), random_file(rng, seeds));
+    }
+    #[cfg(unix)]
+    for _ in 0..rng.below(4) {
+        const TARGETS: &[&str] = &[".", "..", "sub", "../sub", "a.yaml", "missing.yaml", "loop"];
+        const LINKS: &[&str] = &["loop", "here", "up.yaml", "link", "zz"];
+        let dir = rng.pick(&dirs).clone();
+        let _ = std::os::unix::fs::symlink(rng.pick(TARGETS), dir.join(rng.pick(LINKS)));
+    }
+}
+
+/// The regular `.yaml`/`.yml` files of a tree outside the folders discovery skips, found
+/// without following links: each that is a collection must be found, by some path.
+fn plain_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if name.starts_with('.') || name == "__snapshots__" || name == "target" {
+            continue;
+        }
+        if kind.is_dir() {
+            plain_yaml_files(&entry.path(), out);
+        } else if kind.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            out.push(entry.path());
+        }
+    }
+}
+
+/// Discovery on one tree, or why it broke an invariant.
+fn check_discovery(root: &Path) -> Result<(), String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = root.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(collection_files(std::slice::from_ref(&dir)));
+    });
+    let found = match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(found) => found,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            return Err("discovery did not end within 20 s".into())
+        }
+        Err(_) => return Err("discovery panicked".into()),
+    };
+    let found = match found {
+        Ok(files) => files,
+        Err(e) if e.path == root && e.message.starts_with("no collections found") => Vec::new(),
+        Err(e) => {
+            // A reported file must really be unreadable or not YAML.
+            return match is_collection(&e.path) {
+                Err(_) => Ok(()),
+                Ok(is) => Err(format!(
+                    "reported {} (collection: {is}): {e}",
+                    e.path.display()
+                )),
+            };
+        }
+    };
+    let mut real = HashSet::new();
+    for f in &found {
+        if is_collection(f).ok() != Some(true) {
+            return Err(format!(
+                "returned {}, which is not a collection",
+                f.display()
+            ));
+        }
+        real.insert(std::fs::canonicalize(f).map_err(|e| e.to_string())?);
+    }
+    if real.len() != found.len() {
+        return Err(format!("a collection found twice: {found:?}"));
+    }
+    let mut candidates = Vec::new();
+    plain_yaml_files(root, &mut candidates);
+    for f in candidates {
+        let canonical = std::fs::canonicalize(&f).map_err(|e| e.to_string())?;
+        match is_collection(&f) {
+            Ok(true) if !real.contains(&canonical) => {
+                return Err(format!("missed the collection {}", f.display()))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "{} does not parse, yet was not reported: {e}",
+                    f.display()
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn discovering_any_folder_tree_never_panics_hangs_or_misses_a_collection() {
+    // The alias bomb takes seconds per parse on a debug build: trees get the other seeds.
+    let seeds: Vec<Vec<u8>> = corpus_files()
+        .into_iter()
+        .filter(|(name, _)| !name.contains("bomb"))
+        .map(|(_, bytes)| bytes)
+        .collect();
+    let mut rng = Rng(0xA076_1D64_78BD_642F);
+    // Each execution writes a whole tree, so the short pass takes a fiftieth of the others'.
+    let n = (iterations() / 50).max(1);
+    let mut failures = Vec::new();
+    for i in 0..n {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        random_tree(&mut rng, dir.path(), &seeds);
+        let outcome = catch_unwind(AssertUnwindSafe(|| check_discovery(dir.path())))
+            .unwrap_or_else(|_| Err("panicked".into()));
+        if let Err(why) = outcome {
+            // Keep the tree for whoever reads the failure.
+            let kept = std::env::temp_dir().join(format!("wsrun-fuzz-discover-{i}"));
+            let _ = std::fs::remove_dir_all(&kept);
+            let _ = std::fs::rename(dir.keep(), &kept);
+            failures.push(format!("{}: {why}", kept.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} trees:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("discover: {n} trees, no panic, no hang, nothing missed");
 }

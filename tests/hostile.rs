@@ -259,6 +259,27 @@ fn an_untrusted_certificate_is_named_and_ca_or_insecure_fix_it() {
 }
 
 #[test]
+fn a_ca_path_expands_its_templates() {
+    let (config, pem) = self_signed();
+    let server = start(Some(config), |mut ws| async move {
+        while let Some(Ok(m)) = ws.next().await {
+            if m.is_text() && ws.send(m).await.is_err() {
+                break;
+            }
+        }
+    });
+    let ws = cli::Workspace::new();
+    ws.write("certs/ca.pem", &pem);
+    let steps = "      - send: hello\n      - expect: { text: hello }\n";
+    let yaml = collection(&server.url("wss"), steps, "").replace(
+        "    steps:",
+        "    tls: { ca: \"{{ certs }}/ca.pem\" }\n    steps:",
+    );
+    let run = ws.run_collection(&yaml, &["--var", "certs=certs"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+}
+
+#[test]
 fn an_unknown_host_fails_with_a_clear_message() {
     let ws = cli::Workspace::new();
     let run = ws.run_collection(

@@ -86,6 +86,11 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
         ),
         ("tls", req("    tls: {zzz_unknown: 1}\n"), d["tls"].clone()),
         (
+            "load",
+            req("    load: {users: 1, zzz_unknown: 1}\n"),
+            d["request"]["properties"]["load"].clone(),
+        ),
+        (
             "defaults",
             "defaults: {zzz_unknown: 1}\nrequests: []\n".into(),
             s["properties"]["defaults"].clone(),
@@ -196,6 +201,55 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             "notify",
             req("    protocol: jsonrpc\n    steps:\n      - notify: {zzz_unknown: 1}\n"),
             step("notify"),
+        ),
+        (
+            "subscribe (graphql-ws)",
+            req("    protocol: graphql-ws\n    steps:\n      - subscribe: {query: q, zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][1].clone(),
+        ),
+        (
+            "complete",
+            req("    protocol: graphql-ws\n    steps:\n      - complete: {zzz_unknown: 1}\n"),
+            step("complete")["anyOf"][1].clone(),
+        ),
+        (
+            "mock graphql-ws options",
+            "mocks: {m: {protocol: graphql-ws, graphql-ws: {zzz_unknown: 1}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["graphql-ws"].clone(),
+        ),
+        (
+            "emit",
+            req("    protocol: socketio\n    steps:\n      - emit: {zzz_unknown: 1}\n"),
+            step("emit")["anyOf"][1].clone(),
+        ),
+        (
+            "emit ack",
+            req("    protocol: socketio\n    steps:\n      - emit: {event: e, ack: {zzz_unknown: 1}}\n"),
+            step("emit")["anyOf"][1]["properties"]["ack"]["anyOf"][1].clone(),
+        ),
+        (
+            "mock emit reply",
+            "mocks: {m: {protocol: socketio, on: [{reply: {emit: {zzz_unknown: 1}}}]}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["on"]["items"]["properties"]["reply"]["anyOf"][0]["properties"]
+                ["emit"]
+                .clone(),
+        ),
+        (
+            "mock socketio options",
+            "mocks: {m: {protocol: socketio, socketio: {zzz_unknown: 1}}}\nrequests: []\n".into(),
+            d["mock"]["properties"]["socketio"].clone(),
+        ),
+        (
+            "subscribe (stomp)",
+            req("    protocol: stomp\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][0].clone(),
+        ),
+        (
+            "unsubscribe",
+            req("    protocol: stomp\n    steps:\n      - unsubscribe: {zzz_unknown: 1}\n"),
+            step("unsubscribe")["anyOf"][1].clone(),
         ),
         (
             "mock method",

@@ -5,19 +5,36 @@
 >>> report.passed, report.requests[0].steps[0].passed                # doctest: +SKIP
 
 ``run`` takes a path (file or folder), YAML text or a dict; ``run_async`` is the same for
-asyncio. ``stream`` reads a WebSocket as Python objects, ``query`` is RFC 9535 JSONPath over
-Python data, ``validate`` checks a collection without connecting. Errors are ``WsrunError``
-subclasses.
+asyncio. ``connect`` drives one connection a step at a time (the engine's steps and matchers),
+``stream`` reads a WebSocket as Python objects, ``serve`` runs a collection's mock in-process,
+``query`` is RFC 9535 JSONPath over Python data, ``validate`` checks a collection without
+connecting. Errors are ``WsrunError`` subclasses; a failed step or
+``report.raise_for_failures()`` raises ``AssertionFailed``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from . import _wsrun
+from ._connect import AsyncConnection, Connection, connect
 from ._report import CollectionResult, Report, RequestResult, StepResult
+from ._serve import MockServer, serve
+from ._stream import Stream, stream
+from ._types import (
+    CollectionDict,
+    FailureDict,
+    FrameDict,
+    RateDict,
+    ReportDict,
+    RequestDict,
+    StepDict,
+    SummaryDict,
+    TranscriptDict,
+)
 from ._wsrun import (
+    AssertionFailed,
     CollectionError,
     ConnectionFailed,
     JsonPathError,
@@ -29,15 +46,30 @@ from ._wsrun import (
 __all__ = [
     "run",
     "run_async",
+    "connect",
     "stream",
+    "serve",
     "query",
     "validate",
     "Report",
     "CollectionResult",
     "RequestResult",
     "StepResult",
+    "Connection",
+    "AsyncConnection",
     "Stream",
+    "MockServer",
+    "ReportDict",
+    "CollectionDict",
+    "RequestDict",
+    "StepDict",
+    "FailureDict",
+    "FrameDict",
+    "TranscriptDict",
+    "RateDict",
+    "SummaryDict",
     "WsrunError",
+    "AssertionFailed",
     "CollectionError",
     "ConnectionFailed",
     "StreamTimeout",
@@ -112,70 +144,3 @@ def query(path: str, obj: Any) -> List[Any]:
     """Every value that the RFC 9535 JSONPath ``path`` selects in ``obj`` (dicts, lists, str,
     numbers, bools, None). An invalid path raises :class:`JsonPathError`."""
     return _wsrun.query(path, obj)
-
-
-# ----------------------------------------------------------------------------------------------
-# Streaming
-# ----------------------------------------------------------------------------------------------
-
-_EMPTY = object()
-
-
-class Stream(_wsrun._Stream):
-    """Messages of a live WebSocket: dicts/lists for JSON text, ``str`` for other text, ``bytes``
-    for binary. Iterate it (``for`` or ``async for``); ``close()`` or use it as a context
-    manager. A background reader keeps at most ~1000 messages waiting, so a slow consumer
-    slows the server down rather than filling memory."""
-
-    def __enter__(self) -> "Stream":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    async def __aenter__(self) -> "Stream":
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __aiter__(self) -> "Stream":
-        return self
-
-    async def __anext__(self) -> Any:
-        item = self._pop(_EMPTY)
-        while item is _EMPTY:
-            await self._fill_async()
-            item = self._pop(_EMPTY)
-        return item
-
-
-def stream(
-    url: str,
-    *,
-    send: Any = None,
-    headers: Optional[Union[Mapping[str, str], Sequence[Tuple[str, str]]]] = None,
-    subprotocols: Optional[Sequence[str]] = None,
-    limit: Optional[int] = None,
-    timeout: Seconds = None,
-    connect_timeout: Seconds = None,
-    insecure: bool = False,
-    max_message_size: Optional[int] = None,
-) -> Stream:
-    """Connects to ``url``, sends ``send`` (one message or a list: dicts/lists as JSON, str as
-    text, bytes as binary) and returns a :class:`Stream` of what the server sends.
-
-    ``limit`` stops after that many messages; ``timeout`` (seconds or ``"10s"``) raises
-    :class:`StreamTimeout` when no message comes for that long. A connection that cannot open
-    raises :class:`ConnectionFailed`."""
-    return Stream(
-        url,
-        send=send,
-        headers=dict(headers) if isinstance(headers, Mapping) else headers,
-        subprotocols=list(subprotocols) if subprotocols is not None else None,
-        limit=limit,
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        insecure=insecure,
-        max_message_size=max_message_size,
-    )

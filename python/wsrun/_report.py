@@ -7,10 +7,23 @@ A ``Report`` wraps the engine's own result (``_wsrun._Report``). Its attributes 
 
 from __future__ import annotations
 
-import html
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional, cast
 
 from . import _wsrun
+from typing import TYPE_CHECKING
+
+from ._types import (
+    CollectionDict,
+    FailureDict,
+    FrameDict,
+    ReportDict,
+    RequestDict,
+    StepDict,
+    ViolationDict,
+)
+
+if TYPE_CHECKING:
+    from ._types import _StepStatus, _Stopped
 
 
 class StepResult:
@@ -21,7 +34,7 @@ class StepResult:
 
     __slots__ = ("_d",)
 
-    def __init__(self, data: Dict[str, Any]) -> None:
+    def __init__(self, data: StepDict) -> None:
         self._d = data
 
     @property
@@ -37,7 +50,7 @@ class StepResult:
         return self._d["line"]
 
     @property
-    def status(self) -> str:
+    def status(self) -> _StepStatus:
         return self._d["status"]
 
     @property
@@ -60,51 +73,55 @@ class StepResult:
         return None if latency is None else latency / 1000
 
     @property
-    def failure(self) -> Optional[Dict[str, Any]]:
+    def failure(self) -> Optional[FailureDict]:
         """The failure as the JSON report has it, or None."""
         return self._d["failure"]
 
-    def _failure(self, key: str) -> Any:
-        failure = self._d["failure"]
-        return None if failure is None else failure[key]
-
     @property
     def error(self) -> Optional[str]:
-        return self._failure("summary")
+        f = self._d["failure"]
+        return None if f is None else f["summary"]
 
     @property
     def connection(self) -> Optional[str]:
-        return self._failure("connection")
+        f = self._d["failure"]
+        return None if f is None else f["connection"]
 
     @property
     def path(self) -> Optional[str]:
-        return self._failure("path")
+        f = self._d["failure"]
+        return None if f is None else f["path"]
 
     @property
     def expected(self) -> Any:
-        return self._failure("expected")
+        f = self._d["failure"]
+        return None if f is None else f["expected"]
 
     @property
     def actual(self) -> Any:
-        return self._failure("actual")
+        f = self._d["failure"]
+        return None if f is None else f["actual"]
 
     @property
     def message(self) -> Any:
-        return self._failure("message")
+        f = self._d["failure"]
+        return None if f is None else f["message"]
 
     @property
     def detail(self) -> Optional[str]:
-        return self._failure("detail")
+        f = self._d["failure"]
+        return None if f is None else f["detail"]
 
     @property
-    def stream(self) -> Optional[List[Dict[str, Any]]]:
+    def stream(self) -> Optional[List[ViolationDict]]:
         """The stream properties that did not hold over the step's window, as the JSON report
         has them (``property``, ``path``, ``index``, ``window``, ``value``, ``previous``,
         ``gaps``, …), or None."""
-        return self._failure("stream")
+        f = self._d["failure"]
+        return None if f is None else f["stream"]
 
-    def to_dict(self) -> Dict[str, Any]:
-        return dict(self._d)
+    def to_dict(self) -> StepDict:
+        return cast(StepDict, dict(self._d))
 
     def __repr__(self) -> str:
         return f"<StepResult {self.index} {self.keyword} line {self.line}: {self.status}>"
@@ -117,7 +134,7 @@ class RequestResult:
 
     __slots__ = ("_d", "collection", "_index")
 
-    def __init__(self, data: Dict[str, Any], collection: "CollectionResult", index: int) -> None:
+    def __init__(self, data: RequestDict, collection: "CollectionResult", index: int) -> None:
         self._d = data
         self.collection = collection
         self._index = index
@@ -140,11 +157,17 @@ class RequestResult:
 
     @property
     def failure_text(self) -> Optional[str]:
+        """The failure as the CLI prints it (step, file:line, path, expected, actual, message),
+        or None when the request passed."""
+        return None if self.passed else self._failure_text(None)
+
+    def _failure_text(self, root: Optional[str]) -> str:
         c = self.collection
-        return c._report._native.failure_text(c._index, self._index)
+        text = c._report._native.failure_text(c._index, self._index, root)
+        return text if text is not None else (self.error or "")
 
     @property
-    def transcript(self) -> List[Dict[str, Any]]:
+    def transcript(self) -> List[FrameDict]:
         """The frames: ``at_ms``, ``direction``, ``connection``, ``kind``, ``payload``."""
         return self._d["transcript"]["frames"]
 
@@ -168,7 +191,7 @@ class RequestResult:
         step = self.failed_step
         return None if step is None else step.error
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> RequestDict:
         return self._d
 
     def __repr__(self) -> str:
@@ -181,7 +204,7 @@ class CollectionResult:
 
     __slots__ = ("_d", "_report", "_index")
 
-    def __init__(self, data: Dict[str, Any], report: "Report", index: int) -> None:
+    def __init__(self, data: CollectionDict, report: "Report", index: int) -> None:
         self._d = data
         self._report = report
         self._index = index
@@ -210,7 +233,7 @@ class CollectionResult:
     def requests(self) -> List[RequestResult]:
         return [RequestResult(r, self, i) for i, r in enumerate(self._d["requests"])]
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> CollectionDict:
         return self._d
 
     def __repr__(self) -> str:
@@ -220,14 +243,14 @@ class CollectionResult:
 class Report:
     """What a run produced. ``passed``, ``requests`` (of every collection, in order),
     ``collections``, ``duration``, ``stopped`` (None, ``"interrupted"``, ``"timeout"`` or
-    ``"fail_fast"``); ``to_dict()``, ``to_junit()``, ``to_html()``; shows as a table in
-    Jupyter."""
+    ``"fail_fast"``); ``to_dict()``, ``to_junit()``, ``to_html()``; ``raise_for_failures()``;
+    shows as a table in Jupyter."""
 
     __slots__ = ("_native", "_d")
 
     def __init__(self, native: _wsrun._Report) -> None:
         self._native = native
-        self._d: Dict[str, Any] = native.to_dict()
+        self._d: ReportDict = native.to_dict()
 
     @property
     def passed(self) -> bool:
@@ -238,7 +261,7 @@ class Report:
         return self._d["duration_ms"] / 1000
 
     @property
-    def stopped(self) -> Optional[str]:
+    def stopped(self) -> Optional[_Stopped]:
         return self._d["stopped"]
 
     @property
@@ -256,7 +279,31 @@ class Report:
     def __bool__(self) -> bool:
         return bool(self.passed)
 
-    def to_dict(self) -> Dict[str, Any]:
+    def failure_text(self) -> str:
+        """Every failure as the CLI prints it, each under its collection and request; empty
+        when the run passed."""
+        parts = []
+        for r in self.failed:
+            body = "".join("  " + line + "\n" for line in r._failure_text(None).splitlines())
+            parts.append(f"{r.collection.name} \u203a {r.name}\n{body}")
+        if self.stopped and not self.passed:
+            parts.append(f"the run stopped early ({self.stopped})\n")
+        return "".join(parts)
+
+    def raise_for_failures(self) -> "Report":
+        """Raises :class:`AssertionFailed` carrying :meth:`failure_text` when the run failed;
+        returns the report when it passed (``wsrun.run(...).raise_for_failures()``)."""
+        __tracebackhide__ = True
+        if self.passed:
+            return self
+        summary = self._d["summary"]
+        head = f"{summary['failed']} of {summary['requests']} requests failed\n"
+        error = _wsrun.AssertionFailed(head + self.failure_text())
+        failed = self.failed
+        error.failure = _first_failure(failed[0]) if failed else None
+        raise error
+
+    def to_dict(self) -> ReportDict:
         """The JSON report (format ``wsrun-report/1``) as plain data: the document
         ``--report json=FILE`` writes."""
         return self._native.to_dict()
@@ -270,44 +317,30 @@ class Report:
         return self._native.to_html()
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        rows = []
-        for c in self.collections:
-            for r in c.requests:
-                style = "" if r.passed else ' style="background:#fdecea"'
-                mark = (
-                    '<span style="color:#1a7f37">&#10003;</span>'
-                    if r.passed
-                    else '<span style="color:#cf222e">&#10007;</span>'
-                )
-                detail = (
-                    ""
-                    if r.passed
-                    else f'<pre style="margin:0;white-space:pre-wrap">{e(r.failure_text or "")}</pre>'
-                )
-                rows.append(
-                    f"<tr{style}><td>{mark}</td><td>{e(c.name or c.path)}</td>"
-                    f"<td>{e(r.name)}</td><td>{r.duration * 1000:.0f} ms</td>"
-                    f"<td>{detail}</td></tr>"
-                )
-        summary = self._d["summary"]
-        color = "#1a7f37" if self.passed else "#cf222e"
-        text = f"{summary['passed']} passed"
-        if summary["failed"]:
-            text += f", {summary['failed']} failed"
-        if self.stopped:
-            text += f" (stopped: {e(self.stopped)})"
-        return (
-            '<div class="wsrun-report">'
-            f'<p><b style="color:{color}">wsrun: {text}</b> in {self.duration:.2f}s</p>'
-            "<table><thead><tr><th></th><th>collection</th><th>request</th><th>time</th>"
-            "<th>failure</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
-        )
+        from ._html import report_html
+
+        return report_html(self)
 
     def __repr__(self) -> str:
         summary = self._d["summary"]
         state = "passed" if self.passed else "failed"
-        return (
+        text = (
             f"<Report {state}: {summary['requests']} requests, {summary['passed']} passed, "
-            f"{summary['failed']} failed, {self.duration:.2f}s>"
+            f"{summary['failed']} failed, {self.duration:.2f}s"
         )
+        failed = self.failed
+        if failed:
+            # `assert report.passed` shows this repr: name the first failure.
+            first = failed[0]._failure_text(None).strip().splitlines()
+            text += f"; first: {failed[0].name!r}: {first[0] if first else failed[0].error}"
+        elif self.stopped:
+            text += f"; stopped: {self.stopped}"
+        return text + ">"
+
+
+def _first_failure(r: RequestResult) -> Optional[FailureDict]:
+    data = r.to_dict()
+    if data["error"] is not None:
+        return data["error"]
+    step = r.failed_step
+    return None if step is None else step.failure

@@ -1,5 +1,6 @@
 //! Command-line arguments (docs/format.md, "The command line").
 
+use super::parse::{parse_dur, parse_kv};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -34,9 +35,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Record what a server sends, in the format `replay:` reads
     Record(RecordArgs),
+    /// Merge the JSON reports of shards into one report
+    Merge(MergeArgs),
     /// Connect and print messages live; lines typed on stdin are sent
     Watch(super::watch::WatchArgs),
-    /// Write a starter collection from a recording (`--from FILE.jsonl`)
+    /// Write a starter collection from a recording (`--from FILE.jsonl`) or an AsyncAPI document
     New(super::new::NewArgs),
     /// Print the JSON Schema of the collection format (for editors)
     Schema,
@@ -44,8 +47,9 @@ pub enum Command {
 
 /// `wsrun PATH` means `wsrun run PATH`.
 pub fn insert_default_command(mut argv: Vec<String>) -> Vec<String> {
-    const KNOWN: [&str; 13] = [
+    const KNOWN: [&str; 14] = [
         "run",
+        "merge",
         "watch",
         "new",
         "validate",
@@ -108,7 +112,9 @@ pub struct RunArgs {
     /// Run N requests at once (output stays in file order)
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
     pub jobs: usize,
-    /// Run only the K-th of N stable partitions of all requests (for CI matrices)
+    /// Run only the K-th of N stable partitions of all requests (for CI matrices); a load runs
+    /// in every shard with its share of the users. `auto/N`: K from JOB_COMPLETION_INDEX + 1
+    /// (a Kubernetes Indexed Job)
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
     /// Write a report: junit=FILE, json=FILE or html=FILE (repeatable)
@@ -120,6 +126,9 @@ pub struct RunArgs {
     /// Print only failures and the summary
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Measure no round trips (bench/ prices measuring them against this)
+    #[arg(long, hide = true)]
+    pub no_latency: bool,
 }
 
 impl RunArgs {
@@ -135,6 +144,7 @@ impl RunArgs {
             update_snapshots: self.update_snapshots,
             jobs: self.jobs,
             shard: self.shard,
+            no_latency: self.no_latency,
             ..RunOptions::default()
         }
     }
@@ -204,6 +214,19 @@ pub struct RecordArgs {
     pub duration: Option<Dur>,
 }
 
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports (`--report json=FILE`) of the shards of one run
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub files: Vec<PathBuf>,
+    /// Write the merged report: junit=FILE, json=FILE or html=FILE (repeatable)
+    #[arg(long = "report", value_name = "KIND=FILE", value_parser = parse_report)]
+    pub reports: Vec<(ReportKind, PathBuf)>,
+    /// Print only failures and the summary
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
 /// The report formats of `--report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportKind {
@@ -232,24 +255,27 @@ fn parse_report(s: &str) -> Result<(ReportKind, PathBuf), String> {
     Ok((kind, PathBuf::from(file)))
 }
 
+/// The variable a Kubernetes Indexed Job sets in each pod: its index, from 0.
+pub const JOB_INDEX_VAR: &str = "JOB_COMPLETION_INDEX";
+
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("expected K/N with 1 ≤ K ≤ N (e.g. 1/4), got `{s}`");
+    let bad = || format!("expected K/N with 1 ≤ K ≤ N (e.g. 1/4, or auto/4), got `{s}`");
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let k: u32 = k.trim().parse().map_err(|_| bad())?;
+    let k: u32 = if k.trim() == "auto" {
+        let index = std::env::var(JOB_INDEX_VAR).map_err(|_| {
+            format!("`--shard auto/N` takes the shard from {JOB_INDEX_VAR} (set in each pod of a Kubernetes Indexed Job), which is not set")
+        })?;
+        let index: u32 = index
+            .trim()
+            .parse()
+            .map_err(|_| format!("{JOB_INDEX_VAR} is `{index}`, not a shard index (0, 1, 2, …)"))?;
+        index.checked_add(1).ok_or_else(bad)?
+    } else {
+        k.trim().parse().map_err(|_| bad())?
+    };
     let n: u32 = n.trim().parse().map_err(|_| bad())?;
     if k == 0 || n == 0 || k > n {
         return Err(bad());
     }
     Ok((k, n))
-}
-
-pub(super) fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| format!("expected K=V, got `{s}`"))
-}
-
-pub(super) fn parse_dur(s: &str) -> Result<Dur, String> {
-    crate::duration::parse_duration(s).map(Dur)
 }

@@ -1,7 +1,9 @@
 //! The `wsrun` command line: parses arguments, calls the library, renders, picks the exit code.
 
 mod args;
+mod merge;
 mod new;
+mod parse;
 mod pretty;
 mod watch;
 
@@ -61,6 +63,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Snapshots(args) => snapshots(args),
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
+        Command::Merge(args) => merge::merge(args, color),
         Command::Watch(args) => watch::watch(args, color).await,
         Command::New(args) => new::new(args).await,
         Command::Schema => {
@@ -214,14 +217,19 @@ async fn progress_line(
             .lock()
             .map(|c| c.clone())
             .unwrap_or_default();
-        let line = format!(
-            "⋯ {}/{} requests · {} · {} msgs ({}/s)",
-            progress.requests_done.load(Relaxed),
-            progress.requests_total.load(Relaxed),
-            current,
-            now,
-            rate
-        );
+        let live = progress.live.lock().map(|l| l.clone()).unwrap_or_default();
+        let line = if !live.is_empty() {
+            format!("⋯ {live}")
+        } else {
+            format!(
+                "⋯ {}/{} requests · {} · {} msgs ({}/s)",
+                progress.requests_done.load(Relaxed),
+                progress.requests_total.load(Relaxed),
+                current,
+                now,
+                rate
+            )
+        };
         // Hold the stdout lock so the line never lands in the middle of a result.
         if let Ok(_out) = printer.out.lock() {
             eprint!("\r\x1b[2K{}", printer.style_dim(&line));
@@ -309,30 +317,23 @@ async fn serve(args: args::ServeArgs) -> i32 {
             return EXIT_UNUSABLE;
         }
     };
-    let chosen = match &args.mock {
-        Some(name) => collection.mocks.iter().find(|(n, _)| n == name),
-        None => collection.mocks.first(),
-    };
-    let Some((name, def)) = chosen else {
-        let names: Vec<&str> = collection.mocks.iter().map(|(n, _)| n.as_str()).collect();
-        eprintln!(
-            "error: {}: {}",
-            args.file.display(),
-            match &args.mock {
-                Some(m) => format!("no mock named `{m}` (mocks: {})", names.join(", ")),
-                None => "the collection defines no `mocks`".to_string(),
-            }
-        );
-        return EXIT_UNUSABLE;
-    };
     let server =
-        match crate::mock::MockServer::start(name, def, &collection.base_dir(), args.port).await {
+        match crate::mock::serve_standalone(&collection, args.mock.as_deref(), args.port).await {
             Ok(s) => s,
-            Err(e) => {
+            Err(crate::mock::StandaloneError::Unknown(why)) => {
+                eprintln!("error: {}: {why}", args.file.display());
+                return EXIT_UNUSABLE;
+            }
+            Err(crate::mock::StandaloneError::Mock(name, e)) => {
                 eprintln!("error: mock `{name}`: {e}");
                 return EXIT_UNUSABLE;
             }
+            Err(crate::mock::StandaloneError::Vars(e)) => {
+                print_load_error(&e, false);
+                return EXIT_UNUSABLE;
+            }
         };
+    let name = server.name().to_string();
     println!("serving mock `{name}` at {}", server.url());
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();

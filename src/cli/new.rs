@@ -1,11 +1,13 @@
 //! `wsrun new --from RECORDING.jsonl`: writes a starter collection (and its shape snapshot) that
-//! runs green at once, offline, against a mock replaying the recording.
+//! runs green at once, offline, against a mock replaying the recording; `wsrun new
+//! --from-asyncapi DOC`: a collection with one request per operation of the document.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE};
+use crate::infer::from_asyncapi;
 use crate::infer::starter::{self, Input};
 use crate::mock::Recording;
 
@@ -27,19 +29,15 @@ pub struct NewArgs {
     /// Overwrite the collection if it exists
     #[arg(long)]
     pub force: bool,
-    /// A collection from an AsyncAPI document (not available yet)
+    /// An AsyncAPI document (2.x or 3.0): one request per operation, its servers as environments
     #[arg(long, value_name = "DOC", conflicts_with = "from")]
     pub from_asyncapi: Option<PathBuf>,
 }
 
 /// Runs `wsrun new`; returns the exit code.
 pub async fn new(args: NewArgs) -> i32 {
-    if args.from_asyncapi.is_some() {
-        eprintln!(
-            "error: --from-asyncapi is not available yet; write a collection from a recording \
-             with --from RECORDING.jsonl"
-        );
-        return EXIT_UNUSABLE;
+    if let Some(doc) = args.from_asyncapi.as_deref() {
+        return from_asyncapi(doc, args.out.as_deref(), args.force);
     }
     let Some(from) = args.from.as_deref() else {
         eprintln!("error: --from RECORDING.jsonl is required");
@@ -135,4 +133,74 @@ fn write(
     }
     said.push(format!("run it: wsrun {}", out.display()));
     Ok(said)
+}
+
+/// `wsrun new --from-asyncapi DOC`: the document's operations as requests.
+fn from_asyncapi(doc: &Path, out: Option<&Path>, force: bool) -> i32 {
+    let out = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_out(doc));
+    if out
+        .canonicalize()
+        .ok()
+        .is_some_and(|o| doc.canonicalize().ok() == Some(o))
+    {
+        eprintln!(
+            "error: {} is the document itself; choose an --out for the collection",
+            out.display()
+        );
+        return EXIT_UNUSABLE;
+    }
+    if out.exists() && !force {
+        eprintln!(
+            "error: {} exists; choose another --out, or --force to overwrite it",
+            out.display()
+        );
+        return EXIT_UNUSABLE;
+    }
+    let outline = crate::contract::schema::read_document(doc)
+        .and_then(|value| crate::contract::operations::outline(doc, value))
+        .map_err(|e| format!("{}: {e}", doc.display()));
+    let written = outline.and_then(|outline| {
+        let dir = out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let canonical = |p: &Path| {
+            p.canonicalize()
+                .map_err(|e| format!("cannot resolve {}: {e}", p.display()))
+        };
+        let contract = starter::relative(&canonical(dir)?, &canonical(doc)?);
+        let name = out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "asyncapi".into());
+        let document = doc.display().to_string();
+        let input = from_asyncapi::Input {
+            document: &document,
+            contract: &contract.to_string_lossy(),
+            name: &name,
+        };
+        let yaml = from_asyncapi::collection(&outline, &input)?;
+        std::fs::write(&out, yaml).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        Ok(outline.operations.len())
+    });
+    match written {
+        Ok(n) => {
+            println!(
+                "wrote {}: {} from {}",
+                out.display(),
+                starter::plural(n as u64, "request"),
+                doc.display()
+            );
+            println!("run it: wsrun {}", out.display());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_UNUSABLE
+        }
+    }
 }

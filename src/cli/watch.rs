@@ -11,7 +11,7 @@ use clap::Args;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::args::{parse_dur, parse_kv};
+use super::parse::{parse_dur, parse_kv};
 use super::pretty;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE};
 use crate::collection::Dur;

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -41,18 +40,7 @@ impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Ordered
     }
 }
 
-/// A duration written `250ms`, `5s`, `2m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dur(pub Duration);
-
-impl<'de> Deserialize<'de> for Dur {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = crate::template::ScalarString::deserialize(d)?.0;
-        crate::duration::parse_duration(&text)
-            .map(Dur)
-            .map_err(de::Error::custom)
-    }
-}
+pub use crate::duration::Dur;
 
 /// A size in bytes: `1048576`, `64MiB`, `512KiB`, `1MB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,18 @@
 //! Collections: YAML text → typed, validated structures with JSONPaths, matchers and templates
 //! compiled once (docs/format.md, "The collection file" and "Steps"). Errors carry the file, line and column.
 
+mod control;
 mod de;
 mod error;
+mod graphql_ws;
+mod load;
 mod protocol;
 pub mod schema;
+mod socketio;
 mod step;
+mod stomp;
+mod subscribe;
+mod vars;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,10 +20,19 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+pub use crate::threshold::LatencyCheck;
+pub use crate::yaml::yaml_options;
+pub use control::{Close, ExpectClose, Ping};
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
+pub use graphql_ws::*;
+pub use load::{latency_check, measures_round_trip, Load, Metric, Threshold, MAX_USERS};
 pub use protocol::*;
+pub use socketio::*;
 pub use step::*;
+pub use stomp::*;
+pub use subscribe::Subscribe;
+pub use vars::LAST_ID;
 
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template, VarRef};
@@ -61,6 +77,12 @@ pub struct Request {
     /// Every message the request receives must match a message of this AsyncAPI channel.
     pub contract: Option<crate::contract::RequestContract>,
     pub steps: Vec<Step>,
+    /// `repeat: N`: the steps run N times on the same connections (1 without it).
+    pub repeat: u64,
+    /// `load:`: concurrent copies of the request (`collection::load`).
+    pub load: Option<Load>,
+    /// `thresholds:` that judge the load (with `load:` and none given: `failed: {lte: 0}`).
+    pub thresholds: Vec<Threshold>,
 }
 
 /// The name a request's single `url:` connection goes by.
@@ -72,7 +94,7 @@ pub struct Connection {
     pub line: usize,
     pub url: Template,
     pub headers: Vec<(String, Template)>,
-    pub subprotocols: Vec<String>,
+    pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
@@ -82,8 +104,9 @@ pub struct Connection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
-    /// A PEM file of the CA that signed the server's certificate (relative to the collection).
-    pub ca: Option<PathBuf>,
+    /// A PEM file of the CA that signed the server's certificate (relative to the collection),
+    /// with the line it is on.
+    pub ca: Option<Spanned<Template>>,
     #[serde(default)]
     pub insecure: bool,
 }
@@ -92,8 +115,9 @@ pub struct Tls {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockDef {
-    /// A JSONL recording to send to each client (relative to the collection).
-    pub replay: Option<PathBuf>,
+    /// A JSONL recording to send to each client (relative to the collection), with its line.
+    /// Taken literally: a mock starts before the variables (which may name its URL) exist.
+    pub replay: Option<Spanned<PathBuf>>,
     /// Fixed pace for `replay`, instead of the recorded one.
     pub interval: Option<Dur>,
     /// Start the replay again when it ends.
@@ -102,9 +126,9 @@ pub struct MockDef {
     /// Send every message back.
     #[serde(default)]
     pub echo: bool,
-    /// Scripted replies.
+    /// Scripted replies, each with the line it starts on.
     #[serde(default)]
-    pub on: Vec<MockRule>,
+    pub on: Vec<Spanned<MockRule>>,
     /// Close each connection after sending this many messages.
     pub close_after: Option<u64>,
     /// The close code for `close_after` (default 1000).
@@ -115,6 +139,11 @@ pub struct MockDef {
     /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
     #[serde(default)]
     pub methods: OrderedMap<String, MockMethod>,
+    /// A graphql-ws mock's options (`protocol: graphql-ws`).
+    #[serde(rename = "graphql-ws")]
+    pub graphql_ws: Option<GraphqlWsMock>,
+    /// Socket.IO pings (`protocol: socketio`).
+    pub socketio: Option<MockSocketIo>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,7 +168,17 @@ pub struct MockReply {
     pub json: Option<TValue>,
     pub text: Option<Template>,
     pub binary: Option<Template>,
+    /// Socket.IO: an event (`{event, args}`).
+    pub emit: Option<MockEmit>,
+    /// Socket.IO: the ack the message asked for, with these arguments.
+    pub ack: Option<TValue>,
     pub delay: Option<Dur>,
+    /// graphql-ws: payloads sent as `next` messages with the subscription's id.
+    pub next: Option<TValue>,
+    /// graphql-ws: the payload of an `error` message (a list of GraphQL errors).
+    pub error: Option<TValue>,
+    /// graphql-ws: ends the subscription with a `complete` message.
+    pub complete: Option<bool>,
 }
 
 /// Reads `reply:` as either one map or a list of maps, keeping each map's own error messages.
@@ -195,7 +234,7 @@ struct RawRequest {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -209,6 +248,10 @@ struct RawRequest {
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
+    repeat: Option<Spanned<u64>>,
+    load: Option<Load>,
+    #[serde(default)]
+    thresholds: OrderedMap<String, Spanned<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -218,7 +261,7 @@ struct RawConnection {
     #[serde(default)]
     headers: OrderedMap<String, Template>,
     #[serde(default)]
-    subprotocols: Vec<String>,
+    subprotocols: Vec<Template>,
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
@@ -240,26 +283,24 @@ impl RawConnection {
     }
 }
 
-/// Whether a YAML text looks like a collection (a top-level `requests:` key); used to pick
-/// collections out of folders.
-pub fn looks_like_collection(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("requests:"))
+/// Reads a file that must be UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        LoadError::plain(
+            path,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 impl Collection {
     /// Reads and validates a collection file.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, &e))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            LoadError::plain(
-                path,
-                format!(
-                    "the file is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )
-        })?;
-        Self::parse(&text, path)
+        Self::parse(&read_text(path)?, path)
     }
 
     /// Validates a collection given as text; `path` names it in errors and anchors relative
@@ -300,6 +341,20 @@ impl Collection {
         let mut mocks = Vec::with_capacity(raw.mocks.0.len());
         for (name, def) in raw.mocks.0 {
             check_mock_protocol(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            if let Some(replay) = def
+                .value
+                .replay
+                .as_ref()
+                .filter(|r| r.value.to_string_lossy().contains("{{"))
+            {
+                return Err(at(
+                    replay.referenced.line() as usize,
+                    format!(
+                        "mock `{name}`: `replay` is a file path and takes no template: a mock starts before the variables, which may name its URL"
+                    ),
+                ));
+            }
+            check_mock_socketio(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
             mocks.push((name, def.value));
         }
 
@@ -454,6 +509,23 @@ fn build_request(
             .map_err(|m| at(step.line, m))?;
         steps.push(step);
     }
+    let repeat = match r.repeat {
+        Some(n) if n.value == 0 => {
+            return Err(at(
+                n.referenced.line() as usize,
+                "`repeat` must be at least 1".into(),
+            ))
+        }
+        Some(n) => n.value,
+        None => 1,
+    };
+    let mut thresholds = Vec::with_capacity(r.thresholds.0.len());
+    for (name, limits) in r.thresholds.0 {
+        let t_line = limits.referenced.line() as usize;
+        let t = Threshold::parse(&name, &limits.value).map_err(|m| at(t_line, m))?;
+        thresholds.push((t_line, t));
+    }
+    load::check_request(&steps, r.load.as_ref(), &thresholds, line).map_err(|(l, m)| at(l, m))?;
     Ok(Request {
         name: r.name.value,
         description: r.description,
@@ -462,6 +534,9 @@ fn build_request(
         timeout: r.timeout.map(|d| d.0),
         contract: r.contract,
         steps,
+        repeat,
+        load: r.load,
+        thresholds: thresholds.into_iter().map(|(_, t)| t).collect(),
     })
 }
 
@@ -498,86 +573,5 @@ fn check_step_connection(step: &Step, conns: &[Connection]) -> Result<(), String
             conns[0].name
         )),
         _ => Ok(()),
-    }
-}
-
-/// YAML limits: no alias bombs, no absurd nesting, no duplicate keys.
-pub fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = 64;
-    budget.max_aliases = 1_000;
-    budget.max_nodes = 1_000_000;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    // YAML 1.2: `no`, `yes`, `on`, `off` are text, not booleans (`country: NO` stays "NO").
-    options.strict_booleans = true;
-    options
-}
-
-impl Request {
-    pub fn connection(&self, name: Option<&str>) -> &Connection {
-        name.and_then(|n| self.connections.iter().find(|c| c.name == n))
-            .unwrap_or(&self.connections[0])
-    }
-
-    /// Every template variable the request names, with the line it is on; names captured by an
-    /// earlier step are not listed.
-    pub fn free_vars(&self) -> Vec<(usize, VarRef)> {
-        let mut out = Vec::new();
-        for c in &self.connections {
-            for v in c.url.vars() {
-                out.push((c.line, v.clone()));
-            }
-            for (_, h) in &c.headers {
-                for v in h.vars() {
-                    out.push((c.line, v.clone()));
-                }
-            }
-        }
-        let mut captured: Vec<&str> = Vec::new();
-        for step in &self.steps {
-            let mut vars = Vec::new();
-            match &step.kind {
-                StepKind::Send(s) => {
-                    match &s.payload {
-                        Payload::Text(t) | Payload::Binary(t) => vars.extend(t.vars().cloned()),
-                        Payload::Json(j) => j.vars(&mut vars),
-                    }
-                    matcher_vars(s.reply.as_ref().and_then(|r| r.json.as_ref()), &mut vars);
-                }
-                StepKind::Call(c) => {
-                    call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars)
-                }
-                StepKind::Calls(c) => {
-                    for c in &c.list {
-                        call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars);
-                    }
-                }
-                StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
-                StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
-                StepKind::Capture(c) => {
-                    captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
-                }
-                _ => {}
-            }
-            out.extend(
-                vars.into_iter()
-                    .filter(|v| !captured.contains(&v.root.as_str()))
-                    .map(|v| (step.line, v)),
-            );
-        }
-        out
-    }
-
-    /// Names captured anywhere in the request (a later step may use them).
-    pub fn captured_names(&self) -> Vec<&str> {
-        self.steps
-            .iter()
-            .filter_map(|s| match &s.kind {
-                StepKind::Capture(c) => Some(c.0.iter().map(|(n, _)| n.as_str())),
-                _ => None,
-            })
-            .flatten()
-            .collect()
     }
 }

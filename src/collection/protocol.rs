@@ -64,6 +64,28 @@ impl ProtocolConfig {
             ProtocolConfig::Stomp(_) => ProtocolName::Stomp,
         }
     }
+
+    /// The variables its options name.
+    pub fn vars(&self, out: &mut Vec<crate::template::VarRef>) {
+        match self {
+            ProtocolConfig::SocketIo(o) => {
+                out.extend(o.namespace.iter().flat_map(Template::vars).cloned());
+                o.auth.iter().for_each(|a| a.vars(out));
+            }
+            ProtocolConfig::GraphqlWs(o) => o.init.iter().for_each(|i| i.vars(out)),
+            ProtocolConfig::Stomp(o) => {
+                let texts = [&o.host, &o.login, &o.passcode];
+                out.extend(
+                    texts
+                        .into_iter()
+                        .flatten()
+                        .flat_map(Template::vars)
+                        .cloned(),
+                );
+            }
+            ProtocolConfig::Raw | ProtocolConfig::JsonRpc => {}
+        }
+    }
 }
 
 /// `socketio: {namespace, auth}`.
@@ -163,6 +185,10 @@ const PROTOCOL_STEPS: &[(&str, &[ProtocolName])] = &[
     ("call", &[ProtocolName::JsonRpc]),
     ("calls", &[ProtocolName::JsonRpc]),
     ("notify", &[ProtocolName::JsonRpc]),
+    ("subscribe", &[ProtocolName::Stomp, ProtocolName::GraphqlWs]),
+    ("unsubscribe", &[ProtocolName::Stomp]),
+    ("complete", &[ProtocolName::GraphqlWs]),
+    ("emit", &[ProtocolName::SocketIo]),
 ];
 
 /// A step the connection's protocol does not have is an error, naming the protocols that do.
@@ -171,6 +197,15 @@ pub fn check_step_protocol(
     conn: &str,
     speaks: ProtocolName,
 ) -> Result<(), String> {
+    super::stomp::check_step(kind, conn, speaks)?;
+    if let StepKind::Subscribe(super::Subscribe::Graphql(_)) = kind {
+        if speaks != ProtocolName::GraphqlWs {
+            return Err(format!(
+                "`subscribe` with a `query` is graphql-ws's, but connection `{conn}` speaks `{}`: add `protocol: graphql-ws` to the request or the connection",
+                speaks.as_str()
+            ));
+        }
+    }
     let keyword = kind.keyword();
     let Some((_, protocols)) = PROTOCOL_STEPS.iter().find(|(k, _)| *k == keyword) else {
         return Ok(());
@@ -328,6 +363,7 @@ pub struct MockRpcError {
 
 /// `methods:` belong to a `protocol: jsonrpc` mock.
 pub fn check_mock_protocol(def: &super::MockDef) -> Result<(), String> {
+    super::graphql_ws::check_mock(def)?;
     if !def.methods.0.is_empty() && def.protocol != ProtocolName::JsonRpc {
         return Err(format!(
             "`methods` answer JSON-RPC calls, but this mock speaks `{}`: add `protocol: jsonrpc`",

@@ -84,6 +84,20 @@ pub fn schema() -> Value {
         "steps".into(),
         json!({ "type": "array", "items": r("step") }),
     );
+    request_props.insert(
+        "repeat".into(),
+        json!({ "description": "Run the steps this many times on the same connections", "type": "integer", "minimum": 1 }),
+    );
+    request_props.insert("load".into(), load());
+    request_props.insert(
+        "thresholds".into(),
+        json!({
+            "description": "Limits that judge a load: failed, iterations, connections, connections_failed, msgs_per_s, connect_STAT, \"step N STAT\" (STAT: min, mean, max, pNN)",
+            "type": "object",
+            "propertyNames": { "pattern": "^(failed|iterations|connections|connections_failed|msgs_per_s|connect_(min|mean|max|p[0-9]+(\\.[0-9]+)?)|step [0-9]+ (min|mean|max|p[0-9]+(\\.[0-9]+)?))$" },
+            "additionalProperties": r("limits")
+        }),
+    );
     let vars = json!({ "type": "object" });
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -113,6 +127,8 @@ pub fn schema() -> Value {
                 "enum": PROTOCOL_NAMES
             },
             "matcher": matcher(),
+            "limits": limits(),
+            "latency": latency(),
             "matchers": {
                 "description": "JSONPath (RFC 9535) → matcher",
                 "type": "object",
@@ -183,9 +199,52 @@ fn expect() -> Value {
                 "within": r("duration"),
                 "during": r("duration"),
                 "json": json_matchers, "text": r("matcher"), "binary": r("matcher"),
+                "latency": r("latency"),
                 "stream": stream()
             }), &[])
         ]
+    })
+}
+
+/// `load:` on a request.
+fn load() -> Value {
+    let mut o = obj(
+        json!({
+            "users": { "description": "Concurrent copies of the request, each with its own connections", "type": "integer", "minimum": 1 },
+            "ramp": r("duration"),
+            "duration": r("duration")
+        }),
+        &["users"],
+    );
+    o["description"] = json!("Run the request as a load: `users` copies opened over `ramp`, repeating the steps until `duration` ends (or once)");
+    o
+}
+
+/// Limits on a measure: times as durations (`50ms`), counts and rates as numbers.
+fn limits() -> Value {
+    let limit = json!({ "anyOf": [ r("duration"), { "type": "number" } ] });
+    let mut props = Map::new();
+    for key in crate::latency::Op::KEYS {
+        props.insert(key.to_string(), limit.clone());
+    }
+    let mut o = obj(Value::Object(props), &[]);
+    o["minProperties"] = json!(1);
+    o
+}
+
+/// `latency:` on a step: limits on each round trip, or on statistics of all of them.
+fn latency() -> Value {
+    let mut props = Map::new();
+    for key in crate::latency::Op::KEYS {
+        props.insert(key.to_string(), r("duration"));
+    }
+    json!({
+        "description": "Limits on the round trip from the `send` just before: {lt: 50ms} on each, or {p95: {lt: 20ms}} on a statistic of all of them (min, mean, max, pNN)",
+        "type": "object",
+        "minProperties": 1,
+        "properties": props,
+        "patternProperties": { "^(min|mean|max|p[0-9]+(\\.[0-9]+)?)$": r("limits") },
+        "additionalProperties": false
     })
 }
 
@@ -224,8 +283,31 @@ fn step() -> Value {
                         "match": { "description": "The JSONPath the reply shares with the message", "type": "string", "pattern": "^\\$" },
                         "json": r("matchers")
                     }), &["match"]),
-                    "timeout": timeout
+                    "timeout": timeout,
+                    "destination": { "description": "STOMP: the SEND's destination", "type": "string" },
+                    "headers": stomp_headers(),
+                    "receipt": { "description": "STOMP: ask for a RECEIPT and wait for it", "type": "boolean" }
                 }), &[])
+            ]}),
+            "subscribe" => json!({ "anyOf": [
+                stomp_subscribe(&conn, &timeout),
+                obj(
+                    json!({
+                        "conn": conn,
+                        "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
+                        "query": { "description": "graphql-ws: the GraphQL document", "type": "string" },
+                        "variables": { "type": "object" },
+                        "operationName": { "type": "string" }
+                    }),
+                    &["query"],
+                )
+            ]}),
+            "unsubscribe" => json!({ "anyOf": [
+                { "description": "The subscription id", "type": ["string", "number"] },
+                obj(json!({
+                    "conn": conn, "timeout": timeout, "id": { "type": ["string", "number"] },
+                    "headers": stomp_headers(), "receipt": { "type": "boolean" }
+                }), &["id"])
             ]}),
             "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
             "calls" => json!({ "anyOf": [
@@ -239,6 +321,22 @@ fn step() -> Value {
                 json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
                 &["method"],
             ),
+            "complete" => json!({ "anyOf": [
+                { "description": "The id of the operation to end", "type": ["string", "number"] },
+                obj(json!({ "conn": conn, "id": { "type": ["string", "number"] } }), &["id"])
+            ]}),
+            "emit" => json!({ "anyOf": [
+                { "description": "An event name, sent without arguments", "type": "string" },
+                obj(json!({
+                    "conn": conn, "timeout": timeout,
+                    "event": { "type": "string" },
+                    "args": { "description": "The arguments: a list, or one value" },
+                    "ack": { "anyOf": [
+                        { "description": "Wait for the ack without checking it", "const": true },
+                        obj(json!({ "json": r("matchers") }), &[])
+                    ]}
+                }), &["event"])
+            ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
@@ -282,6 +380,26 @@ fn step() -> Value {
     })
 }
 
+/// More headers of a STOMP frame.
+fn stomp_headers() -> Value {
+    json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } })
+}
+
+/// STOMP's `subscribe`: a destination, and the subscription's id and ack mode.
+fn stomp_subscribe(conn: &Value, timeout: &Value) -> Value {
+    obj(
+        json!({
+            "conn": conn, "timeout": timeout,
+            "destination": { "type": "string" },
+            "id": { "description": "The subscription id (default: a fresh one); `{{ last_id }}` afterwards", "type": ["string", "number"] },
+            "ack": { "enum": ["auto", "client", "client-individual"] },
+            "headers": stomp_headers(),
+            "receipt": { "description": "Ask for a RECEIPT and wait for it", "type": "boolean" }
+        }),
+        &["destination"],
+    )
+}
+
 /// A JSON-RPC call: `method`, `params`, and matchers over its `result` or `error`.
 fn call_props(options: Option<(&Value, &Value)>) -> Value {
     let mut props = json!({
@@ -300,7 +418,14 @@ fn call_props(options: Option<(&Value, &Value)>) -> Value {
 /// A mock server: replay, echo, scripted replies.
 fn mock() -> Value {
     let reply = obj(
-        json!({ "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration") }),
+        json!({
+            "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration"),
+            "next": { "description": "graphql-ws: payloads sent as `next` messages with the subscription's id" },
+            "error": { "description": "graphql-ws: the payload of an `error` message (GraphQL errors)" },
+            "complete": { "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" },
+            "emit": obj(json!({ "event": { "type": "string" }, "args": {} }), &["event"]),
+            "ack": { "description": "The ack's arguments (Socket.IO)" }
+        }),
         &[],
     );
     obj(
@@ -324,7 +449,12 @@ fn mock() -> Value {
                     "code": { "type": "integer" }, "message": { "type": "string" }, "data": {}
                 }), &["code", "message"]),
                 "delay": r("duration")
-            }), &[]) }
+            }), &[]) },
+            "graphql-ws": obj(json!({
+                "refuse": { "description": "Refuse connection_init, closing with this code (4403, 4401…)", "type": "integer" },
+                "ping": { "description": "Ping each client right after connection_ack", "type": "boolean" }
+            }), &[]),
+            "socketio": obj(json!({ "ping_interval": r("duration"), "ping_timeout": r("duration") }), &[])
         }),
         &[],
     )

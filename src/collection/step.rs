@@ -3,8 +3,13 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::control::{Close, ExpectClose, Ping};
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
+use super::graphql_ws::Complete;
 use super::protocol::{Call, Calls, Notify, Reply};
+use super::socketio::Emit;
+use super::stomp::{StompSend, Unsubscribe};
+use super::subscribe::Subscribe;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
@@ -32,10 +37,14 @@ pub enum StepKind {
     Call(Call),
     Calls(Calls),
     Notify(Notify),
+    Subscribe(Subscribe),
+    Complete(Complete),
+    Emit(Emit),
+    Unsubscribe(Unsubscribe),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 13] = [
+pub const STEP_KEYS: [&str; 17] = [
     "send",
     "expect",
     "wait_for",
@@ -49,6 +58,10 @@ pub const STEP_KEYS: [&str; 13] = [
     "call",
     "calls",
     "notify",
+    "subscribe",
+    "complete",
+    "emit",
+    "unsubscribe",
 ];
 
 impl StepKind {
@@ -67,6 +80,10 @@ impl StepKind {
             StepKind::Call(_) => "call",
             StepKind::Calls(_) => "calls",
             StepKind::Notify(_) => "notify",
+            StepKind::Subscribe(_) => "subscribe",
+            StepKind::Complete(_) => "complete",
+            StepKind::Emit(_) => "emit",
+            StepKind::Unsubscribe(_) => "unsubscribe",
         }
     }
 
@@ -83,6 +100,10 @@ impl StepKind {
             StepKind::Call(c) => c.conn.as_deref(),
             StepKind::Calls(c) => c.conn.as_deref(),
             StepKind::Notify(n) => n.conn.as_deref(),
+            StepKind::Subscribe(s) => s.conn(),
+            StepKind::Complete(c) => c.conn.as_deref(),
+            StepKind::Emit(e) => e.conn.as_deref(),
+            StepKind::Unsubscribe(u) => u.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Sleep(_) => None,
         }
     }
@@ -93,14 +114,17 @@ impl StepKind {
     }
 }
 
-/// `send: {text|json|binary}`, and with `reply:` the wait for the answer to a JSON message.
+/// `send: {text|json|binary}`, and with `reply:` the wait for the answer to a JSON message;
+/// with `destination`, a STOMP `SEND` (`stomp`).
 #[derive(Debug, Clone)]
 pub struct Send {
     pub conn: Option<String>,
     pub payload: Payload,
     pub reply: Option<Reply>,
-    /// How long `reply` waits.
+    /// How long `reply` (or a STOMP `receipt`) waits.
     pub timeout: Option<Dur>,
+    /// The STOMP `SEND` this is, when it has a `destination`.
+    pub stomp: Option<StompSend>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +143,9 @@ struct RawSend {
     binary: Option<Template>,
     reply: Option<Reply>,
     timeout: Option<Dur>,
+    destination: Option<Template>,
+    headers: Option<OrderedMap<String, Template>>,
+    receipt: Option<bool>,
 }
 
 impl TryFrom<RawSend> for Send {
@@ -146,9 +173,18 @@ impl TryFrom<RawSend> for Send {
                 "`reply` needs a `json` message: it is found by a value of the one sent".into(),
             );
         }
-        if raw.timeout.is_some() && raw.reply.is_none() {
+        let stomp = StompSend::from_keys(
+            raw.destination,
+            raw.headers,
+            raw.receipt,
+            &payload,
+            raw.reply.is_some(),
+        )?;
+        let waits = raw.reply.is_some() || stomp.as_ref().is_some_and(|s| s.receipt);
+        if raw.timeout.is_some() && !waits {
             return Err(
-                "`timeout` of a `send` is how long its `reply` may take: add `reply`".into(),
+                "`timeout` of a `send` is how long its `reply` (or `receipt`) may take: add `reply`"
+                    .into(),
             );
         }
         Ok(Send {
@@ -156,6 +192,7 @@ impl TryFrom<RawSend> for Send {
             payload,
             reply: raw.reply,
             timeout: raw.timeout,
+            stomp,
         })
     }
 }
@@ -173,6 +210,9 @@ map_or_scalar!(
                 binary: None,
                 reply: None,
                 timeout: None,
+                destination: None,
+                headers: None,
+                receipt: None,
             }),
             other => Err(format!(
                 "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",
@@ -198,6 +238,8 @@ pub struct Expect {
     pub json: Option<OrderedMap<JsonPath, Matcher>>,
     pub text: Option<Matcher>,
     pub binary: Option<Matcher>,
+    /// Limits on the round trip from the `send` just before (`src/threshold.rs`).
+    pub latency: Option<crate::threshold::LatencyCheck>,
     pub stream: Option<crate::stream::StreamSpec>,
 }
 
@@ -212,6 +254,7 @@ struct RawExpect {
     json: Option<OrderedMap<JsonPath, Matcher>>,
     text: Option<Matcher>,
     binary: Option<Matcher>,
+    latency: Option<crate::threshold::LatencyCheck>,
     stream: Option<crate::stream::StreamSpec>,
 }
 
@@ -253,6 +296,7 @@ impl TryFrom<RawExpect> for Expect {
             json: r.json,
             text: r.text,
             binary: r.binary,
+            latency: r.latency,
             stream: r.stream,
         })
     }
@@ -300,7 +344,7 @@ impl TryFrom<RawNoMessage> for NoMessage {
 /// work too.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     pub shape: bool,
     pub count: Option<u64>,
     pub redact: Vec<JsonPath>,
@@ -311,7 +355,7 @@ pub struct Snapshot {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSnapshot {
-    pub name: Option<String>,
+    pub name: Option<Template>,
     #[serde(default)]
     pub shape: bool,
     pub count: Option<u64>,
@@ -346,7 +390,7 @@ map_or_scalar!(
         match v {
             Value::Null => Ok(Snapshot::default()),
             Value::String(name) => Ok(Snapshot {
-                name: Some(name),
+                name: Some(Template::parse(&name)?),
                 ..Snapshot::default()
             }),
             other => Err(format!(
@@ -357,180 +401,6 @@ map_or_scalar!(
     }
 );
 
-/// `ping: PAYLOAD` or `ping: {payload, conn, timeout}`.
-#[derive(Debug, Clone, Default)]
-pub struct Ping {
-    pub conn: Option<String>,
-    pub payload: String,
-    pub timeout: Option<Dur>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPing {
-    conn: Option<String>,
-    #[serde(default)]
-    payload: String,
-    timeout: Option<Dur>,
-}
-impl TryFrom<RawPing> for Ping {
-    type Error = String;
-    fn try_from(r: RawPing) -> Result<Self, String> {
-        check_ping_payload(&r.payload)?;
-        Ok(Ping {
-            conn: r.conn,
-            payload: r.payload,
-            timeout: r.timeout,
-        })
-    }
-}
-
-/// `close: {code, reason}`; `close:` alone sends 1000.
-#[derive(Debug, Clone, Default)]
-pub struct Close {
-    pub conn: Option<String>,
-    pub code: Option<u16>,
-    pub reason: Option<String>,
-    pub timeout: Option<Dur>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawClose {
-    conn: Option<String>,
-    code: Option<u16>,
-    reason: Option<String>,
-    timeout: Option<Dur>,
-}
-impl TryFrom<RawClose> for Close {
-    type Error = String;
-    fn try_from(r: RawClose) -> Result<Self, String> {
-        if let Some(code) = r.code {
-            check_sendable_code(code)?;
-        }
-        if let Some(reason) = &r.reason {
-            check_close_reason(reason)?;
-        }
-        Ok(Close {
-            conn: r.conn,
-            code: r.code,
-            reason: r.reason,
-            timeout: r.timeout,
-        })
-    }
-}
-
-/// `expect_close: {code}`: the server must close (messages before the close are skipped).
-#[derive(Debug, Clone, Default)]
-pub struct ExpectClose {
-    pub conn: Option<String>,
-    pub code: Option<u16>,
-    pub timeout: Option<Dur>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawExpectClose {
-    conn: Option<String>,
-    code: Option<u16>,
-    timeout: Option<Dur>,
-}
-impl TryFrom<RawExpectClose> for ExpectClose {
-    type Error = String;
-    fn try_from(r: RawExpectClose) -> Result<Self, String> {
-        Ok(ExpectClose {
-            conn: r.conn,
-            code: r.code,
-            timeout: r.timeout,
-        })
-    }
-}
-
-fn code_from(v: &Value) -> Result<Option<u16>, String> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Number(n) => n
-            .as_u64()
-            .and_then(|c| u16::try_from(c).ok())
-            .map(Some)
-            .ok_or_else(|| format!("close code `{n}` is not a valid code (1000–4999)")),
-        other => Err(format!(
-            "expected a close code such as 1000 or a map, found {}",
-            crate::value::type_name(other)
-        )),
-    }
-}
-
-map_or_scalar!(
-    Ping,
-    RawPing,
-    "a ping payload or {payload, conn, timeout}",
-    |v| {
-        let payload = scalar_text(&v).unwrap_or_default();
-        check_ping_payload(&payload)?;
-        Ok(Ping {
-            payload,
-            ..Ping::default()
-        })
-    }
-);
-map_or_scalar!(
-    Close,
-    RawClose,
-    "a close code or {code, reason, conn}",
-    |v| {
-        let code = code_from(&v)?;
-        if let Some(code) = code {
-            check_sendable_code(code)?;
-        }
-        Ok(Close {
-            code,
-            ..Close::default()
-        })
-    }
-);
-
-/// A ping's payload must fit a control frame (RFC 6455 §5.5: at most 125 bytes).
-fn check_ping_payload(payload: &str) -> Result<(), String> {
-    match payload.len() {
-        0..=125 => Ok(()),
-        n => Err(format!(
-            "the ping payload is {n} bytes: a ping frame carries at most 125 (RFC 6455 §5.5)"
-        )),
-    }
-}
-
-/// A close reason must fit a control frame beside its two-byte code (RFC 6455 §5.5).
-fn check_close_reason(reason: &str) -> Result<(), String> {
-    match reason.len() {
-        0..=123 => Ok(()),
-        n => Err(format!(
-            "the close reason is {n} bytes: a close frame carries at most 123 (RFC 6455 §5.5)"
-        )),
-    }
-}
-
-/// Codes an endpoint may put in a close frame (RFC 6455 §7.4): 1005, 1006 and 1015 are reserved
-/// for reporting, and 1016–2999 are not assigned.
-fn check_sendable_code(code: u16) -> Result<(), String> {
-    match code {
-        1000..=1003 | 1007..=1014 | 3000..=4999 => Ok(()),
-        _ => Err(format!(
-            "close code {code} cannot be sent: use 1000–1003, 1007–1014 or 3000–4999 (RFC 6455 §7.4)"
-        )),
-    }
-}
-map_or_scalar!(
-    ExpectClose,
-    RawExpectClose,
-    "a close code or {code, conn, timeout}",
-    |v| {
-        Ok(ExpectClose {
-            code: code_from(&v)?,
-            ..ExpectClose::default()
-        })
-    }
-);
 map_or_scalar!(
     NoMessage,
     RawNoMessage,

@@ -25,30 +25,20 @@ pub struct Message {
 }
 
 /// A loaded document and the files its `$ref`s led to.
-struct Docs {
-    files: HashMap<PathBuf, Value>,
+pub(super) struct Docs {
+    pub(super) files: HashMap<PathBuf, Value>,
 }
 
 /// A node of a document: the file, the JSON pointer to it, and its value.
-struct Node {
-    file: PathBuf,
-    pointer: String,
-    value: Value,
+pub(super) struct Node {
+    pub(super) file: PathBuf,
+    pub(super) pointer: String,
+    pub(super) value: Value,
 }
 
 /// The messages of `channel` in the AsyncAPI document at `path` (read already as `doc`).
 pub fn channel_messages(path: &Path, doc: Value, channel: &str) -> Result<Vec<Message>, String> {
-    let version = doc
-        .get("asyncapi")
-        .and_then(Value::as_str)
-        .ok_or("not an AsyncAPI document: it has no `asyncapi:` version")?
-        .to_string();
-    let major3 = version.starts_with("3.");
-    if !major3 && !version.starts_with("2.") {
-        return Err(format!(
-            "AsyncAPI {version} is not supported: use 2.x (2.6) or 3.0"
-        ));
-    }
+    let (_, major3) = version(&doc)?;
     let mut docs = Docs {
         files: HashMap::from([(path.to_path_buf(), doc)]),
     };
@@ -90,6 +80,22 @@ pub fn channel_messages(path: &Path, doc: Value, channel: &str) -> Result<Vec<Me
         return Err(format!("channel `{channel}` lists no messages"));
     }
     Ok(messages)
+}
+
+/// The document's `asyncapi:` version, and whether it is 3.x; 2.x and 3.x are read.
+pub(super) fn version(doc: &Value) -> Result<(String, bool), String> {
+    let version = doc
+        .get("asyncapi")
+        .and_then(Value::as_str)
+        .ok_or("not an AsyncAPI document: it has no `asyncapi:` version")?
+        .to_string();
+    let major3 = version.starts_with("3.");
+    if !major3 && !version.starts_with("2.") {
+        return Err(format!(
+            "AsyncAPI {version} is not supported: use 2.x (2.6) or 3.0"
+        ));
+    }
+    Ok((version, major3))
 }
 
 impl Docs {
@@ -145,7 +151,7 @@ impl Docs {
     }
 
     /// Follows `$ref`s until a node that is not one (within the document or to files beside it).
-    fn resolve(&mut self, mut node: Node) -> Result<Node, String> {
+    pub(super) fn resolve(&mut self, mut node: Node) -> Result<Node, String> {
         for _ in 0..32 {
             let Some(target) = node.value.get("$ref").and_then(Value::as_str) else {
                 return Ok(node);
@@ -180,10 +186,10 @@ impl Docs {
     }
 }
 
-/// A message object: its name and its payload schema's place and draft.
-fn message(fallback: &str, node: Node, v3: bool) -> Result<Message, String> {
-    let name = node
-        .value
+/// A message object's name: `name`, `messageId`, its key under `components/messages`, or
+/// `fallback`.
+pub(super) fn message_name(fallback: &str, node: &Node) -> String {
+    node.value
         .get("name")
         .or_else(|| node.value.get("messageId"))
         .and_then(Value::as_str)
@@ -194,7 +200,12 @@ fn message(fallback: &str, node: Node, v3: bool) -> Result<Message, String> {
                 Some((_, key)) if !key.contains('/') => key.replace("~1", "/").replace("~0", "~"),
                 _ => fallback.to_string(),
             }
-        });
+        })
+}
+
+/// A message object: its name and its payload schema's place and draft.
+fn message(fallback: &str, node: Node, v3: bool) -> Result<Message, String> {
+    let name = message_name(fallback, &node);
     let Some(payload) = node.value.get("payload") else {
         return Ok(Message {
             name,
@@ -250,7 +261,7 @@ fn schema_format_draft(format: Option<&str>) -> Result<Draft, &str> {
 }
 
 /// A key as a JSON Pointer segment.
-fn escape(key: &str) -> String {
+pub(super) fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

@@ -3,6 +3,7 @@
 //! "JSON Schema" and "Contracts").
 
 pub mod asyncapi;
+pub mod operations;
 pub mod schema;
 
 use std::cell::RefCell;
@@ -250,7 +251,7 @@ impl Watch {
             return;
         }
         if let Err(mut failure) = self.contract.check(text, self.seen) {
-            failure.message = Some(crate::report::truncate(text, crate::runner::check::PREVIEW));
+            failure.message = Some(crate::report::truncate(text, crate::report::PREVIEW));
             self.violation = Some(failure);
         }
     }

@@ -162,7 +162,7 @@ pub fn read_document(path: &Path) -> Result<Value, String> {
         Some("yaml" | "yml")
     );
     if yaml {
-        serde_saphyr::from_str_with_options(&text, crate::collection::yaml_options())
+        serde_saphyr::from_str_with_options(&text, crate::yaml::yaml_options())
             .map_err(|e| format!("{shown} is not valid YAML: {}", one_line(&e.to_string())))
     } else {
         serde_json::from_str(&text).map_err(|e| format!("{shown} is not valid JSON: {e}"))

@@ -129,7 +129,7 @@ fn scalar_check(facts: &Facts, slot: &Slot, kind: &str) -> PathCheck {
         } else {
             format!("the same in all {} values", values.count)
         };
-        return check(super::starter::yaml_value(c), why);
+        return check(super::yaml::yaml_value(c), why);
     }
     if let Some(numeric) = values.numeric_strings() {
         let (regex, comparison) = numeric_matcher(numeric);
@@ -141,7 +141,7 @@ fn scalar_check(facts: &Facts, slot: &Slot, kind: &str) -> PathCheck {
         return check(
             format!(
                 "{{ matches: {}{comparison} }}",
-                super::starter::yaml_single(&regex)
+                super::yaml::yaml_single(&regex)
             ),
             format!("a number as text; {distinct}{sign}"),
         );
@@ -159,7 +159,7 @@ fn scalar_check(facts: &Facts, slot: &Slot, kind: &str) -> PathCheck {
     if enumerable {
         let items: Vec<String> = few
             .iter()
-            .map(|(v, _)| super::starter::yaml_value(v))
+            .map(|(v, _)| super::yaml::yaml_value(v))
             .collect();
         return check(
             format!("{{ in: [{}] }}", items.join(", ")),

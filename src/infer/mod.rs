@@ -6,9 +6,11 @@
 //! `$.bids[*][0]` is the first element of every bid.
 
 pub mod checks;
+pub mod from_asyncapi;
 mod node;
 mod sequence;
 pub mod starter;
+mod yaml;
 
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};

@@ -2,6 +2,7 @@
 //! the default environment, an `expect` holding what held for every recorded message, the
 //! stream properties that held (as comments), and a `shape` snapshot with its `.snap` body.
 
+use super::yaml::{json_string, yaml_string};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -93,7 +94,7 @@ pub fn starter(recording: &Recording, input: &Input<'_>) -> Result<Starter, Star
             .collect();
         Some(SnapshotFile {
             header: snapshot::Header {
-                source: input.collection.display().to_string(),
+                source: snapshot::source_header(input.collection),
                 description: format!("{} › step 2 (line {line})", stem(input.recording)),
                 expression: format!("shape of {snap} message(s)"),
             },
@@ -298,37 +299,6 @@ fn stem(path: &str) -> String {
         .unwrap_or_else(|| "recording".into())
 }
 
-/// A JSON value as YAML: strings plain when that reads back the same, else quoted.
-pub fn yaml_value(v: &Value) -> String {
-    match v {
-        Value::String(s) => yaml_string(s),
-        other => other.to_string(),
-    }
-}
-
-/// A string as YAML that reads back as that string, in block and flow context alike.
-pub fn yaml_string(s: &str) -> String {
-    const WORDS: [&str; 12] = [
-        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "nan", "inf", "infinity",
-    ];
-    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && !s.ends_with(' ')
-        && !s.contains("  ")
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '/' | '-' | ' '))
-        && !WORDS.contains(&s.to_ascii_lowercase().as_str());
-    if plain {
-        s.to_string()
-    } else {
-        json_string(s)
-    }
-}
-
-/// A string in YAML single quotes (backslashes kept as they are: for regexes).
-pub fn yaml_single(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// A JSONPath as a YAML key: plain for `$.a[*].b`, quoted when it holds other characters.
 fn yaml_key(path: &str) -> String {
     let plain = path
@@ -339,11 +309,6 @@ fn yaml_key(path: &str) -> String {
     } else {
         json_string(path)
     }
-}
-
-fn json_string(s: &str) -> String {
-    // Serialising a `str` cannot fail: it has no map keys or custom Serialize impl to reject.
-    serde_json::to_string(s).unwrap_or_default()
 }
 
 /// `to` relative to the folder `from` (`../fixtures/x.jsonl`), or `to` itself when they share

@@ -1,15 +1,19 @@
 //! A mock's side of a protocol: one [`Session`] per client reads its frames into the envelopes
 //! that `on:` rules see, encodes the rules' `json` replies as the protocol's frames, and gives
-//! the protocol's own answers (JSON-RPC's `methods:`, a handshake, a keep-alive).
+//! the protocol's own answers (JSON-RPC's `methods:`, a handshake, a keep-alive) and what it
+//! sends on its own (pings).
 //!
 //! A raw mock has no session: rules see the frames themselves, as they always did.
 
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::server::{
+    Callback, ErrorResponse, Request, Response,
+};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
-
-use crate::collection::{MockDef, ProtocolName};
 
 /// A frame to send to the client, now or after `delay` (later answers do not hold up others).
 pub(super) struct Answer {
@@ -29,6 +33,40 @@ impl Answer {
 /// What a mock knows of its protocol, compiled once; it opens a session per client.
 pub(super) trait Speaker: Send + Sync {
     fn session(&self) -> Box<dyn Session + '_>;
+
+    /// The subprotocols it agrees to when a client asks for one of them.
+    fn subprotocols(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// The WebSocket handshake's answer: the first subprotocol the client asks for that the mock's
+/// protocol speaks, if any.
+pub(super) struct Agree(pub(super) &'static [&'static str]);
+
+impl Callback for Agree {
+    fn on_request(
+        self,
+        request: &Request,
+        mut response: Response,
+    ) -> Result<Response, ErrorResponse> {
+        let asked = request
+            .headers()
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim);
+        if let Some(p) = asked
+            .into_iter()
+            .find_map(|p| self.0.iter().find(|s| **s == p))
+        {
+            response
+                .headers_mut()
+                .insert("sec-websocket-protocol", HeaderValue::from_static(p));
+        }
+        Ok(response)
+    }
 }
 
 /// One client's conversation in the protocol.
@@ -47,16 +85,20 @@ pub(super) trait Session: Send {
 
     /// The protocol's own answer to an envelope that no rule answered.
     fn answer(&mut self, _envelope: &Value, _out: &mut Vec<Answer>) {}
-}
 
-/// The speaker of a mock's `protocol:`, if it is not `raw`.
-pub(super) fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
-    match def.protocol {
-        ProtocolName::Raw => Ok(None),
-        ProtocolName::JsonRpc => Ok(Some(Box::new(super::jsonrpc::Methods::compile(def)))),
-        other => Err(format!(
-            "`protocol: {}` is not implemented yet",
-            other.as_str()
-        )),
+    /// When [`Session::tick`] is due next (asked again after every frame and every tick), if
+    /// the protocol does anything on its own.
+    fn next_tick(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+
+    /// What the protocol sends on its own (Socket.IO's pings, or the close of a client that
+    /// did not answer them).
+    fn tick(&mut self, _out: &mut Vec<Answer>) {}
+
+    /// Frames for this client that come from elsewhere (a broker's fan-out of other clients'
+    /// messages, its heart-beats); taken once, when the client connects.
+    fn inbound(&mut self) -> Option<mpsc::UnboundedReceiver<Message>> {
+        None
     }
 }

@@ -1,11 +1,12 @@
 //! Scripted replies: `on:` rules compiled once, matched against each client message, and their
-//! replies rendered with `{{ message… }}` in scope.
+//! replies rendered with `{{ message… }}` in scope (graphql-ws's `next`/`error`/`complete`
+//! spelled out as the `json` replies they stand for).
 
 use base64::Engine as _;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::collection::{MockReply, MockRule};
+use crate::collection::{is_operation_reply, MockReply, MockRule};
 use crate::jsonpath::JsonPath;
 use crate::matcher::path::{self, PathOutcome};
 use crate::matcher::{Resolved, Subject};
@@ -20,24 +21,31 @@ pub(super) struct Rule {
 }
 
 impl Rule {
-    pub(super) fn compile(rule: &MockRule) -> Result<Self, String> {
-        let scope = Scope::default();
+    /// Resolves the rule's matchers against `scope` (the collection's variables) and checks its
+    /// replies.
+    pub(super) fn compile(rule: &MockRule, scope: &Scope<'_>) -> Result<Self, String> {
         let matches = rule
             .matches
             .0
             .iter()
             .map(|(path, m)| {
-                m.resolve(&scope)
+                m.resolve(scope)
                     .map(|r| (path.clone(), r))
                     .map_err(|e| format!("`{path}`: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let text = match &rule.text {
-            Some(m) => Some(m.resolve(&scope).map_err(|e| format!("`text`: {e}"))?),
+            Some(m) => Some(m.resolve(scope).map_err(|e| format!("`text`: {e}"))?),
             None => None,
         };
         for (i, reply) in rule.reply.iter().enumerate() {
-            check_reply(reply).map_err(|m| format!("reply {}: {m}", i + 1))?;
+            if !is_operation_reply(reply) {
+                check_reply(reply).map_err(|m| format!("reply {}: {m}", i + 1))?;
+            }
+        }
+        let mut replies = Vec::with_capacity(rule.reply.len());
+        for reply in &rule.reply {
+            replies.extend(super::graphql_ws::spell_out(reply)?);
         }
         if let Some(code) = rule.close {
             super::check_close_code(code).map_err(|m| format!("`close`: {m}"))?;
@@ -45,7 +53,7 @@ impl Rule {
         Ok(Self {
             matches,
             text,
-            replies: rule.reply.clone(),
+            replies,
             close: rule.close,
         })
     }
@@ -78,12 +86,17 @@ fn check_reply(reply: &MockReply) -> Result<(), String> {
         reply.json.is_some(),
         reply.text.is_some(),
         reply.binary.is_some(),
+        reply.emit.is_some(),
+        reply.ack.is_some(),
     ]
     .into_iter()
     .filter(|b| *b)
     .count();
     if count != 1 {
-        return Err("a reply has exactly one of `json`, `text` or `binary`".into());
+        return Err(
+            "a reply has exactly one of `json`, `text` or `binary` (or, for Socket.IO, `emit` or `ack`)"
+                .into(),
+        );
     }
     if let Some(t) = reply.binary.as_ref().filter(|t| !t.has_vars()) {
         let text = t.expand(&Scope::default()).map_err(|e| e.to_string())?;
@@ -147,6 +160,27 @@ impl Incoming {
             .or(self.text.as_ref())
             .or(self.base64.as_ref())
     }
+}
+
+/// A reply in envelope form, for a protocol to encode: its `json`, or Socket.IO's `emit`
+/// (`{"event", "args"}`) or `ack` (`{"ack", "args"}`, answering the incoming event's ack id);
+/// `None` for text and binary replies, a template that cannot be expanded, or an `ack` to an
+/// event that asked for none.
+pub(super) fn envelope(reply: &MockReply, scope: &Scope<'_>) -> Option<Value> {
+    if let Some(json) = &reply.json {
+        return json.expand(scope).ok();
+    }
+    if let Some(emit) = &reply.emit {
+        let event = emit.event.expand(scope).ok()?;
+        let args = match &emit.args {
+            Some(a) => a.expand(scope).ok()?,
+            None => Value::Array(Vec::new()),
+        };
+        return Some(json!({ "event": event, "args": args }));
+    }
+    let ack = reply.ack.as_ref()?;
+    let id = scope.message?.get("id")?.as_u64()?;
+    Some(json!({ "ack": id, "args": ack.expand(scope).ok()? }))
 }
 
 /// A reply with its templates expanded; `None` when a template names something the incoming

@@ -5,8 +5,8 @@
 use serde_json::{json, Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::Incoming;
 use super::{Decoded, Protocol};
-use crate::runner::conn::Incoming;
 
 /// The error code of an unknown method.
 pub const METHOD_NOT_FOUND: i64 = -32601;

@@ -22,8 +22,11 @@
 //! [`Raw`] is the default: every hook is a no-op and `decode` hands the frame back unchanged,
 //! so a raw connection costs what it did before protocols existed.
 
+pub mod graphql_ws;
 pub mod jsonrpc;
 mod raw;
+pub mod socketio;
+pub mod stomp;
 
 use std::time::Duration;
 
@@ -33,8 +36,16 @@ use tokio_tungstenite::tungstenite::Message;
 pub use raw::Raw;
 
 use crate::collection::ProtocolConfig;
-use crate::runner::conn::Incoming;
 use crate::template::Lookup;
+
+/// A message from the server, as the steps see it.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    Text(tokio_tungstenite::tungstenite::Utf8Bytes),
+    Binary(tokio_tungstenite::tungstenite::Bytes),
+    /// A protocol's JSON envelope of a frame (the frame itself is in the transcript).
+    Envelope(serde_json::Value),
+}
 
 /// What a protocol makes of one frame from the server.
 #[derive(Debug)]
@@ -88,13 +99,27 @@ pub trait Protocol: Send {
 }
 
 /// The protocol of a connection, its options' templates expanded with `scope`.
-pub fn build(config: &ProtocolConfig, _scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
     match config {
         ProtocolConfig::Raw => Ok(Box::new(Raw)),
         ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc)),
-        other => Err(format!(
-            "`protocol: {}` is not implemented yet",
-            other.name().as_str()
-        )),
+        ProtocolConfig::GraphqlWs(o) => {
+            let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
+            let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;
+            Ok(Box::new(graphql_ws::GraphqlWs::new(init)))
+        }
+        ProtocolConfig::SocketIo(o) => {
+            let namespace = o.namespace.as_ref().map(|t| t.expand(scope)).transpose();
+            let auth = o.auth.as_ref().map(|a| a.expand(scope)).transpose();
+            let (namespace, auth) = (
+                namespace.map_err(|e| format!("socketio.namespace: {e}"))?,
+                auth.map_err(|e| format!("socketio.auth: {e}"))?,
+            );
+            Ok(Box::new(socketio::SocketIo::new(
+                namespace.as_deref(),
+                auth,
+            )))
+        }
+        ProtocolConfig::Stomp(options) => Ok(Box::new(stomp::Stomp::new(options, scope)?)),
     }
 }

@@ -2,8 +2,8 @@
 
 use tokio_tungstenite::tungstenite::Message;
 
+use super::Incoming;
 use super::{Decoded, Protocol};
-use crate::runner::conn::Incoming;
 
 /// The default protocol: every frame reaches the steps unchanged.
 pub struct Raw;

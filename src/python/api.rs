@@ -15,29 +15,35 @@ use crate::plan::Prepared;
 use crate::runner::{self, Quiet};
 
 /// Reads `source` and `options`, then loads and prepares the collections (without the GIL).
+/// `update_hint` is how the caller asks for a snapshot update (the pytest plugin's option).
 fn prepare(
     py: Python<'_>,
     function: Function,
     source: &Bound<'_, PyAny>,
     options: Option<&Bound<'_, PyDict>>,
+    update_hint: Option<String>,
 ) -> PyResult<(Vec<Prepared>, Options)> {
-    let opts = options::parse(function, options)?;
+    let mut opts = options::parse(function, options)?;
+    if update_hint.is_some() {
+        opts.run.update_hint = update_hint;
+    }
     let sources = sources_arg(source)?;
     let prepared = py
-        .detach(|| prepare_all(&sources, &opts.run, opts.only.as_deref()))
+        .detach(|| prepare_all(&sources, &opts.run))
         .map_err(|e| collection_error(py, &e))?;
     Ok((prepared, opts))
 }
 
 /// Runs collections; returns the run's `_Report` (wrapped by `wsrun.Report`).
 #[pyfunction]
-#[pyo3(signature = (source, **options))]
+#[pyo3(signature = (source, *, update_hint=None, **options))]
 fn run(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
+    update_hint: Option<String>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyReport> {
-    let (prepared, opts) = prepare(py, Function::Run, source, options)?;
+    let (prepared, opts) = prepare(py, Function::Run, source, options, update_hint)?;
     let opts = opts.run;
     let (handle, cancel) = runner::cancel_pair();
     py.detach(|| {
@@ -60,13 +66,14 @@ fn run(
 
 /// `run` for asyncio: an awaitable of the `_Report`, on the shared runtime.
 #[pyfunction]
-#[pyo3(signature = (source, **options))]
+#[pyo3(signature = (source, *, update_hint=None, **options))]
 fn run_async<'py>(
     py: Python<'py>,
     source: &Bound<'py, PyAny>,
+    update_hint: Option<String>,
     options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (prepared, opts) = prepare(py, Function::Run, source, options)?;
+    let (prepared, opts) = prepare(py, Function::Run, source, options, update_hint)?;
     let opts = opts.run;
     asyncio_runtime();
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
@@ -84,12 +91,12 @@ fn validate(
     source: &Bound<'_, PyAny>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<usize> {
-    let (prepared, _) = prepare(py, Function::Validate, source, options)?;
+    let (prepared, _) = prepare(py, Function::Validate, source, options, None)?;
     Ok(prepared.iter().map(|p| p.selected.len()).sum())
 }
 
 /// The collections at `source` and their requests, parsed but not prepared (for the pytest
-/// plugin): `[{path, name, requests: [{name, line, description}]}]`.
+/// plugin): `[{path, name, environments, requests: [{name, line, description}]}]`.
 #[pyfunction]
 fn inspect<'py>(py: Python<'py>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     let sources = sources_arg(source)?;
@@ -101,6 +108,8 @@ fn inspect<'py>(py: Python<'py>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'
         let d = PyDict::new(py);
         d.set_item("path", c.path.display().to_string())?;
         d.set_item("name", &c.name)?;
+        let environments: Vec<&str> = c.environments.iter().map(|(n, _)| n.as_str()).collect();
+        d.set_item("environments", environments)?;
         let requests = PyList::empty(py);
         for r in &c.requests {
             let rd = PyDict::new(py);
@@ -115,6 +124,14 @@ fn inspect<'py>(py: Python<'py>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'
     Ok(out)
 }
 
+/// Whether the YAML file at `path` is a collection (a top-level `requests` list of maps), for
+/// the pytest plugin; raises `CollectionError` when it cannot be read or parsed.
+#[pyfunction]
+fn is_collection(py: Python<'_>, path: std::path::PathBuf) -> PyResult<bool> {
+    py.detach(|| crate::discover::is_collection(&path))
+        .map_err(|e| collection_error(py, &e))
+}
+
 /// Adds the functions and their option tables to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -122,6 +139,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_async, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(is_collection, m)?)?;
     m.add("RUN_OPTIONS", options::table(py, Function::Run)?)?;
     m.add("VALIDATE_OPTIONS", options::table(py, Function::Validate)?)?;
     Ok(())

@@ -1,7 +1,7 @@
 //! The exceptions the module raises: `WsrunError` and its subclasses, and how engine errors map
 //! onto them.
 
-use pyo3::exceptions::{PyConnectionError, PyException, PyValueError};
+use pyo3::exceptions::{PyAssertionError, PyConnectionError, PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -31,6 +31,7 @@ pyo3::create_exception!(
 /// `create_exception!` takes one base, these need two, so they are made with `type()`.
 static CONNECTION_FAILED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static JSONPATH_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static ASSERTION_FAILED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn two_base_exception(
     py: Python<'_>,
@@ -75,6 +76,31 @@ pub fn jsonpath_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
         .map(|t| t.bind(py))
 }
 
+pub fn assertion_failed_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    ASSERTION_FAILED
+        .get_or_try_init(py, || {
+            two_base_exception(
+                py,
+                "AssertionFailed",
+                py.get_type::<PyAssertionError>(),
+                "A step or a run failed: the message is wsrun's failure text, as the CLI prints it.",
+            )
+        })
+        .map(|t| t.bind(py))
+}
+
+/// An `AssertionFailed` with wsrun's failure text; `failure` (the JSON report's failure map, or
+/// None) becomes its `.failure`.
+pub fn assertion_failed(py: Python<'_>, text: String, failure: Option<Bound<'_, PyAny>>) -> PyErr {
+    let ty = match assertion_failed_type(py) {
+        Ok(ty) => ty.clone(),
+        Err(e) => return e,
+    };
+    let err = PyErr::from_type(ty, text);
+    let _ = err.value(py).setattr("failure", failure);
+    err
+}
+
 /// A `ConnectionFailed` with this message.
 pub fn connection_failed(py: Python<'_>, message: String) -> PyErr {
     match connection_failed_type(py) {
@@ -111,5 +137,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("StreamTimeout", py.get_type::<StreamTimeout>())?;
     m.add("ConnectionFailed", connection_failed_type(py)?)?;
     m.add("JsonPathError", jsonpath_error_type(py)?)?;
+    m.add("AssertionFailed", assertion_failed_type(py)?)?;
     Ok(())
 }

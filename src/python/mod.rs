@@ -9,14 +9,18 @@
 //! - `errors`: the exception classes;  `runtime`: tokio runtimes and Ctrl-C;
 //! - `convert`: Python data ⇄ JSON;  `options`: the run options, defined once;
 //! - `source`: the `source` argument;  `api`: run / run_async / validate / inspect;
-//! - `report`: `_Report`;  `stream`: `_Stream`.
+//! - `report`: `_Report`;  `stream`: `_Stream`;  `message`: received and sent messages;
+//! - `connect`: `_Connection` (steps one at a time);  `serve`: `_MockServer`.
 
 mod api;
+mod connect;
 mod convert;
 mod errors;
+mod message;
 mod options;
 mod report;
 mod runtime;
+mod serve;
 mod source;
 mod stream;
 
@@ -57,5 +61,7 @@ fn wsrun_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_class::<report::PyReport>()?;
     m.add_class::<stream::PyStream>()?;
+    m.add_class::<connect::PyConnection>()?;
+    m.add_class::<serve::PyMockServer>()?;
     Ok(())
 }

@@ -14,8 +14,6 @@ use crate::options::RunOptions;
 #[derive(Default)]
 pub struct Options {
     pub run: RunOptions,
-    /// `requests=`: only the requests with exactly these names.
-    pub only: Option<Vec<String>>,
 }
 
 /// The functions that take options.
@@ -105,7 +103,7 @@ const OPTIONS: &[Spec] = &[
         default: Default::None,
         loads: false,
         set: |o, v| {
-            o.only = Some(strings(v)?);
+            o.run.requests = Some(strings(v)?);
             Ok(())
         },
     },
@@ -158,9 +156,9 @@ pub fn parse(function: Function, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult
     let mut out = Options {
         run: RunOptions {
             jobs: 1,
+            update_hint: Some("update_snapshots=True".into()),
             ..RunOptions::default()
         },
-        only: None,
     };
     let Some(kwargs) = kwargs else {
         return Ok(out);

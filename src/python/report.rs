@@ -2,6 +2,8 @@
 //! renderers as `--report`: the `wsrun-report/1` document, JUnit XML, the HTML page, and the
 //! terminal's failure text. `wsrun.Report` (Python) reads its attributes off the document.
 
+use std::path::{Path, PathBuf};
+
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 
@@ -39,8 +41,15 @@ impl PyReport {
     }
 
     /// The failure of request `request` of collection `collection` as the terminal shows it
-    /// (flush left, without colors), or None when the request passed.
-    fn failure_text(&self, collection: usize, request: usize) -> PyResult<Option<String>> {
+    /// (flush left, without colors), or None when the request passed. With `root`, the
+    /// collection's path is shown relative to it (when it lies under it).
+    #[pyo3(signature = (collection, request, root=None))]
+    fn failure_text(
+        &self,
+        collection: usize,
+        request: usize,
+        root: Option<PathBuf>,
+    ) -> PyResult<Option<String>> {
         let c = self
             .report
             .collections
@@ -50,13 +59,25 @@ impl PyReport {
             .requests
             .get(request)
             .ok_or_else(|| PyIndexError::new_err("no such request"))?;
+        let path = match &root {
+            Some(root) => relative_to(&c.path, root),
+            None => c.path.clone(),
+        };
         Ok(r.failure()
-            .map(|(step, f)| dedent(&human::failure_text(&Style::default(), &c.path, step, f))))
+            .map(|(step, f)| dedent(&human::failure_text(&Style::default(), &path, step, f))))
+    }
+}
+
+/// `path` relative to `root` when it lies under it, else as it is.
+fn relative_to(path: &str, root: &Path) -> String {
+    match Path::new(path).strip_prefix(root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.to_string(),
     }
 }
 
 /// The terminal indents failure text under the request line; alone, it reads better flush left.
-fn dedent(text: &str) -> String {
+pub(super) fn dedent(text: &str) -> String {
     let indent = text
         .lines()
         .filter(|l| !l.trim().is_empty())

@@ -76,20 +76,10 @@ pub fn load_sources(sources: &[Source]) -> Result<Vec<Collection>, LoadError> {
     Ok(out)
 }
 
-/// Loads and prepares; `only` keeps the requests with exactly these names.
-pub fn prepare_all(
-    sources: &[Source],
-    opts: &RunOptions,
-    only: Option<&[String]>,
-) -> Result<Vec<Prepared>, LoadError> {
-    let mut out = Vec::new();
-    for mut c in load_sources(sources)? {
-        if let Some(names) = only {
-            // Dropped before `prepare`, so only the chosen requests are checked (their
-            // variables may be given for them alone).
-            c.requests.retain(|r| names.contains(&r.name));
-        }
-        out.push(plan::prepare(c, opts)?);
-    }
-    Ok(out)
+/// Loads and prepares (the plan stage picks `opts.requests`, and checks only their variables).
+pub fn prepare_all(sources: &[Source], opts: &RunOptions) -> Result<Vec<Prepared>, LoadError> {
+    load_sources(sources)?
+        .into_iter()
+        .map(|c| plan::prepare(c, opts))
+        .collect()
 }

@@ -1,23 +1,23 @@
-//! `stream(url)`: a live WebSocket read into Python, with backpressure. A background task reads
-//! the socket into a bounded channel; Python takes messages in batches (`for` or `async for`).
+//! `stream(url)`: a live WebSocket read into Python, with backpressure. A background task
+//! connects, then reads the socket into a bounded channel and sends what `send()` queues;
+//! Python takes messages in batches (`for` or `async for`). Connecting never blocks an event
+//! loop: `async with`/`async for` await it, the blocking calls wait for it with the GIL released.
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use pyo3::exceptions::{PyStopAsyncIteration, PyTypeError};
+use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message;
 
-use super::convert::{dumps, duration_arg, KeyCache, Packed};
+use super::convert::{duration_arg, KeyCache};
 use super::errors::{connection_failed, StreamTimeout};
+use super::message::{self, Item};
 use super::runtime::{asyncio_runtime, block_interruptibly, runtime};
-use crate::collection::Tls;
-use crate::runner::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
+use crate::runner::conn::{Conn, ConnectSpec, Recorder, RecvError};
 
 /// How many messages may wait between the socket and Python: beyond this the reader stops
 /// reading, and TCP pushes back on the server.
@@ -30,48 +30,55 @@ const STREAM_BATCH: usize = 256;
 /// for each other, at 0.5M messages/s).
 const READ_BATCH: usize = 64;
 
-enum Item {
-    Json(Packed),
-    Text(Utf8Bytes),
-    Binary(Bytes),
-    /// The end: `None` for a clean close, else what went wrong.
-    End(Option<String>),
-}
-
-fn to_item(m: Incoming) -> Item {
-    match m {
-        Incoming::Text(t) => {
-            let s = t.as_str().trim_start();
-            if s.starts_with('{') || s.starts_with('[') {
-                if let Ok(v) = Packed::parse(t.as_str()) {
-                    return Item::Json(v);
-                }
-            }
-            Item::Text(t)
-        }
-        Incoming::Binary(b) => Item::Binary(b),
-        // Streams are raw connections: no protocol makes envelopes here.
-        Incoming::Envelope(v) => match Packed::parse(&v.to_string()) {
-            Ok(p) => Item::Json(p),
-            Err(_) => Item::Text(v.to_string().into()),
-        },
-    }
-}
-
 #[derive(Default)]
 struct StreamState {
     buf: VecDeque<Item>,
     delivered: u64,
     finished: bool,
+    /// The close code the server sent, once it closed.
+    close_code: Option<u16>,
+}
+
+/// Whether the connection opened: the reader's answer, once it came.
+enum Opening {
+    Pending(oneshot::Receiver<Result<(), String>>),
+    Done(Result<(), String>),
 }
 
 struct StreamShared {
     rx: tokio::sync::Mutex<mpsc::Receiver<Vec<Item>>>,
     state: Mutex<StreamState>,
+    opening: tokio::sync::Mutex<Opening>,
+}
+
+impl StreamShared {
+    fn state(&self) -> std::sync::MutexGuard<'_, StreamState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Waits until the connection is open (or could not open).
+async fn wait_open(shared: &StreamShared) -> Result<(), String> {
+    let mut opening = shared.opening.lock().await;
+    if let Opening::Pending(rx) = &mut *opening {
+        let result = rx
+            .await
+            .unwrap_or_else(|_| Err("the stream was closed before it connected".into()));
+        *opening = Opening::Done(result);
+    }
+    let result = match &*opening {
+        Opening::Done(r) => r.clone(),
+        Opening::Pending(_) => Ok(()),
+    };
+    if result.is_err() {
+        shared.state().finished = true;
+    }
+    result
 }
 
 enum FillError {
     Timeout(Duration),
+    Connect(String),
 }
 
 impl FillError {
@@ -81,6 +88,7 @@ impl FillError {
                 "no message within {}",
                 crate::duration::format_duration(t)
             )),
+            FillError::Connect(e) => Python::attach(|py| connection_failed(py, e)),
         }
     }
 }
@@ -92,9 +100,10 @@ async fn fill(
     timeout: Option<Duration>,
     max: usize,
 ) -> Result<(), FillError> {
+    wait_open(&shared).await.map_err(FillError::Connect)?;
     let mut rx = shared.rx.lock().await;
     {
-        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = shared.state();
         if !state.buf.is_empty() || state.finished {
             return Ok(());
         }
@@ -105,7 +114,7 @@ async fn fill(
             .map_err(|_| FillError::Timeout(t))?,
         None => rx.recv().await,
     };
-    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut state = shared.state();
     match first {
         // The reader is gone without saying why (aborted): a plain end.
         None => state.buf.push_back(Item::End(None)),
@@ -126,55 +135,100 @@ async fn fill(
     Ok(())
 }
 
-/// Reads the socket into the channel until it closes, the consumer goes away, or `close`.
-async fn pump(
-    mut conn: Conn,
-    mut rec: Recorder,
+/// What the reader works with: the channel to Python, the messages `send()` queues, the signal
+/// of `close()`, and where it reports the connection opening and the server's close code.
+struct Pipes {
     tx: mpsc::Sender<Vec<Item>>,
-    mut close_rx: oneshot::Receiver<()>,
+    outgoing: mpsc::UnboundedReceiver<Message>,
+    close_rx: oneshot::Receiver<()>,
+    shared: Arc<StreamShared>,
+}
+
+/// What the reader does next.
+enum Event<'a> {
+    /// Send what `send()` queued.
+    Send(Message),
+    /// A read from the socket.
+    Read(Result<crate::runner::conn::Incoming, RecvError>),
+    /// Hand the batch read so far to Python (room in the channel, or the consumer is gone).
+    Hand(Result<mpsc::Permit<'a, Vec<Item>>, mpsc::error::SendError<()>>),
+}
+
+/// Connects, sends `initial`, then reads the socket into the channel (and sends what `send()`
+/// queues) until the server closes, the consumer goes away, or `close`.
+async fn pump(
+    spec: ConnectSpec,
+    initial: Vec<Message>,
+    opened: oneshot::Sender<Result<(), String>>,
+    mut p: Pipes,
 ) {
+    // A stream has no report: the recorder keeps nothing.
+    let mut rec = Recorder::off();
+    let connecting = async {
+        let mut conn = Conn::open(&spec).await?;
+        for m in initial {
+            conn.send(m, &mut rec).await?;
+        }
+        Ok::<_, String>(conn)
+    };
+    let mut conn = tokio::select! {
+        biased;
+        _ = &mut p.close_rx => return,
+        result = connecting => match result {
+            Ok(conn) => conn,
+            Err(e) => {
+                let _ = opened.send(Err(e));
+                return;
+            }
+        },
+    };
+    let _ = opened.send(Ok(()));
     // No deadline: one far away, the same for every read (the connection's timer is set once).
     let far = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
-    let closed = {
-        let reads = futures_util::stream::unfold((&mut conn, &mut rec), |(conn, rec)| async move {
-            let read = conn.recv(far, rec).await;
-            Some((read, (conn, rec)))
-        });
-        // The messages read so far, without waiting for more.
-        let mut batches = std::pin::pin!(reads.ready_chunks(READ_BATCH));
-        loop {
-            let reads = tokio::select! {
-                biased;
-                _ = &mut close_rx => break false,
-                reads = batches.next() => reads.unwrap_or_default(),
-            };
-            let mut batch = Vec::with_capacity(reads.len());
-            let mut end = false;
-            for read in reads {
-                match read {
-                    Ok(m) => batch.push(to_item(m)),
-                    Err(RecvError::Timeout) => {}
-                    Err(RecvError::Closed(c)) => {
-                        batch.push(Item::End((!c.clean).then(|| c.describe())));
-                        end = true;
-                        break;
-                    }
-                }
+    // Messages read and not yet handed over: those the socket has ready, up to `READ_BATCH`.
+    let mut batch: Vec<Item> = Vec::with_capacity(READ_BATCH);
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = &mut p.close_rx => break,
+            Some(m) = p.outgoing.recv() => Event::Send(m),
+            r = conn.recv(far, &mut rec), if batch.len() < READ_BATCH => Event::Read(r),
+            permit = p.tx.reserve(), if !batch.is_empty() => Event::Hand(permit),
+        };
+        let item = match event {
+            Event::Hand(Ok(permit)) => {
+                permit.send(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(READ_BATCH),
+                ));
+                continue;
             }
-            if end {
-                let _ = tx.send(batch).await;
-                break true;
+            // The consumer is gone.
+            Event::Hand(Err(_)) => return,
+            Event::Send(out) => match conn.send(out, &mut rec).await {
+                Ok(()) => continue,
+                Err(e) => Item::End(Some(e)),
+            },
+            Event::Read(Ok(m)) => Item::from_incoming(m),
+            Event::Read(Err(RecvError::Timeout)) => continue,
+            Event::Read(Err(RecvError::Closed(c))) => {
+                p.shared.state().close_code = c.code;
+                Item::End((!c.clean).then(|| c.describe()))
             }
-            tokio::select! {
-                biased;
-                _ = &mut close_rx => break false,
-                sent = tx.send(batch) => if sent.is_err() { break false },
-            }
+        };
+        if !matches!(item, Item::End(_)) {
+            batch.push(item);
+            continue;
         }
-    };
-    if !closed {
-        conn.shutdown(&mut rec).await;
+        batch.push(item);
+        tokio::select! {
+            biased;
+            _ = &mut p.close_rx => {}
+            _ = p.tx.send(batch) => {}
+        }
+        return;
     }
+    conn.shutdown(&mut rec).await;
 }
 
 /// A live WebSocket read into Python: `for msg in stream` / `async for msg in stream`.
@@ -185,6 +239,7 @@ pub struct PyStream {
     limit: Option<u64>,
     timeout: Option<Duration>,
     close_tx: Mutex<Option<oneshot::Sender<()>>>,
+    outgoing: mpsc::UnboundedSender<Message>,
     /// Dict keys made so far (the messages of a stream repeat theirs).
     keys: Mutex<KeyCache>,
 }
@@ -206,7 +261,7 @@ impl PyStream {
 
     fn pop<'py>(&self, py: Python<'py>) -> PyResult<Popped<'py>> {
         let item = {
-            let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = self.shared.state();
             if state.finished {
                 return Ok(Popped::Done);
             }
@@ -234,23 +289,12 @@ impl PyStream {
                 }
             }
         };
-        Ok(Popped::Item(match &item {
-            Item::Json(v) => {
-                let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-                v.to_py(py, &mut keys)?
-            }
-            Item::Text(t) => PyString::new(py, t.as_str()).into_any(),
-            Item::Binary(b) => PyBytes::new(py, b).into_any(),
-            Item::End(_) => unreachable!("handled above"),
-        }))
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Popped::Item(item.to_py(py, &mut keys)?))
     }
 
     fn delivered(&self) -> u64 {
-        self.shared
-            .state
-            .lock()
-            .map(|s| s.delivered)
-            .unwrap_or_default()
+        self.shared.state().delivered
     }
 
     /// Tells the reader to close the connection politely and stop.
@@ -261,43 +305,9 @@ impl PyStream {
     }
 }
 
-fn send_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Message>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else {
-        return Ok(Vec::new());
-    };
-    let one = |o: &Bound<'_, PyAny>| -> PyResult<Message> {
-        if let Ok(s) = o.cast::<PyString>() {
-            return Ok(Message::text(s.to_cow()?.into_owned()));
-        }
-        if let Ok(b) = o.cast::<PyBytes>() {
-            return Ok(Message::binary(b.as_bytes().to_vec()));
-        }
-        Ok(Message::text(dumps(o)?))
-    };
-    // A list of messages, or one message (a dict, a str, bytes).
-    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        obj.try_iter()?.map(|o| one(&o?)).collect()
-    } else {
-        Ok(vec![one(obj)?])
-    }
-}
-
-fn headers_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else {
-        return Ok(Vec::new());
-    };
-    if let Ok(d) = obj.cast::<PyDict>() {
-        return d
-            .iter()
-            .map(|(k, v)| Ok((k.str()?.extract()?, v.str()?.extract()?)))
-            .collect();
-    }
-    obj.extract::<Vec<(String, String)>>()
-        .map_err(|_| PyTypeError::new_err("`headers` is a dict or a list of (name, value) pairs"))
-}
-
 #[pymethods]
 impl PyStream {
+    /// Starts connecting in the background; `_wait_open` / `_open_async` wait for it.
     #[new]
     #[pyo3(signature = (url, *, send=None, headers=None, subprotocols=None, limit=None,
         timeout=None, connect_timeout=None, insecure=false, max_message_size=None))]
@@ -315,12 +325,12 @@ impl PyStream {
         max_message_size: Option<usize>,
     ) -> PyResult<Self> {
         let timeout = duration_arg(timeout)?;
-        let tls = crate::runner::tls::client_config(&Tls { ca: None, insecure }, Path::new("."))
+        let tls = crate::runner::tls::client_config(None, insecure, Path::new("."))
             .map_err(|e| connection_failed(py, e))?;
         let spec = ConnectSpec {
             name: "stream".into(),
             url: url.clone(),
-            headers: headers_arg(headers)?,
+            headers: message::headers(headers)?,
             subprotocols: subprotocols.unwrap_or_default(),
             tls,
             connect_timeout: duration_arg(connect_timeout)?
@@ -329,30 +339,50 @@ impl PyStream {
             max_message_size: max_message_size
                 .unwrap_or(crate::collection::DEFAULT_MAX_MESSAGE_SIZE),
         };
-        let messages = send_arg(send)?;
-        let opened = block_interruptibly(py, async move {
-            // No report: nothing to record.
-            let mut rec = Recorder::off();
-            let mut conn = Conn::open(&spec).await?;
-            for m in messages {
-                conn.send(m, &mut rec).await?;
-            }
-            Ok::<_, String>((conn, rec))
-        })?;
-        let (conn, rec) = opened.map_err(|e| connection_failed(py, e))?;
-        let (tx, rx) = mpsc::channel(STREAM_CAPACITY / READ_BATCH);
+        let initial = message::frames(send)?;
+        let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
         let (close_tx, close_rx) = oneshot::channel();
-        runtime().spawn(pump(conn, rec, tx, close_rx));
+        let (opened_tx, opened_rx) = oneshot::channel();
+        let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(StreamShared {
+            rx: tokio::sync::Mutex::new(rx),
+            state: Mutex::new(StreamState::default()),
+            opening: tokio::sync::Mutex::new(Opening::Pending(opened_rx)),
+        });
+        let pipes = Pipes {
+            tx,
+            outgoing: outgoing_rx,
+            close_rx,
+            shared: shared.clone(),
+        };
+        runtime().spawn(pump(spec, initial, opened_tx, pipes));
         Ok(PyStream {
             url,
-            shared: Arc::new(StreamShared {
-                rx: tokio::sync::Mutex::new(rx),
-                state: Mutex::new(StreamState::default()),
-            }),
+            shared,
             limit,
             timeout,
             close_tx: Mutex::new(Some(close_tx)),
+            outgoing,
             keys: Mutex::new(KeyCache::new()),
+        })
+    }
+
+    /// Waits (GIL released, Ctrl-C stops it) until the connection is open; raises
+    /// `ConnectionFailed` when it cannot open.
+    fn _wait_open(&self, py: Python<'_>) -> PyResult<()> {
+        let shared = self.shared.clone();
+        block_interruptibly(py, async move { wait_open(&shared).await })?
+            .map_err(|e| connection_failed(py, e))
+    }
+
+    /// `_wait_open` as an awaitable, for `async with`.
+    fn _open_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let shared = self.shared.clone();
+        asyncio_runtime();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            wait_open(&shared)
+                .await
+                .map_err(|e| Python::attach(|py| connection_failed(py, e)))
         })
     }
 
@@ -397,10 +427,23 @@ impl PyStream {
         })
     }
 
+    /// Queues a message to send (a dict/list as JSON, `str` as text, `bytes` as binary); it goes
+    /// out in order, after the connection opens. Never blocks.
+    fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let frame = message::frame(message)?;
+        if self.shared.state().finished || self.outgoing.send(frame).is_err() {
+            return Err(connection_failed(
+                py,
+                format!("{}: cannot send: the stream has ended", self.url),
+            ));
+        }
+        Ok(())
+    }
+
     /// Closes the connection; iteration ends.
     fn close(&self) {
         {
-            let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = self.shared.state();
             state.finished = true;
             state.buf.clear();
         }
@@ -410,7 +453,14 @@ impl PyStream {
     /// Whether the stream has ended (closed, limit reached, or the server closed).
     #[getter]
     fn closed(&self) -> bool {
-        self.shared.state.lock().map(|s| s.finished).unwrap_or(true)
+        self.shared.state().finished
+    }
+
+    /// The close code the server sent, once it closed the connection (None before, or when it
+    /// closed without a code or dropped the connection).
+    #[getter]
+    fn close_code(&self) -> Option<u16> {
+        self.shared.state().close_code
     }
 
     /// Messages handed to Python so far.

@@ -1,7 +1,9 @@
 //! The HTML report (`--report html=FILE`): one self-contained page (no external scripts, styles
 //! or fonts) with the summary, every request and its steps, failures expanded with their diff,
-//! the frame transcript as a timeline, and an inline SVG chart of message rate per connection.
+//! the frame transcript as a timeline, and an inline SVG chart of message rate per connection;
+//! round trips and loads in `html_load.rs`.
 
+pub(super) use super::html_failure::failure;
 use std::fmt::Write as _;
 
 use super::junit::escape;
@@ -35,6 +37,7 @@ pre.diff .del{color:#cf222e}pre.diff .ins{color:#1a7f37}
 .timeline .dir{width:18px}.timeline .at{width:80px;color:#6e7781}.timeline .conn{width:90px;color:#57606a}
 .chart{margin:8px 0}
 .muted{color:#6e7781}
+table.latency td,table.thresholds td{font-variant-numeric:tabular-nums}
 "#;
 
 const COLORS: [&str; 6] = [
@@ -125,6 +128,7 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
         }
         out.push_str("</table>\n");
     }
+    super::html_load::request_latency(out, q);
     // A chart needs a stream to show: a handful of messages is better read in the timeline.
     let received: u64 = q
         .rates
@@ -137,40 +141,6 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
     }
     timeline(out, q);
     out.push_str("</details>\n");
-}
-
-fn failure(out: &mut String, f: &super::Failure) {
-    let _ = write!(
-        out,
-        "<div class=\"failure\"><div class=\"fail\"><b>{}</b></div><dl>",
-        escape(&f.summary)
-    );
-    let rows = [
-        ("connection", f.connection.clone()),
-        ("path", f.path.clone()),
-        ("expected", f.expected.as_ref().map(ToString::to_string)),
-        ("actual", f.actual.as_ref().map(ToString::to_string)),
-        ("message", f.message.clone()),
-    ];
-    for (label, value) in rows {
-        if let Some(v) = value {
-            let _ = write!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&v));
-        }
-    }
-    out.push_str("</dl>");
-    if let Some(detail) = &f.detail {
-        out.push_str("<pre class=\"diff\">");
-        for line in detail.lines() {
-            let class = match line.chars().next() {
-                Some('-') => "del",
-                Some('+') => "ins",
-                _ => "",
-            };
-            let _ = writeln!(out, "<span class=\"{class}\">{}</span>", escape(line));
-        }
-        out.push_str("</pre>");
-    }
-    out.push_str("</div>\n");
 }
 
 fn timeline(out: &mut String, q: &RequestReport) {

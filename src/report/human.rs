@@ -1,51 +1,13 @@
 //! The terminal renderer: a line per request, failure details, the `-v` transcript, a summary.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use super::{
     printable, Direction, Failure, FrameData, Outcome, RequestReport, RunReport, StepReport, Stop,
 };
 use crate::duration::format_duration;
 
-/// How to print.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Style {
-    pub color: bool,
-    pub verbose: bool,
-    pub quiet: bool,
-    /// Print durations (off in snapshot tests, where they would vary).
-    pub timings: bool,
-}
-
-impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-    fn green(&self, t: &str) -> String {
-        self.paint("32", t)
-    }
-    fn red(&self, t: &str) -> String {
-        self.paint("31", t)
-    }
-    fn dim(&self, t: &str) -> String {
-        self.paint("2", t)
-    }
-    fn bold(&self, t: &str) -> String {
-        self.paint("1", t)
-    }
-    fn time(&self, d: Duration) -> String {
-        if self.timings {
-            format!("  {}", self.dim(&format_duration(d)))
-        } else {
-            String::new()
-        }
-    }
-}
+pub use super::style::Style;
 
 /// The header printed before a collection's requests.
 pub fn collection_header(style: &Style, path: &str, env: Option<&str>) -> String {
@@ -88,6 +50,7 @@ pub fn request(style: &Style, path: &str, r: &RequestReport) -> String {
             out.push_str(&failure_text(style, path, step, failure));
         }
     }
+    out.push_str(&super::human_load::request_latency(style, r));
     if style.verbose {
         out.push_str(&transcript(style, r));
     }

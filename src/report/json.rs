@@ -9,15 +9,27 @@
 //!     "requests": [ { "name", "line", "passed", "duration_ms", "error": FAILURE | null,
 //!       "steps": [ { "index", "keyword", "line", "status": "passed" | "failed" | "skipped",
 //!                    "duration_ms", "messages", "latency_ms": f64 | null,
-//!                    "failure": FAILURE | null } ],
+//!                    "latency": DISTRIBUTION | null, "failure": FAILURE | null } ],
 //!       "transcript": { "frames": [ { "at_ms", "direction": "sent" | "received",
 //!                                     "connection", "kind", "payload" } ], "elided": n },
-//!       "rates": [ { "connection", "bucket_ms", "counts": [n…] } ] } ] } ] }
+//!       "rates": [ { "connection", "bucket_ms", "counts": [n…] } ],
+//!       "load": LOAD | null } ] } ] }
 //! FAILURE = { "summary", "connection", "path", "expected", "actual", "message", "detail",
 //!             "stream": [ VIOLATION… ] | null }
 //! VIOLATION = { "property", "path", "expected", "window", "index", "value",
 //!               "previous": { "index", "value" } | null, "reason", "offenders",
 //!               "gaps": [ { "from", "to" } ], "gaps_total", "missing_total", "message" }
+//! DISTRIBUTION = { "count", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+//!                  "mean_ms", "histogram": base64 of HdrHistogram's V2 serialisation (µs) }
+//! LOAD = { "users", "ramp_ms", "duration_ms", "elapsed_ms", "shards",
+//!          "connections": { "opened", "failed" }, "connect": DISTRIBUTION | null,
+//!          "iterations", "failed", "messages": { "received", "per_s" },
+//!          "errors": [ { "kind", "count" } ], "samples": [ FAILURE ],
+//!          "steps": [ { "index", "runs", "failed" } ],
+//!          "timeline": { "bucket_ms", "points": [ { "at_ms", "connections", "messages",
+//!                                                    "p95_ms" } ] },
+//!          "thresholds": [ { "name", "condition", "unit", "limits": { "lt": f64, … },
+//!                            "measured": f64 | null, "passed" } ] }
 //! `expected` and `actual` are JSON values where the failure has one (the node a path selected,
 //! the value an equality wanted), else text; `message` is the received message as JSON when it
 //! is a whole JSON document, else its text.
@@ -26,9 +38,11 @@
 
 use serde_json::{json, Value};
 
+use super::load::LoadReport;
 use super::{
     CollectionReport, Direction, Failure, Outcome, RequestReport, RunReport, StepReport, Stop,
 };
+use crate::latency::{Latency, Stat};
 
 pub const FORMAT: &str = "wsrun-report/1";
 
@@ -90,6 +104,7 @@ pub fn request(r: &RequestReport) -> Value {
             "bucket_ms": ms(s.bucket),
             "counts": s.counts,
         })).collect::<Vec<_>>(),
+        "load": r.load.as_deref().map(load),
     })
 }
 
@@ -107,7 +122,72 @@ pub fn step(s: &StepReport) -> Value {
         "duration_ms": ms(s.duration),
         "messages": s.messages,
         "latency_ms": s.latency.map(ms),
+        "latency": s.latencies.as_ref().map(distribution),
         "failure": f,
+    })
+}
+
+/// The member names of the statistics a distribution shows.
+pub const STAT_KEYS: [(&str, Stat); 7] = [
+    ("min_ms", Stat::Min),
+    ("p50_ms", Stat::Percentile(50.0)),
+    ("p90_ms", Stat::Percentile(90.0)),
+    ("p95_ms", Stat::Percentile(95.0)),
+    ("p99_ms", Stat::Percentile(99.0)),
+    ("max_ms", Stat::Max),
+    ("mean_ms", Stat::Mean),
+];
+
+/// Milliseconds to the microsecond, as every time in the report.
+fn round_ms(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+pub fn distribution(l: &Latency) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("count".into(), json!(l.count()));
+    for (key, stat) in STAT_KEYS {
+        out.insert(key.into(), json!(l.stat_ms(stat).map(round_ms)));
+    }
+    out.insert("histogram".into(), json!(l.encode()));
+    Value::Object(out)
+}
+
+pub fn load(l: &LoadReport) -> Value {
+    let bucket = l.timeline.bucket;
+    json!({
+        "users": l.users,
+        "ramp_ms": ms(l.ramp),
+        "duration_ms": l.duration.map(ms),
+        "elapsed_ms": ms(l.elapsed),
+        "shards": l.shards,
+        "connections": { "opened": l.opened, "failed": l.connect_failed },
+        "connect": (!l.connect.is_empty()).then(|| distribution(&l.connect)),
+        "iterations": l.iterations,
+        "failed": l.failed,
+        "messages": { "received": l.received, "per_s": round_ms(l.rate()) },
+        "errors": l.errors.iter().map(|(kind, n)| json!({ "kind": kind, "count": n })).collect::<Vec<_>>(),
+        "samples": l.samples.iter().map(failure).collect::<Vec<_>>(),
+        "steps": l.steps.iter().enumerate().map(|(i, s)| json!({
+            "index": i + 1, "runs": s.runs, "failed": s.failed,
+        })).collect::<Vec<_>>(),
+        "timeline": {
+            "bucket_ms": ms(bucket),
+            "points": l.timeline.points.iter().enumerate().map(|(i, p)| json!({
+                "at_ms": ms(bucket * (i as u32 + 1)),
+                "connections": p.connections,
+                "messages": p.messages,
+                "p95_ms": p.p95_ms.map(round_ms),
+            })).collect::<Vec<_>>(),
+        },
+        "thresholds": l.thresholds.iter().map(|t| json!({
+            "name": t.name,
+            "condition": t.condition(),
+            "unit": t.unit.key(),
+            "limits": t.bounds.0.iter().map(|(op, v)| (op.key().to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "measured": t.measured.map(round_ms),
+            "passed": t.passed,
+        })).collect::<Vec<_>>(),
     })
 }
 

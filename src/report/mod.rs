@@ -3,9 +3,16 @@
 //! them and never prints.
 
 pub mod html;
+mod html_failure;
+mod html_load;
 pub mod human;
+mod human_load;
 pub mod json;
 pub mod junit;
+pub mod load;
+pub mod merge;
+pub mod read;
+mod style;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -50,6 +57,8 @@ pub struct RequestReport {
     pub transcript: Transcript,
     /// Messages received per time bucket, per connection (for rate charts).
     pub rates: Vec<RateSeries>,
+    /// What a `load:` measured (its steps' round trips are in `steps`).
+    pub load: Option<Box<load::LoadReport>>,
 }
 
 /// How many messages a connection received in each successive time bucket.
@@ -73,6 +82,9 @@ pub struct StepReport {
     /// The round-trip time of a step that waits for the answer to what it sent (`call`,
     /// `calls`, `send` with `reply`).
     pub latency: Option<Duration>,
+    /// Every round trip of a step that ran more than once (`repeat`, `load`); an `expect` or
+    /// `wait_for` directly after a `send` on its connection measures one too.
+    pub latencies: Option<crate::latency::Latency>,
 }
 
 // A failure is rich and rare (see `result_large_err` in lib.rs): boxing it buys nothing.
@@ -278,13 +290,15 @@ pub enum FrameData {
     Close(Option<u16>, String),
     /// The connection ended without a close frame, or failed.
     Lost(String),
+    /// A binary frame known only by its length: read back from a JSON report (`wsrun merge`).
+    BinaryLen(usize),
 }
 
 impl FrameData {
     pub fn kind(&self) -> &'static str {
         match self {
             FrameData::Text(_) => "text",
-            FrameData::Binary(_) => "binary",
+            FrameData::Binary(_) | FrameData::BinaryLen(_) => "binary",
             FrameData::Ping(_) => "ping",
             FrameData::Pong(_) => "pong",
             FrameData::Close(..) => "close",
@@ -297,6 +311,7 @@ impl FrameData {
         match self {
             FrameData::Text(t) => truncate(t.as_str(), limit),
             FrameData::Binary(b) => format!("<{} bytes>", b.len()),
+            FrameData::BinaryLen(n) => format!("<{n} bytes>"),
             FrameData::Ping(b) | FrameData::Pong(b) => truncate(&String::from_utf8_lossy(b), limit),
             FrameData::Close(code, reason) => match code {
                 Some(c) if reason.is_empty() => format!("{c}"),
@@ -307,6 +322,9 @@ impl FrameData {
         }
     }
 }
+
+/// How much of a message a failure shows.
+pub const PREVIEW: usize = 300;
 
 /// Cuts `text` to `limit` characters, saying how much was left out.
 pub fn truncate(text: &str, limit: usize) -> String {

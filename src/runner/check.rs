@@ -11,8 +11,7 @@ use crate::matcher::{ResolveError, Resolved, Subject};
 use crate::report::{truncate, Failure, Shown};
 use crate::template::Lookup;
 
-/// How much of a message a failure shows.
-pub const PREVIEW: usize = 300;
+pub use crate::report::PREVIEW;
 
 /// An expectation with its templates expanded, ready to test messages.
 pub enum Ready {

@@ -8,16 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::{self, Bytes, Message};
+use tokio_tungstenite::WebSocketStream;
 
 pub use super::recorder::Recorder;
+use super::stream::Stream;
 use super::wire::Wire;
 use crate::protocol::{Protocol, Raw};
 use crate::report::{Direction, FrameData};
@@ -25,19 +25,14 @@ use crate::report::{Direction, FrameData};
 mod open;
 mod speak;
 
+pub use speak::serve_until;
+
 use open::{connect, describe_connect_error};
 pub use open::{describe_ws_error, human_size};
 
-type Ws = WebSocketStream<Wire<MaybeTlsStream<TcpStream>>>;
+type Ws = WebSocketStream<Wire<Stream>>;
 
-/// A message from the server, as the steps see it.
-#[derive(Debug, Clone)]
-pub enum Incoming {
-    Text(Utf8Bytes),
-    Binary(Bytes),
-    /// A protocol's JSON envelope of a frame (the frame itself is in the transcript).
-    Envelope(serde_json::Value),
-}
+pub use crate::protocol::Incoming;
 
 /// How a connection ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +96,13 @@ impl Closed {
 #[derive(Debug)]
 pub(super) struct Elapsed;
 
+/// What a connection waiting for frames gets first.
+enum Event {
+    Frame(Option<tungstenite::Result<Message>>),
+    /// The protocol's tick is due.
+    Tick,
+}
+
 /// What `recv` returns instead of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecvError {
@@ -150,6 +152,11 @@ const COPY_LIMIT: usize = 4096;
 /// The inbox may not grow past this while a step (a ping) reads ahead.
 const INBOX_LIMIT: usize = 100_000;
 
+/// A load's connections read through a buffer this small (grown only for a bigger frame), so
+/// that thousands of them stay a few KB each (bench/RESULTS.md, "Latency and load"). tungstenite
+/// keeps the 4 KiB buffer its handshake read into whatever is asked; this is the wire's own.
+pub const LEAN_BUFFER: usize = 512;
+
 impl Conn {
     /// Opens the connection within its `connect_timeout`, speaking no protocol (`raw`).
     pub async fn open(spec: &ConnectSpec) -> Result<Conn, String> {
@@ -161,6 +168,15 @@ impl Conn {
     pub async fn open_with(
         spec: &ConnectSpec,
         protocol: Box<dyn Protocol>,
+    ) -> Result<Conn, String> {
+        Self::open_buffered(spec, protocol, super::wire::READ_SIZE).await
+    }
+
+    /// [`Conn::open_with`] reading through buffers of `buffer` bytes ([`LEAN_BUFFER`] for a load).
+    pub async fn open_buffered(
+        spec: &ConnectSpec,
+        protocol: Box<dyn Protocol>,
+        buffer: usize,
     ) -> Result<Conn, String> {
         let mut prepared = spec.clone();
         protocol.prepare(&mut prepared.url, &mut prepared.subprotocols)?;
@@ -188,7 +204,17 @@ impl Conn {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
-        let connecting = connect(request, config, spec.tls.clone(), spec.max_message_size);
+        // tungstenite reads into the buffer its handshake left (4 KiB) at least; a smaller read
+        // size would save nothing.
+        config.read_buffer_size = buffer.max(4 << 10);
+        config.write_buffer_size = buffer.min(config.write_buffer_size);
+        let connecting = connect(
+            request,
+            config,
+            spec.tls.clone(),
+            spec.max_message_size,
+            buffer,
+        );
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
@@ -406,16 +432,33 @@ impl Conn {
 
     /// Reads the next frame: returns data messages; records and absorbs control frames.
     async fn read_frame(&mut self, rec: &mut Recorder) -> Option<Incoming> {
-        let next = match self.tick_at {
-            None => self.ws.next().await,
+        match self.next_event().await {
+            Event::Tick => {
+                self.tick(rec).await;
+                None
+            }
+            Event::Frame(next) => self.take(next, rec).await,
+        }
+    }
+
+    /// The next frame, or the protocol's tick when it comes first. Dropping it loses nothing:
+    /// until it returns, the frame stays in the stream.
+    async fn next_event(&mut self) -> Event {
+        match self.tick_at {
+            None => Event::Frame(self.ws.next().await),
             Some(at) => tokio::select! {
-                next = self.ws.next() => next,
-                _ = tokio::time::sleep_until(at) => {
-                    self.tick(rec).await;
-                    return None;
-                }
+                next = self.ws.next() => Event::Frame(next),
+                _ = tokio::time::sleep_until(at) => Event::Tick,
             },
-        };
+        }
+    }
+
+    /// A frame read: data messages are returned; control frames recorded and absorbed.
+    async fn take(
+        &mut self,
+        next: Option<tungstenite::Result<Message>>,
+        rec: &mut Recorder,
+    ) -> Option<Incoming> {
         match next {
             Some(Ok(Message::Text(t))) => {
                 if t.len() <= COPY_LIMIT {

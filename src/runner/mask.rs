@@ -242,7 +242,10 @@ impl Masker {
                     }
                 }
                 FrameData::Close(_, reason) | FrameData::Lost(reason) => self.mask_string(reason),
-                FrameData::Binary(_) | FrameData::Ping(_) | FrameData::Pong(_) => {}
+                FrameData::Binary(_)
+                | FrameData::BinaryLen(_)
+                | FrameData::Ping(_)
+                | FrameData::Pong(_) => {}
             }
         }
     }

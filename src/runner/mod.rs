@@ -3,11 +3,15 @@
 
 pub(crate) mod check;
 pub mod conn;
+mod iteration;
+mod load;
 pub mod mask;
 pub mod partial;
 pub mod recorder;
 mod request;
+pub mod session;
 mod steps;
+mod stream;
 pub mod tls;
 mod wire;
 
@@ -182,6 +186,14 @@ pub async fn run(
     report
 }
 
+/// A request as its keys say: a load of many users, or one run (with its `repeat`).
+async fn run_request_or_load(ctx: &steps::Ctx<'_>, request: &Request) -> RequestReport {
+    match &request.load {
+        Some(load) => load::run(ctx, request, load).await,
+        None => request::run_request(ctx, request).await,
+    }
+}
+
 /// What can end a request before its last step: Ctrl-C, the run's deadline, or the run
 /// halting after an earlier request stopped it.
 #[derive(Clone)]
@@ -222,7 +234,7 @@ async fn run_one(
     };
     tokio::select! {
         biased;
-        rr = request::run_request(ctx, request) => Some((rr, None)),
+        rr = run_request_or_load(ctx, request) => Some((rr, None)),
         _ = stops.cancel.cancelled() => {
             Some((stopped(request, "interrupted (Ctrl-C)"), Some(Stop::Interrupted)))
         }
@@ -302,6 +314,7 @@ fn stopped(request: &Request, why: &str) -> RequestReport {
         steps: Vec::new(),
         transcript: Default::default(),
         rates: Vec::new(),
+        load: None,
     }
 }
 
@@ -309,18 +322,22 @@ fn stopped(request: &Request, why: &str) -> RequestReport {
 async fn start_mocks(
     p: &Prepared,
 ) -> Result<(Vec<crate::mock::MockServer>, HashMap<String, Value>), Failure> {
-    let mut servers = Vec::new();
+    // Listen first: the variables may name the mocks' URLs, and the mocks' replies the variables.
+    let mut bound = Vec::new();
     let mut urls = HashMap::new();
     let base = p.collection.base_dir();
+    let could_not_start = |name: &str, e: crate::mock::MockError| {
+        Failure::new(format!("mock `{name}` could not start: {e}"))
+    };
     for name in p.mocks_used() {
         let Some((_, def)) = p.collection.mocks.iter().find(|(n, _)| *n == name) else {
             continue;
         };
-        let server = crate::mock::MockServer::start(&name, def, &base, 0)
+        let mock = crate::mock::MockServer::bind(&name, def, &base, 0)
             .await
-            .map_err(|e| Failure::new(format!("mock `{name}` could not start: {e}")))?;
-        urls.insert(name, server.url().to_string());
-        servers.push(server);
+            .map_err(|e| could_not_start(&name, e))?;
+        urls.insert(name.clone(), mock.url());
+        bound.push((name, mock));
     }
     let mut vars = p.resolve(&urls).map_err(|e| Failure::new(e.to_string()))?;
     // `{{ mocks.NAME.url }}` may also stand in a request's own URL or steps.
@@ -330,6 +347,14 @@ async fn start_mocks(
         .collect();
     vars.entry("mocks".to_string())
         .or_insert(Value::Object(mocks));
+    let shared = std::sync::Arc::new(vars.clone());
+    let mut servers = Vec::with_capacity(bound.len());
+    for (name, mock) in bound {
+        servers.push(
+            mock.serve(shared.clone())
+                .map_err(|e| could_not_start(&name, e))?,
+        );
+    }
     Ok((servers, vars))
 }
 

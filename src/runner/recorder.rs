@@ -16,8 +16,19 @@ pub struct Recorder {
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
     progress: Option<Arc<crate::options::Progress>>,
-    /// Whether anything is recorded (a Python `stream()` has no report to put it in).
-    on: bool,
+    keep: Keep,
+}
+
+/// What a recorder keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// The transcript, the rates and the progress count: a request run for a report.
+    All,
+    /// Only the count of received messages, into `progress`: one of a load's users (thousands
+    /// of users keep no transcript each).
+    Count,
+    /// Nothing: a Python `stream()` has no report to put anything in.
+    Nothing,
 }
 
 /// Rate series never grow past this many buckets: older buckets merge pairwise instead.
@@ -31,14 +42,23 @@ impl Recorder {
             rates: Vec::new(),
             bucket_ms: 100,
             progress: None,
-            on: true,
+            keep: Keep::All,
         }
     }
 
     /// A recorder that records nothing: no transcript, no rates (not even the time of a frame).
     pub fn off() -> Self {
         Self {
-            on: false,
+            keep: Keep::Nothing,
+            ..Self::new()
+        }
+    }
+
+    /// A recorder for one of a load's users: it only counts received messages into `counter`.
+    pub fn lean(counter: Arc<crate::options::Progress>) -> Self {
+        Self {
+            progress: Some(counter),
+            keep: Keep::Count,
             ..Self::new()
         }
     }
@@ -52,12 +72,10 @@ impl Recorder {
     }
 
     pub fn record(&mut self, conn: &Arc<str>, direction: Direction, data: FrameData) {
-        if !self.on {
-            return;
-        }
         let message = matches!(data, FrameData::Text(_) | FrameData::Binary(_));
-        let at = self.counted(conn, direction == Direction::Received && message);
-        self.frames.push(at, direction, conn, Payload::Frame(data));
+        if let Some(at) = self.counted(conn, direction == Direction::Received && message) {
+            self.frames.push(at, direction, conn, Payload::Frame(data));
+        }
     }
 
     /// Records a text frame received, keeping a copy of it: the frame itself is a slice of the
@@ -65,35 +83,40 @@ impl Recorder {
     /// `recvfrom` calls, ~8% slower on a firehose). The copy goes into the buffer of the frame
     /// it pushes out of the transcript, so a long stream allocates nothing here.
     pub fn received_text(&mut self, conn: &Arc<str>, text: &str) {
-        if !self.on {
-            return;
+        if let Some(at) = self.counted(conn, true) {
+            self.frames
+                .push(at, Direction::Received, conn, Payload::Text(text));
         }
-        let at = self.counted(conn, true);
-        self.frames
-            .push(at, Direction::Received, conn, Payload::Text(text));
     }
 
     /// As [`Recorder::received_text`], for a binary frame.
     pub fn received_binary(&mut self, conn: &Arc<str>, bytes: &[u8]) {
-        if !self.on {
-            return;
+        if let Some(at) = self.counted(conn, true) {
+            self.frames
+                .push(at, Direction::Received, conn, Payload::Binary(bytes));
         }
-        let at = self.counted(conn, true);
-        self.frames
-            .push(at, Direction::Received, conn, Payload::Binary(bytes));
     }
 
-    /// The time of a frame since the request started; a received message is counted.
-    fn counted(&mut self, conn: &Arc<str>, received_message: bool) -> Duration {
-        let at = self.start.elapsed();
+    /// Counts a received message, and gives the time of a frame since the request started when
+    /// the frame is to be kept.
+    fn counted(&mut self, conn: &Arc<str>, received_message: bool) -> Option<Duration> {
+        if self.keep == Keep::Nothing {
+            return None;
+        }
         if received_message {
-            self.count(conn, at);
             if let Some(p) = &self.progress {
                 p.messages
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        at
+        if self.keep == Keep::Count {
+            return None;
+        }
+        let at = self.start.elapsed();
+        if received_message {
+            self.count(conn, at);
+        }
+        Some(at)
     }
 
     /// The transcript recorded so far: the first [`Transcript::HEAD`] frames and the last

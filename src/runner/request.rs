@@ -1,18 +1,23 @@
-//! Running one request: open its connections, run its steps in order (`steps/`), record what
-//! happened.
+//! Running one request: open its connections, run its steps in order (`steps/`), `repeat`
+//! times, and record what happened; a request with `load:` is run by `load.rs`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::conn::{Conn, ConnectSpec, Recorder};
-use super::mask::is_secret_header;
+use super::iteration::{run_steps, Sink, StepRun};
+use super::mask::{is_secret_header, Masker};
 use super::max_message_size;
-use super::steps::Ctx;
-use crate::collection::Request;
+use super::steps::{Ctx, State};
+use crate::collection::{latency_check, Request};
+use crate::latency::{format_ms, Bounds, Latency, Stat, Unit};
+use crate::protocol::Protocol;
 use crate::report::{Failure, Outcome, RequestReport, StepReport};
 use crate::template::Scope;
 
+/// Runs one request once (or `repeat` times); a request with `load:` runs in `runner::load`.
 pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     let started = Instant::now();
     let mut report = RequestReport {
@@ -23,75 +28,40 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         steps: Vec::new(),
         transcript: Default::default(),
         rates: Vec::new(),
+        load: None,
     };
-    let mut state = super::steps::State {
-        scope: Scope {
-            vars: Some(ctx.vars),
-            ..Scope::default()
-        },
-        conns: Vec::new(),
-        rec: Recorder::with_progress(ctx.opts.progress.clone()),
-        last: Default::default(),
-        several: request.connections.len() > 1,
-        masker: ctx.masker.clone(),
-        latency: None,
-    };
-    // Credentials in headers are secrets too, for this request.
-    for c in &request.connections {
-        for (name, value) in &c.headers {
-            if is_secret_header(name) {
-                if let Ok(v) = value.expand(&state.scope) {
-                    // `Bearer abc…`: mask the credential, and the whole value.
-                    let credential = v.split_whitespace().last().unwrap_or_default().to_string();
-                    state.masker.extend([v, credential]);
-                }
-            }
-        }
-    }
+    let mut state = new_state(
+        ctx,
+        request,
+        Recorder::with_progress(ctx.opts.progress.clone()),
+    );
     match open_all(ctx, request, &state.scope, &mut state.rec).await {
         Ok(mut conns) => {
-            if let Some(contract) = &request.contract {
-                for c in &mut conns {
-                    c.contract = Some(crate::contract::Watch::new(contract.0.clone()));
-                }
-            }
+            watch_contract(request, &mut conns);
             state.conns = conns
         }
         Err(failure) => {
             report.error = Some(failure);
             report.steps = skipped(request, 0);
+            // A protocol's handshake may have gone some way: show how far (`-v`).
+            report.transcript = state.rec.transcript();
             report.duration = started.elapsed();
             state.masker.request(&mut report);
             return report;
         }
     }
-    for (i, step) in request.steps.iter().enumerate() {
-        let step_started = Instant::now();
-        let result = super::steps::run(ctx, request, step, &mut state).await;
-        let (outcome, messages) = match contract_violation(&mut state, result) {
-            Ok(n) => (Outcome::Passed, n),
-            Err((mut failure, n)) => {
-                if state.several && failure.connection.is_none() {
-                    failure.connection = step.kind.conn().map(str::to_string);
-                }
-                (Outcome::Failed(failure), n)
-            }
-        };
-        let failed = matches!(outcome, Outcome::Failed(_));
-        report.steps.push(StepReport {
-            index: i + 1,
-            keyword: step.kind.keyword(),
-            line: step.line,
-            duration: step_started.elapsed(),
-            outcome,
-            messages,
-            latency: state.latency.take(),
-        });
-        if failed {
-            report.steps.extend(skipped(request, i + 1));
+    let mut steps = Steps {
+        reports: skipped(request, 0),
+        repeat: request.repeat,
+        iteration: 0,
+    };
+    for iteration in 1..=request.repeat {
+        steps.iteration = iteration;
+        if !run_steps(ctx, request, &mut state, &mut steps).await {
             break;
         }
     }
+    report.steps = steps.finish(request);
     let mut rec = state.rec;
     for conn in state.conns {
         conn.shutdown(&mut rec).await;
@@ -103,32 +73,144 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     report
 }
 
-/// A message that broke the request's contract during the step fails it, whatever the step
-/// itself found: the contract's failure explains what the step saw.
-fn contract_violation(
-    state: &mut super::steps::State<'_>,
-    result: Result<u64, (Failure, u64)>,
-) -> Result<u64, (Failure, u64)> {
-    let several = state.several;
-    let broken = state.conns.iter_mut().find_map(|c| {
-        let mut failure = c.contract.as_mut()?.take()?;
-        if several {
-            failure.connection = Some(c.name.to_string());
-        }
-        Some(failure)
-    });
-    match (broken, result) {
-        (None, result) => result,
-        (Some(failure), Ok(n)) => Err((failure, n)),
-        (Some(mut failure), Err((own, n))) => {
-            let also = format!("the step also failed: {}", own.summary);
-            failure.detail = Some(match failure.detail {
-                Some(d) => format!("{d}\n{also}"),
-                None => also,
-            });
-            Err((failure, n))
+/// The state of a request about to open its connections: its variables, and its masker with the
+/// credentials of its headers added.
+pub(super) fn new_state<'a>(ctx: &Ctx<'a>, request: &Request, rec: Recorder) -> State<'a> {
+    let mut state = State {
+        scope: Scope {
+            vars: Some(ctx.vars),
+            ..Scope::default()
+        },
+        conns: Vec::new(),
+        rec,
+        last: Default::default(),
+        several: request.connections.len() > 1,
+        latency: None,
+        masker: ctx.masker.clone(),
+    };
+    header_secrets(request, &state.scope, &mut state.masker);
+    state
+}
+
+/// Credentials in headers are secrets too, for this request.
+pub(super) fn header_secrets(request: &Request, scope: &Scope<'_>, masker: &mut Masker) {
+    for c in &request.connections {
+        for (name, value) in &c.headers {
+            if is_secret_header(name) {
+                if let Ok(v) = value.expand(scope) {
+                    // `Bearer abc…`: mask the credential, and the whole value.
+                    let credential = v.split_whitespace().last().unwrap_or_default().to_string();
+                    masker.extend([v, credential]);
+                }
+            }
         }
     }
+}
+
+/// Every connection of a request with a `contract:` checks each message it reads against it.
+pub(super) fn watch_contract(request: &Request, conns: &mut [Conn]) {
+    if let Some(contract) = &request.contract {
+        for c in conns {
+            c.contract = Some(crate::contract::Watch::new(contract.0.clone()));
+        }
+    }
+}
+
+/// The step reports of a request run `repeat` times: durations and messages summed, every
+/// round trip of a repeated step in its distribution, the first failure with its iteration.
+struct Steps {
+    reports: Vec<StepReport>,
+    repeat: u64,
+    iteration: u64,
+}
+
+impl Sink for Steps {
+    fn step(&mut self, run: StepRun) {
+        let r = &mut self.reports[run.index];
+        r.duration += run.duration;
+        r.messages += run.messages;
+        if let Some(took) = run.latency {
+            r.latency = Some(took);
+            if self.repeat > 1 {
+                r.latencies.get_or_insert_with(Latency::new).record(took);
+            }
+        }
+        match run.failure {
+            Some(mut f) => {
+                if self.repeat > 1 {
+                    f.summary = format!(
+                        "iteration {} of {}: {}",
+                        self.iteration, self.repeat, f.summary
+                    );
+                }
+                r.outcome = Outcome::Failed(f);
+            }
+            None if matches!(r.outcome, Outcome::Skipped) => r.outcome = Outcome::Passed,
+            None => {}
+        }
+    }
+}
+
+impl Steps {
+    /// The reports, with each step's limits on statistics of its round trips checked, and a
+    /// repeated step's `latency` its median.
+    fn finish(mut self, request: &Request) -> Vec<StepReport> {
+        for (r, step) in self.reports.iter_mut().zip(&request.steps) {
+            if let Some(l) = &r.latencies {
+                r.latency = l
+                    .stat_ms(Stat::Percentile(50.0))
+                    .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+            }
+            let Some(check) = latency_check(&step.kind) else {
+                continue;
+            };
+            if !matches!(r.outcome, Outcome::Passed) || check.stats.is_empty() {
+                continue;
+            }
+            let one;
+            let dist = match (&r.latencies, r.latency) {
+                (Some(l), _) => l,
+                (None, Some(took)) => {
+                    one = {
+                        let mut l = Latency::new();
+                        l.record(took);
+                        l
+                    };
+                    &one
+                }
+                (None, None) => continue,
+            };
+            if let Some(failure) = check_stats(&check.stats, dist) {
+                r.outcome = Outcome::Failed(failure);
+            }
+        }
+        self.reports
+    }
+}
+
+/// A failure naming each statistic outside its limits, with its value.
+pub(super) fn check_stats(stats: &[(Stat, Bounds)], dist: &Latency) -> Option<Failure> {
+    let broken: Vec<String> = stats
+        .iter()
+        .filter_map(|(stat, bounds)| {
+            let ms = dist.stat_ms(*stat)?;
+            (!bounds.holds(ms)).then(|| {
+                format!(
+                    "latency {stat} was {}, wanted {}",
+                    format_ms(ms),
+                    bounds.describe(Unit::Ms)
+                )
+            })
+        })
+        .collect();
+    (!broken.is_empty()).then(|| {
+        Failure::new(format!(
+            "{} (over {} round trip{})",
+            broken.join("; "),
+            dist.count(),
+            if dist.count() == 1 { "" } else { "s" }
+        ))
+    })
 }
 
 fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
@@ -143,49 +225,21 @@ fn skipped(request: &Request, from: usize) -> Vec<StepReport> {
             outcome: Outcome::Skipped,
             messages: 0,
             latency: None,
+            latencies: None,
         })
         .collect()
 }
 
 /// Opens every connection of the request at once, then does each one's protocol handshake;
 /// all must succeed before the first step.
-async fn open_all(
+pub(super) async fn open_all(
     ctx: &Ctx<'_>,
     request: &Request,
     scope: &Scope<'_>,
     rec: &mut Recorder,
 ) -> Result<Vec<Conn>, Failure> {
-    let base = ctx.collection.base_dir();
-    let mut specs = Vec::new();
-    let mut protocols = Vec::new();
-    for c in &request.connections {
-        let fail = |e: String| Failure {
-            summary: e,
-            connection: Some(c.name.clone()),
-            ..Failure::default()
-        };
-        let url = c.url.expand(scope).map_err(|e| fail(e.to_string()))?;
-        let headers = c
-            .headers
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
-            .collect::<Result<Vec<_>, crate::template::TemplateError>>()
-            .map_err(|e| fail(e.to_string()))?;
-        let tls = super::tls::client_config(&c.tls, &base).map_err(fail)?;
-        protocols.push(crate::protocol::build(&c.protocol, scope).map_err(fail)?);
-        specs.push(ConnectSpec {
-            name: c.name.clone(),
-            url,
-            headers,
-            subprotocols: c.subprotocols.clone(),
-            tls,
-            connect_timeout: c
-                .connect_timeout
-                .or(ctx.collection.defaults.connect_timeout.map(|d| d.0))
-                .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
-            max_message_size: max_message_size(ctx.collection),
-        });
-    }
+    let specs = connect_specs(ctx, request, scope)?;
+    let protocols = protocols(request, scope)?;
     let opening = specs
         .iter()
         .zip(protocols)
@@ -202,19 +256,89 @@ async fn open_all(
         };
         match result {
             Ok(conn) => conns.push(conn),
-            Err(e) => {
-                return Err(Failure {
-                    summary: e,
-                    connection: Some(spec.name.clone()),
-                    line: request
-                        .connections
-                        .iter()
-                        .find(|c| c.name == spec.name)
-                        .map(|c| c.line),
-                    ..Failure::default()
-                })
-            }
+            Err(e) => return Err(open_failure(request, spec, e)),
         }
     }
     Ok(conns)
+}
+
+/// What opening each connection of the request needs, its templates expanded with `scope`.
+pub(super) fn connect_specs(
+    ctx: &Ctx<'_>,
+    request: &Request,
+    scope: &Scope<'_>,
+) -> Result<Vec<ConnectSpec>, Failure> {
+    let base = ctx.collection.base_dir();
+    let mut specs = Vec::new();
+    for c in &request.connections {
+        let fail = |e: String| Failure {
+            summary: e,
+            connection: Some(c.name.clone()),
+            ..Failure::default()
+        };
+        let url = c.url.expand(scope).map_err(|e| fail(e.to_string()))?;
+        let headers = c
+            .headers
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
+            .collect::<Result<Vec<_>, crate::template::TemplateError>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let subprotocols = c
+            .subprotocols
+            .iter()
+            .map(|p| p.expand(scope))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let ca = match &c.tls.ca {
+            Some(ca) => Some(ca.value.expand(scope).map_err(|e| fail(e.to_string()))?),
+            None => None,
+        };
+        let tls = super::tls::client_config(ca.as_deref().map(Path::new), c.tls.insecure, &base)
+            .map_err(fail)?;
+        specs.push(ConnectSpec {
+            name: c.name.clone(),
+            url,
+            headers,
+            subprotocols,
+            tls,
+            connect_timeout: c
+                .connect_timeout
+                .or(ctx.collection.defaults.connect_timeout.map(|d| d.0))
+                .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
+            max_message_size: max_message_size(ctx.collection),
+        });
+    }
+    Ok(specs)
+}
+
+/// The protocol each connection of the request speaks, its templates expanded with `scope`.
+pub(super) fn protocols(
+    request: &Request,
+    scope: &Scope<'_>,
+) -> Result<Vec<Box<dyn Protocol>>, Failure> {
+    request
+        .connections
+        .iter()
+        .map(|c| {
+            crate::protocol::build(&c.protocol, scope).map_err(|e| Failure {
+                summary: e,
+                connection: Some(c.name.clone()),
+                ..Failure::default()
+            })
+        })
+        .collect()
+}
+
+/// The failure of a connection that could not open, at its line.
+pub(super) fn open_failure(request: &Request, spec: &ConnectSpec, error: String) -> Failure {
+    Failure {
+        summary: error,
+        connection: Some(spec.name.clone()),
+        line: request
+            .connections
+            .iter()
+            .find(|c| c.name == spec.name)
+            .map(|c| c.line),
+        ..Failure::default()
+    }
 }

@@ -9,27 +9,28 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::collection::Tls;
-
 /// Installs the ring provider once (two linked providers make rustls panic otherwise).
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The client configuration for a connection, or `None` for the default ([`default_config`]).
+/// The client configuration for a connection, or `None` for the default ([`default_config`]:
+/// native roots plus webpki roots): `ca` is the expanded `tls.ca` (relative to `base_dir`),
+/// `insecure` is `tls.insecure`.
 pub fn client_config(
-    tls: &Tls,
+    ca: Option<&Path>,
+    insecure: bool,
     base_dir: &Path,
 ) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
     install_crypto_provider();
-    if tls.insecure {
+    if insecure {
         let config = rustls::ClientConfig::builder()
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnything))
             .with_no_client_auth();
         return Ok(Some(Arc::new(config)));
     }
-    let Some(ca) = &tls.ca else {
+    let Some(ca) = ca else {
         return Ok(None);
     };
     let path = base_dir.join(ca);

@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub const CHUNK: u64 = 1 << 20;
 
 /// How much is read from the socket at once (tungstenite's own read size).
-const READ_SIZE: usize = 128 << 10;
+pub const READ_SIZE: usize = 128 << 10;
 
 /// A stream that passes the server's bytes on with frames of at most [`CHUNK`] bytes.
 pub struct Wire<S> {
@@ -73,10 +73,17 @@ impl State {
 }
 
 impl<S> Wire<S> {
+    #[cfg(test)]
     pub fn new(inner: S, max_message_size: usize) -> Self {
+        Self::with_buffer(inner, max_message_size, READ_SIZE)
+    }
+
+    /// A wire reading at most `read_size` bytes at once: small for a load's many connections.
+    pub fn with_buffer(inner: S, max_message_size: usize, read_size: usize) -> Self {
         Self {
             inner,
-            buf: vec![0; READ_SIZE].into_boxed_slice(),
+            // The header state needs a whole frame header (14 bytes) to fit.
+            buf: vec![0; read_size.max(64)].into_boxed_slice(),
             start: 0,
             end: 0,
             state: State::Handshake {

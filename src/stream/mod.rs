@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::collection::Dur;
+use crate::duration::Dur;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::template::closest;

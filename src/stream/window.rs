@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::props::{Consecutive, Fresh, Monotone, Offence, Unique};
+use super::props::{int_value, Consecutive, Fresh, Monotone, Offence, Unique};
 use super::StreamSpec;
 use crate::jsonpath::JsonPath;
 use crate::matcher::{ResolveError, Resolved, Subject};
@@ -162,7 +162,7 @@ impl Window {
     pub fn violations(&self, elapsed: Duration) -> Vec<StreamViolation> {
         let mut out = Vec::new();
         for p in &self.paths {
-            super::report::path_violations(p, self.seen, &mut out);
+            path_violations(p, self.seen, &mut out);
         }
         if let Some(rate) = &self.rate {
             let secs = elapsed.as_secs_f64().max(1e-3);
@@ -199,4 +199,67 @@ fn remember(slot: &mut Option<(u64, Value)>, index: u64, value: &Value) {
         }
         _ => *slot = Some((index, value.clone())),
     }
+}
+
+/// The violations of one path's properties, in a fixed order: selection, order, consecutive,
+/// unique, fresh.
+pub(super) fn path_violations(p: &PathState, window: u64, out: &mut Vec<StreamViolation>) {
+    let path = p.path.to_string();
+    let base = |property: &'static str, expected: String| StreamViolation {
+        property,
+        path: Some(path.clone()),
+        expected,
+        window,
+        ..StreamViolation::default()
+    };
+    if let Some(v) = from_tracked(&p.absent, base("selects", "to select a value".into())) {
+        let mut v = v;
+        v.value = None;
+        v.reason = "the path selected nothing".into();
+        out.push(v);
+    }
+    if let Some(t) = &p.order {
+        let property = if t.prop.up {
+            "increasing"
+        } else {
+            "decreasing"
+        };
+        out.extend(from_tracked(t, base(property, t.prop.describe())));
+    }
+    if let Some(t) = &p.consecutive {
+        if let Some(mut v) = from_tracked(t, base("consecutive", "consecutive".into())) {
+            let c = &t.prop;
+            v.gaps = c
+                .gaps
+                .iter()
+                .map(|(a, b)| (int_value(*a), int_value(*b)))
+                .collect();
+            v.gaps_total = c.gaps_total;
+            v.missing_total = c.missing_total;
+            out.push(v);
+        }
+    }
+    if let Some(t) = &p.unique {
+        out.extend(from_tracked(t, base("unique", "unique".into())));
+    }
+    if let Some(t) = &p.fresh {
+        let within = super::props::short_duration(t.prop.max);
+        out.extend(from_tracked(
+            t,
+            base("fresh", format!("within {within} of the receive time")),
+        ));
+    }
+}
+
+fn from_tracked<P>(t: &Tracked<P>, base: StreamViolation) -> Option<StreamViolation> {
+    let (offence, message) = t.first.as_ref()?;
+    Some(StreamViolation {
+        index: Some(offence.index),
+        value: Some(offence.value.clone()),
+        previous: offence.previous.clone(),
+        reason: offence.reason.clone(),
+        offenders: t.offenders,
+        message: Some(message.clone()),
+        ..base
+    })
 }

@@ -68,6 +68,51 @@ impl Workspace {
         finish(cmd.output().expect("run wsrun"))
     }
 
+    /// Runs `wsrun ARGS` like [`Workspace::wsrun`], killing it and failing the test if it has
+    /// not ended within `limit` (for inputs that once made it hang).
+    #[track_caller]
+    pub fn wsrun_within(&self, args: &[&str], limit: std::time::Duration) -> Run {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wsrun"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("WSRUN_NO_TIMINGS", "1")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run wsrun");
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+        let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for wsrun") {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("wsrun {args:?} did not end within {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        }
+    }
+
     /// Writes `c.yaml` and runs it.
     pub fn run_collection(&self, yaml: &str, extra: &[&str]) -> Run {
         self.write("c.yaml", yaml);

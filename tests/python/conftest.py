@@ -12,15 +12,20 @@ Paths:
                    clock) then waits; FAULT puts a fault at message K (from 1): gap (two ids
                    missing before it), dup (the previous id again), swap (K and K+1 change
                    places), stale (times an hour old from K on), rename (`p` called `price`)
+  /nth?key=K       sends {"n": N}, N counting the connections made with this key, then echoes
+  /close?code=C    sends {"closing": C}, then closes with code C
+  /slow-handshake?ms=M  answers the upgrade only after M milliseconds, then echoes
+Every path connected to is kept, in order, in `server.paths`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import threading
 import time
-from typing import Iterator
+from typing import Iterator, List
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -29,12 +34,26 @@ from websockets.asyncio.server import serve
 pytest_plugins = ["pytester"]
 
 
+_NTH: "collections.Counter[str]" = collections.Counter()
+
+
+def _query(path: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+
+
+async def _process_request(connection, request):
+    # Before the upgrade is answered: a slow server's handshake.
+    if urlsplit(request.path).path == "/slow-handshake":
+        await asyncio.sleep(int(_query(request.path).get("ms", "1000")) / 1000)
+    return None
+
+
 async def _handler(ws) -> None:
     parts = urlsplit(ws.request.path)
-    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query = _query(ws.request.path)
     path = parts.path
     try:
-        if path == "/echo":
+        if path in ("/echo", "/slow-handshake"):
             async for message in ws:
                 await ws.send(message)
         elif path == "/silent":
@@ -61,6 +80,15 @@ async def _handler(ws) -> None:
         elif path == "/drop":
             await ws.send(json.dumps({"last": True}))
             ws.transport.abort()
+        elif path == "/nth":
+            _NTH[query.get("key", "")] += 1
+            await ws.send(json.dumps({"n": _NTH[query.get("key", "")]}))
+            async for message in ws:
+                await ws.send(message)
+        elif path == "/close":
+            code = int(query.get("code", "1000"))
+            await ws.send(json.dumps({"closing": code}))
+            await ws.close(code, "bye")
         else:
             await ws.close(4004, "no such path")
     except Exception:  # a client that went away mid-send
@@ -97,6 +125,7 @@ class Server:
         self.port = 0
         self._ready = threading.Event()
         self._stop: asyncio.Future | None = None
+        self.paths: List[str] = []
         self.thread = threading.Thread(target=self._main, name="ws-test-server", daemon=True)
 
     def _main(self) -> None:
@@ -105,7 +134,13 @@ class Server:
 
     async def _serve(self) -> None:
         self._stop = self.loop.create_future()
-        async with serve(_handler, "127.0.0.1", 0, max_size=None) as server:
+        async def handler(ws) -> None:
+            self.paths.append(ws.request.path)
+            await _handler(ws)
+
+        async with serve(
+            handler, "127.0.0.1", 0, max_size=None, process_request=_process_request
+        ) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stop

@@ -37,7 +37,8 @@ def _stub_options(name: str) -> dict:
     assert [a.arg for a in function.args.args] == ["source"]
     args = function.args
     defaults = [inspect.Parameter.empty if d is None else ast.literal_eval(d) for d in args.kw_defaults]
-    return {a.arg: d for a, d in zip(args.kwonlyargs, defaults)}
+    # `update_hint` is how the pytest plugin names its update option, not a run option.
+    return {a.arg: d for a, d in zip(args.kwonlyargs, defaults) if a.arg != "update_hint"}
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,32 @@ requests:
 """
 
 
+LATENCY_AND_LOAD = """\
+mocks:
+  echo: { echo: true }
+requests:
+  - name: one round trip
+    url: "{{ mocks.echo.url }}"
+    steps:
+      - send: { json: { id: 1 } }
+      - expect: { json: { $.id: 1 }, latency: { lt: 10s } }
+  - name: repeated
+    url: "{{ mocks.echo.url }}"
+    repeat: 50
+    steps:
+      - send: { json: { id: 1 } }
+      - expect: { json: { $.id: 1 }, latency: { p95: { lt: 10s } } }
+  - name: load
+    url: "{{ mocks.echo.url }}"
+    load: { users: 8, ramp: 100ms }
+    repeat: 5
+    thresholds: { failed: { lte: 0 }, connect_p95: { lt: 10s }, "step 2 p99": { lt: 10s } }
+    steps:
+      - send: { json: { id: 1 } }
+      - expect: { json: { $.id: 1 } }
+"""
+
+
 def test_the_offline_websocket_collection_writes_a_valid_passing_report(tmp_path, validator):
     code, report = _run(tmp_path, ROOT / "collections" / "websocket.yaml")
     assert code == 0
@@ -263,7 +289,7 @@ def _break(document: Dict[str, Any], how: str) -> Dict[str, Any]:
     if how == "an unknown top-level key":
         broken["extra"] = 1
     elif how == "an unknown step key":
-        step["latency"] = 3
+        step["hint"] = 3
     elif how == "an unknown failure key":
         step["failure"]["hint"] = "?"
     elif how == "a status outside the enum":
@@ -319,3 +345,67 @@ def test_a_broken_report_is_rejected(how, failing_report, validator):
     report = failing_report[1]
     assert _errors(validator, report) == []
     assert _errors(validator, _break(report, how)) != [], how
+
+
+@pytest.fixture(scope="module")
+def load_report(tmp_path_factory) -> Tuple[Path, Dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("load")
+    code, report = _run(tmp, _write(tmp, "load.yaml", LATENCY_AND_LOAD))
+    assert code == 0, report
+    return tmp, report
+
+
+def test_round_trips_distributions_and_a_load_validate(load_report, validator):
+    _, report = load_report
+    assert _errors(validator, report) == []
+    once, repeated, load = _requests(report)
+    assert once["steps"][1]["latency_ms"] > 0 and once["steps"][1]["latency"] is None
+    assert once["steps"][0]["latency_ms"] is None
+    dist = repeated["steps"][1]["latency"]
+    assert dist["count"] == 50 and dist["min_ms"] <= dist["p95_ms"] <= dist["max_ms"]
+    assert isinstance(dist["histogram"], str) and dist["histogram"]
+    assert load["load"]["users"] == 8 and load["load"]["iterations"] == 40
+    assert load["load"]["connect"]["count"] == 8
+    assert [t["name"] for t in load["load"]["thresholds"]] == ["failed", "connect_p95", "step 2 p99"]
+    assert all(t["passed"] for t in load["load"]["thresholds"])
+    assert load["load"]["timeline"]["points"]
+
+
+def test_a_merged_report_validates(load_report, validator, tmp_path):
+    tmp, report = load_report
+    first = tmp / "load-report.json"
+    second = tmp_path / "copy.json"
+    second.write_text(first.read_text())
+    merged = tmp_path / "merged.json"
+    proc = subprocess.run(
+        [_wsrun_command(), "merge", str(first), str(second), "--report", f"json={merged}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    document = json.loads(merged.read_text())
+    assert _errors(validator, document) == []
+    names = [r["name"] for r in _requests(document)]
+    # File order; the same plain requests in both reports are kept once per report.
+    assert names == ["one round trip", "one round trip", "repeated", "repeated", "load"]
+    load = _requests(document)[4]["load"]
+    assert load["shards"] == 2 and load["users"] == 16 and load["iterations"] == 80
+    assert document["summary"]["requests"] == 5
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["a histogram that is a number", "a threshold unit outside the enum", "a missing load key"],
+)
+def test_a_broken_load_report_is_rejected(how, load_report, validator):
+    broken = copy.deepcopy(load_report[1])
+    once, repeated, load = _requests(broken)
+    if how == "a histogram that is a number":
+        repeated["steps"][1]["latency"]["histogram"] = 3
+    elif how == "a threshold unit outside the enum":
+        load["load"]["thresholds"][0]["unit"] = "seconds"
+    else:
+        del load["load"]["timeline"]
+    assert _errors(validator, broken) != [], how

@@ -177,3 +177,51 @@ def test_slow_consumer_has_bounded_memory(server):
     assert m["i"] == n - 1
     growth = peak - baseline
     assert growth < 60, f"RSS grew by {growth:.0f} MB while consuming slowly"
+
+
+def test_a_stream_sends_after_connecting_and_reports_the_servers_close_code(server):
+    s = wsrun.stream(server.url("/echo"), limit=2, timeout=5)
+    s.send({"a": 1})
+    s.send("two")
+    assert list(s) == [{"a": 1}, "two"]
+    closing = wsrun.stream(server.url("/close?code=4001"), timeout=5)
+    assert list(closing) == [{"closing": 4001}]
+    assert closing.close_code == 4001
+    with pytest.raises(wsrun.ConnectionFailed, match="the stream has ended"):
+        closing.send("late")
+
+
+def test_async_with_stream_awaits_a_slow_handshake_without_freezing_the_loop(server):
+    async def ticker(stop: asyncio.Event) -> int:
+        ticks = 0
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        return ticks
+
+    async def main():
+        stop = asyncio.Event()
+        ticking = asyncio.ensure_future(ticker(stop))
+        async with wsrun.stream(server.url("/slow-handshake?ms=600"), limit=2, timeout=5) as s:
+            stop.set()
+            s.send({"b": 2})
+            s.send({"c": 3})
+            got = [m async for m in s]
+        return await ticking, got
+
+    ticks, got = asyncio.run(main())
+    assert got == [{"b": 2}, {"c": 3}]
+    # 600 ms of handshake at one tick per ~10 ms: the loop ran all along.
+    assert ticks >= 25, ticks
+
+
+def test_inside_a_running_loop_a_failed_connect_is_raised_where_the_stream_is_used():
+    async def main():
+        s = wsrun.stream("ws://127.0.0.1:1/", timeout=2)  # does not block the loop
+        with pytest.raises(wsrun.ConnectionFailed, match="connection refused"):
+            async with s:
+                pass
+        with pytest.raises(wsrun.ConnectionFailed, match="connection refused"):
+            await wsrun.stream("ws://127.0.0.1:1/", timeout=2).__anext__()
+
+    asyncio.run(main())

@@ -7,9 +7,8 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use tokio_tungstenite::MaybeTlsStream;
-
 use super::Ws;
+use crate::runner::stream::Stream;
 use crate::runner::wire::Wire;
 
 /// TCP, then TLS for `wss://`, then the WebSocket handshake: what tokio-tungstenite's
@@ -20,6 +19,7 @@ pub(super) async fn connect(
     config: WebSocketConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
     max_message_size: usize,
+    read_size: usize,
 ) -> Result<(Ws, Response), tungstenite::Error> {
     use tungstenite::error::{TlsError, UrlError};
     use tungstenite::stream::Mode;
@@ -40,16 +40,16 @@ pub(super) async fn connect(
     let tcp = TcpStream::connect((host.as_str(), port)).await?;
     tcp.set_nodelay(true)?;
     let stream = match mode {
-        Mode::Plain => MaybeTlsStream::Plain(tcp),
+        Mode::Plain => Stream::Plain(tcp),
         Mode::Tls => {
             let config = tls.unwrap_or_else(crate::runner::tls::default_config);
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            MaybeTlsStream::Rustls(connector.connect(name, tcp).await?)
+            Stream::Tls(Box::new(connector.connect(name, tcp).await?))
         }
     };
-    let wire = Wire::new(stream, max_message_size);
+    let wire = Wire::with_buffer(stream, max_message_size, read_size);
     tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
 }
 

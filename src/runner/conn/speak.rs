@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Closed, Conn, Elapsed, Incoming, Recorder, RecvError, INBOX_LIMIT};
+use super::{Closed, Conn, Elapsed, Event, Incoming, Recorder, RecvError, INBOX_LIMIT};
 use crate::protocol::Decoded;
 use crate::report::{Direction, FrameData};
 
@@ -40,7 +40,26 @@ impl Conn {
                 Ok(None) => {}
             }
         }
+        // Heart-beats may have been negotiated by the handshake (STOMP's `CONNECTED`).
+        self.tick_at = self
+            .protocol
+            .tick_every()
+            .map(|every| Instant::now() + every);
         Ok(())
+    }
+
+    /// When the protocol's next tick (a heart-beat) is due, if it has one and is open.
+    pub fn next_tick(&self) -> Option<Instant> {
+        self.tick_at
+            .filter(|_| self.closed.is_none() && !self.close_sent)
+    }
+
+    /// Runs the protocol's tick if it is due: what keeps a connection alive while no step
+    /// reads from it (`sleep`).
+    pub async fn tick_if_due(&mut self, rec: &mut Recorder) {
+        if self.next_tick().is_some_and(|at| at <= Instant::now()) {
+            self.tick(rec).await;
+        }
     }
 
     /// A fresh id for a message this connection sends (a JSON-RPC id): 1, 2, 3…
@@ -136,6 +155,39 @@ impl Conn {
             self.send(message, rec).await?;
         }
         Ok(())
+    }
+}
+
+/// Serves every connection until `deadline` while no step reads (`sleep`): keep-alives are
+/// answered and heart-beats sent, messages kept in the inbox (up to its limit), a close noted.
+pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Recorder) {
+    use futures_util::FutureExt;
+    loop {
+        let reading: Vec<_> = conns
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, c)| c.closed.is_none() && c.inbox.len() < INBOX_LIMIT)
+            .map(|(i, c)| async move { (i, c.next_event().await) }.boxed())
+            .collect();
+        if reading.is_empty() {
+            tokio::time::sleep_until(deadline).await;
+            return;
+        }
+        let first = tokio::time::timeout_at(deadline, futures_util::future::select_all(reading));
+        let Ok(((i, event), _, others)) = first.await else {
+            return;
+        };
+        // The other connections' reads are dropped; their frames wait in their streams.
+        drop(others);
+        let conn = &mut conns[i];
+        match event {
+            Event::Tick => conn.tick(rec).await,
+            Event::Frame(next) => {
+                if let Some(m) = conn.take(next, rec).await {
+                    conn.inbox.push_back(m);
+                }
+            }
+        }
     }
 }
 

@@ -34,12 +34,12 @@ pub(super) async fn close(
     if let Some(closed) = st.conns[conn].closed() {
         return Err(fail(format!("cannot close: {}", closed.describe())));
     }
+    let reason = match &c.reason {
+        Some(r) => r.expand(&st.scope).map_err(|e| fail(e.to_string()))?,
+        None => String::new(),
+    };
     st.conns[conn]
-        .close(
-            c.code.unwrap_or(1000),
-            c.reason.as_deref().unwrap_or(""),
-            &mut st.rec,
-        )
+        .close(c.code.unwrap_or(1000), &reason, &mut st.rec)
         .await
         .map_err(fail)?;
     match drain(st, conn, timeout).await {

@@ -1,15 +1,20 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `ping`, `close` and `expect_close`, and JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`).
+//! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
+//! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), Socket.IO's `emit` (`socketio.rs`),
+//! and STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`).
 
 mod capture;
 mod close;
 mod expect;
+mod graphql_ws;
 mod ping;
 mod reply;
 mod rpc;
 mod send;
 mod snapshot;
+mod socketio;
+mod stomp;
 mod wait;
 
 use std::collections::HashMap;
@@ -19,7 +24,7 @@ use serde_json::Value;
 
 use super::conn::{Conn, Recorder};
 use super::mask::Masker;
-use crate::collection::{Collection, Request, Step, StepKind};
+use crate::collection::{Collection, Request, Step, StepKind, Subscribe};
 use crate::options::RunOptions;
 use crate::report::Failure;
 use crate::snapshot::Store;
@@ -70,11 +75,11 @@ pub(super) struct State<'a> {
     /// The last message an `expect`/`wait_for`, `reply` or `call` matched, for `capture`.
     pub last: Last,
     pub several: bool,
+    /// The round-trip time of the step that just ran, if it waited for an answer.
+    pub latency: Option<Duration>,
     /// This request's secrets: the collection's, its header credentials, its secret captures.
     /// Every step that writes something out and the request's report mask with this one.
     pub masker: Masker,
-    /// The round-trip time of the step that just ran, if it waited for an answer.
-    pub latency: Option<Duration>,
 }
 
 /// The message `capture` reads: the last one matched. An `expect`/`wait_for` keeps its text and
@@ -96,6 +101,15 @@ impl Last {
                 Err(_) => Last::Nothing,
             };
         }
+        match self {
+            Last::Json(doc) => Some(doc),
+            _ => None,
+        }
+    }
+
+    /// Its JSON, parsed if need be.
+    pub fn into_json(mut self) -> Option<Value> {
+        self.json();
         match self {
             Last::Json(doc) => Some(doc),
             _ => None,
@@ -125,7 +139,7 @@ pub(super) async fn run(
             expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), true).await
         }
         StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
-        StepKind::Sleep(d) => wait::sleep(d.0).await,
+        StepKind::Sleep(d) => wait::sleep(st, d.0).await,
         StepKind::Capture(c) => capture::run(st, c),
         StepKind::Snapshot(s) => {
             let t = timeout(s.timeout.map(|d| d.0));
@@ -139,5 +153,14 @@ pub(super) async fn run(
         StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
         StepKind::Notify(n) => rpc::notify(st, conn, n).await,
+        StepKind::Subscribe(Subscribe::Graphql(s)) => graphql_ws::subscribe(st, conn, s).await,
+        StepKind::Complete(c) => graphql_ws::complete(st, conn, c).await,
+        StepKind::Emit(e) => socketio::emit(st, conn, e, timeout(e.timeout.map(|d| d.0))).await,
+        StepKind::Subscribe(Subscribe::Stomp(s)) => {
+            stomp::subscribe(st, conn, s, timeout(s.timeout.map(|d| d.0))).await
+        }
+        StepKind::Unsubscribe(u) => {
+            stomp::unsubscribe(st, conn, u, timeout(u.timeout.map(|d| d.0))).await
+        }
     }
 }

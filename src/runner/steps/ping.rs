@@ -16,8 +16,12 @@ pub(super) async fn run(
     p: &Ping,
     timeout: Duration,
 ) -> StepResult {
+    let payload = p
+        .payload
+        .expand(&st.scope)
+        .map_err(|e| fail(e.to_string()))?
+        .into_bytes();
     let conn = &mut st.conns[conn];
-    let payload = p.payload.clone().into_bytes();
     conn.send(Message::Ping(payload.clone().into()), &mut st.rec)
         .await
         .map_err(fail)?;

@@ -1,5 +1,6 @@
 //! `send`: one text, JSON or binary frame, templates expanded; a JSON message goes through the
-//! connection's protocol, and with `reply:` the step waits for its answer (`reply.rs`).
+//! connection's protocol, and with `reply:` the step waits for its answer (`reply.rs`); with a
+//! `destination`, it is a STOMP `SEND` (`stomp.rs`).
 
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ pub(super) async fn run(
     send: &Send,
     timeout: Duration,
 ) -> StepResult {
+    if let Some(stomp) = &send.stomp {
+        return super::stomp::send(st, conn, send, stomp, timeout).await;
+    }
     let message = match &send.payload {
         Payload::Text(t) => Message::text(t.expand(&st.scope).map_err(|e| fail(e.to_string()))?),
         Payload::Json(j) => {

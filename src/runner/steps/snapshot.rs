@@ -22,6 +22,18 @@ pub(super) async fn run(
     conn: usize,
     timeout: Duration,
 ) -> StepResult {
+    let index = request
+        .steps
+        .iter()
+        .position(|s| std::ptr::eq(s, step))
+        .unwrap_or(0)
+        + 1;
+    let name = match &spec.name {
+        Some(t) => t
+            .expand(&st.scope)
+            .map_err(|e| (Failure::new(e.to_string()), 0))?,
+        None => store::default_name(&request.name, index),
+    };
     let (conn, rec) = (&mut st.conns[conn], &mut st.rec);
     let count = spec.count.unwrap_or(1).max(1);
     let deadline = Instant::now() + timeout;
@@ -52,19 +64,9 @@ pub(super) async fn run(
         .masker
         .mask(&shape::render_body(&messages, spec.shape))
         .into_owned();
-    let index = request
-        .steps
-        .iter()
-        .position(|s| std::ptr::eq(s, step))
-        .unwrap_or(0)
-        + 1;
-    let name = spec
-        .name
-        .clone()
-        .unwrap_or_else(|| store::default_name(&request.name, index));
     let path = store::snapshot_path(&ctx.collection.path, &name);
     let header = store::Header {
-        source: ctx.collection.path.display().to_string(),
+        source: store::source_header(&ctx.collection.path),
         description: format!("{} › step {index} (line {})", request.name, step.line),
         expression: if spec.shape {
             format!("shape of {n} message(s)")
@@ -72,7 +74,12 @@ pub(super) async fn run(
             format!("{n} message(s)")
         },
     };
-    verdict(&ctx.snapshots, &path, &header, &body).map_err(|f| (f, n))?;
+    let hint = ctx
+        .opts
+        .update_hint
+        .as_deref()
+        .unwrap_or("--update-snapshots");
+    verdict(&ctx.snapshots, &path, &header, &body, hint).map_err(|f| (f, n))?;
     Ok(n)
 }
 
@@ -82,6 +89,7 @@ fn verdict(
     path: &std::path::Path,
     header: &store::Header,
     body: &str,
+    update_hint: &str,
 ) -> Result<(), Failure> {
     let (old, pending) = match store.check(path, header, body).map_err(Failure::new)? {
         Verdict::Same | Verdict::Updated => return Ok(()),
@@ -89,7 +97,7 @@ fn verdict(
     };
     let where_ = match pending {
         Some(pending) => format!(
-            "wrote {}; accept it with `wsrun snapshots accept` or rerun with --update-snapshots",
+            "wrote {}; accept it with `wsrun snapshots accept` or rerun with {update_hint}",
             pending.display()
         ),
         None => "CI is set, so nothing was written".into(),

@@ -34,7 +34,9 @@ pub(super) async fn no_message(st: &mut State<'_>, conn: usize, within: Duration
     }
 }
 
-pub(super) async fn sleep(d: Duration) -> StepResult {
-    tokio::time::sleep(d).await;
+/// Waits, while the connections keep being served: a protocol's keep-alives are answered, so a
+/// sleep longer than a server's ping timeout does not lose the connection.
+pub(super) async fn sleep(st: &mut State<'_>, d: Duration) -> StepResult {
+    crate::runner::conn::serve_until(&mut st.conns, Instant::now() + d, &mut st.rec).await;
     Ok(0)
 }

@@ -1,0 +1,99 @@
+//! The template variables a request names, step by step, for the plan stage's check that each
+//! is defined before anything connects.
+
+use super::*;
+
+/// The variable a `subscribe` step sets to its subscription's id.
+pub const LAST_ID: &str = "last_id";
+
+impl Request {
+    pub fn connection(&self, name: Option<&str>) -> &Connection {
+        name.and_then(|n| self.connections.iter().find(|c| c.name == n))
+            .unwrap_or(&self.connections[0])
+    }
+
+    /// Every template variable the request names, with the line it is on; names captured by an
+    /// earlier step are not listed.
+    pub fn free_vars(&self) -> Vec<(usize, VarRef)> {
+        let mut out = Vec::new();
+        for c in &self.connections {
+            for v in c.url.vars() {
+                out.push((c.line, v.clone()));
+            }
+            for t in c.headers.iter().map(|(_, h)| h).chain(&c.subprotocols) {
+                for v in t.vars() {
+                    out.push((c.line, v.clone()));
+                }
+            }
+            if let Some(ca) = &c.tls.ca {
+                let line = ca.referenced.line() as usize;
+                out.extend(ca.value.vars().map(|v| (line, v.clone())));
+            }
+            let mut options = Vec::new();
+            c.protocol.vars(&mut options);
+            out.extend(options.into_iter().map(|v| (c.line, v)));
+        }
+        let mut captured: Vec<&str> = Vec::new();
+        for step in &self.steps {
+            let mut vars = Vec::new();
+            match &step.kind {
+                StepKind::Send(s) => {
+                    match &s.payload {
+                        Payload::Text(t) | Payload::Binary(t) => vars.extend(t.vars().cloned()),
+                        Payload::Json(j) => j.vars(&mut vars),
+                    }
+                    matcher_vars(s.reply.as_ref().and_then(|r| r.json.as_ref()), &mut vars);
+                    if let Some(stomp) = &s.stomp {
+                        stomp.vars(&mut vars);
+                    }
+                }
+                StepKind::Subscribe(Subscribe::Stomp(s)) => s.vars(&mut vars),
+                StepKind::Unsubscribe(u) => u.vars(&mut vars),
+                StepKind::Call(c) => {
+                    call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars)
+                }
+                StepKind::Calls(c) => {
+                    for c in &c.list {
+                        call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars);
+                    }
+                }
+                StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
+                StepKind::Emit(e) => e.vars(&mut vars),
+                StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
+                StepKind::Snapshot(Snapshot { name: Some(t), .. })
+                | StepKind::Ping(Ping { payload: t, .. })
+                | StepKind::Close(Close {
+                    reason: Some(t), ..
+                }) => vars.extend(t.vars().cloned()),
+                StepKind::Capture(c) => {
+                    captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
+                }
+                StepKind::Subscribe(Subscribe::Graphql(s)) => s.vars(&mut vars),
+                StepKind::Complete(c) => vars.extend(c.id.vars().cloned()),
+                _ => {}
+            }
+            out.extend(
+                vars.into_iter()
+                    .filter(|v| !captured.contains(&v.root.as_str()))
+                    .map(|v| (step.line, v)),
+            );
+            if matches!(step.kind, StepKind::Subscribe(_)) {
+                captured.push(LAST_ID);
+            }
+        }
+        out
+    }
+
+    /// Names captured anywhere in the request (a later step may use them).
+    pub fn captured_names(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .flat_map(|s| -> Vec<&str> {
+                match &s.kind {
+                    StepKind::Capture(c) => c.0.iter().map(|(n, _)| n.as_str()).collect(),
+                    _ => Vec::new(),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,339 @@
+//! What a load (`load:` on a request) measured: users, connections and their connect times,
+//! iterations, messages, errors by kind with a sample of the failures, a timeline, and the
+//! thresholds that judged it. Each step's round trips are in the step's own report
+//! ([`super::StepReport::latencies`]). `wsrun merge` adds shards' loads together and judges the
+//! sum again ([`LoadReport::add`], [`LoadReport::judge`]).
+
+use std::time::Duration;
+
+use super::{Failure, StepReport};
+use crate::latency::{Bounds, Latency, Stat, Unit};
+use crate::threshold::{Metric, Threshold};
+
+/// Distinct error kinds kept; the rest are counted under [`OTHER_ERRORS`].
+pub const MAX_ERROR_KINDS: usize = 20;
+/// The kind the errors past [`MAX_ERROR_KINDS`] are counted under.
+pub const OTHER_ERRORS: &str = "other errors";
+/// Failures kept whole, as a sample: a load keeps no transcript.
+pub const MAX_SAMPLES: usize = 5;
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Users started (this shard's share of `load.users`; after a merge, the sum).
+    pub users: u64,
+    pub ramp: Duration,
+    pub duration: Option<Duration>,
+    /// How long the load ran, first connect to last close (after a merge, the longest shard).
+    pub elapsed: Duration,
+    /// How many reports were merged into this one (1 for a run).
+    pub shards: u32,
+    pub opened: u64,
+    pub connect_failed: u64,
+    /// Connect times: TCP, TLS and the WebSocket handshake.
+    pub connect: Latency,
+    /// Iterations finished (passed or failed), and those that failed.
+    pub iterations: u64,
+    pub failed: u64,
+    /// Data messages received.
+    pub received: u64,
+    /// Failures by kind (`connect: …`, `step 3 expect: …`), most frequent first.
+    pub errors: Vec<(String, u64)>,
+    pub samples: Vec<Failure>,
+    /// Per step: how often it ran and failed.
+    pub steps: Vec<StepCounts>,
+    pub timeline: Timeline,
+    pub thresholds: Vec<ThresholdResult>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepCounts {
+    pub runs: u64,
+    pub failed: u64,
+}
+
+/// The load over time, one point per `bucket` from the load's start.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub bucket: Duration,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Point {
+    /// Connections open at the end of the bucket.
+    pub connections: u64,
+    /// Data messages received during the bucket.
+    pub messages: u64,
+    /// The 95th percentile of the round trips that ended in the bucket, all steps together.
+    pub p95_ms: Option<f64>,
+}
+
+/// A threshold and what the load measured for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdResult {
+    pub name: String,
+    pub unit: Unit,
+    pub bounds: Bounds,
+    pub measured: Option<f64>,
+    pub passed: bool,
+}
+
+impl ThresholdResult {
+    pub fn new(t: &Threshold) -> Self {
+        Self {
+            name: t.name.clone(),
+            unit: t.metric.unit(),
+            bounds: t.bounds.clone(),
+            measured: None,
+            passed: false,
+        }
+    }
+
+    /// `connect_p95 < 100ms`.
+    pub fn condition(&self) -> String {
+        format!("{} {}", self.name, self.bounds.describe(self.unit))
+    }
+
+    /// The measured value for people, or `no data`.
+    pub fn shown(&self) -> String {
+        self.measured
+            .map(|v| self.unit.format(v))
+            .unwrap_or_else(|| "no data".into())
+    }
+}
+
+impl LoadReport {
+    /// Messages received per second of the load.
+    pub fn rate(&self) -> f64 {
+        match self.elapsed.as_secs_f64() {
+            s if s > 0.0 => self.received as f64 / s,
+            _ => 0.0,
+        }
+    }
+
+    /// What `metric` measured, or `None` when nothing was (no connection, no round trip).
+    pub fn measure(&self, metric: Metric, steps: &[StepReport]) -> Option<f64> {
+        let count = |n: u64| Some(n as f64);
+        match metric {
+            Metric::Failed => count(self.failed),
+            Metric::Iterations => count(self.iterations),
+            Metric::Connections => count(self.opened),
+            Metric::ConnectionsFailed => count(self.connect_failed),
+            Metric::MessagesPerSecond => Some(self.rate()),
+            Metric::Connect(stat) => self.connect.stat_ms(stat),
+            Metric::Step(n, stat) => steps
+                .iter()
+                .find(|s| s.index == n)
+                .and_then(|s| s.latencies.as_ref())
+                .and_then(|l| l.stat_ms(stat)),
+        }
+    }
+
+    /// Measures every threshold again and decides it. A threshold with nothing to measure
+    /// fails, unless the load had no users at all (a shard whose share was none).
+    pub fn judge(&mut self, steps: &[StepReport]) {
+        let idle = self.users == 0;
+        let mut results = std::mem::take(&mut self.thresholds);
+        for t in &mut results {
+            t.measured = Metric::parse(&t.name)
+                .ok()
+                .and_then(|m| self.measure(m, steps));
+            t.passed = match t.measured {
+                Some(v) => t.bounds.holds(v),
+                None => idle,
+            };
+        }
+        self.thresholds = results;
+    }
+
+    /// The request's failure when a threshold failed: each failing one named with its
+    /// measured value; the errors by kind as the detail.
+    pub fn verdict(&self) -> Option<Failure> {
+        let failing: Vec<&ThresholdResult> = self.thresholds.iter().filter(|t| !t.passed).collect();
+        let summary = match failing.as_slice() {
+            [] => return None,
+            [t] => format!(
+                "threshold `{}` failed: measured {}, wanted {}",
+                t.name,
+                t.shown(),
+                t.bounds.describe(t.unit)
+            ),
+            many => format!(
+                "{} thresholds failed: {}",
+                many.len(),
+                many.iter()
+                    .map(|t| format!(
+                        "`{}` (measured {}, wanted {})",
+                        t.name,
+                        t.shown(),
+                        t.bounds.describe(t.unit)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let detail = (!self.errors.is_empty()).then(|| {
+            self.errors
+                .iter()
+                .map(|(kind, n)| format!("{n} × {kind}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        Some(Failure {
+            summary,
+            detail,
+            ..Failure::default()
+        })
+    }
+
+    /// Adds another shard's load of the same request: counts summed, histograms merged
+    /// exactly, timelines added point by point; the thresholds are this one's (judge again).
+    pub fn add(&mut self, other: &LoadReport) {
+        self.users += other.users;
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.shards += other.shards;
+        self.opened += other.opened;
+        self.connect_failed += other.connect_failed;
+        self.connect.add(&other.connect);
+        self.iterations += other.iterations;
+        self.failed += other.failed;
+        self.received += other.received;
+        for (kind, n) in &other.errors {
+            count_error(&mut self.errors, kind, *n);
+        }
+        self.errors
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let room = MAX_SAMPLES.saturating_sub(self.samples.len());
+        self.samples
+            .extend(other.samples.iter().take(room).cloned());
+        if self.steps.len() < other.steps.len() {
+            self.steps.resize(other.steps.len(), StepCounts::default());
+        }
+        for (mine, theirs) in self.steps.iter_mut().zip(&other.steps) {
+            mine.runs += theirs.runs;
+            mine.failed += theirs.failed;
+        }
+        self.timeline.add(&other.timeline);
+        for t in &other.thresholds {
+            if !self.thresholds.iter().any(|mine| mine.name == t.name) {
+                self.thresholds.push(t.clone());
+            }
+        }
+    }
+}
+
+/// Counts `n` errors of `kind`, keeping at most [`MAX_ERROR_KINDS`] kinds.
+pub fn count_error(errors: &mut Vec<(String, u64)>, kind: &str, n: u64) {
+    if let Some((_, count)) = errors.iter_mut().find(|(k, _)| k == kind) {
+        *count += n;
+        return;
+    }
+    if errors.len() < MAX_ERROR_KINDS {
+        errors.push((kind.to_string(), n));
+        return;
+    }
+    match errors.iter_mut().find(|(k, _)| k == OTHER_ERRORS) {
+        Some((_, count)) => *count += n,
+        None => {
+            // Make room: the least frequent kind joins the other errors.
+            if let Some(i) = (0..errors.len()).min_by_key(|&i| errors[i].1) {
+                let (_, least) = errors.remove(i);
+                errors.push((OTHER_ERRORS.to_string(), least + n));
+            }
+        }
+    }
+}
+
+impl Timeline {
+    /// Adds another shard's timeline: users and messages summed per point; the p95 of a point
+    /// is the higher of the two (an upper bound: percentiles of parts do not add).
+    pub fn add(&mut self, other: &Timeline) {
+        if self.points.is_empty() {
+            self.bucket = other.bucket;
+        }
+        if other.bucket != self.bucket && !other.points.is_empty() {
+            // Shards of one load share the bucket width; another width cannot be aligned.
+            return;
+        }
+        if self.points.len() < other.points.len() {
+            self.points.resize(other.points.len(), Point::default());
+        }
+        for (mine, theirs) in self.points.iter_mut().zip(&other.points) {
+            mine.connections += theirs.connections;
+            mine.messages += theirs.messages;
+            mine.p95_ms = match (mine.p95_ms, theirs.p95_ms) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+}
+
+/// The distribution statistics reports show, with their values in milliseconds.
+pub fn stats_ms(l: &Latency) -> Vec<(Stat, Option<f64>)> {
+    Stat::REPORTED.iter().map(|&s| (s, l.stat_ms(s))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(failed: u64, t: &str, limits: serde_json::Value) -> LoadReport {
+        LoadReport {
+            users: 10,
+            failed,
+            iterations: 10,
+            elapsed: Duration::from_secs(1),
+            shards: 1,
+            thresholds: vec![ThresholdResult::new(&Threshold::parse(t, &limits).unwrap())],
+            ..LoadReport::default()
+        }
+    }
+
+    #[test]
+    fn a_failing_threshold_is_named_with_its_measured_value() {
+        let mut load = load_with(3, "failed", serde_json::json!({"lte": 0}));
+        load.judge(&[]);
+        let f = load.verdict().unwrap();
+        assert_eq!(
+            f.summary,
+            "threshold `failed` failed: measured 3, wanted ≤ 0"
+        );
+        let mut ok = load_with(0, "failed", serde_json::json!({"lte": 0}));
+        ok.judge(&[]);
+        assert!(ok.verdict().is_none());
+    }
+
+    #[test]
+    fn a_threshold_with_nothing_measured_fails_unless_the_load_had_no_users() {
+        let mut load = load_with(0, "connect_p95", serde_json::json!({"lt": "100ms"}));
+        load.judge(&[]);
+        assert!(load.verdict().unwrap().summary.contains("measured no data"));
+        load.users = 0;
+        load.judge(&[]);
+        assert!(load.verdict().is_none());
+    }
+
+    #[test]
+    fn shards_add_up_and_are_judged_again() {
+        let mut a = load_with(0, "failed", serde_json::json!({"lte": 1}));
+        let b = load_with(2, "failed", serde_json::json!({"lte": 1}));
+        a.connect.record(Duration::from_millis(1));
+        a.add(&b);
+        a.judge(&[]);
+        assert_eq!((a.users, a.failed, a.shards), (20, 2, 2));
+        assert!(!a.thresholds[0].passed);
+    }
+
+    #[test]
+    fn error_kinds_stay_bounded() {
+        let mut errors = Vec::new();
+        for i in 0..(MAX_ERROR_KINDS + 5) {
+            count_error(&mut errors, &format!("kind {i}"), 1);
+        }
+        count_error(&mut errors, "kind 0", 4);
+        assert!(errors.len() <= MAX_ERROR_KINDS);
+        let total: u64 = errors.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, MAX_ERROR_KINDS as u64 + 5 + 4);
+    }
+}

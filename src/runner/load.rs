@@ -1,0 +1,474 @@
+//! `load:` on a request: its users, each a copy of the request with its own connections,
+//! started evenly over the ramp and repeating the steps until the load's duration ends (or
+//! once, or `repeat` times); their connect times, round trips, messages and failures added up
+//! as they happen, a timeline, and the thresholds judged at the end.
+//!
+//! Users are futures of this one request, polled together: no task, no transcript and small
+//! buffers each (`Conn::open_buffered`, `Recorder::lean`), so that ten thousand of them fit in
+//! a few tens of MB. A user whose connect or iteration fails stops; its failure is counted by
+//! kind, and the first few are kept whole as a sample.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::time::Instant;
+
+use super::conn::{Conn, ConnectSpec, Recorder, LEAN_BUFFER};
+use super::iteration::{run_steps, Sink, StepRun};
+use super::request::{connect_specs, new_state, open_failure, protocols, watch_contract};
+use super::steps::Ctx;
+use crate::collection::{latency_check, Load, Metric, Request, Threshold};
+use crate::latency::{format_ms, Latency, Stat};
+use crate::options::Progress;
+use crate::report::load::{
+    count_error, LoadReport, Point, StepCounts, ThresholdResult, Timeline, MAX_SAMPLES,
+};
+use crate::report::{truncate, Failure, Outcome, RequestReport, StepReport};
+
+/// A timeline never grows past this many points (an hour of one-second buckets).
+const MAX_POINTS: usize = 3_600;
+/// How much of a failure's summary names its kind.
+const KIND_LIMIT: usize = 100;
+/// Connections being opened at once, at most: a user waits for a turn. A server that falls
+/// behind then sees back-pressure rather than a burst of SYNs past its listen backlog, which the
+/// kernel drops and the client retries after 1s, 3s…; and the memory a handshake takes while
+/// in flight (~15 KB) stays bounded. At ~1 ms a connect on loopback, 256 at once allow far more
+/// than any single server accepts.
+const MAX_CONNECTING: usize = 256;
+
+/// Runs the load and reports it as the request's result.
+pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> RequestReport {
+    let users = share(load.users, ctx.opts.shard);
+    let ramp = load.ramp.map(|d| d.0).unwrap_or_default();
+    let duration = load.duration.map(|d| d.0);
+    let started = Instant::now();
+    let mut report = RequestReport {
+        name: request.name.clone(),
+        line: request.line,
+        duration: Duration::ZERO,
+        error: None,
+        steps: Vec::new(),
+        transcript: Default::default(),
+        rates: Vec::new(),
+        load: None,
+    };
+    let base = new_state(ctx, request, Recorder::new());
+    let specs = connect_specs(ctx, request, &base.scope)
+        .and_then(|specs| protocols(request, &base.scope).map(|_| specs));
+    let specs = match specs {
+        Ok(specs) => specs,
+        Err(mut failure) => {
+            base.masker.failure(&mut failure);
+            report.error = Some(failure);
+            return report;
+        }
+    };
+    let shared = Shared::new(request.steps.len());
+    let bucket = bucket_width(duration);
+    let plan = Plan {
+        ctx,
+        request,
+        specs: &specs,
+        shared: &shared,
+        deadline: duration.map(|d| started + d),
+    };
+    let mut running: FuturesUnordered<_> = (0..users)
+        .map(|u| plan.user(u, started + ramp.mul_f64(u as f64 / users.max(1) as f64)))
+        .collect();
+    let mut points = Vec::new();
+    let mut tick = tokio::time::interval_at(started + bucket, bucket);
+    let mut seen = 0;
+    loop {
+        tokio::select! {
+            done = running.next() => if done.is_none() { break },
+            _ = tick.tick() => {
+                let point = shared.point(&mut seen);
+                show_live(ctx, request, users, &point, bucket);
+                if points.len() < MAX_POINTS {
+                    points.push(point);
+                }
+            }
+        }
+    }
+    drop(running);
+    if points.len() < MAX_POINTS {
+        points.push(shared.point(&mut seen));
+    }
+    if let Some(p) = &ctx.opts.progress {
+        p.messages
+            .fetch_add(shared.counter.messages.load(Relaxed), Relaxed);
+        if let Ok(mut live) = p.live.lock() {
+            live.clear();
+        }
+    }
+    let timeline = Timeline { bucket, points };
+    let (steps, mut load_report) = shared.finish(request, users, ramp, duration, timeline);
+    load_report.elapsed = started.elapsed();
+    load_report.thresholds = thresholds(request)
+        .iter()
+        .map(ThresholdResult::new)
+        .collect();
+    load_report.judge(&steps);
+    report.error = load_report.verdict();
+    report.steps = steps;
+    report.load = Some(Box::new(load_report));
+    report.duration = started.elapsed();
+    report
+}
+
+/// This shard's users: the K-th of N shares of `users` (all of them without `--shard`).
+fn share(users: u64, shard: Option<(u32, u32)>) -> u64 {
+    match shard {
+        Some((k, n)) if n > 1 => {
+            let (k, n) = (u64::from(k), u64::from(n));
+            users / n + u64::from(k - 1 < users % n)
+        }
+        _ => users,
+    }
+}
+
+/// One second, or wider for a long load: about 300 points over its duration.
+fn bucket_width(duration: Option<Duration>) -> Duration {
+    let secs = duration.map_or(1, |d| d.as_secs().div_ceil(300).max(1));
+    Duration::from_secs(secs)
+}
+
+/// The thresholds that judge the load: the request's (or `failed: {lte: 0}`), and each step's
+/// limits on statistics of its round trips as `step N STAT`.
+fn thresholds(request: &Request) -> Vec<Threshold> {
+    let mut all = if request.thresholds.is_empty() {
+        vec![Threshold::no_failures()]
+    } else {
+        request.thresholds.clone()
+    };
+    for (i, step) in request.steps.iter().enumerate() {
+        for (stat, bounds) in latency_check(&step.kind).map_or(&[][..], |c| &c.stats) {
+            let name = format!("step {} {stat}", i + 1);
+            if !all.iter().any(|t| t.name == name) {
+                all.push(Threshold {
+                    name,
+                    metric: Metric::Step(i + 1, *stat),
+                    bounds: bounds.clone(),
+                });
+            }
+        }
+    }
+    all
+}
+
+/// "⋯ load `chat`: 5000/10000 connected · 12345 msgs/s · p95 1.27ms" on the progress line.
+fn show_live(ctx: &Ctx<'_>, request: &Request, users: u64, point: &Point, bucket: Duration) {
+    let Some(progress) = &ctx.opts.progress else {
+        return;
+    };
+    let p95 = point
+        .p95_ms
+        .map(|ms| format!(" · p95 {}", format_ms(ms)))
+        .unwrap_or_default();
+    let rate = point.messages as f64 / bucket.as_secs_f64().max(1e-3);
+    let line = format!(
+        "load `{}`: {}/{users} connected · {rate:.0} msgs/s{p95}",
+        request.name, point.connections
+    );
+    if let Ok(mut live) = progress.live.lock() {
+        *live = line;
+    }
+}
+
+/// What every user of the load shares.
+struct Plan<'a, 'c> {
+    ctx: &'a Ctx<'c>,
+    request: &'a Request,
+    specs: &'a [ConnectSpec],
+    shared: &'a Shared,
+    deadline: Option<Instant>,
+}
+
+impl Plan<'_, '_> {
+    /// User `u`: from `start`, connect, then run iterations until the load ends.
+    async fn user(&self, u: u64, start: Instant) {
+        tokio::time::sleep_until(start).await;
+        let counter = self.shared.counter.clone();
+        let mut st = new_state(self.ctx, self.request, Recorder::lean(counter));
+        // Exactly: a Vec of connections (several hundred bytes each) would start with room for four.
+        st.conns.reserve_exact(self.specs.len());
+        let built = protocols(self.request, &st.scope).unwrap_or_default();
+        for (spec, protocol) in self.specs.iter().zip(built) {
+            // The semaphore is never closed, so a turn always comes.
+            let Ok(_turn) = self.shared.connecting.acquire().await else {
+                break;
+            };
+            let began = Instant::now();
+            // Boxed: opening (TLS, the handshake) takes ~10 KB of future that every user would
+            // otherwise carry for its whole life.
+            let rec = &mut st.rec;
+            let opening = async move {
+                let mut conn = Conn::open_buffered(spec, protocol, LEAN_BUFFER).await?;
+                conn.handshake(spec.connect_timeout, rec).await?;
+                Ok::<_, String>(conn)
+            };
+            match Box::pin(opening).await {
+                Ok(mut conn) => {
+                    watch_contract(self.request, std::slice::from_mut(&mut conn));
+                    self.shared.totals().connected(began.elapsed());
+                    self.shared.open.fetch_add(1, Relaxed);
+                    st.conns.push(conn);
+                }
+                Err(e) => {
+                    let mut failure = open_failure(self.request, spec, e);
+                    st.masker.failure(&mut failure);
+                    let kind = format!("connect: {}", truncate(&failure.summary, KIND_LIMIT));
+                    failure.summary = format!("user {}: {}", u + 1, failure.summary);
+                    let mut totals = self.shared.totals();
+                    totals.connect_failed += 1;
+                    totals.fail(&kind, failure);
+                    break;
+                }
+            }
+        }
+        if st.conns.len() == self.specs.len() {
+            self.iterate(u, &mut st).await;
+        }
+        let open = st.conns.len() as u64;
+        for conn in std::mem::take(&mut st.conns) {
+            // Boxed, as opening: the closing future holds a whole connection.
+            Box::pin(conn.shutdown(&mut st.rec)).await;
+        }
+        self.shared.open.fetch_sub(open, Relaxed);
+    }
+
+    /// Runs the steps until the load's duration ends (or `repeat` times without one), stopping
+    /// at the first failed iteration.
+    async fn iterate(&self, u: u64, st: &mut super::steps::State<'_>) {
+        let mut done = 0;
+        loop {
+            let mut sink = UserSink {
+                shared: self.shared,
+                failure: None,
+            };
+            let passed = run_steps(self.ctx, self.request, st, &mut sink).await;
+            done += 1;
+            let mut totals = self.shared.totals();
+            totals.iterations += 1;
+            if let Some((index, mut failure)) = sink.failure.filter(|_| !passed) {
+                st.masker.failure(&mut failure);
+                let step = &self.request.steps[index];
+                let at = format!("step {} {}", index + 1, step.kind.keyword());
+                let kind = format!("{at}: {}", truncate(&failure.summary, KIND_LIMIT));
+                failure.summary = format!(
+                    "user {}, iteration {done}, {at}: {}",
+                    u + 1,
+                    failure.summary
+                );
+                totals.fail(&kind, failure);
+                return;
+            }
+            drop(totals);
+            let more = match self.deadline {
+                Some(end) => Instant::now() < end,
+                None => done < self.request.repeat,
+            };
+            if !more {
+                return;
+            }
+        }
+    }
+}
+
+/// One user's iteration: its round trips and counts go straight into the load's totals; its
+/// failure waits for the user to mask it with its own secrets.
+struct UserSink<'a> {
+    shared: &'a Shared,
+    failure: Option<(usize, Failure)>,
+}
+
+impl Sink for UserSink<'_> {
+    fn step(&mut self, run: StepRun) {
+        let mut totals = self.shared.totals();
+        let totals = &mut *totals;
+        let step = &mut totals.steps[run.index];
+        step.counts.runs += 1;
+        step.messages += run.messages;
+        step.duration += run.duration;
+        if let Some(took) = run.latency {
+            step.latency.record(took);
+            totals.window.record(took);
+        }
+        if let Some(f) = run.failure {
+            step.counts.failed += 1;
+            self.failure = Some((run.index, f));
+        }
+    }
+}
+
+/// The load's totals, shared by its users (one lock, held for a few additions at a time).
+struct Shared {
+    totals: Mutex<Totals>,
+    /// Connections open now.
+    open: AtomicU64,
+    /// Counts the messages every user receives.
+    counter: Arc<Progress>,
+    /// Turns to open a connection ([`MAX_CONNECTING`]).
+    connecting: tokio::sync::Semaphore,
+}
+
+#[derive(Default)]
+struct Totals {
+    connect: Latency,
+    /// Round trips of every step since the last timeline point.
+    window: Latency,
+    steps: Vec<StepTotals>,
+    opened: u64,
+    connect_failed: u64,
+    iterations: u64,
+    failed: u64,
+    errors: Vec<(String, u64)>,
+    samples: Vec<Failure>,
+}
+
+#[derive(Default)]
+struct StepTotals {
+    counts: StepCounts,
+    messages: u64,
+    duration: Duration,
+    latency: Latency,
+}
+
+impl Totals {
+    fn connected(&mut self, took: Duration) {
+        self.opened += 1;
+        self.connect.record(took);
+    }
+
+    fn fail(&mut self, kind: &str, failure: Failure) {
+        self.failed += 1;
+        count_error(&mut self.errors, kind, 1);
+        if self.samples.len() < MAX_SAMPLES {
+            self.samples.push(failure);
+        }
+    }
+}
+
+impl Shared {
+    fn new(steps: usize) -> Self {
+        let mut totals = Totals::default();
+        totals.steps.resize_with(steps, StepTotals::default);
+        Self {
+            totals: Mutex::new(totals),
+            open: AtomicU64::new(0),
+            counter: Arc::new(Progress::default()),
+            connecting: tokio::sync::Semaphore::new(MAX_CONNECTING),
+        }
+    }
+
+    fn totals(&self) -> MutexGuard<'_, Totals> {
+        // A user never panics while holding the lock; if one did, its totals are still counts.
+        self.totals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The timeline's next point: connections open now, messages since `seen`, the p95 of the
+    /// round trips since the last point.
+    fn point(&self, seen: &mut u64) -> Point {
+        let received = self.counter.messages.load(Relaxed);
+        let messages = received - *seen;
+        *seen = received;
+        let window = std::mem::take(&mut self.totals().window);
+        Point {
+            connections: self.open.load(Relaxed),
+            messages,
+            p95_ms: window.stat_ms(Stat::Percentile(95.0)),
+        }
+    }
+
+    /// The step reports and the load report of the totals (thresholds not yet judged).
+    fn finish(
+        &self,
+        request: &Request,
+        users: u64,
+        ramp: Duration,
+        duration: Option<Duration>,
+        timeline: Timeline,
+    ) -> (Vec<StepReport>, LoadReport) {
+        let mut totals = self.totals();
+        let totals = std::mem::take(&mut *totals);
+        let mut counts = Vec::with_capacity(totals.steps.len());
+        let steps = totals
+            .steps
+            .into_iter()
+            .zip(&request.steps)
+            .enumerate()
+            .map(|(i, (t, step))| {
+                counts.push(t.counts);
+                let measured = !t.latency.is_empty();
+                StepReport {
+                    index: i + 1,
+                    keyword: step.kind.keyword(),
+                    line: step.line,
+                    duration: t.duration / u32::try_from(t.counts.runs.max(1)).unwrap_or(u32::MAX),
+                    outcome: if t.counts.runs > 0 {
+                        Outcome::Passed
+                    } else {
+                        Outcome::Skipped
+                    },
+                    messages: t.messages,
+                    latency: t
+                        .latency
+                        .stat_ms(Stat::Percentile(50.0))
+                        .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+                    latencies: measured.then_some(t.latency),
+                }
+            })
+            .collect();
+        let mut errors = totals.errors;
+        errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let load = LoadReport {
+            users,
+            ramp,
+            duration,
+            elapsed: Duration::ZERO,
+            shards: 1,
+            opened: totals.opened,
+            connect_failed: totals.connect_failed,
+            connect: totals.connect,
+            iterations: totals.iterations,
+            failed: totals.failed,
+            received: self.counter.messages.load(Relaxed),
+            errors,
+            samples: totals.samples,
+            steps: counts,
+            timeline,
+            thresholds: Vec::new(),
+        };
+        (steps, load)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_share_the_users_and_every_user_has_one_shard() {
+        assert_eq!(share(10, None), 10);
+        let shares: Vec<u64> = (1..=3).map(|k| share(10, Some((k, 3)))).collect();
+        assert_eq!(shares, vec![4, 3, 3]);
+        assert_eq!(share(2, Some((3, 3))), 0);
+    }
+
+    #[test]
+    fn a_long_load_keeps_about_three_hundred_points() {
+        assert_eq!(bucket_width(None), Duration::from_secs(1));
+        assert_eq!(
+            bucket_width(Some(Duration::from_secs(60))),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            bucket_width(Some(Duration::from_secs(3600))),
+            Duration::from_secs(12)
+        );
+    }
+}
