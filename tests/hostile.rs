@@ -713,3 +713,26 @@ fn wsrun_watch_trusts_a_ca_file_or_insecure_like_a_request() {
         assert_eq!(run.stdout, "{\"over\":\"tls\"}\n", "{flags:?}");
     }
 }
+
+#[test]
+fn a_firehose_does_not_keep_a_step_from_its_deadline() {
+    // The server never lets wsrun wait for a frame, so the step's timer is never the first thing
+    // ready: the deadline must end the step all the same, with how far it got.
+    let server = common::firehose();
+    let ws = cli::Workspace::new();
+    for (step, says) in [
+        (
+            "      - wait_for: { json: { $.e: nothing }, timeout: 300ms }\n",
+            "no matching message within 300ms; ",
+        ),
+        (
+            "      - expect: { count: 1000000000, within: 300ms }\n",
+            " of 1000000000 messages within 300ms",
+        ),
+    ] {
+        ws.write("c.yaml", &collection(&server.url(), step, ""));
+        let run = ws.wsrun_within(&["c.yaml"], Duration::from_secs(30));
+        assert_eq!(run.code, 1, "{}", run.output());
+        assert!(run.stdout.contains(says), "{}", run.stdout);
+    }
+}

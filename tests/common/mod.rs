@@ -265,6 +265,32 @@ pub fn flood(n: usize) -> TestServer {
     })
 }
 
+/// Sends Binance trades for as long as the client reads them, as fast as the socket takes them:
+/// pre-encoded frames written straight to the TCP stream, so that even a debug build of this
+/// server outruns the client and the client always has a frame waiting.
+pub fn firehose() -> TestServer {
+    serve(move |tcp| async move {
+        let Some(ws) = accept(tcp).await else {
+            return;
+        };
+        let mut chunk = Vec::new();
+        for i in 0..512 {
+            let text = binance_trade(i);
+            chunk.push(0x81); // FIN, text
+            match text.len() {
+                n if n < 126 => chunk.push(n as u8),
+                n => {
+                    chunk.push(126);
+                    chunk.extend_from_slice(&(n as u16).to_be_bytes());
+                }
+            }
+            chunk.extend_from_slice(text.as_bytes());
+        }
+        let mut tcp = ws.into_inner();
+        while tcp.write_all(&chunk).await.is_ok() {}
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generic servers
 // ---------------------------------------------------------------------------------------------
