@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -383,9 +384,10 @@ impl Conn {
         }
     }
 
-    /// Reads the next frame as [`Conn::read_frame`] does, unless `deadline` passes first. The
-    /// timer is the connection's, set again only when the deadline changes; a frame that is
-    /// already buffered is returned without looking at the clock.
+    /// Reads the next frame (data messages are returned; control frames recorded and absorbed),
+    /// unless `deadline` passes first. A frame that is already there is taken at once; otherwise the connection's timer waits
+    /// beside the socket (set again only when the deadline changes: one timer for a step's
+    /// reads, not one per message).
     pub(super) async fn read_until(
         &mut self,
         deadline: Instant,
@@ -400,6 +402,16 @@ impl Conn {
                 return Err(Elapsed);
             }
         }
+        if self.tick_at.is_none() {
+            // One look at the socket: a `Pending` here leaves the frame for the wait below.
+            let ws = &mut self.ws;
+            let now = std::future::poll_fn(|cx| Poll::Ready(ws.poll_next_unpin(cx))).await;
+            if let Poll::Ready(next) = now {
+                let taken = self.take(next, rec);
+                self.answer(rec).await;
+                return Ok(taken);
+            }
+        }
         let mut timer = match self.timer.take() {
             Some((at, timer)) if at == deadline => timer,
             Some((_, mut timer)) => {
@@ -408,14 +420,25 @@ impl Conn {
             }
             None => Box::pin(tokio::time::sleep_until(deadline)),
         };
-        let read = tokio::select! {
+        let event = tokio::select! {
             biased;
-            frame = self.read_frame(rec) => Ok(frame),
-            () = timer.as_mut() => Err(Elapsed),
+            event = self.next_event() => Some(event),
+            () = timer.as_mut() => None,
         };
-        // Not put back if this future is dropped mid-read: the next read makes a new one.
+        // Not put back if this future is dropped mid-wait: the next read makes a new one.
         self.timer = Some((deadline, timer));
-        read
+        match event {
+            None => Err(Elapsed),
+            Some(Event::Tick) => {
+                self.tick(rec).await;
+                Ok(None)
+            }
+            Some(Event::Frame(next)) => {
+                let taken = self.take(next, rec);
+                self.answer(rec).await;
+                Ok(taken)
+            }
+        }
     }
 
     /// Waits for a pong with `payload`, keeping messages that arrive meanwhile in the inbox.
@@ -446,17 +469,6 @@ impl Conn {
         }
     }
 
-    /// Reads the next frame: returns data messages; records and absorbs control frames.
-    async fn read_frame(&mut self, rec: &mut Recorder) -> Option<Incoming> {
-        match self.next_event().await {
-            Event::Tick => {
-                self.tick(rec).await;
-                None
-            }
-            Event::Frame(next) => self.take(next, rec).await,
-        }
-    }
-
     /// The next frame, or the protocol's tick when it comes first. Dropping it loses nothing:
     /// until it returns, the frame stays in the stream.
     async fn next_event(&mut self) -> Event {
@@ -469,8 +481,9 @@ impl Conn {
         }
     }
 
-    /// A frame read: data messages are returned; control frames recorded and absorbed.
-    async fn take(
+    /// A frame read: data messages are returned; control frames recorded and absorbed. What
+    /// the protocol answers waits for [`Conn::answer`].
+    fn take(
         &mut self,
         next: Option<tungstenite::Result<Message>>,
         rec: &mut Recorder,
@@ -478,18 +491,18 @@ impl Conn {
         match next {
             Some(Ok(Message::Text(t))) => {
                 if t.len() <= COPY_LIMIT {
-                    rec.received_text(&self.name, t.as_str());
+                    rec.received_text(&self.name, t.as_str(), self.ws.get_ref().read_at());
                 } else {
                     rec.record(&self.name, Direction::Received, FrameData::Text(t.clone()));
                 }
                 if let Some(c) = &mut self.contract {
                     c.observe(Some(t.as_str()));
                 }
-                self.decode(Incoming::Text(t), rec).await
+                self.decode(Incoming::Text(t), rec)
             }
             Some(Ok(Message::Binary(b))) => {
                 if b.len() <= COPY_LIMIT {
-                    rec.received_binary(&self.name, &b);
+                    rec.received_binary(&self.name, &b, self.ws.get_ref().read_at());
                 } else {
                     rec.record(
                         &self.name,
@@ -500,7 +513,7 @@ impl Conn {
                 if let Some(c) = &mut self.contract {
                     c.observe(None);
                 }
-                self.decode(Incoming::Binary(b), rec).await
+                self.decode(Incoming::Binary(b), rec)
             }
             Some(Ok(Message::Ping(b))) => {
                 rec.record(&self.name, Direction::Received, FrameData::Ping(b));

@@ -208,7 +208,16 @@ fn read_members(text: &str, seen: u64, found: &[scan::Found], slots: &mut [Value
 /// One value the scan found, into `slot`; `plain`: a string without escapes.
 fn read_value(text: &str, plain: bool, slot: &mut Value) -> Option<()> {
     let b = text.as_bytes();
-    let digits = |d: &[u8]| !d.is_empty() && d.len() <= 18 && d.iter().all(u8::is_ascii_digit);
+    // Up to 18 digits: no overflow, in one pass.
+    let digits = |d: &[u8]| -> Option<u64> {
+        if d.is_empty() || d.len() > 18 {
+            return None;
+        }
+        d.iter().try_fold(0u64, |n, &c| {
+            let digit = c.wrapping_sub(b'0');
+            (digit < 10).then(|| n * 10 + u64::from(digit))
+        })
+    };
     match b.first()? {
         b'"' if plain => {
             let s = &text[1..text.len() - 1];
@@ -225,10 +234,14 @@ fn read_value(text: &str, plain: bool, slot: &mut Value) -> Option<()> {
         b'n' => *slot = Value::Null,
         // serde_json: a non-negative integer that fits is a u64; a negative one an i64 (but
         // `-0` a float).
-        b'0'..=b'9' if digits(b) => *slot = Value::from(text.parse::<u64>().ok()?),
-        b'-' if digits(&b[1..]) && b[1..].iter().any(|&d| d != b'0') => {
-            *slot = Value::from(text.parse::<i64>().ok()?)
-        }
+        b'0'..=b'9' => match digits(b) {
+            Some(n) => *slot = Value::from(n),
+            None => *slot = serde_json::from_str(text).ok()?,
+        },
+        b'-' => match digits(&b[1..]) {
+            Some(n) if n != 0 => *slot = Value::from(-(n as i64)),
+            _ => *slot = serde_json::from_str(text).ok()?,
+        },
         _ => *slot = serde_json::from_str(text).ok()?,
     }
     Some(())
@@ -360,12 +373,18 @@ impl Names {
 
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
-        match key.as_bytes() {
+        self.find_bytes(key.as_bytes())
+    }
+
+    /// As [`Names::find`], for a key's UTF-8 bytes.
+    #[inline]
+    fn find_bytes(&self, key: &[u8]) -> Option<usize> {
+        match key {
             [b] if b.is_ascii() => self.one_byte[usize::from(*b)]
                 .checked_sub(1)
                 .map(usize::from),
             _ if self.lengths & 1 << key.len().min(63) == 0 => None,
-            _ => self.list.iter().position(|n| **n == *key),
+            _ => self.list.iter().position(|n| n.as_bytes() == key),
         }
     }
 }

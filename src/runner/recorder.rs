@@ -73,7 +73,7 @@ impl Recorder {
 
     pub fn record(&mut self, conn: &Arc<str>, direction: Direction, data: FrameData) {
         let message = matches!(data, FrameData::Text(_) | FrameData::Binary(_));
-        if let Some(at) = self.counted(conn, direction == Direction::Received && message) {
+        if let Some(at) = self.counted(conn, direction == Direction::Received && message, None) {
             self.frames.push(at, direction, conn, Payload::Frame(data));
         }
     }
@@ -82,24 +82,31 @@ impl Recorder {
     /// connection's read buffer, which it would keep from being reused (measured: 56× more
     /// `recvfrom` calls, ~8% slower on a firehose). The copy goes into the buffer of the frame
     /// it pushes out of the transcript, so a long stream allocates nothing here.
-    pub fn received_text(&mut self, conn: &Arc<str>, text: &str) {
-        if let Some(at) = self.counted(conn, true) {
+    ///
+    /// `read_at` is when the read that brought it in returned (see `Conn::read_until`).
+    pub fn received_text(&mut self, conn: &Arc<str>, text: &str, read_at: Instant) {
+        if let Some(at) = self.counted(conn, true, Some(read_at)) {
             self.frames
                 .push(at, Direction::Received, conn, Payload::Text(text));
         }
     }
 
     /// As [`Recorder::received_text`], for a binary frame.
-    pub fn received_binary(&mut self, conn: &Arc<str>, bytes: &[u8]) {
-        if let Some(at) = self.counted(conn, true) {
+    pub fn received_binary(&mut self, conn: &Arc<str>, bytes: &[u8], read_at: Instant) {
+        if let Some(at) = self.counted(conn, true, Some(read_at)) {
             self.frames
                 .push(at, Direction::Received, conn, Payload::Binary(bytes));
         }
     }
 
     /// Counts a received message, and gives the time of a frame since the request started when
-    /// the frame is to be kept.
-    fn counted(&mut self, conn: &Arc<str>, received_message: bool) -> Option<Duration> {
+    /// the frame is to be kept: `read_at`, or now.
+    fn counted(
+        &mut self,
+        conn: &Arc<str>,
+        received_message: bool,
+        read_at: Option<Instant>,
+    ) -> Option<Duration> {
         if self.keep == Keep::Nothing {
             return None;
         }
@@ -112,7 +119,7 @@ impl Recorder {
         if self.keep == Keep::Count {
             return None;
         }
-        let at = self.start.elapsed();
+        let at = read_at.unwrap_or_else(Instant::now) - self.start;
         if received_message {
             self.count(conn, at);
         }
@@ -297,9 +304,9 @@ mod tests {
         let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
         for i in 0..10_000u32 {
             match i % 7 {
-                0 => rec.received_binary(&b, &i.to_be_bytes()),
+                0 => rec.received_binary(&b, &i.to_be_bytes(), Instant::now()),
                 3 => rec.record(&a, Direction::Sent, FrameData::Text(i.to_string().into())),
-                _ => rec.received_text(&a, &i.to_string()),
+                _ => rec.received_text(&a, &i.to_string(), Instant::now()),
             }
         }
         let t = rec.transcript();

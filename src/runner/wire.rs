@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
 
 /// The largest frame passed to tungstenite in one piece: what it may reserve ahead of the data.
 pub const CHUNK: u64 = 1 << 20;
@@ -37,6 +38,8 @@ pub struct Wire<S> {
     max_message_size: u64,
     /// The payload of the server's last close frame so far (at most 125 bytes), as sent.
     close: Option<([u8; 125], usize)>,
+    /// When the last read from the socket returned data.
+    read_at: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +99,15 @@ impl<S> Wire<S> {
             out_end: 0,
             max_message_size: max_message_size as u64,
             close: None,
+            read_at: Instant::now(),
         }
+    }
+
+    /// When the last read from the socket returned data: the time a frame tungstenite hands
+    /// over now arrived (it reads again only when its buffer holds no whole frame, so this read
+    /// brought the frame's last bytes). One clock read per socket read, not per frame.
+    pub fn read_at(&self) -> Instant {
+        self.read_at
     }
 
     /// The code and reason of the server's close frame as they were on the wire, once one
@@ -377,6 +388,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                 if n == 0 {
                     break; // end of stream: passed on as such
                 }
+                this.read_at = Instant::now();
                 this.start = 0;
                 this.end = n;
                 continue;

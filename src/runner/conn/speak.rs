@@ -110,14 +110,10 @@ impl Conn {
     }
 
     /// A text or binary frame, already recorded, through the protocol: the message for the
-    /// steps, or `None` when the protocol absorbed it (its answers are sent) or failed on it.
-    pub(super) async fn decode(&mut self, frame: Incoming, rec: &mut Recorder) -> Option<Incoming> {
-        let decoded = self.protocol.decode(frame, &mut self.out);
-        if !self.out.is_empty() {
-            // A failed answer shows up as the connection's failure on the next read.
-            let _ = self.flush(rec).await;
-        }
-        match decoded {
+    /// steps, or `None` when the protocol absorbed it or failed on it. Its answers wait in
+    /// `out` for [`Conn::answer`].
+    pub(super) fn decode(&mut self, frame: Incoming, rec: &mut Recorder) -> Option<Incoming> {
+        match self.protocol.decode(frame, &mut self.out) {
             Decoded::Message(m) => Some(m),
             Decoded::Absorbed => None,
             Decoded::Failed(why) => {
@@ -147,6 +143,14 @@ impl Conn {
             .protocol
             .tick_every()
             .map(|every| Instant::now() + every);
+    }
+
+    /// Sends the answers the protocol has for the frames read (keep-alives). A failed answer
+    /// shows up as the connection's failure on the next read.
+    pub(super) async fn answer(&mut self, rec: &mut Recorder) {
+        if !self.out.is_empty() {
+            let _ = self.flush(rec).await;
+        }
     }
 
     /// Sends the frames the protocol asked for.
@@ -183,7 +187,9 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
         match event {
             Event::Tick => conn.tick(rec).await,
             Event::Frame(next) => {
-                if let Some(m) = conn.take(next, rec).await {
+                let taken = conn.take(next, rec);
+                conn.answer(rec).await;
+                if let Some(m) = taken {
                     conn.inbox.push_back(m);
                 }
             }

@@ -52,7 +52,7 @@ pub(super) fn members(text: &str, names: &Names, found: &mut [Found]) -> Option<
                     false
                 }
             };
-            if let Some(i) = names.find(&text[key.0..key.1]) {
+            if let Some(i) = names.find_bytes(&s.b[key.0..key.1]) {
                 found[i] = Found {
                     start,
                     end: s.at,
@@ -118,15 +118,25 @@ impl Scanner<'_> {
 
     /// A key without escapes (an escaped key could spell anything): its byte range, quotes
     /// excluded. The first key of an object may not be serde_json's raw-value key.
+    #[inline]
     fn key(&mut self, first: bool) -> Option<(usize, usize)> {
         if self.peek()? != b'"' {
             return None;
         }
         let start = self.at + 1;
-        if self.string()? {
+        let mut end = start;
+        while let Some(&c) = self.b.get(end) {
+            if STOPS[usize::from(c)] {
+                break;
+            }
+            end += 1;
+        }
+        // Only a closing quote ends a key here: an escape or a control character is not plain.
+        if self.b.get(end) != Some(&b'"') {
             return None;
         }
-        let range = (start, self.at - 1);
+        self.at = end + 1;
+        let range = (start, end);
         if first && &self.b[range.0..range.1] == RAW_VALUE_KEY.as_bytes() {
             return None;
         }
