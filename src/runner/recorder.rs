@@ -1,6 +1,5 @@
 //! The shared clock, transcript and message-rate counts of a request's connections.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -260,7 +259,9 @@ impl From<Payload<'_>> for KeptData {
 #[derive(Default)]
 struct Frames {
     head: Vec<Kept>,
-    tail: VecDeque<Kept>,
+    /// The last frames, oldest at `next` once full: a frame that leaves is overwritten in place.
+    tail: Vec<Kept>,
+    next: usize,
     elided: u64,
 }
 
@@ -268,27 +269,20 @@ impl Frames {
     fn push(&mut self, at: Duration, direction: Direction, conn: &Arc<str>, payload: Payload<'_>) {
         if self.head.len() < Transcript::HEAD {
             self.head.push(Kept::new(at, direction, conn, payload));
-            return;
+        } else if self.tail.len() < Transcript::TAIL {
+            self.tail.push(Kept::new(at, direction, conn, payload));
+        } else {
+            self.elided += 1;
+            self.tail[self.next].refill(at, direction, conn, payload);
+            self.next = (self.next + 1) % Transcript::TAIL;
         }
-        let recycled = match self.tail.len() == Transcript::TAIL {
-            true => self.tail.pop_front(),
-            false => None,
-        };
-        let kept = match recycled {
-            Some(mut k) => {
-                self.elided += 1;
-                k.refill(at, direction, conn, payload);
-                k
-            }
-            None => Kept::new(at, direction, conn, payload),
-        };
-        self.tail.push_back(kept);
     }
 
     fn transcript(&self) -> Transcript {
+        let (newer, older) = self.tail.split_at(self.next);
         Transcript {
             head: self.head.iter().map(Kept::frame).collect(),
-            tail: self.tail.iter().map(Kept::frame).collect(),
+            tail: older.iter().chain(newer).map(Kept::frame).collect(),
             elided: self.elided,
         }
     }
