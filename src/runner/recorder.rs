@@ -14,6 +14,9 @@ pub struct Recorder {
     frames: Frames,
     rates: Vec<(Arc<str>, Vec<u32>)>,
     bucket_ms: u64,
+    /// The bucket the last message was counted in (series, index, its time span), so that the
+    /// next one in the same bucket is a bounds check and an add.
+    last_bucket: Option<(usize, usize, Duration, Duration)>,
     progress: Option<Arc<crate::options::Progress>>,
     keep: Keep,
 }
@@ -40,6 +43,7 @@ impl Recorder {
             frames: Frames::default(),
             rates: Vec::new(),
             bucket_ms: 100,
+            last_bucket: None,
             progress: None,
             keep: Keep::All,
         }
@@ -132,6 +136,12 @@ impl Recorder {
     }
 
     fn count(&mut self, conn: &Arc<str>, at: Duration) {
+        if let Some((s, i, from, to)) = self.last_bucket {
+            if from <= at && at < to && Arc::ptr_eq(&self.rates[s].0, conn) {
+                self.rates[s].1[i] += 1;
+                return;
+            }
+        }
         let mut index = at.as_millis() as u64 / self.bucket_ms;
         while index >= MAX_BUCKETS {
             for (_, counts) in &mut self.rates {
@@ -140,18 +150,22 @@ impl Recorder {
             self.bucket_ms *= 2;
             index /= 2;
         }
-        let series = match self.rates.iter().position(|(c, _)| Arc::ptr_eq(c, conn)) {
-            Some(i) => &mut self.rates[i].1,
+        let s = match self.rates.iter().position(|(c, _)| Arc::ptr_eq(c, conn)) {
+            Some(s) => s,
             None => {
                 self.rates.push((conn.clone(), Vec::new()));
-                &mut self.rates.last_mut().expect("just pushed").1
+                self.rates.len() - 1
             }
         };
+        let from = Duration::from_millis(index * self.bucket_ms);
+        let to = from + Duration::from_millis(self.bucket_ms);
         let index = index as usize;
+        let series = &mut self.rates[s].1;
         if series.len() <= index {
             series.resize(index + 1, 0);
         }
         series[index] += 1;
+        self.last_bucket = Some((s, index, from, to));
     }
 
     /// The rate series recorded so far.
@@ -324,5 +338,42 @@ mod tests {
         // Received messages are counted, sent ones are not.
         let counted: u32 = rec.rates().iter().flat_map(|r| r.counts.iter()).sum();
         assert_eq!(counted, (0..10_000).filter(|i| i % 7 != 3).count() as u32);
+    }
+
+    #[test]
+    fn rates_count_each_message_in_its_bucket_across_connections_and_merges() {
+        let mut rec = Recorder::new();
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        // Times in ms, out of order across connections (frames read earlier, counted later),
+        // and past 600 buckets of 100 ms, which merges buckets into 200 ms ones.
+        let times = [
+            0u64, 5, 99, 100, 150, 99, 250, 59_999, 60_000, 60_150, 119_999, 3,
+        ];
+        for (n, &ms) in times.iter().enumerate() {
+            let conn = if n % 3 == 0 { &b } else { &a };
+            rec.count(conn, Duration::from_millis(ms));
+        }
+        let rates = rec.rates();
+        assert_eq!(rates[0].bucket, Duration::from_millis(200));
+        let by_bucket = |conn: &str| -> Vec<(usize, u32)> {
+            let r = rates.iter().find(|r| &*r.connection == conn).unwrap();
+            r.counts
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, c)| *c > 0)
+                .collect()
+        };
+        let expected = |conn: usize| -> Vec<(usize, u32)> {
+            let mut buckets = std::collections::BTreeMap::new();
+            for (n, &ms) in times.iter().enumerate() {
+                if (n % 3 == 0) == (conn == 1) {
+                    *buckets.entry((ms / 200) as usize).or_insert(0) += 1;
+                }
+            }
+            buckets.into_iter().collect()
+        };
+        assert_eq!(by_bucket("a"), expected(0));
+        assert_eq!(by_bucket("b"), expected(1));
     }
 }
