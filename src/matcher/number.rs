@@ -118,7 +118,13 @@ impl<'a> Decimal<'a> {
     /// Reads what a JSON number (or Rust's float parser) accepts, around optional whitespace:
     /// `-12`, `+3.50`, `.5`, `5.`, `1e-7`, `1.5E+3`. Anything else is not a number.
     fn parse(s: &'a str) -> Option<Self> {
-        let text = s.trim();
+        // `trim` decodes characters; a number's ends are ASCII, and then there is none to trim.
+        let plain_end =
+            |b: Option<&u8>| b.is_some_and(|b| b.is_ascii() && !b.is_ascii_whitespace());
+        let text = match plain_end(s.as_bytes().first()) && plain_end(s.as_bytes().last()) {
+            true => s,
+            false => s.trim(),
+        };
         let b = text.as_bytes();
         let mut i = 0;
         let negative = match b.first() {

@@ -157,6 +157,7 @@ impl Ready {
 
     /// Tests one message. A `json:` check parses a text with `json`, only as far as its paths
     /// read (see [`Partial`]); what it parsed stays in `json` for the step's other readers.
+    /// `json` is made by `Partial::for_paths` with [`Ready::paths`] first, in their order.
     pub fn check(&self, message: &Incoming, json: &mut Partial) -> Result<(), Mismatch> {
         match (self, message) {
             (Ready::Any, _) => Ok(()),
@@ -168,10 +169,11 @@ impl Ready {
                     actual: Some(truncate(t.as_str(), 80).into()),
                     detail: None,
                 })?;
-                for (path, matcher) in checks {
+                for (k, (path, matcher)) in checks.iter().enumerate() {
                     // A path to one node is answered from the parsed members; anything else, and
-                    // the details of a failure, from the document.
-                    if let Some(node) = json.select(path) {
+                    // the details of a failure, from the document. (`json` was made for these
+                    // paths first: see `Partial::for_paths`.)
+                    if let Some(node) = json.select_nth(k, path) {
                         if path::holds_one(node, matcher) {
                             continue;
                         }

@@ -28,6 +28,8 @@ mod scan;
 pub struct Partial {
     /// The members to keep, or `None` for the whole message.
     names: Option<Names>,
+    /// The member of each path given to [`Partial::for_paths`], in their order.
+    order: Vec<usize>,
     /// The value of `names[i]` in the last message, if bit `i` of `present` is set.
     slots: Vec<Value>,
     present: u64,
@@ -59,16 +61,21 @@ impl Partial {
     /// A parser for `paths`: members only if each of them reads one member.
     pub fn for_paths<'p>(paths: impl IntoIterator<Item = &'p JsonPath>) -> Self {
         let mut names: Vec<Box<str>> = Vec::new();
+        let mut order = Vec::new();
         for path in paths {
             match path.member() {
-                Some(name) if names.iter().any(|n| &**n == name) => {}
+                Some(name) if names.iter().any(|n| &**n == name) => {
+                    order.push(names.iter().position(|n| &**n == name).unwrap_or_default())
+                }
                 Some(name) if names.len() < MAX_MEMBERS && name != RAW_VALUE_KEY => {
+                    order.push(names.len());
                     names.push(name.into())
                 }
                 _ => return Self::whole(),
             }
         }
         Self {
+            order,
             slots: vec![Value::Null; names.len()],
             found: vec![scan::Found::default(); names.len()],
             names: Some(Names::new(names)),
@@ -81,6 +88,7 @@ impl Partial {
     /// A parser of whole messages.
     pub fn whole() -> Self {
         Self {
+            order: Vec::new(),
             names: None,
             slots: Vec::new(),
             found: Vec::new(),
@@ -148,6 +156,22 @@ impl Partial {
                     _ => path.walk_member(Some(&self.slots[i])),
                 }
             }
+        }
+    }
+
+    /// As [`Partial::select`], for the `k`th of the paths given to [`Partial::for_paths`]: its
+    /// member known already, not looked up by name.
+    pub fn select_nth(&self, k: usize, path: &JsonPath) -> Option<Option<&Value>> {
+        match (self.state, self.order.get(k)) {
+            (DocState::InSlots | DocState::Both, Some(&i)) => {
+                debug_assert_eq!(
+                    self.names.as_ref().map(|n| &*n.list[i]),
+                    path.member(),
+                    "the paths are not the ones given to for_paths"
+                );
+                path.walk_member((self.present & (1 << i) != 0).then(|| &self.slots[i]))
+            }
+            _ => self.select(path),
         }
     }
 

@@ -39,7 +39,14 @@ pub(super) fn members(text: &str, names: &Names, found: &mut [Found]) -> Option<
     } else {
         let mut first = true;
         loop {
-            let key = s.key(first)?;
+            // A one-character key (`"e"`, as exchanges send them) is read in place.
+            let key = match s.b.get(s.at..s.at + 3) {
+                Some(&[b'"', c, b'"']) if !STOPS[usize::from(c)] => {
+                    s.at += 3;
+                    (s.at - 2, s.at - 1)
+                }
+                _ => s.key(first)?,
+            };
             first = false;
             s.ws();
             s.expect(b':')?;
