@@ -240,8 +240,22 @@ impl Scanner<'_> {
         (int_digits + exponent <= 300).then_some(())
     }
 
+    /// Skips ASCII digits, eight at a time while eight bytes are left.
     #[inline]
     fn digits(&mut self) {
+        while let Some(chunk) = self.b.get(self.at..self.at + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            // Per byte, no carries between bytes: the high nibble is not 3, or the low nibble
+            // is past 9 (adding 6 carries it into the high nibble).
+            let high = (word & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030;
+            let low = ((word & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0;
+            let others = high | low;
+            if others != 0 {
+                self.at += (others.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.at += 8;
+        }
         while let Some(b'0'..=b'9') = self.peek() {
             self.at += 1;
         }
@@ -319,5 +333,28 @@ impl Scanner<'_> {
             b'-' | b'0'..=b'9' => self.number(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scanner;
+
+    #[test]
+    fn digits_stop_at_the_first_byte_that_is_not_one_whatever_it_is_and_wherever() {
+        for stop in (0..=255u8).filter(|b| !b.is_ascii_digit()) {
+            for at in 0..20 {
+                // Digits, the stop byte, then digits again: eight-byte words and the tail alike.
+                let mut bytes: Vec<u8> = (0..at).map(|i| b'0' + (i % 10) as u8).collect();
+                bytes.push(stop);
+                bytes.extend(b"123456789");
+                let mut s = Scanner { b: &bytes, at: 0 };
+                s.digits();
+                assert_eq!(s.at, at, "stop byte {stop:#04x} after {at} digits");
+            }
+        }
+        let mut all = Scanner { b: b"12345678901234567", at: 0 };
+        all.digits();
+        assert_eq!(all.at, 17);
     }
 }
