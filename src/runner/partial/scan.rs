@@ -248,7 +248,8 @@ impl Scanner<'_> {
             // Per byte, no carries between bytes: the high nibble is not 3, or the low nibble
             // is past 9 (adding 6 carries it into the high nibble).
             let high = (word & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030;
-            let low = ((word & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0;
+            let low =
+                ((word & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0;
             let others = high | low;
             if others != 0 {
                 self.at += (others.trailing_zeros() / 8) as usize;
@@ -353,7 +354,10 @@ mod tests {
                 assert_eq!(s.at, at, "stop byte {stop:#04x} after {at} digits");
             }
         }
-        let mut all = Scanner { b: b"12345678901234567", at: 0 };
+        let mut all = Scanner {
+            b: b"12345678901234567",
+            at: 0,
+        };
         all.digits();
         assert_eq!(all.at, 17);
     }
