@@ -219,39 +219,81 @@ impl<S> Wire<S> {
     }
 
     /// The fast path, from a frame boundary: the longest run of frames in the next `limit` bytes
-    /// that pass unchanged (the last one possibly cut short by the end of the data), and the
-    /// state after it. Zero when the first frame needs a closer look.
+    /// that pass unchanged, and the state after it (see [`scan_frames`]).
     fn scan(&self, limit: usize) -> (usize, State) {
-        let bytes = &self.buf[self.start..self.start + limit];
-        let mut pos = 0;
-        loop {
-            let rest = &bytes[pos..];
-            if rest.len() < 2 || rest.len() < header_len(rest) {
-                return (pos, State::header());
-            }
-            let (opcode, len) = (rest[0] & 0x0f, payload_len(rest));
-            let special = if opcode >= 8 {
-                len > 125 || opcode == 8
-            } else {
-                len > CHUNK && rest[1] & 0x80 == 0 && len <= self.max_message_size
+        scan_frames(
+            &self.buf[self.start..self.start + limit],
+            self.max_message_size,
+        )
+    }
+
+    /// Reads from the socket straight into `dst` when nothing is buffered here and the bytes
+    /// can pass unchanged (the common case): the frames that pass stay where they were read, no
+    /// copy through `buf`. From the first one that needs a closer look (a header cut off by the
+    /// end of the read, a frame to cut or refuse, a close frame) the bytes move into `buf` for
+    /// the slow path. `None` when it does not apply, or when nothing passed.
+    fn read_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut ReadBuf<'_>,
+    ) -> Option<Poll<io::Result<()>>>
+    where
+        S: AsyncRead + Unpin,
+    {
+        let direct = self.start == self.end
+            && self.out_start == self.out_end
+            // What is left of the read must fit in `buf`.
+            && dst.remaining() <= self.buf.len()
+            && match self.state {
+                State::Header { len, .. } => len == 0,
+                State::Payload { rest, close, .. } => rest == 0 && !close,
+                State::Handshake { .. } | State::Plain => false,
             };
-            if special {
-                return (pos, State::header());
-            }
-            let whole = header_len(rest) as u64 + len;
-            if whole > rest.len() as u64 {
-                let left = whole - rest.len() as u64;
-                let fin = rest[0] & 0x80 != 0;
-                let state = State::Payload {
+        if !direct {
+            return None;
+        }
+        let before = dst.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, dst) {
+            Poll::Ready(Ok(())) => {}
+            other => return Some(other),
+        }
+        let read = &dst.filled()[before..];
+        if read.is_empty() {
+            return Some(Poll::Ready(Ok(()))); // end of stream: passed on as such
+        }
+        self.read_at = Instant::now();
+        // The rest of the current frame's payload passes first.
+        let mut pos = 0;
+        if let State::Payload { left, fin, .. } = self.state {
+            let n = left.min(read.len() as u64);
+            pos = n as usize;
+            self.state = match left - n {
+                0 => State::header(),
+                left => State::Payload {
                     left,
                     rest: 0,
                     fin,
                     close: false,
-                };
-                return (bytes.len(), state);
-            }
-            pos += whole as usize;
+                },
+            };
         }
+        if pos < read.len() {
+            let (n, state) = scan_frames(&read[pos..], self.max_message_size);
+            self.state = state;
+            pos += n;
+        }
+        if pos < read.len() {
+            // Into `buf` for the slow path (a read is never larger than `buf`, above).
+            let k = read.len() - pos;
+            self.buf[..k].copy_from_slice(&read[pos..]);
+            self.start = 0;
+            self.end = k;
+            dst.set_filled(before + pos);
+            if pos == 0 {
+                return None;
+            }
+        }
+        Some(Poll::Ready(Ok(())))
     }
 
     /// The slow path: a header collected byte by byte (split across reads, or to be rewritten).
@@ -363,6 +405,41 @@ fn encode_header(first: u8, len: u64) -> ([u8; 14], usize) {
     (out, n)
 }
 
+/// The fast path, from a frame boundary: the longest run of frames in `bytes` that pass
+/// unchanged (the last one possibly cut short by the end of the data), and the state after it.
+/// Zero when the first frame needs a closer look.
+fn scan_frames(bytes: &[u8], max_message_size: u64) -> (usize, State) {
+    let mut pos = 0;
+    loop {
+        let rest = &bytes[pos..];
+        if rest.len() < 2 || rest.len() < header_len(rest) {
+            return (pos, State::header());
+        }
+        let (opcode, len) = (rest[0] & 0x0f, payload_len(rest));
+        let special = if opcode >= 8 {
+            len > 125 || opcode == 8
+        } else {
+            len > CHUNK && rest[1] & 0x80 == 0 && len <= max_message_size
+        };
+        if special {
+            return (pos, State::header());
+        }
+        let whole = header_len(rest) as u64 + len;
+        if whole > rest.len() as u64 {
+            let left = whole - rest.len() as u64;
+            let fin = rest[0] & 0x80 != 0;
+            let state = State::Payload {
+                left,
+                rest: 0,
+                fin,
+                close: false,
+            };
+            return (bytes.len(), state);
+        }
+        pos += whole as usize;
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -370,6 +447,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
         dst: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(done) = this.read_direct(cx, dst) {
+            return done;
+        }
         let before = dst.filled().len();
         while dst.remaining() > 0 {
             if this.out_start < this.out_end {
@@ -546,5 +626,50 @@ mod tests {
         // A body that would read as a frame header announcing 2^63 bytes.
         let sent = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 10\r\n\r\n\x89\x7f\x7f\xff\xff\xff\xff\xff\xff\xff".to_vec();
         assert_eq!(through(sent.clone(), 5, 64 << 20).await.unwrap(), sent);
+    }
+
+    #[tokio::test]
+    async fn frames_pass_unchanged_whatever_the_reads_and_the_room_to_read_into() {
+        // Small frames, a ping, a frame split by reads, a masked one; then a close.
+        let mut sent = HANDSHAKE.to_vec();
+        for i in 0..300u32 {
+            let text = format!("{{\"n\":{i}}}").repeat(1 + (i as usize % 7) * 40);
+            sent.extend(frame(0x81, text.as_bytes()));
+            if i % 50 == 0 {
+                sent.extend(frame(0x89, b"ping"));
+            }
+        }
+        sent.extend(frame(0x88, b"\x03\xe8done"));
+        for step in [1, 2, 3, 7, 64, 1000, 4096, 1 << 20] {
+            // `read_to_end` reads into room that grows; a fixed room as tungstenite's also.
+            assert_eq!(
+                through(sent.clone(), step, 64 << 20).await.unwrap(),
+                sent,
+                "by {step}"
+            );
+            let mut wire = Wire::with_buffer(
+                Trickle {
+                    data: sent.clone(),
+                    pos: 0,
+                    step,
+                },
+                64 << 20,
+                4096,
+            );
+            let mut out = Vec::new();
+            let mut room = [0u8; 4096];
+            loop {
+                let mut dst = ReadBuf::new(&mut room);
+                std::future::poll_fn(|cx| Pin::new(&mut wire).poll_read(cx, &mut dst))
+                    .await
+                    .unwrap();
+                if dst.filled().is_empty() {
+                    break;
+                }
+                out.extend_from_slice(dst.filled());
+            }
+            assert_eq!(out, sent, "by {step} into 4096 bytes");
+            assert_eq!(wire.close_frame(), Some((1000, "done".to_string())));
+        }
     }
 }
