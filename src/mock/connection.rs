@@ -164,6 +164,12 @@ async fn read_loop(
             break;
         };
         if matches!(message, Message::Close(_)) {
+            // tungstenite answers a close frame on the next read: read on until the close
+            // handshake ends, so that the client gets its answer (its code echoed back).
+            let _ = timeout(CLOSE_GRACE, async {
+                while let Some(Ok(_)) = stream.next().await {}
+            })
+            .await;
             break;
         }
         let incoming = match session.as_mut() {

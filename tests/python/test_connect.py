@@ -96,6 +96,16 @@ def test_the_servers_close_code(server):
         assert c.close_code == 4000
 
 
+def test_a_mock_answers_a_close_frame_with_its_code(tmp_path):
+    collection = tmp_path / "echo.yaml"
+    collection.write_text("mocks:\n  echo: { echo: true }\nrequests: []\n")
+    with wsrun.serve(collection, mock="echo") as url, wsrun.connect(url) as c:
+        c.send(json={"a": 1})
+        c.expect(json={"$.a": 1})
+        c.close(4000, "done")
+        assert c.close_code == 4000
+
+
 def test_an_invalid_step_map_is_a_located_collection_error(server):
     with wsrun.connect(server.url("/echo")) as c:
         with pytest.raises(wsrun.CollectionError) as e:
