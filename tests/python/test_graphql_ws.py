@@ -7,17 +7,14 @@ server's `ping` are checked there too."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator, List
 
-import jsonschema
 import pytest
 
 import wsrun
+from reference import port_printing_server, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "graphql-subscription.yaml"
@@ -32,26 +29,9 @@ def graphql_url() -> Iterator[str]:
     assert (SERVER_DIR / "node_modules" / "graphql-ws").is_dir(), (
         "the reference server is not installed: npm ci --prefix tests/node/graphql"
     )
-    proc = subprocess.Popen(
-        [node, str(SERVER_DIR / "server.mjs"), "0"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        port = proc.stdout.readline().strip()
-        assert port.isdigit(), f"the server did not print its port (exit {proc.poll()})"
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wsrun_command() -> str:
-    found = Path(sys.executable).parent / "wsrun"
-    if found.exists():
-        return str(found)
-    which = shutil.which("wsrun")
-    assert which, "the wsrun console script is not installed"
-    return which
+    command = [node, str(SERVER_DIR / "server.mjs"), "0"]
+    with port_printing_server(command, "ws://127.0.0.1:{port}/graphql") as url:
+        yield url
 
 
 def _frames(request: wsrun.RequestResult, direction: str) -> List[Any]:
@@ -138,28 +118,8 @@ def test_a_refused_connection_init_fails_naming_the_close_code_and_reason(graphq
 
 
 def test_the_cli_runs_the_collection_against_the_reference_server(graphql_url, tmp_path):
-    out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            _wsrun_command(),
-            str(COLLECTION),
-            "--env",
-            "server",
-            "--var",
-            f"graphql_url={graphql_url}",
-            "--report",
-            f"json={out}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, NO_COLOR="1"),
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "5 requests: 5 passed" in proc.stdout
-    document: Dict[str, Any] = json.loads(out.read_text())
-    schema = json.loads((ROOT / "schema" / "wsrun-report.schema.json").read_text())
-    jsonschema.validators.validator_for(schema)(schema).validate(document)
+    printed, document = run_cli(COLLECTION, "server", f"graphql_url={graphql_url}", tmp_path)
+    assert "5 requests: 5 passed" in printed
     keywords = {
         s["keyword"] for c in document["collections"] for r in c["requests"] for s in r["steps"]
     }

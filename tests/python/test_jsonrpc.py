@@ -5,17 +5,14 @@ and `websockets` (tests/python/servers/jsonrpc_server.py), through `wsrun.run()`
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator, List
 
-import jsonschema
 import pytest
 
 import wsrun
+from reference import port_printing_server, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "jsonrpc.yaml"
@@ -25,26 +22,8 @@ SERVER = Path(__file__).resolve().parent / "servers" / "jsonrpc_server.py"
 @pytest.fixture(scope="module")
 def rpc_url() -> Iterator[str]:
     """The reference server on a free loopback port, for this module."""
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "0"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        port = proc.stdout.readline().strip()
-        assert port.isdigit(), f"the server did not print its port (exit {proc.poll()})"
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wsrun_command() -> str:
-    found = Path(sys.executable).parent / "wsrun"
-    if found.exists():
-        return str(found)
-    which = shutil.which("wsrun")
-    assert which, "the wsrun console script is not installed"
-    return which
+    with port_printing_server([sys.executable, str(SERVER), "0"], "ws://127.0.0.1:{port}") as url:
+        yield url
 
 
 def _received(request: wsrun.RequestResult) -> List[Any]:
@@ -99,28 +78,8 @@ def test_latency_is_reported_for_answered_steps_only(rpc_url):
 
 
 def test_the_cli_runs_the_collection_against_the_reference_server(rpc_url, tmp_path):
-    out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            _wsrun_command(),
-            str(COLLECTION),
-            "--env",
-            "server",
-            "--var",
-            f"rpc_url={rpc_url}",
-            "--report",
-            f"json={out}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, NO_COLOR="1"),
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "5 requests: 5 passed" in proc.stdout
-    document: Dict[str, Any] = json.loads(out.read_text())
-    schema = json.loads((ROOT / "schema" / "wsrun-report.schema.json").read_text())
-    jsonschema.validators.validator_for(schema)(schema).validate(document)
+    printed, document = run_cli(COLLECTION, "server", f"rpc_url={rpc_url}", tmp_path)
+    assert "5 requests: 5 passed" in printed
     steps = [s for c in document["collections"] for r in c["requests"] for s in r["steps"]]
     assert {s["keyword"] for s in steps if s["latency_ms"] is not None} == {"call", "calls", "send"}
 

@@ -7,26 +7,16 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import jsonschema
 import pytest
+from reference import wsrun_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schema" / "wsrun-report.schema.json"
-
-
-def _wsrun_command() -> str:
-    found = Path(sys.executable).parent / "wsrun"
-    if found.exists():
-        return str(found)
-    which = shutil.which("wsrun")
-    assert which, "the wsrun console script is not installed"
-    return which
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +38,7 @@ def _run(tmp_path: Path, collection: Path, *flags: str) -> Tuple[int, Dict[str, 
     """Runs the `wsrun` command on `collection` and returns its exit code and JSON report."""
     out = tmp_path / f"{collection.stem}-report.json"
     proc = subprocess.run(
-        [_wsrun_command(), "run", str(collection), "--report", f"json={out}", *flags],
+        [wsrun_command(), "run", str(collection), "--report", f"json={out}", *flags],
         capture_output=True,
         text=True,
         timeout=120,
@@ -378,7 +368,7 @@ def test_a_merged_report_validates(load_report, validator, tmp_path):
     second.write_text(first.read_text())
     merged = tmp_path / "merged.json"
     proc = subprocess.run(
-        [_wsrun_command(), "merge", str(first), str(second), "--report", f"json={merged}"],
+        [wsrun_command(), "merge", str(first), str(second), "--report", f"json={merged}"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -12,14 +12,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Iterator, List
 
-import jsonschema
 import pytest
 
 import wsrun
+from reference import port_printing_server, run_cli, wsrun_command
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "socketio-chat.yaml"
@@ -42,35 +41,16 @@ def _node() -> str:
 @pytest.fixture(scope="module")
 def sio_url() -> Iterator[str]:
     """The official Socket.IO server on a free loopback port, for this module."""
-    proc = subprocess.Popen(
-        [
-            _node(),
-            str(NODE_DIR / "server.js"),
-            "--ping-interval",
-            str(PING_INTERVAL_MS),
-            "--ping-timeout",
-            str(PING_TIMEOUT_MS),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = proc.stdout.readline().strip()
-        assert port.isdigit(), f"the server did not print its port (exit {proc.poll()})"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wsrun_command() -> str:
-    found = Path(sys.executable).parent / "wsrun"
-    if found.exists():
-        return str(found)
-    which = shutil.which("wsrun")
-    assert which, "the wsrun console script is not installed"
-    return which
+    command = [
+        _node(),
+        str(NODE_DIR / "server.js"),
+        "--ping-interval",
+        str(PING_INTERVAL_MS),
+        "--ping-timeout",
+        str(PING_TIMEOUT_MS),
+    ]
+    with port_printing_server(command, "http://127.0.0.1:{port}") as url:
+        yield url
 
 
 def _texts(request: wsrun.RequestResult, direction: str) -> List[str]:
@@ -122,28 +102,8 @@ def test_server_pings_are_answered_past_the_ping_timeout(sio_url):
 
 
 def test_the_cli_runs_the_collection_against_the_reference_server(sio_url, tmp_path):
-    out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            _wsrun_command(),
-            str(COLLECTION),
-            "--env",
-            "server",
-            "--var",
-            f"sio_url={sio_url}",
-            "--report",
-            f"json={out}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, NO_COLOR="1"),
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "4 requests: 4 passed" in proc.stdout
-    document: Dict[str, Any] = json.loads(out.read_text())
-    schema = json.loads((ROOT / "schema" / "wsrun-report.schema.json").read_text())
-    jsonschema.validators.validator_for(schema)(schema).validate(document)
+    printed, document = run_cli(COLLECTION, "server", f"sio_url={sio_url}", tmp_path)
+    assert "4 requests: 4 passed" in printed
     steps = [s for c in document["collections"] for r in c["requests"] for s in r["steps"]]
     timed = [s for s in steps if s["latency_ms"] is not None]
     # `emit` with `ack` measures its own round trip; an `expect` right after a `send` does too.
@@ -218,7 +178,7 @@ def test_acks_the_server_asks_for_and_its_disconnect_reach_the_steps(sio_url):
 
 def test_the_mock_serves_the_official_client():
     serve = subprocess.Popen(
-        [_wsrun_command(), "serve", str(COLLECTION), "--mock", "chat"],
+        [wsrun_command(), "serve", str(COLLECTION), "--mock", "chat"],
         stdout=subprocess.PIPE,
         text=True,
         env=dict(os.environ, NO_COLOR="1"),

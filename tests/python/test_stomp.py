@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Iterator, List
 
 import pytest
 
 import wsrun
+from reference import run_cli, wsrun_command
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "stomp.yaml"
@@ -102,7 +101,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def mock_url() -> Iterator[str]:
     """wsrun's own STOMP mock (`bus` of the collection), served by `wsrun serve`."""
     proc = subprocess.Popen(
-        [_wsrun_command(), "serve", str(COLLECTION), "--mock", "bus"],
+        [wsrun_command(), "serve", str(COLLECTION), "--mock", "bus"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -114,15 +113,6 @@ def mock_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-def _wsrun_command() -> str:
-    found = Path(sys.executable).parent / "wsrun"
-    if found.exists():
-        return str(found)
-    which = shutil.which("wsrun")
-    assert which, "the wsrun console script is not installed"
-    return which
 
 
 def _frames(request: wsrun.RequestResult, direction: str) -> List[str]:
@@ -159,26 +149,10 @@ def test_the_collection_passes_against_the_reference_broker(broker):
 
 
 def test_the_cli_runs_the_collection_against_the_reference_broker(broker, tmp_path):
-    out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            _wsrun_command(),
-            str(COLLECTION),
-            "--env",
-            "broker",
-            "--var",
-            f"stomp_url={broker}",
-            "--report",
-            f"json={out}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, NO_COLOR="1"),
+    printed, document = run_cli(
+        COLLECTION, "broker", f"stomp_url={broker}", tmp_path, validate=False
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "4 requests: 4 passed" in proc.stdout
-    document: Dict[str, Any] = json.loads(out.read_text())
+    assert "4 requests: 4 passed" in printed
     steps = [s for c in document["collections"] for r in c["requests"] for s in r["steps"]]
     timed = {s["keyword"] for s in steps if s["latency_ms"] is not None}
     # The receipts, and an `expect` right after a `send` (the message that came back).

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 import wsrun
+from reference import wsrun_command
 
 BAD = """\
 name: Bad
@@ -29,15 +27,6 @@ requests:
     steps:
       - send: { text: hi }
 """
-
-
-def _wsrun_command() -> str:
-    found = Path(sys.executable).parent / "wsrun"
-    if found.exists():
-        return str(found)
-    which = shutil.which("wsrun")
-    assert which, "the wsrun console script is not installed"
-    return which
 
 
 def test_validate_ok(echo_collection, tmp_path):
@@ -77,7 +66,7 @@ def test_validate_yaml_syntax_error():
 
 
 def test_console_script_version():
-    out = subprocess.run([_wsrun_command(), "--version"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([wsrun_command(), "--version"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
     assert wsrun.__version__ in out.stdout
 
@@ -87,7 +76,7 @@ def test_console_script_validate_exit_codes(tmp_path, echo_collection):
     good.write_text(echo_collection)
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD)
-    cmd = _wsrun_command()
+    cmd = wsrun_command()
     ok = subprocess.run([cmd, "validate", str(good)], capture_output=True, text=True, timeout=30)
     assert ok.returncode == 0, ok.stderr
     failed = subprocess.run([cmd, "validate", str(bad)], capture_output=True, text=True, timeout=30)
@@ -102,7 +91,7 @@ def test_console_script_run_exit_codes(tmp_path, echo_collection, failing_collec
     good.write_text(echo_collection)
     failing = tmp_path / "failing.yaml"
     failing.write_text(failing_collection)
-    cmd = _wsrun_command()
+    cmd = wsrun_command()
     env = dict(os.environ, NO_COLOR="1")
     ok = subprocess.run([cmd, str(good)], capture_output=True, text=True, timeout=60, env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
