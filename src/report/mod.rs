@@ -245,6 +245,20 @@ impl CollectionReport {
 }
 
 impl RequestReport {
+    /// The report of a request before it ran: nothing happened yet.
+    pub fn new(name: String, line: usize) -> Self {
+        RequestReport {
+            name,
+            line,
+            duration: Duration::ZERO,
+            error: None,
+            steps: Vec::new(),
+            transcript: Default::default(),
+            rates: Vec::new(),
+            load: None,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.error.is_none()
             && self

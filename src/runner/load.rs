@@ -44,16 +44,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> Reques
     let ramp = load.ramp.map(|d| d.0).unwrap_or_default();
     let duration = load.duration.map(|d| d.0);
     let started = Instant::now();
-    let mut report = RequestReport {
-        name: request.name.clone(),
-        line: request.line,
-        duration: Duration::ZERO,
-        error: None,
-        steps: Vec::new(),
-        transcript: Default::default(),
-        rates: Vec::new(),
-        load: None,
-    };
+    let mut report = RequestReport::new(request.name.clone(), request.line);
     let base = new_state(ctx, request, Recorder::new());
     let specs = connect_specs(ctx, request, &base.scope)
         .and_then(|specs| protocols(request, &base.scope).map(|_| specs));

@@ -307,14 +307,8 @@ fn masker_for(p: &Prepared, vars: &HashMap<String, Value>, opts: &RunOptions) ->
 
 fn stopped(request: &Request, why: &str) -> RequestReport {
     RequestReport {
-        name: request.name.clone(),
-        line: request.line,
-        duration: Duration::ZERO,
         error: Some(Failure::new(why)),
-        steps: Vec::new(),
-        transcript: Default::default(),
-        rates: Vec::new(),
-        load: None,
+        ..RequestReport::new(request.name.clone(), request.line)
     }
 }
 

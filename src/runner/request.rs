@@ -20,16 +20,7 @@ use crate::template::Scope;
 /// Runs one request once (or `repeat` times); a request with `load:` runs in `runner::load`.
 pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     let started = Instant::now();
-    let mut report = RequestReport {
-        name: request.name.clone(),
-        line: request.line,
-        duration: Duration::ZERO,
-        error: None,
-        steps: Vec::new(),
-        transcript: Default::default(),
-        rates: Vec::new(),
-        load: None,
-    };
+    let mut report = RequestReport::new(request.name.clone(), request.line);
     let mut state = new_state(
         ctx,
         request,
