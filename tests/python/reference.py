@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import jsonschema
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +26,15 @@ def wsrun_command() -> str:
     which = shutil.which("wsrun")
     assert which, "the wsrun console script is not installed"
     return which
+
+
+def missing_reference_server(message: str) -> None:
+    """A reference server that only a system package manager installs is missing: under
+    `CI=true` (where scripts/test installs it) that is a failure; anywhere else its tests are
+    skipped, with `message` saying how to install it."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @contextmanager
