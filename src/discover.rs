@@ -9,39 +9,69 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 
 use crate::collection::{read_text, yaml_options, LoadError};
 
+/// What [`collections_in`] found: the collection files, and the files that may be collections
+/// but could not be read as YAML.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<Found>,
+    /// One error for each file that could not be read as YAML, and for each folder that holds no
+    /// collection; a run reports them and runs the rest.
+    pub broken: Vec<LoadError>,
+}
+
+/// A collection file, and whether it was named itself or found in a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    pub in_folder: bool,
+}
+
 /// Files named in `paths` as they are; folders searched (sorted) for collections.
 ///
-/// A `.yaml`/`.yml` file in a folder that is not YAML at all (not UTF-8, a syntax error) is an
-/// error naming it: it may be a collection, and skipping it would pass a run that never ran it.
+/// A `.yaml`/`.yml` file in a folder that is not YAML at all (not UTF-8, a syntax error) is
+/// broken: it may be a collection, and skipping it would pass a run that never ran it, so it is
+/// kept as an error beside the collections found.
 /// Symbolic links to folders are followed, but never into a folder already searched, so a link
 /// to `.` or `..` neither loops nor finds a collection twice; a link to a collection already
 /// found is skipped too (the first path in sorted order is kept).
-pub fn collection_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
-    let mut out = Vec::new();
+pub fn collections_in(paths: &[PathBuf]) -> Discovery {
+    let mut out = Discovery::default();
     for p in paths {
         if p.is_dir() {
-            let mut found = Vec::new();
-            walk(p, &mut HashSet::new(), &mut found)?;
-            if found.is_empty() {
-                return Err(LoadError::plain(
+            let before = (out.files.len(), out.broken.len());
+            walk(p, &mut HashSet::new(), &mut out);
+            if (out.files.len(), out.broken.len()) == before {
+                out.broken.push(LoadError::plain(
                     p,
                     "no collections found in this folder (YAML files with a top-level `requests:`)",
                 ));
             }
-            out.extend(found);
         } else {
-            out.push(p.clone());
+            out.files.push(Found {
+                path: p.clone(),
+                in_folder: false,
+            });
         }
     }
-    Ok(out)
+    out
+}
+
+/// The collection files under `paths` ([`collections_in`]), or the first file that could not
+/// be read as YAML.
+pub fn collection_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let found = collections_in(paths);
+    match found.broken.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(found.files.into_iter().map(|f| f.path).collect()),
+    }
 }
 
 /// Searches `dir` depth first, entries in name order, so the result is sorted by path and the
 /// same on every run; `seen` holds the canonical paths of the folders searched and the
 /// collections found.
-fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Discovery) {
     if !first_visit(dir, seen) {
-        return Ok(());
+        return;
     }
     for path in sorted_entries(dir) {
         let name = path
@@ -52,15 +82,18 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> Resu
             continue;
         }
         if path.is_dir() {
-            walk(&path, seen, out)?;
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-            && is_collection(&path)?
-            && first_visit(&path, seen)
-        {
-            out.push(path);
+            walk(&path, seen, out);
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            match is_collection(&path) {
+                Ok(true) if first_visit(&path, seen) => out.files.push(Found {
+                    path,
+                    in_folder: true,
+                }),
+                Ok(_) => {}
+                Err(e) => out.broken.push(e),
+            }
         }
     }
-    Ok(())
 }
 
 /// Records `path` as visited; false when it (or what a link resolves to) already was, or

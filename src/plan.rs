@@ -547,12 +547,56 @@ fn var_line(source: &str, name: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Finds the collections under `paths`, loads and plans each, or returns the first error.
-pub fn load_all(paths: &[PathBuf], opts: &RunOptions) -> Result<Vec<Prepared>, LoadError> {
-    crate::discover::collection_files(paths)?
-        .iter()
-        .map(|f| prepare(Collection::load(f)?, opts))
-        .collect()
+/// The collections of a run, each loaded and planned on its own: one broken file does not stop
+/// the others ([`load_each`]).
+#[derive(Default)]
+pub struct Loaded {
+    pub prepared: Vec<Prepared>,
+    /// Files that could not be loaded or planned: the run reports them, runs the rest, and
+    /// exits 2.
+    pub broken: Vec<LoadError>,
+    /// Collections found in a folder that do not define the `--env` asked for: left out.
+    pub without_env: Vec<PathBuf>,
+}
+
+/// Finds the collections under `paths` and loads and plans each. With `--env`, a collection
+/// found in a folder that does not define that environment is left out (a file named itself
+/// must define it); when none of them defines it, that is an error naming the first.
+pub fn load_each(paths: &[PathBuf], opts: &RunOptions) -> Result<Loaded, LoadError> {
+    let found = crate::discover::collections_in(paths);
+    let mut out = Loaded {
+        broken: found.broken,
+        ..Loaded::default()
+    };
+    let mut first_env_error = None;
+    for file in found.files {
+        let collection = match Collection::load(&file.path) {
+            Ok(c) => c,
+            Err(e) => {
+                out.broken.push(e);
+                continue;
+            }
+        };
+        if let Some(env) = opts.env.as_deref().filter(|_| file.in_folder) {
+            if !collection.environments.iter().any(|(n, _)| n == env) {
+                if first_env_error.is_none() {
+                    first_env_error = collection.select_env(Some(env)).err();
+                }
+                out.without_env.push(file.path);
+                continue;
+            }
+        }
+        match prepare(collection, opts) {
+            Ok(p) => out.prepared.push(p),
+            Err(e) => out.broken.push(e),
+        }
+    }
+    if out.prepared.is_empty() && out.broken.is_empty() {
+        if let Some(e) = first_env_error {
+            return Err(e);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

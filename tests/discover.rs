@@ -91,7 +91,13 @@ fn a_yaml_file_that_is_not_utf8_in_a_folder_is_an_error_naming_it() {
     .expect("write");
     let run = ws.wsrun(&["validate", "suite"]);
     assert_code(&run, 2);
-    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stdout,
+        "✓ suite/a_plain.yaml: 1 request(s) OK\n\
+         ✓ suite/b_bom.yaml: 1 request(s) OK\n\
+         ✓ suite/c_flow.yml: 1 request(s) OK\n\
+         ✓ suite/d_spaced.yaml: 1 request(s) OK\n"
+    );
     assert_eq!(
         run.stderr,
         "error: suite/e_latin1.yaml: the file is not UTF-8 text (invalid byte at offset 23)\n"
@@ -100,7 +106,7 @@ fn a_yaml_file_that_is_not_utf8_in_a_folder_is_an_error_naming_it() {
 
 #[test]
 fn a_yaml_syntax_error_in_a_folder_is_an_error_at_its_line() {
-    let ws = suite();
+    let ws = Workspace::new();
     ws.write("suite/notes.yaml", "title: notes\nitems: [a, b\n");
     let run = ws.wsrun(&["suite"]);
     assert_code(&run, 2);
@@ -109,6 +115,99 @@ fn a_yaml_syntax_error_in_a_folder_is_an_error_at_its_line() {
         run.stderr.starts_with("error: suite/notes.yaml:2:"),
         "{}",
         run.output()
+    );
+}
+
+/// A folder with a passing collection beside `broken`, a file that is not a valid collection.
+fn suite_with_a_broken_file(broken: &str) -> (common::TestServer, Workspace) {
+    let server = common::echo();
+    let ws = Workspace::new();
+    ws.write(
+        "suite/a_passes.yaml",
+        &format!(
+            "requests:\n  - name: passes\n    url: {}\n    steps:\n      - send: hi\n      - expect: {{text: hi}}\n",
+            server.url()
+        ),
+    );
+    ws.write("suite/b_broken.yaml", broken);
+    (server, ws)
+}
+
+#[test]
+fn a_broken_file_in_a_folder_is_reported_and_the_others_still_run() {
+    for broken in [
+        "requests:\n  - name: x\n    url: [\n",
+        "requests:\n  - name: x\n    url: ws://127.0.0.1:9\n    stepz: []\n",
+    ] {
+        let (_server, ws) = suite_with_a_broken_file(broken);
+        let run = ws.wsrun(&["suite"]);
+        assert_code(&run, 2);
+        assert!(run.stdout.contains("✓ passes"), "{}", run.output());
+        assert!(
+            run.stdout.contains("1 request: 1 passed"),
+            "{}",
+            run.output()
+        );
+        assert!(
+            run.stderr.starts_with("error: suite/b_broken.yaml:"),
+            "{}",
+            run.output()
+        );
+        assert!(
+            run.stderr.ends_with(
+                "error: 1 collection file could not be loaded (above); the others ran\n"
+            ),
+            "{}",
+            run.output()
+        );
+        let validate = ws.wsrun(&["validate", "suite"]);
+        assert_code(&validate, 2);
+        assert_eq!(validate.stdout, "✓ suite/a_passes.yaml: 1 request(s) OK\n");
+    }
+}
+
+#[test]
+fn env_on_a_folder_runs_the_collections_that_define_it_and_names_the_others() {
+    let server = common::echo();
+    let ws = Workspace::new();
+    ws.write(
+        "suite/a_staged.yaml",
+        &format!(
+            "environments:\n  staging: {{url: {}}}\nrequests:\n  - name: staged\n    url: \"{{{{ url }}}}\"\n    steps:\n      - send: hi\n      - expect: {{text: hi}}\n",
+            server.url()
+        ),
+    );
+    ws.write("suite/b_plain.yaml", ONE_REQUEST);
+    ws.write(
+        "suite/c_other.yaml",
+        "environments:\n  prod: {}\nrequests:\n  - name: other\n    url: ws://127.0.0.1:9\n",
+    );
+    let run = ws.wsrun(&["suite", "--env", "staging"]);
+    assert_code(&run, 0);
+    assert!(run.stdout.contains("✓ staged"), "{}", run.output());
+    assert!(
+        run.stdout.contains("1 request: 1 passed"),
+        "{}",
+        run.output()
+    );
+    assert_eq!(
+        run.stderr,
+        "note: --env staging: left out 2 collections that do not define it: \
+         suite/b_plain.yaml, suite/c_other.yaml\n"
+    );
+
+    // A file named itself must define the environment.
+    let named = ws.wsrun(&["suite/b_plain.yaml", "--env", "staging"]);
+    assert_code(&named, 2);
+
+    // An environment no collection defines is an error, as for one file.
+    let none = ws.wsrun(&["suite", "--env", "qa"]);
+    assert_code(&none, 2);
+    assert!(
+        none.stderr
+            .starts_with("error: suite/a_staged.yaml: unknown environment `qa`"),
+        "{}",
+        none.output()
     );
 }
 

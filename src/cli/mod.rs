@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use clap::Parser;
 
 use crate::collection::{Collection, LoadError};
-use crate::plan::load_all;
+use crate::plan::{load_each, Loaded};
 use crate::report::human::{self, Style};
 use crate::report::RequestReport;
 use crate::runner::{self, Observer};
@@ -140,13 +140,10 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
     if live {
         opts.progress = Some(Default::default());
     }
-    let prepared = match load_all(&args.paths, &opts) {
-        Ok(p) => p,
-        Err(e) => {
-            print_load_error(&e, color);
-            return EXIT_UNUSABLE;
-        }
+    let Some(loaded) = load_each_reporting(&args.paths, &opts, color) else {
+        return EXIT_UNUSABLE;
     };
+    let prepared = loaded.prepared;
     if let Some(filter) = &opts.filter {
         if prepared.iter().all(|p| p.selected.is_empty()) {
             eprintln!("error: no request name contains `{filter}` (--filter)");
@@ -185,6 +182,19 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
         _ if report.passed() => EXIT_OK,
         _ => EXIT_FAILED,
     };
+    if !loaded.broken.is_empty() && code != EXIT_INTERRUPTED {
+        let n = loaded.broken.len();
+        let label = if color {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
+        eprintln!(
+            "{label}: {n} collection file{} could not be loaded (above); the others ran",
+            if n == 1 { "" } else { "s" }
+        );
+        code = EXIT_UNUSABLE;
+    }
     for (kind, file) in &args.reports {
         if let Err(e) = write_report(*kind, file, &report) {
             eprintln!("error: cannot write the report {}: {e}", file.display());
@@ -259,24 +269,57 @@ pub fn write_report(
     std::fs::write(file, text)
 }
 
-fn validate(args: args::ValidateArgs, color: bool) -> i32 {
-    let opts = args.options();
-    match load_all(&args.paths, &opts) {
-        Ok(prepared) => {
-            for p in &prepared {
-                println!(
-                    "{} {}: {} request(s) OK",
-                    if color { "\x1b[32m✓\x1b[0m" } else { "✓" },
-                    p.collection.path.display(),
-                    p.selected.len()
-                );
-            }
-            EXIT_OK
-        }
+/// Loads every collection under `paths` ([`load_each`]), printing each file that could not be
+/// loaded and the collections left out for `--env`; `None` when there is nothing to run.
+fn load_each_reporting(
+    paths: &[PathBuf],
+    opts: &crate::options::RunOptions,
+    color: bool,
+) -> Option<Loaded> {
+    let loaded = match load_each(paths, opts) {
+        Ok(l) => l,
         Err(e) => {
             print_load_error(&e, color);
-            EXIT_UNUSABLE
+            return None;
         }
+    };
+    for e in &loaded.broken {
+        print_load_error(e, color);
+    }
+    if let (Some(env), false) = (&opts.env, loaded.without_env.is_empty()) {
+        let names: Vec<String> = loaded
+            .without_env
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "note: --env {env}: left out {} collection{} that do{} not define it: {}",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            if names.len() == 1 { "es" } else { "" },
+            names.join(", ")
+        );
+    }
+    (!loaded.prepared.is_empty()).then_some(loaded)
+}
+
+fn validate(args: args::ValidateArgs, color: bool) -> i32 {
+    let opts = args.options();
+    let Some(loaded) = load_each_reporting(&args.paths, &opts, color) else {
+        return EXIT_UNUSABLE;
+    };
+    for p in &loaded.prepared {
+        println!(
+            "{} {}: {} request(s) OK",
+            if color { "\x1b[32m✓\x1b[0m" } else { "✓" },
+            p.collection.path.display(),
+            p.selected.len()
+        );
+    }
+    if loaded.broken.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_UNUSABLE
     }
 }
 
