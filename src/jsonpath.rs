@@ -1,6 +1,6 @@
 //! RFC 9535 JSONPath: compiled once at load time, evaluated per message.
 //!
-//! Backed by `serde_json_path` (703/703 on the RFC 9535 compliance suite, see README), with a
+//! Backed by `serde_json_path` (703/703 on the RFC 9535 compliance suite, see docs/design.md), with a
 //! fast path for the plain `$.a.b[0]` chains that make up most assertions: those are walked
 //! directly with no allocation.
 

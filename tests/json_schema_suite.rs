@@ -4,8 +4,8 @@
 //! remote schemas served from its `remotes/` folder.
 //!
 //! Every case must give the suite's answer, except the ones listed in `KNOWN_FAILURES`, which
-//! the README's pass rate counts; a case that starts passing fails this test too, so the list
-//! (and the README) stay true.
+//! the pass rate in docs/design.md counts; a case that starts passing fails this test too, so
+//! the list (and docs/design.md) stay true.
 
 use std::path::{Path, PathBuf};
 
@@ -102,7 +102,7 @@ fn the_official_json_schema_suite_passes_for_every_draft_claimed() {
         .collect();
     assert!(
         fixed.is_empty(),
-        "these cases now pass: remove them from KNOWN_FAILURES and update the README's pass rate:\n{fixed:#?}"
+        "these cases now pass: remove them from KNOWN_FAILURES and update the pass rate in docs/design.md:\n{fixed:#?}"
     );
     assert!(
         unexpected.is_empty(),
