@@ -126,14 +126,15 @@ fn bucket_width(duration: Option<Duration>) -> Duration {
     Duration::from_secs(secs)
 }
 
-/// The thresholds that judge the load: the request's (or `failed: {lte: 0}`), and each step's
-/// limits on statistics of its round trips as `step N STAT`.
+/// The thresholds that judge the load: the request's, `failed: {lte: 0}` first unless they
+/// limit `failed` themselves (other thresholds do not make failed iterations acceptable), and
+/// each step's limits on statistics of its round trips as `step N STAT`.
 fn thresholds(request: &Request) -> Vec<Threshold> {
-    let mut all = if request.thresholds.is_empty() {
-        vec![Threshold::no_failures()]
-    } else {
-        request.thresholds.clone()
-    };
+    let mut all = Vec::with_capacity(request.thresholds.len() + 1);
+    if !request.thresholds.iter().any(|t| t.metric == Metric::Failed) {
+        all.push(Threshold::no_failures());
+    }
+    all.extend(request.thresholds.iter().cloned());
     for (i, step) in request.steps.iter().enumerate() {
         for (stat, bounds) in latency_check(&step.kind).map_or(&[][..], |c| &c.stats) {
             let name = format!("step {} {stat}", i + 1);
