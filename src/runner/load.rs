@@ -131,7 +131,11 @@ fn bucket_width(duration: Option<Duration>) -> Duration {
 /// each step's limits on statistics of its round trips as `step N STAT`.
 fn thresholds(request: &Request) -> Vec<Threshold> {
     let mut all = Vec::with_capacity(request.thresholds.len() + 1);
-    if !request.thresholds.iter().any(|t| t.metric == Metric::Failed) {
+    if !request
+        .thresholds
+        .iter()
+        .any(|t| t.metric == Metric::Failed)
+    {
         all.push(Threshold::no_failures());
     }
     all.extend(request.thresholds.iter().cloned());
