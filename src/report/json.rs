@@ -22,6 +22,7 @@
 //! DISTRIBUTION = { "count", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
 //!                  "mean_ms", "histogram": base64 of HdrHistogram's V2 serialisation (µs) }
 //! LOAD = { "users", "ramp_ms", "duration_ms", "elapsed_ms", "shards",
+//!          "stopped": null | "interrupted" | "timeout" (the run stopped it: results until then),
 //!          "connections": { "opened", "failed" }, "connect": DISTRIBUTION | null,
 //!          "iterations", "failed", "messages": { "received", "per_s" },
 //!          "errors": [ { "kind", "count" } ], "samples": [ FAILURE ],
@@ -60,14 +61,19 @@ pub fn report(r: &RunReport) -> Value {
         "format": FORMAT,
         "passed": r.passed(),
         "duration_ms": ms(r.duration),
-        "stopped": r.stopped.map(|s| match s {
-            Stop::Interrupted => "interrupted",
-            Stop::TimedOut(_) => "timeout",
-            Stop::FailFast => "fail_fast",
-        }),
+        "stopped": r.stopped.map(stop_name),
         "summary": { "requests": total, "passed": total - failed, "failed": failed },
         "collections": r.collections.iter().map(collection).collect::<Vec<_>>(),
     })
+}
+
+/// `interrupted`, `timeout`, `fail_fast`: why a run (or a load) stopped early.
+pub fn stop_name(s: Stop) -> &'static str {
+    match s {
+        Stop::Interrupted => "interrupted",
+        Stop::TimedOut(_) => "timeout",
+        Stop::FailFast => "fail_fast",
+    }
 }
 
 pub fn collection(c: &CollectionReport) -> Value {
@@ -161,6 +167,7 @@ pub fn load(l: &LoadReport) -> Value {
         "duration_ms": l.duration.map(ms),
         "elapsed_ms": ms(l.elapsed),
         "shards": l.shards,
+        "stopped": l.stopped.map(stop_name),
         "connections": { "opened": l.opened, "failed": l.connect_failed },
         "connect": (!l.connect.is_empty()).then(|| distribution(&l.connect)),
         "iterations": l.iterations,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::load::LoadReport;
-use super::{CollectionReport, Outcome, RequestReport, RunReport, StepReport};
+use super::{CollectionReport, Outcome, RequestReport, RunReport, StepReport, Stop};
 use crate::latency::Stat;
 
 /// The merged results of `reports`, in the order given.
@@ -58,7 +58,15 @@ fn add_load(mine: &mut RequestReport, theirs: RequestReport) {
     }
     load.add(other);
     load.judge(&mine.steps);
-    mine.error = load.verdict();
+    mine.error = match load.stopped {
+        // Still failed: a shard's share of the load was cut short.
+        Some(stop) => Some(load.stopped_failure(match stop {
+            Stop::TimedOut(_) => "a shard's run timed out (--timeout)",
+            Stop::Interrupted => "a shard's run was interrupted (Ctrl-C)",
+            Stop::FailFast => "a shard's run stopped at its first failure (--fail-fast)",
+        })),
+        None => load.verdict(),
+    };
 }
 
 /// Adds the runs of a step in another shard: messages summed, round trips merged, the time of

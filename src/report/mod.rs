@@ -33,7 +33,8 @@ pub struct RunReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     Interrupted,
-    TimedOut(Duration),
+    /// The run passed its `--timeout` (unknown in a report read back: the JSON keeps no value).
+    TimedOut(Option<Duration>),
     FailFast,
 }
 

@@ -128,18 +128,30 @@ pub fn read(doc: &Value) -> Result<RunReport, String> {
         return Err(format!("not a {FORMAT} document"));
     }
     let at = At { v: doc, path: "" };
-    let stopped = match at.opt_str("stopped")?.as_deref() {
-        None => None,
-        Some("interrupted") => Some(Stop::Interrupted),
-        Some("timeout") => Some(Stop::TimedOut(Duration::ZERO)),
-        Some("fail_fast") => Some(Stop::FailFast),
-        Some(other) => return Err(format!("`stopped` is `{other}`, which is not a reason")),
-    };
+    let stopped = stop(at)?;
     Ok(RunReport {
         collections: at.each("collections", collection)?,
         duration: at.ms("duration_ms")?,
         stopped,
         not_run: 0,
+    })
+}
+
+/// Why a run, or a load, stopped early: its `stopped` member.
+fn stop(at: At<'_>) -> Res<Option<Stop>> {
+    Ok(match at.opt_str("stopped")?.as_deref() {
+        None => None,
+        Some("interrupted") => Some(Stop::Interrupted),
+        Some("timeout") => Some(Stop::TimedOut(None)),
+        Some("fail_fast") => Some(Stop::FailFast),
+        Some(other) => {
+            let path = if at.path.is_empty() {
+                "stopped".to_string()
+            } else {
+                format!("{}.stopped", at.path)
+            };
+            return Err(format!("`{path}` is `{other}`, which is not a reason"));
+        }
     })
 }
 
@@ -380,6 +392,11 @@ fn load(at: At<'_>) -> Res<LoadReport> {
             })?,
         },
         thresholds: at.each("thresholds", threshold)?,
+        // Reports from before loads kept their results when stopped have no `stopped`.
+        stopped: match at.v.get("stopped") {
+            None => None,
+            Some(_) => stop(at)?,
+        },
     })
 }
 
