@@ -4,6 +4,7 @@
 //! ```text
 //! { "format": "wsrun-report/1", "passed": bool, "duration_ms": f64,
 //!   "stopped": null | "interrupted" | "timeout" | "fail_fast",
+//!   "shard": null | { "index", "count", "collections": [ { "path", "env", "content_hash" } ] },
 //!   "summary": { "requests": n, "passed": n, "failed": n },
 //!   "collections": [ { "path", "name", "env", "passed", "duration_ms",
 //!     "requests": [ { "name", "line", "passed", "duration_ms", "error": FAILURE | null,
@@ -40,6 +41,7 @@
 use serde_json::{json, Value};
 
 use super::load::LoadReport;
+use super::shard::ShardOf;
 use super::{
     CollectionReport, Direction, Failure, Outcome, RequestReport, RunReport, StepReport, Stop,
 };
@@ -62,9 +64,24 @@ pub fn report(r: &RunReport) -> Value {
         "passed": r.passed(),
         "duration_ms": ms(r.duration),
         "stopped": r.stopped.map(stop_name),
+        "shard": shard(&r.shard),
         "summary": { "requests": total, "passed": total - failed, "failed": failed },
         "collections": r.collections.iter().map(collection).collect::<Vec<_>>(),
     })
+}
+
+/// Which shard of a run the report holds, with the collections it loaded; null for a whole run.
+fn shard(s: &ShardOf) -> Value {
+    match s {
+        ShardOf::Part(s) => json!({
+            "index": s.index,
+            "count": s.count,
+            "collections": s.collections.iter().map(|c| json!({
+                "path": c.path, "env": c.env, "content_hash": c.hash,
+            })).collect::<Vec<_>>(),
+        }),
+        ShardOf::Whole | ShardOf::Unknown => Value::Null,
+    }
 }
 
 /// `interrupted`, `timeout`, `fail_fast`: why a run (or a load) stopped early.

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use crate::collection::{Collection, Request, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TIMEOUT};
 use crate::options::RunOptions;
 use crate::plan::Prepared;
+use crate::report::shard::{content_hash, CollectionId, Shard, ShardOf};
 use crate::report::{CollectionReport, Failure, RequestReport, RunReport, Stop};
 
 pub use check::{Mismatch, Ready};
@@ -183,7 +184,31 @@ pub async fn run(
     report.not_run = planned - done;
     finish_collection(&mut report, current.take());
     report.duration = started.elapsed();
+    report.shard = shard_of(prepared, opts);
     report
+}
+
+/// Which share of the run this is: with `--shard K/N`, K and N and every collection loaded
+/// (each shard loads them all, whichever requests it runs), by content hash.
+fn shard_of(prepared: &[Prepared], opts: &RunOptions) -> ShardOf {
+    let Some((index, count)) = opts.shard else {
+        return ShardOf::Whole;
+    };
+    let mut collections: Vec<CollectionId> = prepared
+        .iter()
+        .map(|p| CollectionId {
+            path: p.collection.path.display().to_string(),
+            env: p.env.clone(),
+            hash: content_hash(&p.collection.source),
+        })
+        .collect();
+    collections.sort();
+    collections.dedup();
+    ShardOf::Part(Shard {
+        index,
+        count,
+        collections,
+    })
 }
 
 /// What can end a request before its last step: Ctrl-C, the run's deadline, or the run
