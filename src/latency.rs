@@ -242,6 +242,17 @@ impl Unit {
             Unit::PerSecond => format!("{:.1}/s", value),
         }
     }
+
+    /// A limit as the collection wrote it, never rounded: `0.5`, `0.25/s`, `50ms`, `1.5ms`, `5s`
+    /// (a limit of `failed ≤ 0.5` shown as `≤ 1` would read as allowing one failure).
+    pub fn format_limit(self, value: f64) -> String {
+        match self {
+            Unit::Ms if value >= 1000.0 => format!("{}s", value / 1000.0),
+            Unit::Ms => format!("{value}ms"),
+            Unit::Count => format!("{value}"),
+            Unit::PerSecond => format!("{value}/s"),
+        }
+    }
 }
 
 /// The limits of one map (`{gt: 1ms, lt: 50ms}`), every one of which must hold; values are in
@@ -258,7 +269,7 @@ impl Bounds {
     pub fn describe(&self, unit: Unit) -> String {
         self.0
             .iter()
-            .map(|(op, v)| format!("{} {}", op.symbol(), unit.format(*v)))
+            .map(|(op, v)| format!("{} {}", op.symbol(), unit.format_limit(*v)))
             .collect::<Vec<_>>()
             .join(" and ")
     }
@@ -303,7 +314,8 @@ fn example(unit: Unit) -> &'static str {
 fn limit_value(v: &serde_json::Value, unit: Unit) -> Result<f64, String> {
     match (unit, v) {
         (Unit::Ms, serde_json::Value::String(s)) => {
-            crate::duration::parse_duration(s).map(|d| d.as_secs_f64() * 1000.0)
+            // From nanoseconds in one division, so that `1.1ms` is 1.1 and not 1.1000000000000001.
+            crate::duration::parse_duration(s).map(|d| d.as_nanos() as f64 / 1e6)
         }
         (Unit::Ms, other) => Err(format!(
             "a time limit needs a unit: write a duration such as `50ms`, not {other}"
@@ -385,7 +397,7 @@ mod tests {
         let b = b.unwrap();
         assert!(b.holds(20.0));
         assert!(!b.holds(50.0));
-        assert_eq!(b.describe(Unit::Ms), "≥ 1.00ms and < 50.0ms");
+        assert_eq!(b.describe(Unit::Ms), "≥ 1ms and < 50ms");
         let e = Bounds::from_json(&serde_json::json!({"lt": 50}), Unit::Ms).unwrap_err();
         assert!(e.contains("needs a unit"), "{e}");
         let c = Bounds::from_json(&serde_json::json!({"lte": 0}), Unit::Count).unwrap();

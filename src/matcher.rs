@@ -15,6 +15,8 @@ use crate::template::{closest, Lookup, TValue, TemplateError};
 
 mod number;
 
+pub(crate) use number::canonical as canonical_number;
+
 /// Matcher keys, for validation and "did you mean" hints.
 pub const MATCHER_KEYS: [&str; 15] = [
     "eq", "ne", "exists", "type", "matches", "gt", "gte", "lt", "lte", "contains", "len", "in",

@@ -114,6 +114,20 @@ class SummaryDict(TypedDict):
     failed: int
 
 
+class ShardCollectionDict(TypedDict):
+    path: str
+    env: Optional[str]
+    content_hash: str
+
+
+class ShardDict(TypedDict):
+    """``--shard K/N``: ``index`` K, ``count`` N, and every collection the run loaded."""
+
+    index: int
+    count: int
+    collections: List[ShardCollectionDict]
+
+
 class ReportDict(TypedDict):
     """The whole document: ``format`` is ``"wsrun-report/1"``."""
 
@@ -121,5 +135,6 @@ class ReportDict(TypedDict):
     passed: bool
     duration_ms: float
     stopped: Optional[_Stopped]
+    shard: Optional[ShardDict]
     summary: SummaryDict
     collections: List[CollectionDict]

@@ -225,6 +225,10 @@ pub struct MergeArgs {
     /// Print only failures and the summary
     #[arg(short, long)]
     pub quiet: bool,
+    /// Merge even when shards are missing, given twice (counted once) or of other collections,
+    /// warning about each instead of stopping with exit 2
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// The report formats of `--report`.

@@ -1,6 +1,7 @@
 //! `wsrun merge REPORT.json… --report KIND=FILE`: one report from the JSON reports of a run's
 //! shards (a CI matrix, a Kubernetes Indexed Job), printed like a run and written in any format.
-//! A file that is not a `wsrun-report/1` document stops it (exit 2), naming the file.
+//! A file that is not a `wsrun-report/1` document stops it (exit 2), naming the file; so do
+//! shards missing, given twice or of other collections, unless `--allow-partial`.
 
 use std::path::Path;
 
@@ -13,14 +14,31 @@ pub fn merge(args: MergeArgs, color: bool) -> i32 {
     let mut reports = Vec::with_capacity(args.files.len());
     for file in &args.files {
         match load(file) {
-            Ok(r) => reports.push(r),
+            Ok(r) => reports.push((file.display().to_string(), r)),
             Err(e) => {
                 eprintln!("error: {}: {e}", file.display());
                 return EXIT_UNUSABLE;
             }
         }
     }
-    let merged = merge::merge(reports);
+    let merged = match merge::merge_shards(reports, args.allow_partial) {
+        Ok((merged, warnings)) => {
+            for w in &warnings {
+                eprintln!(
+                    "warning[{}]: {w}; merged anyway (--allow-partial)",
+                    w.name()
+                );
+            }
+            merged
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("error[{}]: {p}", p.name());
+            }
+            eprintln!("(--allow-partial merges them anyway, warning about each)");
+            return EXIT_UNUSABLE;
+        }
+    };
     let style = Style {
         color,
         verbose: false,

@@ -59,6 +59,42 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     })
 }
 
+/// A number or numeric string as one text per value, for hashing what [`compare`] calls equal:
+/// `1`, `1.0`, `"1"`, `"1.0"` and `"1e0"` all read `1e1` (sign, significant digits, `e`, the
+/// exponent of 0.DIGITS × 10^exp); `None` if `v` is neither. Integers and numeric strings keep
+/// every digit. A double is keyed by its shortest decimal, the digits it was sent with when it
+/// has 17 significant digits or fewer; [`compare`] reads a numeric string against a double as a
+/// double, so only a string with more digits than a double holds can equal a float there and
+/// key apart here.
+pub fn canonical(v: &Value) -> Option<String> {
+    let mut buf = [0u8; 40];
+    let float_text;
+    let d = match Num::of(v)? {
+        Num::Int(i) => Decimal::of_int(i, &mut buf),
+        Num::Float(f) if f.is_finite() => {
+            // Display writes the shortest text that reads back as `f`, without an exponent.
+            float_text = f.to_string();
+            Decimal::parse(&float_text)?
+        }
+        Num::Float(_) => return None,
+        Num::Dec(d) => d,
+    };
+    if d.is_zero() {
+        return Some("0".into());
+    }
+    let digits = d.digits();
+    let mut out = String::with_capacity(digits.int.len() + digits.frac.len() + 8);
+    if d.negative {
+        out.push('-');
+    }
+    for &c in digits.int.iter().chain(digits.frac) {
+        out.push(char::from(c));
+    }
+    out.push('e');
+    out.push_str(&digits.exp.to_string());
+    Some(out)
+}
+
 /// Orders an integer against a decimal string; the sign alone settles `gt: 0` on a price.
 fn int_vs_decimal(i: i128, d: &Decimal<'_>) -> Ordering {
     let by_sign = i.signum().cmp(&d.signum());
@@ -343,6 +379,39 @@ mod tests {
         assert_eq!(cmp(json!(1), json!(1.0)), Some(Ordering::Equal));
         assert_eq!(cmp(json!(2.5), json!(2)), Some(Ordering::Greater));
         assert_eq!(cmp(json!(-2.5), json!(-2)), Some(Ordering::Less));
+    }
+
+    #[test]
+    fn equal_numbers_have_one_canonical_text_and_unequal_ones_differ() {
+        let key = |v: Value| canonical(&v);
+        for v in [
+            json!(1),
+            json!(1.0),
+            json!("1"),
+            json!("1.0"),
+            json!("1e0"),
+            json!(" +1.000 "),
+        ] {
+            assert_eq!(key(v.clone()).as_deref(), Some("1e1"), "{v}");
+        }
+        for v in [json!(0), json!(-0.0), json!("-0.00"), json!("0e5")] {
+            assert_eq!(key(v.clone()).as_deref(), Some("0"), "{v}");
+        }
+        assert_eq!(key(json!(97012.34)), key(json!("97012.340")));
+        assert_eq!(key(json!(-2.5)).as_deref(), Some("-25e1"));
+        assert_eq!(key(json!(1500)), key(json!("1.5e3")));
+        assert_ne!(
+            key(json!("9007199254740993")),
+            key(json!(9007199254740992u64))
+        );
+        assert_eq!(
+            key(json!(9007199254740993u64)),
+            key(json!("9007199254740993"))
+        );
+        assert_ne!(key(json!("0.30000000000000000001")), key(json!("0.3")));
+        assert_ne!(key(json!("18446744073709551617")), key(json!(u64::MAX)));
+        assert_eq!(key(json!("abc")), None);
+        assert_eq!(key(json!(true)), None);
     }
 
     #[test]

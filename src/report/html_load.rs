@@ -44,9 +44,13 @@ fn summary(out: &mut String, load: &LoadReport) {
     if load.shards > 1 {
         let _ = write!(what, ", {} shards", load.shards);
     }
+    let stopped = load
+        .stopped_text()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<p class=\"load\"><b>Load</b>: {what} · {} connected, {} failed · {} iterations, {} failed · {} messages received ({:.0}/s) in {}</p>",
+        "<p class=\"load\"><b>Load</b>{stopped}: {what} · {} connected, {} failed · {} iterations, {} failed · {} messages received ({:.0}/s) in {}</p>",
         load.opened,
         load.connect_failed,
         load.iterations,

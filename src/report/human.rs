@@ -162,13 +162,14 @@ pub fn summary(style: &Style, report: &RunReport) -> String {
             );
         }
         Some(Stop::TimedOut(d)) => {
+            // A report read back (`wsrun merge`) says that a run timed out, not after how long.
+            let of = d
+                .map(|d| format!(" of {}", format_duration(d)))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{}",
-                style.red(&format!(
-                    "timed out: the run passed its --timeout of {}",
-                    format_duration(d)
-                ))
+                style.red(&format!("timed out: the run passed its --timeout{of}"))
             );
         }
         Some(Stop::FailFast) => {

@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 use super::load::{stats_ms, LoadReport};
 use super::style::Style;
 use super::RequestReport;
-use crate::duration::format_duration;
 use crate::latency::{format_ms, Latency, Stat};
 
 /// The lines under a request: its load, or the round trips of its repeated steps.
@@ -32,34 +31,19 @@ pub fn request_latency(style: &Style, r: &RequestReport) -> String {
 }
 
 fn load_lines(style: &Style, r: &RequestReport, load: &LoadReport, out: &mut String) {
-    let mut head = format!("{} user{}", load.users, plural(load.users));
-    if !load.ramp.is_zero() {
-        let _ = write!(head, ", ramp {}", format_duration(load.ramp));
-    }
-    if let Some(d) = load.duration {
-        let _ = write!(head, ", for {}", format_duration(d));
-    }
-    if load.shards > 1 {
-        let _ = write!(head, ", {} shards", load.shards);
-    }
     let rate = if style.timings {
         format!(" ({:.0}/s)", load.rate())
     } else {
         String::new()
     };
+    let stopped = load
+        .stopped_text()
+        .map(|s| format!("{s}: "))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "      {}",
-        style.dim(&format!(
-            "{head} · {} connected, {} failed · {} iteration{}, {} failed · {} message{} received{rate}",
-            load.opened,
-            load.connect_failed,
-            load.iterations,
-            plural(load.iterations),
-            load.failed,
-            load.received,
-            plural(load.received),
-        ))
+        style.dim(&format!("{stopped}{}{rate}", load.counts()))
     );
     if style.timings {
         let mut rows: Vec<(String, &Latency)> = Vec::new();
@@ -123,13 +107,5 @@ fn table(style: &Style, rows: &[(String, &Latency)], out: &mut String) {
             let _ = write!(line, "  {:>7}", v.map(format_ms).unwrap_or_default());
         }
         let _ = writeln!(out, "      {line}");
-    }
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! { "format": "wsrun-report/1", "passed": bool, "duration_ms": f64,
 //!   "stopped": null | "interrupted" | "timeout" | "fail_fast",
+//!   "shard": null | { "index", "count", "collections": [ { "path", "env", "content_hash" } ] },
 //!   "summary": { "requests": n, "passed": n, "failed": n },
 //!   "collections": [ { "path", "name", "env", "passed", "duration_ms",
 //!     "requests": [ { "name", "line", "passed", "duration_ms", "error": FAILURE | null,
@@ -22,6 +23,7 @@
 //! DISTRIBUTION = { "count", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
 //!                  "mean_ms", "histogram": base64 of HdrHistogram's V2 serialisation (µs) }
 //! LOAD = { "users", "ramp_ms", "duration_ms", "elapsed_ms", "shards",
+//!          "stopped": null | "interrupted" | "timeout" (the run stopped it: results until then),
 //!          "connections": { "opened", "failed" }, "connect": DISTRIBUTION | null,
 //!          "iterations", "failed", "messages": { "received", "per_s" },
 //!          "errors": [ { "kind", "count" } ], "samples": [ FAILURE ],
@@ -39,6 +41,7 @@
 use serde_json::{json, Value};
 
 use super::load::LoadReport;
+use super::shard::ShardOf;
 use super::{
     CollectionReport, Direction, Failure, Outcome, RequestReport, RunReport, StepReport, Stop,
 };
@@ -60,14 +63,34 @@ pub fn report(r: &RunReport) -> Value {
         "format": FORMAT,
         "passed": r.passed(),
         "duration_ms": ms(r.duration),
-        "stopped": r.stopped.map(|s| match s {
-            Stop::Interrupted => "interrupted",
-            Stop::TimedOut(_) => "timeout",
-            Stop::FailFast => "fail_fast",
-        }),
+        "stopped": r.stopped.map(stop_name),
+        "shard": shard(&r.shard),
         "summary": { "requests": total, "passed": total - failed, "failed": failed },
         "collections": r.collections.iter().map(collection).collect::<Vec<_>>(),
     })
+}
+
+/// Which shard of a run the report holds, with the collections it loaded; null for a whole run.
+fn shard(s: &ShardOf) -> Value {
+    match s {
+        ShardOf::Part(s) => json!({
+            "index": s.index,
+            "count": s.count,
+            "collections": s.collections.iter().map(|c| json!({
+                "path": c.path, "env": c.env, "content_hash": c.hash,
+            })).collect::<Vec<_>>(),
+        }),
+        ShardOf::Whole | ShardOf::Unknown => Value::Null,
+    }
+}
+
+/// `interrupted`, `timeout`, `fail_fast`: why a run (or a load) stopped early.
+pub fn stop_name(s: Stop) -> &'static str {
+    match s {
+        Stop::Interrupted => "interrupted",
+        Stop::TimedOut(_) => "timeout",
+        Stop::FailFast => "fail_fast",
+    }
 }
 
 pub fn collection(c: &CollectionReport) -> Value {
@@ -161,6 +184,7 @@ pub fn load(l: &LoadReport) -> Value {
         "duration_ms": l.duration.map(ms),
         "elapsed_ms": ms(l.elapsed),
         "shards": l.shards,
+        "stopped": l.stopped.map(stop_name),
         "connections": { "opened": l.opened, "failed": l.connect_failed },
         "connect": (!l.connect.is_empty()).then(|| distribution(&l.connect)),
         "iterations": l.iterations,

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use super::{Failure, StepReport};
+use super::{Failure, StepReport, Stop};
+use crate::duration::format_duration;
 use crate::latency::{Bounds, Latency, Stat, Unit};
 use crate::threshold::{Metric, Threshold};
 
@@ -43,6 +44,9 @@ pub struct LoadReport {
     pub steps: Vec<StepCounts>,
     pub timeline: Timeline,
     pub thresholds: Vec<ThresholdResult>,
+    /// Why the load ended before its users did (Ctrl-C, the run's `--timeout`): what it
+    /// measured until then is all there is.
+    pub stopped: Option<Stop>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -186,6 +190,63 @@ impl LoadReport {
         })
     }
 
+    /// `4 users, ramp 1s, for 20s, 2 shards · 4 connected, 0 failed · 96 iterations, 0 failed ·
+    /// 96 messages received`.
+    pub fn counts(&self) -> String {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        let mut head = format!("{} user{}", self.users, plural(self.users));
+        if !self.ramp.is_zero() {
+            head.push_str(&format!(", ramp {}", format_duration(self.ramp)));
+        }
+        if let Some(d) = self.duration {
+            head.push_str(&format!(", for {}", format_duration(d)));
+        }
+        if self.shards > 1 {
+            head.push_str(&format!(", {} shards", self.shards));
+        }
+        format!(
+            "{head} · {} connected, {} failed · {} iteration{}, {} failed · {} message{} received",
+            self.opened,
+            self.connect_failed,
+            self.iterations,
+            plural(self.iterations),
+            self.failed,
+            self.received,
+            plural(self.received),
+        )
+    }
+
+    /// `stopped by the run's timeout`, when the load was cut short.
+    pub fn stopped_text(&self) -> Option<&'static str> {
+        self.stopped.map(|s| match s {
+            Stop::Interrupted => "stopped by Ctrl-C",
+            Stop::TimedOut(_) => "stopped by the run's timeout",
+            Stop::FailFast => "stopped by --fail-fast",
+        })
+    }
+
+    /// The request's failure when the run stopped the load (`why`: "the run timed out after
+    /// 1s (--timeout)"): how long it ran and its iterations; the errors by kind as the detail.
+    pub fn stopped_failure(&self, why: &str) -> Failure {
+        let detail = (!self.errors.is_empty()).then(|| {
+            self.errors
+                .iter()
+                .map(|(kind, n)| format!("{n} × {kind}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        Failure {
+            summary: format!(
+                "{why}: the load was stopped after {} ({} iterations, {} failed)",
+                format_duration(self.elapsed),
+                self.iterations,
+                self.failed
+            ),
+            detail,
+            ..Failure::default()
+        }
+    }
+
     /// Adds another shard's load of the same request: counts summed, histograms merged
     /// exactly, timelines added point by point; the thresholds are this one's (judge again).
     pub fn add(&mut self, other: &LoadReport) {
@@ -214,6 +275,7 @@ impl LoadReport {
             mine.failed += theirs.failed;
         }
         self.timeline.add(&other.timeline);
+        self.stopped = self.stopped.or(other.stopped);
         for t in &other.thresholds {
             if !self.thresholds.iter().any(|mine| mine.name == t.name) {
                 self.thresholds.push(t.clone());

@@ -1,4 +1,5 @@
-//! One run's results from the reports of its shards (`wsrun merge`). Collections are matched by
+//! One run's results from the reports of its shards (`wsrun merge`): checked to be every shard
+//! of one run of the same collections, each once ([`shard::check`]). Collections are matched by
 //! path and environment, in the order first seen; their requests are kept in file order. A
 //! load that ran in several shards becomes one: its counts added, its histograms merged exactly,
 //! its thresholds judged again on the sum. Any other request found in several reports (shards
@@ -7,8 +8,34 @@
 use std::time::Duration;
 
 use super::load::LoadReport;
-use super::{CollectionReport, Outcome, RequestReport, RunReport, StepReport};
+use super::shard::{self, ShardProblem};
+use super::{CollectionReport, Outcome, RequestReport, RunReport, StepReport, Stop};
 use crate::latency::Stat;
+
+/// The merged results of the shards `reports` (each with its file name), once [`shard::check`]
+/// found them to be every shard of one run, each once. Otherwise the problems are an error, or
+/// with `allow_partial` warnings beside a merge of what there is (a shard given twice counted
+/// once).
+pub fn merge_shards(
+    reports: Vec<(String, RunReport)>,
+    allow_partial: bool,
+) -> Result<(RunReport, Vec<ShardProblem>), Vec<ShardProblem>> {
+    let named: Vec<(&str, &shard::ShardOf)> = reports
+        .iter()
+        .map(|(file, r)| (file.as_str(), &r.shard))
+        .collect();
+    let checked = shard::check(&named);
+    if !checked.problems.is_empty() && !allow_partial {
+        return Err(checked.problems);
+    }
+    let kept = reports
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !checked.duplicates.contains(i))
+        .map(|(_, (_, r))| r)
+        .collect();
+    Ok((merge(kept), checked.problems))
+}
 
 /// The merged results of `reports`, in the order given.
 pub fn merge(reports: Vec<RunReport>) -> RunReport {
@@ -58,7 +85,15 @@ fn add_load(mine: &mut RequestReport, theirs: RequestReport) {
     }
     load.add(other);
     load.judge(&mine.steps);
-    mine.error = load.verdict();
+    mine.error = match load.stopped {
+        // Still failed: a shard's share of the load was cut short.
+        Some(stop) => Some(load.stopped_failure(match stop {
+            Stop::TimedOut(_) => "a shard's run timed out (--timeout)",
+            Stop::Interrupted => "a shard's run was interrupted (Ctrl-C)",
+            Stop::FailFast => "a shard's run stopped at its first failure (--fail-fast)",
+        })),
+        None => load.verdict(),
+    };
 }
 
 /// Adds the runs of a step in another shard: messages summed, round trips merged, the time of

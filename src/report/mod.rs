@@ -12,6 +12,7 @@ pub mod junit;
 pub mod load;
 pub mod merge;
 pub mod read;
+pub mod shard;
 mod style;
 
 use std::collections::VecDeque;
@@ -28,12 +29,15 @@ pub struct RunReport {
     pub stopped: Option<Stop>,
     /// Selected requests that never ran because the run stopped early.
     pub not_run: usize,
+    /// Which share of a run this is (`--shard K/N`), for `wsrun merge` to check.
+    pub shard: shard::ShardOf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     Interrupted,
-    TimedOut(Duration),
+    /// The run passed its `--timeout` (unknown in a report read back: the JSON keeps no value).
+    TimedOut(Option<Duration>),
     FailFast,
 }
 

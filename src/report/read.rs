@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::json::{FORMAT, STAT_KEYS};
 use super::load::{LoadReport, Point, StepCounts, ThresholdResult, Timeline};
+use super::shard::{CollectionId, Shard, ShardOf};
 use super::{
     CollectionReport, Direction, Failure, Frame, FrameData, Outcome, RateSeries, RequestReport,
     RunReport, Shown, StepReport, Stop, StreamViolation,
@@ -128,18 +129,65 @@ pub fn read(doc: &Value) -> Result<RunReport, String> {
         return Err(format!("not a {FORMAT} document"));
     }
     let at = At { v: doc, path: "" };
-    let stopped = match at.opt_str("stopped")?.as_deref() {
-        None => None,
-        Some("interrupted") => Some(Stop::Interrupted),
-        Some("timeout") => Some(Stop::TimedOut(Duration::ZERO)),
-        Some("fail_fast") => Some(Stop::FailFast),
-        Some(other) => return Err(format!("`stopped` is `{other}`, which is not a reason")),
-    };
+    let stopped = stop(at)?;
     Ok(RunReport {
         collections: at.each("collections", collection)?,
         duration: at.ms("duration_ms")?,
         stopped,
         not_run: 0,
+        shard: match doc.get("shard") {
+            // A report of a wsrun from before reports said which shard they hold.
+            None => ShardOf::Unknown,
+            Some(_) => at
+                .opt("shard", shard)?
+                .map_or(ShardOf::Whole, ShardOf::Part),
+        },
+    })
+}
+
+/// `shard`: K of N, and the collections that run loaded.
+fn shard(at: At<'_>) -> Res<Shard> {
+    let number = |key: &str| -> Res<u32> {
+        u32::try_from(at.u64(key)?)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("`{}.{key}` is not a shard number (1 to 2^32 - 1)", at.path))
+    };
+    let (index, count) = (number("index")?, number("count")?);
+    if index > count {
+        return Err(format!(
+            "`{}` says shard {index} of {count}, past the last",
+            at.path
+        ));
+    }
+    Ok(Shard {
+        index,
+        count,
+        collections: at.each("collections", |c| {
+            Ok(CollectionId {
+                path: c.str("path")?,
+                env: c.opt_str("env")?,
+                hash: c.str("content_hash")?,
+            })
+        })?,
+    })
+}
+
+/// Why a run, or a load, stopped early: its `stopped` member.
+fn stop(at: At<'_>) -> Res<Option<Stop>> {
+    Ok(match at.opt_str("stopped")?.as_deref() {
+        None => None,
+        Some("interrupted") => Some(Stop::Interrupted),
+        Some("timeout") => Some(Stop::TimedOut(None)),
+        Some("fail_fast") => Some(Stop::FailFast),
+        Some(other) => {
+            let path = if at.path.is_empty() {
+                "stopped".to_string()
+            } else {
+                format!("{}.stopped", at.path)
+            };
+            return Err(format!("`{path}` is `{other}`, which is not a reason"));
+        }
     })
 }
 
@@ -380,6 +428,11 @@ fn load(at: At<'_>) -> Res<LoadReport> {
             })?,
         },
         thresholds: at.each("thresholds", threshold)?,
+        // Reports from before loads kept their results when stopped have no `stopped`.
+        stopped: match at.v.get("stopped") {
+            None => None,
+            Some(_) => stop(at)?,
+        },
     })
 }
 

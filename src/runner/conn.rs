@@ -24,6 +24,7 @@ use crate::protocol::{Protocol, Raw};
 use crate::report::{Direction, FrameData};
 
 mod closed;
+mod inbox;
 mod open;
 mod speak;
 
@@ -71,7 +72,10 @@ pub struct ConnectSpec {
 pub struct Conn {
     pub name: Arc<str>,
     ws: Ws,
-    inbox: VecDeque<Incoming>,
+    inbox: inbox::Inbox,
+    /// When the message `recv` last returned arrived, if it waited in the inbox; `None` when
+    /// it was read from the socket just then.
+    arrived: Option<Instant>,
     closed: Option<Closed>,
     pongs: VecDeque<Bytes>,
     /// Set once we sent a close frame.
@@ -218,7 +222,8 @@ impl Conn {
         Ok(Conn {
             name: spec.name.as_str().into(),
             ws,
-            inbox: VecDeque::new(),
+            inbox: inbox::Inbox::default(),
+            arrived: None,
             closed: None,
             pongs: VecDeque::new(),
             close_sent: false,
@@ -313,9 +318,11 @@ impl Conn {
         deadline: Instant,
         rec: &mut Recorder,
     ) -> Result<Incoming, RecvError> {
-        if let Some(m) = self.inbox.pop_front() {
+        if let Some((at, m)) = self.inbox.pop_front() {
+            self.arrived = Some(at);
             return Ok(m);
         }
+        self.arrived = None;
         loop {
             if let Some(closed) = &self.closed {
                 return Err(RecvError::Closed(closed.clone()));
@@ -326,6 +333,12 @@ impl Conn {
                 Ok(None) => continue,
             }
         }
+    }
+
+    /// When the message `recv` last returned arrived, if it had waited in the inbox (read while
+    /// a `sleep` ran); `None` when it was read from the socket just then.
+    pub fn arrived(&self) -> Option<Instant> {
+        self.arrived
     }
 
     /// Reads the next frame (data messages are returned; control frames recorded and absorbed),

@@ -25,7 +25,7 @@ use crate::options::Progress;
 use crate::report::load::{
     count_error, LoadReport, Point, StepCounts, ThresholdResult, Timeline, MAX_SAMPLES,
 };
-use crate::report::{truncate, Failure, Outcome, RequestReport, StepReport};
+use crate::report::{truncate, Failure, Outcome, RequestReport, StepReport, Stop};
 
 /// A timeline never grows past this many points (an hour of one-second buckets).
 const MAX_POINTS: usize = 3_600;
@@ -38,8 +38,15 @@ const KIND_LIMIT: usize = 100;
 /// than any single server accepts.
 const MAX_CONNECTING: usize = 256;
 
-/// Runs the load and reports it as the request's result.
-pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> RequestReport {
+/// Runs the load and reports it as the request's result. When `stop` (Ctrl-C, the run's
+/// deadline) comes first, the users stop where they are and the load reports what it measured
+/// until then, marked as stopped, with the reason the run stopped.
+pub(super) async fn run(
+    ctx: &Ctx<'_>,
+    request: &Request,
+    load: &Load,
+    stop: impl std::future::Future<Output = (Stop, String)>,
+) -> (RequestReport, Option<Stop>) {
     let users = share(load.users, ctx.opts.shard);
     let ramp = load.ramp.map(|d| d.0).unwrap_or_default();
     let duration = load.duration.map(|d| d.0);
@@ -53,7 +60,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> Reques
         Err(mut failure) => {
             base.masker.failure(&mut failure);
             report.error = Some(failure);
-            return report;
+            return (report, None);
         }
     };
     let shared = Shared::new(request.steps.len());
@@ -71,9 +78,15 @@ pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> Reques
     let mut points = Vec::new();
     let mut tick = tokio::time::interval_at(started + bucket, bucket);
     let mut seen = 0;
+    let mut stopped = None;
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             done = running.next() => if done.is_none() { break },
+            why = &mut stop => {
+                stopped = Some(why);
+                break;
+            }
             _ = tick.tick() => {
                 let point = shared.point(&mut seen);
                 show_live(ctx, request, users, &point, bucket);
@@ -102,11 +115,15 @@ pub(super) async fn run(ctx: &Ctx<'_>, request: &Request, load: &Load) -> Reques
         .map(ThresholdResult::new)
         .collect();
     load_report.judge(&steps);
-    report.error = load_report.verdict();
+    load_report.stopped = stopped.as_ref().map(|(why, _)| *why);
+    report.error = match &stopped {
+        Some((_, text)) => Some(load_report.stopped_failure(text)),
+        None => load_report.verdict(),
+    };
     report.steps = steps;
     report.load = Some(Box::new(load_report));
     report.duration = started.elapsed();
-    report
+    (report, stopped.map(|(why, _)| why))
 }
 
 /// This shard's users: the K-th of N shares of `users` (all of them without `--shard`).
@@ -126,14 +143,19 @@ fn bucket_width(duration: Option<Duration>) -> Duration {
     Duration::from_secs(secs)
 }
 
-/// The thresholds that judge the load: the request's (or `failed: {lte: 0}`), and each step's
-/// limits on statistics of its round trips as `step N STAT`.
+/// The thresholds that judge the load: the request's, `failed: {lte: 0}` first unless they
+/// limit `failed` themselves (other thresholds do not make failed iterations acceptable), and
+/// each step's limits on statistics of its round trips as `step N STAT`.
 fn thresholds(request: &Request) -> Vec<Threshold> {
-    let mut all = if request.thresholds.is_empty() {
-        vec![Threshold::no_failures()]
-    } else {
-        request.thresholds.clone()
-    };
+    let mut all = Vec::with_capacity(request.thresholds.len() + 1);
+    if !request
+        .thresholds
+        .iter()
+        .any(|t| t.metric == Metric::Failed)
+    {
+        all.push(Threshold::no_failures());
+    }
+    all.extend(request.thresholds.iter().cloned());
     for (i, step) in request.steps.iter().enumerate() {
         for (stat, bounds) in latency_check(&step.kind).map_or(&[][..], |c| &c.stats) {
             let name = format!("step {} {stat}", i + 1);
@@ -433,6 +455,7 @@ impl Shared {
             steps: counts,
             timeline,
             thresholds: Vec::new(),
+            stopped: None,
         };
         (steps, load)
     }

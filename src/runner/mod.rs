@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use crate::collection::{Collection, Request, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_TIMEOUT};
 use crate::options::RunOptions;
 use crate::plan::Prepared;
+use crate::report::shard::{content_hash, CollectionId, Shard, ShardOf};
 use crate::report::{CollectionReport, Failure, RequestReport, RunReport, Stop};
 
 pub use check::{Mismatch, Ready};
@@ -183,15 +184,31 @@ pub async fn run(
     report.not_run = planned - done;
     finish_collection(&mut report, current.take());
     report.duration = started.elapsed();
+    report.shard = shard_of(prepared, opts);
     report
 }
 
-/// A request as its keys say: a load of many users, or one run (with its `repeat`).
-async fn run_request_or_load(ctx: &steps::Ctx<'_>, request: &Request) -> RequestReport {
-    match &request.load {
-        Some(load) => load::run(ctx, request, load).await,
-        None => request::run_request(ctx, request).await,
-    }
+/// Which share of the run this is: with `--shard K/N`, K and N and every collection loaded
+/// (each shard loads them all, whichever requests it runs), by content hash.
+fn shard_of(prepared: &[Prepared], opts: &RunOptions) -> ShardOf {
+    let Some((index, count)) = opts.shard else {
+        return ShardOf::Whole;
+    };
+    let mut collections: Vec<CollectionId> = prepared
+        .iter()
+        .map(|p| CollectionId {
+            path: p.collection.path.display().to_string(),
+            env: p.env.clone(),
+            hash: content_hash(&p.collection.source),
+        })
+        .collect();
+    collections.sort();
+    collections.dedup();
+    ShardOf::Part(Shard {
+        index,
+        count,
+        collections,
+    })
 }
 
 /// What can end a request before its last step: Ctrl-C, the run's deadline, or the run
@@ -210,7 +227,7 @@ async fn run_one(
     request: &Request,
     live: &Live,
     first_start: &std::sync::OnceLock<Instant>,
-    mut stops: Stops,
+    stops: Stops,
 ) -> Option<(RequestReport, Option<Stop>)> {
     if stops.halt.is_cancelled() || stops.cancel.is_cancelled() {
         return None;
@@ -226,27 +243,43 @@ async fn run_one(
         rr.error = Some(failure.clone());
         return Some((rr, None));
     }
-    let deadline_reached = async {
-        match stops.deadline {
-            Some((at, _)) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
+    let Stops {
+        mut cancel,
+        mut halt,
+        deadline,
+    } = stops;
+    // Ctrl-C or the deadline, and why in words.
+    let stop = async move {
+        let deadline_reached = async {
+            match deadline {
+                Some((at, _)) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => (Stop::Interrupted, "interrupted (Ctrl-C)".to_string()),
+            _ = deadline_reached => {
+                let t = deadline.map(|(_, t)| t).unwrap_or_default();
+                let why = format!(
+                    "the run timed out after {} (--timeout)",
+                    crate::duration::format_duration(t)
+                );
+                (Stop::TimedOut(Some(t)), why)
+            }
         }
     };
+    if let Some(load) = &request.load {
+        // A load stops itself, keeping what it measured until then.
+        return tokio::select! {
+            (rr, why) = load::run(ctx, request, load, stop) => Some((rr, why)),
+            _ = halt.cancelled() => None,
+        };
+    }
     tokio::select! {
         biased;
-        rr = run_request_or_load(ctx, request) => Some((rr, None)),
-        _ = stops.cancel.cancelled() => {
-            Some((stopped(request, "interrupted (Ctrl-C)"), Some(Stop::Interrupted)))
-        }
-        _ = deadline_reached => {
-            let t = stops.deadline.map(|(_, t)| t).unwrap_or_default();
-            let why = format!(
-                "the run timed out after {} (--timeout)",
-                crate::duration::format_duration(t)
-            );
-            Some((stopped(request, &why), Some(Stop::TimedOut(t))))
-        }
-        _ = stops.halt.cancelled() => None,
+        rr = request::run_request(ctx, request) => Some((rr, None)),
+        (why, text) = stop => Some((stopped(request, &text), Some(why))),
+        _ = halt.cancelled() => None,
     }
 }
 

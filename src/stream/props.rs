@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Order;
-use crate::matcher::compare;
+use crate::matcher::{canonical_number, compare};
 
 /// How many distinct values `unique` remembers. Values that keep a strict order need no memory
 /// (a value past the last one cannot repeat an earlier one), so past this many the check goes on
@@ -139,7 +139,9 @@ pub fn int_value(n: i128) -> Value {
 /// `unique`: no value repeats. Exact: a set of the values seen, bounded by [`UNIQUE_LIMIT`].
 #[derive(Debug, Default)]
 pub struct Unique {
-    seen: HashMap<Key, u64>,
+    /// Each value's keys, with the message that brought it and the value as it was sent (a
+    /// repeat may be written differently: `1.0` after `1`).
+    seen: HashMap<Key, (u64, Value)>,
     /// The values so far are in strict order, one way (`Some(true)` up): then the set may go.
     ordered: Option<bool>,
     broken: bool,
@@ -147,24 +149,76 @@ pub struct Unique {
     dropped: bool,
 }
 
-/// A value as `unique` compares it: integers by value, anything else by its JSON text.
+/// A value as `unique` compares it, with the equality of `eq`: a number by its value (`1`,
+/// `1.0` and `1e0` are one), a string by its text and, when it holds a number, by that number
+/// too — `"1.0"` repeats an earlier `1`, but not an earlier `"1"`, as `eq` compares two strings
+/// as text. Big integers and numeric strings keep every digit (`matcher::canonical_number`).
 #[derive(Debug, Hash, PartialEq, Eq)]
 enum Key {
-    Int(i128),
+    Number(Box<str>),
+    /// A numeric string's number, which only a number can repeat.
+    NumericText(Box<str>),
     Text(Box<str>),
+    /// Anything else as JSON text, numbers inside written by value and object keys sorted.
     Json(Box<str>),
 }
 
 impl Key {
-    fn of(v: &Value) -> Key {
+    /// The keys an earlier value that `eq` calls equal to `v` was remembered under.
+    fn probes(v: &Value) -> Vec<Key> {
         match v {
-            Value::Number(_) => match integer(v) {
-                Some(n) => Key::Int(n),
-                None => Key::Json(v.to_string().into()),
+            Value::Number(_) => match canonical_number(v) {
+                Some(c) => vec![Key::NumericText(c.as_str().into()), Key::Number(c.into())],
+                None => vec![Key::Json(v.to_string().into())],
             },
-            Value::String(s) => Key::Text(s.as_str().into()),
-            other => Key::Json(other.to_string().into()),
+            Value::String(s) => {
+                let mut keys = vec![Key::Text(s.as_str().into())];
+                keys.extend(canonical_number(v).map(|c| Key::Number(c.into())));
+                keys
+            }
+            other => vec![Key::Json(loose_json(other).into())],
         }
+    }
+
+    /// The keys `v` is remembered under.
+    fn remembered(v: &Value) -> Vec<Key> {
+        match v {
+            Value::String(s) => {
+                let mut keys = vec![Key::Text(s.as_str().into())];
+                keys.extend(canonical_number(v).map(|c| Key::NumericText(c.into())));
+                keys
+            }
+            Value::Number(_) => match canonical_number(v) {
+                Some(c) => vec![Key::Number(c.into())],
+                None => vec![Key::Json(v.to_string().into())],
+            },
+            other => vec![Key::Json(loose_json(other).into())],
+        }
+    }
+}
+
+/// JSON text in which equal numbers read the same (`[1.0]` as `[#1e1]`) and object keys are
+/// sorted, as `eq` compares arrays and objects member by member.
+fn loose_json(v: &Value) -> String {
+    match v {
+        Value::Number(_) => match canonical_number(v) {
+            Some(c) => format!("#{c}"),
+            None => v.to_string(),
+        },
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(loose_json).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by_key(|(k, _)| *k);
+            let members: Vec<String> = members
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), loose_json(v)))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -198,15 +252,22 @@ impl Unique {
                 _ => Ok(()),
             };
         }
-        let key = Key::of(value);
-        if let Some(first) = self.seen.get(&key) {
+        let first = Key::probes(value)
+            .iter()
+            .filter_map(|k| self.seen.get(k))
+            .min_by_key(|(i, _)| *i);
+        if let Some((first, earlier)) = first {
             return Err((
                 format!("{} repeats message {first}", shown(value)),
-                Some((*first, value.clone())),
+                Some((*first, earlier.clone())),
             ));
         }
         if self.seen.len() < UNIQUE_LIMIT {
-            self.seen.insert(key, index);
+            for key in Key::remembered(value) {
+                self.seen
+                    .entry(key)
+                    .or_insert_with(|| (index, value.clone()));
+            }
         } else if self.ordered.is_some() && !self.broken {
             self.dropped = true;
             self.seen = HashMap::new();
@@ -316,6 +377,52 @@ pub fn human_age(d: Duration) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The message at which `unique` first fails over `values`, and the message it repeats.
+    fn first_repeat(values: &[Value]) -> Option<(u64, u64)> {
+        let mut u = Unique::default();
+        let mut prev: Option<(u64, Value)> = None;
+        for (i, v) in values.iter().enumerate() {
+            let index = i as u64 + 1;
+            if let Err((_, earlier)) = u.check(index, v, prev.as_ref()) {
+                return Some((index, earlier.map_or(0, |(e, _)| e)));
+            }
+            prev = Some((index, v.clone()));
+        }
+        None
+    }
+
+    #[test]
+    fn unique_repeats_are_what_eq_calls_equal() {
+        assert_eq!(first_repeat(&[json!(1), json!(1.0)]), Some((2, 1)));
+        assert_eq!(first_repeat(&[json!(1), json!("1.0")]), Some((2, 1)));
+        assert_eq!(
+            first_repeat(&[json!("1"), json!(2), json!(1.0)]),
+            Some((3, 1))
+        );
+        // Two strings compare as text under `eq`.
+        assert_eq!(first_repeat(&[json!("1"), json!("1.0")]), None);
+        assert_eq!(
+            first_repeat(&[json!("1"), json!("1.0"), json!("1")]),
+            Some((3, 1))
+        );
+        assert_eq!(
+            first_repeat(&[json!([1, {"a": 2}]), json!([1.0, {"a": 2e0}])]),
+            Some((2, 1))
+        );
+        assert_eq!(
+            first_repeat(&[json!("9007199254740993"), json!(9007199254740992u64)]),
+            None
+        );
+        assert_eq!(
+            first_repeat(&[json!("0.3"), json!("0.30000000000000000001"), json!(0.3)]),
+            Some((3, 1))
+        );
+        assert_eq!(
+            first_repeat(&[json!(true), json!("true"), json!(null)]),
+            None
+        );
+    }
 
     #[test]
     fn consecutive_counts_every_gap_and_lists_the_first() {

@@ -361,28 +361,48 @@ def test_round_trips_distributions_and_a_load_validate(load_report, validator):
     assert load["load"]["timeline"]["points"]
 
 
-def test_a_merged_report_validates(load_report, validator, tmp_path):
-    tmp, report = load_report
-    first = tmp / "load-report.json"
-    second = tmp_path / "copy.json"
-    second.write_text(first.read_text())
-    merged = tmp_path / "merged.json"
-    proc = subprocess.run(
-        [wsrun_command(), "merge", str(first), str(second), "--report", f"json={merged}"],
+def _merge(*reports: Path, out: Path) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        [wsrun_command(), "merge", *map(str, reports), "--report", f"json={out}"],
         capture_output=True,
         text=True,
         timeout=60,
         env=dict(os.environ, NO_COLOR="1"),
     )
+
+
+def test_a_merged_report_validates(tmp_path, validator):
+    collection = _write(tmp_path, "load.yaml", LATENCY_AND_LOAD)
+    shards = []
+    for k in (1, 2):
+        folder = tmp_path / f"shard{k}"
+        folder.mkdir()
+        code, report = _run(folder, collection, "--shard", f"{k}/2")
+        assert code == 0, report
+        assert report["shard"]["index"] == k and report["shard"]["count"] == 2
+        assert _errors(validator, report) == []
+        shards.append(folder / "load-report.json")
+    merged = tmp_path / "merged.json"
+    proc = _merge(*shards, out=merged)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     document = json.loads(merged.read_text())
     assert _errors(validator, document) == []
-    names = [r["name"] for r in _requests(document)]
-    # File order; the same plain requests in both reports are kept once per report.
-    assert names == ["one round trip", "one round trip", "repeated", "repeated", "load"]
-    load = _requests(document)[4]["load"]
-    assert load["shards"] == 2 and load["users"] == 16 and load["iterations"] == 80
-    assert document["summary"]["requests"] == 5
+    assert document["shard"] is None
+    # File order; each plain request ran in one shard, the load in both.
+    assert [r["name"] for r in _requests(document)] == ["one round trip", "repeated", "load"]
+    load = _requests(document)[2]["load"]
+    assert load["shards"] == 2 and load["users"] == 8 and load["iterations"] == 40
+    assert document["summary"]["requests"] == 3
+
+
+def test_merging_one_shard_twice_is_refused(tmp_path):
+    collection = _write(tmp_path, "load.yaml", LATENCY_AND_LOAD)
+    code, _ = _run(tmp_path, collection, "--shard", "1/1")
+    assert code == 0
+    report = tmp_path / "load-report.json"
+    proc = _merge(report, report, out=tmp_path / "merged.json")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error[duplicate-shard]: "), proc.stderr
 
 
 @pytest.mark.parametrize(

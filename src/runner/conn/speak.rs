@@ -86,11 +86,11 @@ impl Conn {
         rec: &mut Recorder,
         mut wanted: impl FnMut(&Incoming) -> bool,
     ) -> Result<Incoming, RecvError> {
-        if let Some(pos) = self.inbox.iter().position(&mut wanted) {
-            if let Some(m) = self.inbox.remove(pos) {
-                return Ok(m);
-            }
+        if let Some((at, m)) = self.inbox.take_where(&mut wanted) {
+            self.arrived = Some(at);
+            return Ok(m);
         }
+        self.arrived = None;
         loop {
             if let Some(closed) = &self.closed {
                 return Err(RecvError::Closed(closed.clone()));

@@ -159,9 +159,7 @@ async fn counted(
     let deadline = started + window;
     let count = e.count.unwrap_or(1);
     let conn = &mut st.conns[conn];
-    let mut last_at = started;
-    // The clock is read per message only when a rate needs the window's length.
-    let timed = r.window.as_ref().is_some_and(Window::has_rate);
+    let mut span = Span::new(started, r);
     let which = |n: u64| {
         if count > 1 {
             format!("message {n} of {count}: ")
@@ -176,11 +174,41 @@ async fn counted(
         };
         let before = r.matched;
         r.take(message, &which)?;
-        if timed && r.matched > before {
-            last_at = Instant::now();
+        if r.matched > before {
+            span.arrived(conn);
         }
     }
-    r.stream_failure(last_at - started)
+    r.stream_failure(span.last - span.start)
+}
+
+/// The time a window's messages span, for its `rate`: from the step's start, or from the first
+/// message's arrival when that was earlier (messages kept in the inbox while a `sleep` ran), to
+/// the last one's arrival. A message read from the socket arrived when it was read.
+struct Span {
+    /// Whether a rate needs it: the clock is read per message only then.
+    timed: bool,
+    start: Instant,
+    last: Instant,
+}
+
+impl Span {
+    fn new(started: Instant, r: &Reading<'_>) -> Self {
+        Self {
+            timed: r.window.as_ref().is_some_and(Window::has_rate),
+            start: started,
+            last: started,
+        }
+    }
+
+    /// Notes the arrival of the message `conn` just gave the window.
+    fn arrived(&mut self, conn: &crate::runner::conn::Conn) {
+        if !self.timed {
+            return;
+        }
+        let at = conn.arrived().unwrap_or_else(Instant::now);
+        self.start = self.start.min(at);
+        self.last = self.last.max(at);
+    }
 }
 
 /// Why a counted window ended short: a timeout or a close, and for `wait_for` why the last
@@ -229,13 +257,21 @@ async fn during(
     length: Duration,
     count: &Resolved,
 ) -> Result<(), Failure> {
-    let deadline = Instant::now() + length;
+    let started = Instant::now();
+    let deadline = started + length;
     let conn = &mut st.conns[conn];
+    let mut span = Span::new(started, r);
     let shown = crate::stream::short_duration(length);
     let which = |n: u64| format!("message {n} (during {shown}): ");
     loop {
         match conn.recv(deadline, &mut st.rec).await {
-            Ok(message) => r.take(message, &which)?,
+            Ok(message) => {
+                let before = r.matched;
+                r.take(message, &which)?;
+                if r.matched > before {
+                    span.arrived(conn);
+                }
+            }
             Err(RecvError::Timeout) => break,
             Err(RecvError::Closed(c)) => {
                 return Err(Failure::new(format!(
@@ -268,5 +304,6 @@ async fn during(
         }
         return Err(failure);
     }
-    r.stream_failure(length)
+    // Messages kept from before the step widen the window back to the first one's arrival.
+    r.stream_failure(deadline - span.start)
 }
