@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::asyncapi::{escape, message_name, version, Docs, Node};
+use super::keys::{self, Kind};
 
 /// The document, as far as a collection needs it.
 #[derive(Debug, Clone)]
@@ -99,6 +100,13 @@ pub fn outline(path: &Path, doc: Value) -> Result<Outline, String> {
     }
     for (key, channel) in &channels {
         let node = docs.resolve(at(format!("/channels/{}", escape(key)), channel))?;
+        keys::check(
+            Kind::Channel,
+            major3,
+            &format!("`{key}`"),
+            &node.pointer,
+            &node.value,
+        )?;
         docs.parameters(&node, &mut out.parameters)?;
     }
     if major3 {
@@ -126,6 +134,8 @@ pub fn outline(path: &Path, doc: Value) -> Result<Outline, String> {
                 let Some(o) = node.value.get(op) else {
                     continue;
                 };
+                let pointer = format!("{}/{op}", node.pointer);
+                keys::check(Kind::Operation, false, &format!("`{op}`"), &pointer, o)?;
                 let name = o
                     .get("operationId")
                     .and_then(Value::as_str)
@@ -216,6 +226,13 @@ impl Docs {
     /// A 3.0 operation: its channel, its messages (all the channel's when it lists none) and
     /// its reply's messages.
     fn operation_v3(&mut self, id: &str, op: Node) -> Result<Operation, String> {
+        keys::check(
+            Kind::Operation,
+            true,
+            &format!("`{id}`"),
+            &op.pointer,
+            &op.value,
+        )?;
         let sends = match op.value.get("action").and_then(Value::as_str) {
             Some("send") => true,
             Some("receive") => false,
@@ -244,6 +261,8 @@ impl Docs {
         let messages = self.samples_v3(&op, &channel)?;
         let replies = match self.child(&op, "reply")? {
             Some(reply) => {
+                let name = format!("of `{id}`");
+                keys::check(Kind::Reply, true, &name, &reply.pointer, &reply.value)?;
                 let reply_channel = self.child(&reply, "channel")?.unwrap_or(channel);
                 self.samples_v3(&reply, &reply_channel)?
             }
@@ -269,7 +288,7 @@ impl Docs {
                     pointer: format!("{}/messages/{i}", holder.pointer),
                     value: m.clone(),
                 })?;
-                out.push(self.sample(&format!("message {}", i + 1), node)?);
+                out.push(self.sample(&format!("message {}", i + 1), node, true)?);
             }
             return Ok(out);
         }
@@ -280,7 +299,7 @@ impl Docs {
                     pointer: format!("{}/messages/{}", channel.pointer, escape(key)),
                     value: m.clone(),
                 })?;
-                out.push(self.sample(key, node)?);
+                out.push(self.sample(key, node, true)?);
             }
         }
         Ok(out)
@@ -305,10 +324,10 @@ impl Docs {
                         pointer: format!("{}/oneOf/{i}", node.pointer),
                         value: v.clone(),
                     })?;
-                    out.push(self.sample(&format!("{op} message {}", i + 1), part)?);
+                    out.push(self.sample(&format!("{op} message {}", i + 1), part, false)?);
                 }
             }
-            None => out.push(self.sample(&format!("{op} message"), node)?),
+            None => out.push(self.sample(&format!("{op} message"), node, false)?),
         }
         Ok(out)
     }
@@ -327,8 +346,10 @@ impl Docs {
     }
 
     /// A message object as a [`Sample`].
-    fn sample(&mut self, fallback: &str, message: Node) -> Result<Sample, String> {
+    fn sample(&mut self, fallback: &str, message: Node, v3: bool) -> Result<Sample, String> {
         let name = message_name(fallback, &message);
+        let at = message.pointer.clone();
+        keys::check(Kind::Message, v3, &format!("`{name}`"), &at, &message.value)?;
         let mut payload = self.child(&message, "payload")?;
         // AsyncAPI 3: a Multi Format Schema Object, `{schemaFormat, schema}`.
         if let Some(p) = &payload {
