@@ -58,12 +58,8 @@ pub async fn new(args: NewArgs) -> i32 {
         return EXIT_UNUSABLE;
     }
     let out = args.out.clone().unwrap_or_else(|| default_out(from));
-    if out.exists() && !args.force {
-        eprintln!(
-            "error: {} exists; choose another --out, or --force to overwrite it",
-            out.display()
-        );
-        return EXIT_UNUSABLE;
+    if let Some(code) = super::refuse_overwrite(&out, "--out", args.force) {
+        return code;
     }
     match write(&recording, from, &out, args.url.as_deref()) {
         Ok(lines) => {
@@ -151,12 +147,8 @@ fn from_asyncapi(doc: &Path, out: Option<&Path>, force: bool) -> i32 {
         );
         return EXIT_UNUSABLE;
     }
-    if out.exists() && !force {
-        eprintln!(
-            "error: {} exists; choose another --out, or --force to overwrite it",
-            out.display()
-        );
-        return EXIT_UNUSABLE;
+    if let Some(code) = super::refuse_overwrite(&out, "--out", force) {
+        return code;
     }
     let outline = crate::contract::schema::read_document(doc)
         .and_then(|value| crate::contract::operations::outline(doc, value))
