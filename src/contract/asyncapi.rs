@@ -72,13 +72,7 @@ pub fn channel_messages(path: &Path, doc: Value, channel: &str) -> Result<Vec<Me
         pointer: format!("/channels/{}", escape(&key)),
         value: channels[&key].clone(),
     })?;
-    keys::check(
-        Kind::Channel,
-        major3,
-        &format!("`{key}`"),
-        &node.pointer,
-        &node.value,
-    )?;
+    keys::check(Kind::Channel, major3, &format!("`{key}`"), &node)?;
     let messages = if major3 {
         docs.messages_v3(node)?
     } else {
@@ -131,14 +125,18 @@ impl Docs {
             let Some(operation) = channel.value.get(op) else {
                 continue;
             };
-            let at = format!("{}/{op}", channel.pointer);
-            keys::check(Kind::Operation, false, &format!("`{op}`"), &at, operation)?;
+            let at = Node {
+                file: channel.file.clone(),
+                pointer: format!("{}/{op}", channel.pointer),
+                value: operation.clone(),
+            };
+            keys::check(Kind::Operation, false, &format!("`{op}`"), &at)?;
             let Some(m) = operation.get("message") else {
                 continue;
             };
             let node = Node {
                 file: channel.file.clone(),
-                pointer: format!("{at}/message"),
+                pointer: format!("{}/message", at.pointer),
                 value: m.clone(),
             };
             let fallback = format!("{op} message {}", out.len() + 1);
@@ -159,13 +157,7 @@ impl Docs {
     ) -> Result<(), String> {
         let node = self.resolve(node)?;
         let name = message_name(fallback, &node);
-        keys::check(
-            Kind::Message,
-            v3,
-            &format!("`{name}`"),
-            &node.pointer,
-            &node.value,
-        )?;
+        keys::check(Kind::Message, v3, &format!("`{name}`"), &node)?;
         let Some(items) = node.value.get("oneOf") else {
             out.push(message(&name, node, v3)?);
             return Ok(());

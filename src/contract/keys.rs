@@ -1,7 +1,11 @@
 //! The keys each AsyncAPI object may hold (2.x and 3.0), so a misspelt one is an error instead of
 //! a field that silently goes missing: a message whose `paylaod` is ignored accepts every payload.
 
+use std::path::Path;
+
 use serde_json::Value;
+
+use super::asyncapi::Node;
 
 /// The objects whose keys are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,18 +117,13 @@ const ONE_OF_FIELDS: &[&str] = &["oneOf", "title", "summary", "description"];
 
 /// Checks that `value` (the object at `pointer`, called `name` in errors) is a map holding only
 /// the keys its kind has (`x-` extensions and `$ref` are always allowed).
-pub(super) fn check(
-    kind: Kind,
-    v3: bool,
-    name: &str,
-    pointer: &str,
-    value: &Value,
-) -> Result<(), String> {
+pub(super) fn check(kind: Kind, v3: bool, name: &str, node: &Node) -> Result<(), String> {
+    let (pointer, value) = (node.pointer.as_str(), &node.value);
     let noun = kind.noun();
     let Some(map) = value.as_object() else {
         return Err(format!(
             "{noun} {name} at {} is {}, not a map",
-            shown(pointer),
+            shown(&node.file, pointer, None),
             a_type(value)
         ));
     };
@@ -152,8 +151,8 @@ pub(super) fn check(
         format!("a{} {noun} has: {}", article(noun), fields.join(", "))
     };
     Err(format!(
-        "unknown key `{key}` in {noun} {name} at {}{hint}; {listing}",
-        shown(pointer)
+        "unknown key `{key}` in {noun} {name}{hint} at {}; {listing}",
+        shown(&node.file, pointer, Some(key))
     ))
 }
 
@@ -173,12 +172,13 @@ fn article(noun: &str) -> &'static str {
     }
 }
 
-/// A JSON pointer as the reader finds it: `/channels/trades`, or `the document` for the root.
-fn shown(pointer: &str) -> String {
-    if pointer.is_empty() {
-        "the document".into()
-    } else {
-        format!("#{pointer}")
+/// Where the reader finds a place: `asyncapi.yaml:12, #/channels/trades` (the line of `key`
+/// when given), or the pointer alone when the line cannot be found.
+fn shown(file: &Path, pointer: &str, key: Option<&str>) -> String {
+    let at = format!("#{pointer}");
+    match super::locate::place(file, pointer, key) {
+        Some(line) => format!("{line}, {at}"),
+        None => at,
     }
 }
 
@@ -186,19 +186,21 @@ fn shown(pointer: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::path::PathBuf;
+
+    fn at(value: Value) -> Node {
+        Node {
+            file: PathBuf::from("/nowhere/doc.yaml"),
+            pointer: "/m".into(),
+            value,
+        }
+    }
 
     #[test]
     fn a_misspelt_key_is_named_with_did_you_mean() {
-        let err = check(
-            Kind::Message,
-            false,
-            "`trade`",
-            "/m",
-            &json!({"paylaod": {}}),
-        )
-        .unwrap_err();
+        let err = check(Kind::Message, false, "`trade`", &at(json!({"paylaod": {}}))).unwrap_err();
         assert!(
-            err.starts_with("unknown key `paylaod` in message `trade` at #/m (did you mean `payload`?); a message has: headers, payload,"),
+            err.starts_with("unknown key `paylaod` in message `trade` (did you mean `payload`?) at #/m; a message has: headers, payload,"),
             "{err}"
         );
     }
@@ -206,9 +208,9 @@ mod tests {
     #[test]
     fn extensions_refs_and_documented_keys_pass() {
         let ok = json!({"x-kafka": 1, "$ref": "#/a", "payload": {}, "name": "t"});
-        assert_eq!(check(Kind::Message, true, "`t`", "/m", &ok), Ok(()));
+        assert_eq!(check(Kind::Message, true, "`t`", &at(ok)), Ok(()));
         let one_of = json!({"oneOf": [], "description": "either"});
-        assert_eq!(check(Kind::Message, true, "`t`", "/m", &one_of), Ok(()));
+        assert_eq!(check(Kind::Message, true, "`t`", &at(one_of)), Ok(()));
     }
 
     #[test]
@@ -217,8 +219,7 @@ mod tests {
             Kind::Message,
             true,
             "`t`",
-            "/m",
-            &json!({"oneOf": [], "payload": {}}),
+            &at(json!({"oneOf": [], "payload": {}})),
         )
         .unwrap_err();
         assert!(err.contains("holds only `oneOf`"), "{err}");
@@ -226,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_message_that_is_not_a_map_is_an_error() {
-        let err = check(Kind::Message, true, "`t`", "/m", &json!("#/x")).unwrap_err();
+        let err = check(Kind::Message, true, "`t`", &at(json!("#/x"))).unwrap_err();
         assert_eq!(err, "message `t` at #/m is a string, not a map");
     }
 }

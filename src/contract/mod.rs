@@ -5,6 +5,7 @@
 pub mod asyncapi;
 mod cycles;
 mod keys;
+mod locate;
 pub mod operations;
 pub mod schema;
 
