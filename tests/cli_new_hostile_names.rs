@@ -85,7 +85,7 @@ fn a_recording_whose_path_holds_braces_is_refused_rather_than_written_as_a_templ
     let ws = cli::Workspace::new();
     ws.write("{{ x }}.jsonl", "{\"ms\":1,\"json\":{\"p\":1}}\n");
     let run = ws.wsrun(&["new", "--from", "{{ x }}.jsonl", "--out", "out.yaml"]);
-    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(run.code, 2, "{}", run.output());
     assert_eq!(
         run.stderr,
         "error: the recording's path {{ x }}.jsonl holds `{{`, which a collection would read as a template: rename or move it\n"
