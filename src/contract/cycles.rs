@@ -1,4 +1,5 @@
-//! Schemas whose `$ref`s come back to themselves at the same place in the message (`$ref: '#'`,
+//! Walks the schemas a message meets: refuses misspelt constraint keywords (`requried`), and
+//! schemas whose `$ref`s come back to themselves at the same place in the message (`$ref: '#'`,
 //! a → b → a). JSON Schema leaves such a loop undefined and the `jsonschema` crate reads it as
 //! `true`, so the schema accepted every message; wsrun refuses it at load instead.
 //!
@@ -149,6 +150,12 @@ impl Walker {
                 "schema `$ref`s chain more than {MAX_CHAIN} schemas at one place in the message"
             ));
         }
+        if let Some((typo, keyword)) = self.misspelt(&loc) {
+            return Err(format!(
+                "unknown keyword `{typo}` at {} (did you mean `{keyword}`?): JSON Schema ignores unknown keywords, so it would check nothing there",
+                self.name(&key)
+            ));
+        }
         self.state.insert(key.clone(), false);
         stack.push(key.clone());
         for edge in self.edges(&loc) {
@@ -175,6 +182,19 @@ impl Walker {
             let shown = file.file_name().unwrap_or(file.as_os_str());
             format!("{}#{pointer}", shown.to_string_lossy())
         }
+    }
+
+    /// A misspelt constraint keyword of the schema at `loc`, and the keyword it is close to.
+    fn misspelt(&self, loc: &Loc) -> Option<(String, &'static str)> {
+        let map = self
+            .files
+            .get(&loc.file)?
+            .pointer(&loc.pointer)?
+            .as_object()?;
+        if self.legacy && map.contains_key("$ref") {
+            return None; // beside a `$ref`, drafts 4 to 7 ignore every keyword anyway
+        }
+        super::keywords::misspelt(map).map(|(k, c)| (k.to_string(), c))
     }
 
     fn edges(&self, loc: &Loc) -> Vec<Edge> {

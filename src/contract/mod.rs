@@ -5,6 +5,7 @@
 pub mod asyncapi;
 mod cycles;
 mod keys;
+mod keywords;
 mod locate;
 pub mod operations;
 pub mod schema;

@@ -1,5 +1,5 @@
 //! Fuzz target over AsyncAPI documents and JSON Schemas: mutated seeds (`$ref` cycles, misspelt
-//! keys, `oneOf` messages, trees) loaded as a `contract:` and as a `schema:`, then a few messages
+//! keys and keywords, `oneOf` messages, trees) loaded as a `contract:` and as a `schema:`, then a few messages
 //! checked. Never a panic, never more than a few seconds for one input, and a document whose
 //! payload key is misspelt never loads as a contract that accepts everything.
 
@@ -16,6 +16,7 @@ const SEEDS: &[&str] = &[
     "asyncapi: 3.0.0\ninfo: {title: t, version: '1'}\nchannels:\n  trades:\n    address: /t\n    messages:\n      m: {payload: {$ref: '#/components/schemas/a'}}\ncomponents:\n  schemas:\n    a: {$ref: '#/components/schemas/b'}\n    b: {allOf: [{$ref: '#/components/schemas/a'}]}\n",
     "{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/b\"}, \"b\": {\"$ref\": \"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}",
     "{\"type\": \"object\", \"required\": [\"v\"], \"properties\": {\"v\": {\"type\": \"integer\"}, \"children\": {\"items\": {\"$ref\": \"#\"}}}}",
+    "{\"type\": \"object\", \"requried\": [\"p\"], \"properties\": {\"p\": {\"Type\": \"string\"}}}",
     "{\"$id\": \"https://x/t\", \"$anchor\": \"n\", \"anyOf\": [{\"type\": \"string\"}, {\"$ref\": \"#n\"}]}",
 ];
 
