@@ -26,6 +26,8 @@ use wsrun::template::{Scope, TValue, Template};
 
 #[path = "fuzz/merge.rs"]
 mod merge;
+#[path = "fuzz/contracts.rs"]
+mod contracts;
 
 /// xorshift64*: small, fast, reproducible.
 struct Rng(u64);

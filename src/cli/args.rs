@@ -212,6 +212,9 @@ pub struct RecordArgs {
     /// Stop after this long (e.g. 10s)
     #[arg(long, value_parser = parse_dur)]
     pub duration: Option<Dur>,
+    /// Overwrite the --out file if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

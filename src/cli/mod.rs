@@ -386,7 +386,23 @@ async fn serve(args: args::ServeArgs) -> i32 {
     EXIT_OK
 }
 
+/// Refuses to write over an existing `path` unless `--force`: one message, exit 2, before
+/// anything connects (a session that records nothing would otherwise empty the file).
+pub(crate) fn refuse_overwrite(path: &std::path::Path, flag: &str, force: bool) -> Option<i32> {
+    if force || !path.exists() {
+        return None;
+    }
+    eprintln!(
+        "error: {} exists; choose another {flag}, or --force to overwrite it",
+        path.display()
+    );
+    Some(EXIT_UNUSABLE)
+}
+
 async fn record(args: args::RecordArgs) -> i32 {
+    if let Some(code) = refuse_overwrite(&args.out, "--out", args.force) {
+        return code;
+    }
     let interactive = std::io::stderr().is_terminal();
     let progress = move |n: u64, secs: f64| {
         if interactive {

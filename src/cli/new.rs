@@ -58,12 +58,8 @@ pub async fn new(args: NewArgs) -> i32 {
         return EXIT_UNUSABLE;
     }
     let out = args.out.clone().unwrap_or_else(|| default_out(from));
-    if out.exists() && !args.force {
-        eprintln!(
-            "error: {} exists; choose another --out, or --force to overwrite it",
-            out.display()
-        );
-        return EXIT_UNUSABLE;
+    if let Some(code) = super::refuse_overwrite(&out, "--out", args.force) {
+        return code;
     }
     match write(&recording, from, &out, args.url.as_deref()) {
         Ok(lines) => {
@@ -72,10 +68,27 @@ pub async fn new(args: NewArgs) -> i32 {
             }
             EXIT_OK
         }
-        Err(e) => {
+        Err(Unwritten::Input(e)) => {
+            eprintln!("error: {e}");
+            EXIT_UNUSABLE
+        }
+        Err(Unwritten::Io(e)) => {
             eprintln!("error: {e}");
             EXIT_FAILED
         }
+    }
+}
+
+/// Why `new --from` wrote nothing: the input cannot make a collection (exit 2), or a file
+/// could not be written (exit 1).
+enum Unwritten {
+    Input(String),
+    Io(String),
+}
+
+impl From<String> for Unwritten {
+    fn from(e: String) -> Self {
+        Unwritten::Io(e)
     }
 }
 
@@ -94,7 +107,7 @@ fn write(
     from: &Path,
     out: &Path,
     url: Option<&str>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Unwritten> {
     let dir = out
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -113,7 +126,8 @@ fn write(
         collection: out,
         url,
     };
-    let starter = starter::starter(recording, &input).map_err(|e| e.to_string())?;
+    let starter =
+        starter::starter(recording, &input).map_err(|e| Unwritten::Input(e.to_string()))?;
     std::fs::write(out, &starter.yaml)
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     let mut said = vec![format!(
@@ -151,12 +165,8 @@ fn from_asyncapi(doc: &Path, out: Option<&Path>, force: bool) -> i32 {
         );
         return EXIT_UNUSABLE;
     }
-    if out.exists() && !force {
-        eprintln!(
-            "error: {} exists; choose another --out, or --force to overwrite it",
-            out.display()
-        );
-        return EXIT_UNUSABLE;
+    if let Some(code) = super::refuse_overwrite(&out, "--out", force) {
+        return code;
     }
     let outline = crate::contract::schema::read_document(doc)
         .and_then(|value| crate::contract::operations::outline(doc, value))

@@ -40,6 +40,9 @@ pub struct WatchArgs {
     /// Also save every message received, in the format `replay:` reads
     #[arg(long, value_name = "FILE.jsonl")]
     pub save: Option<PathBuf>,
+    /// Overwrite the --save file if it exists
+    #[arg(long, requires = "save")]
+    pub force: bool,
     /// The protocol spoken inside the frames: `raw` (plain frames, the only one so far)
     #[arg(long, value_name = "P")]
     pub protocol: Option<String>,
@@ -136,6 +139,11 @@ fn setup(args: &WatchArgs) -> Result<Setup, String> {
 
 /// Runs `wsrun watch`; returns the exit code.
 pub async fn watch(args: WatchArgs, color: bool) -> i32 {
+    if let Some(save) = &args.save {
+        if let Some(code) = super::refuse_overwrite(save, "--save", args.force) {
+            return code;
+        }
+    }
     let setup = match setup(&args) {
         Ok(s) => s,
         Err(e) => {

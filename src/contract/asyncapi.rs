@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use jsonschema::Draft;
 use serde_json::Value;
 
+use super::keys::{self, Kind};
 use super::schema::{file_uri, read_document};
 
 /// One message a channel carries: its name and its payload schema's place.
@@ -71,6 +72,7 @@ pub fn channel_messages(path: &Path, doc: Value, channel: &str) -> Result<Vec<Me
         pointer: format!("/channels/{}", escape(&key)),
         value: channels[&key].clone(),
     })?;
+    keys::check(Kind::Channel, major3, &format!("`{key}`"), &node)?;
     let messages = if major3 {
         docs.messages_v3(node)?
     } else {
@@ -99,19 +101,19 @@ pub(super) fn version(doc: &Value) -> Result<(String, bool), String> {
 }
 
 impl Docs {
-    /// AsyncAPI 3: `channel.messages` is a map of message objects.
+    /// AsyncAPI 3: `channel.messages` is a map of message objects (each one message or `oneOf`).
     fn messages_v3(&mut self, channel: Node) -> Result<Vec<Message>, String> {
         let Some(map) = channel.value.get("messages").and_then(Value::as_object) else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for (key, value) in map {
-            let node = self.resolve(Node {
+            let node = Node {
                 file: channel.file.clone(),
                 pointer: format!("{}/messages/{}", channel.pointer, escape(key)),
                 value: value.clone(),
-            })?;
-            out.push(message(key, node, true)?);
+            };
+            self.expand(node, key, true, 0, &mut out)?;
         }
         Ok(out)
     }
@@ -120,34 +122,73 @@ impl Docs {
     fn messages_v2(&mut self, channel: Node) -> Result<Vec<Message>, String> {
         let mut out = Vec::new();
         for op in ["subscribe", "publish"] {
-            let Some(m) = channel.value.get(op).and_then(|o| o.get("message")) else {
+            let Some(operation) = channel.value.get(op) else {
                 continue;
             };
-            let at = format!("{}/{op}/message", channel.pointer);
-            let node = self.resolve(Node {
+            let at = Node {
                 file: channel.file.clone(),
-                pointer: at,
-                value: m.clone(),
-            })?;
-            let parts: Vec<Node> = match node.value.get("oneOf").and_then(Value::as_array) {
-                Some(items) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| Node {
-                        file: node.file.clone(),
-                        pointer: format!("{}/oneOf/{i}", node.pointer),
-                        value: v.clone(),
-                    })
-                    .collect(),
-                None => vec![node],
+                pointer: format!("{}/{op}", channel.pointer),
+                value: operation.clone(),
             };
-            for part in parts {
-                let part = self.resolve(part)?;
-                let fallback = format!("{op} message {}", out.len() + 1);
-                out.push(message(&fallback, part, false)?);
-            }
+            keys::check(Kind::Operation, false, &format!("`{op}`"), &at)?;
+            let Some(m) = operation.get("message") else {
+                continue;
+            };
+            let node = Node {
+                file: channel.file.clone(),
+                pointer: format!("{}/message", at.pointer),
+                value: m.clone(),
+            };
+            let fallback = format!("{op} message {}", out.len() + 1);
+            self.expand(node, &fallback, false, 0, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// Adds the message at `node` to `out`: its `$ref`s followed, its keys checked, and each of
+    /// its `oneOf` messages when it is a list (a message matches the list when it matches one).
+    fn expand(
+        &mut self,
+        node: Node,
+        fallback: &str,
+        v3: bool,
+        depth: usize,
+        out: &mut Vec<Message>,
+    ) -> Result<(), String> {
+        let node = self.resolve(node)?;
+        let name = message_name(fallback, &node);
+        keys::check(Kind::Message, v3, &format!("`{name}`"), &node)?;
+        let Some(items) = node.value.get("oneOf") else {
+            out.push(message(&name, node, v3)?);
+            return Ok(());
+        };
+        let Some(items) = items.as_array() else {
+            return Err(format!(
+                "message `{name}`: `oneOf` is {}, not a list of messages",
+                crate::value::type_name(items)
+            ));
+        };
+        if depth >= 8 {
+            return Err(format!("message `{name}`: `oneOf` nested deeper than 8"));
+        }
+        if items.is_empty() {
+            return Err(format!("message `{name}`: `oneOf` lists no messages"));
+        }
+        for (i, v) in items.iter().enumerate() {
+            let part = Node {
+                file: node.file.clone(),
+                pointer: format!("{}/oneOf/{i}", node.pointer),
+                value: v.clone(),
+            };
+            self.expand(
+                part,
+                &format!("{name} (oneOf {})", i + 1),
+                v3,
+                depth + 1,
+                out,
+            )?;
+        }
+        Ok(())
     }
 
     /// Follows `$ref`s until a node that is not one (within the document or to files beside it).
@@ -215,14 +256,29 @@ fn message(fallback: &str, node: Node, v3: bool) -> Result<Message, String> {
     let mut pointer = format!("{}/payload", node.pointer);
     let mut format = node.value.get("schemaFormat").and_then(Value::as_str);
     // AsyncAPI 3: a Multi Format Schema Object, `{schemaFormat, schema}`.
-    if v3 {
-        if let (Some(f), Some(_)) = (
-            payload.get("schemaFormat").and_then(Value::as_str),
-            payload.get("schema"),
-        ) {
-            format = Some(f);
-            pointer.push_str("/schema");
+    // Its `schema` misspelt would leave a schema of unknown keywords: one that accepts anything.
+    if let (true, Some(f)) = (v3, payload.get("schemaFormat")) {
+        let f = f.as_str().ok_or_else(|| {
+            format!("message `{name}`: the payload's `schemaFormat` is not a string")
+        })?;
+        let unknown = payload.as_object().into_iter().flatten().find(|(k, _)| {
+            !matches!(k.as_str(), "schemaFormat" | "schema") && !k.starts_with("x-")
+        });
+        if let Some((key, _)) = unknown {
+            let hint = crate::template::closest(key, ["schema"])
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "message `{name}`: unknown key `{key}` in its payload{hint}; a payload with `schemaFormat` holds the schema under `schema`"
+            ));
         }
+        if payload.get("schema").is_none() {
+            return Err(format!(
+                "message `{name}`: its payload has a `schemaFormat` but no `schema`"
+            ));
+        }
+        format = Some(f);
+        pointer.push_str("/schema");
     }
     let draft = schema_format_draft(format).map_err(|f| {
         format!(
@@ -280,7 +336,7 @@ fn encode_fragment(pointer: &str) -> String {
 }
 
 /// A `$ref` fragment as a JSON Pointer (percent-decoded).
-fn unescape_fragment(fragment: &str) -> String {
+pub(super) fn unescape_fragment(fragment: &str) -> String {
     let bytes = fragment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -3,6 +3,10 @@
 //! "JSON Schema" and "Contracts").
 
 pub mod asyncapi;
+mod cycles;
+mod keys;
+mod keywords;
+mod locate;
 pub mod operations;
 pub mod schema;
 
@@ -70,6 +74,14 @@ pub fn schema_file(file: &str) -> Result<Arc<Schema>, String> {
         return Ok(s);
     }
     let compiled = Arc::new(Schema::from_file(&path, file, &schema::Options::default())?);
+    let value = schema::read_document(&path).map_err(|e| format!("schema {e}"))?;
+    cycles::check(cycles::Start {
+        file: &path,
+        pointer: "",
+        legacy: cycles::legacy_draft(&value, false),
+        value: Some(&value),
+    })
+    .map_err(|e| format!("{file}: {e}"))?;
     LOADING.with(|l| {
         if let Some(x) = l.borrow_mut().as_mut() {
             x.schemas.insert(path, compiled.clone());
@@ -80,14 +92,22 @@ pub fn schema_file(file: &str) -> Result<Arc<Schema>, String> {
 
 /// `schema: {…}`: an inline schema, whose relative `$ref`s name files beside the collection.
 pub fn inline_schema(value: &Value) -> Result<Arc<Schema>, String> {
-    let base = schema::file_uri(&resolve("inline-schema.json"))?;
-    Schema::compile(
+    let path = resolve("inline-schema.json");
+    let base = schema::file_uri(&path)?;
+    let compiled = Schema::compile(
         value,
         Some(&base),
         "the inline schema",
         &schema::Options::default(),
-    )
-    .map(Arc::new)
+    )?;
+    cycles::check(cycles::Start {
+        file: &path,
+        pointer: "",
+        legacy: cycles::legacy_draft(value, false),
+        value: Some(value),
+    })
+    .map_err(|e| format!("the inline schema: {e}"))?;
+    Ok(Arc::new(compiled))
 }
 
 /// A request's `contract: {asyncapi: FILE, channel: NAME}`: every message the request receives
@@ -122,7 +142,20 @@ impl Contract {
                     };
                     let name = format!("{file}: the payload of message `{}`", m.name);
                     let wrapper = serde_json::json!({ "$ref": uri });
-                    Some(Schema::compile(&wrapper, Some(&uri), &name, &options)?)
+                    let compiled = Schema::compile(&wrapper, Some(&uri), &name, &options)?;
+                    let (doc, pointer) = uri.split_once('#').unwrap_or((&uri, ""));
+                    let file = schema::uri_path(doc).unwrap_or_else(|| path.to_path_buf());
+                    cycles::check(cycles::Start {
+                        file: &file,
+                        pointer: &asyncapi::unescape_fragment(pointer),
+                        value: None,
+                        legacy: matches!(
+                            draft,
+                            schema::Draft::Draft4 | schema::Draft::Draft6 | schema::Draft::Draft7
+                        ),
+                    })
+                    .map_err(|e| format!("{name}: {e}"))?;
+                    Some(compiled)
                 }
             };
             compiled.push((m.name, schema));

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::asyncapi::{escape, message_name, version, Docs, Node};
+use super::keys::{self, Kind};
 
 /// The document, as far as a collection needs it.
 #[derive(Debug, Clone)]
@@ -99,6 +100,7 @@ pub fn outline(path: &Path, doc: Value) -> Result<Outline, String> {
     }
     for (key, channel) in &channels {
         let node = docs.resolve(at(format!("/channels/{}", escape(key)), channel))?;
+        keys::check(Kind::Channel, major3, &format!("`{key}`"), &node)?;
         docs.parameters(&node, &mut out.parameters)?;
     }
     if major3 {
@@ -126,6 +128,12 @@ pub fn outline(path: &Path, doc: Value) -> Result<Outline, String> {
                 let Some(o) = node.value.get(op) else {
                     continue;
                 };
+                let at = Node {
+                    file: node.file.clone(),
+                    pointer: format!("{}/{op}", node.pointer),
+                    value: o.clone(),
+                };
+                keys::check(Kind::Operation, false, &format!("`{op}`"), &at)?;
                 let name = o
                     .get("operationId")
                     .and_then(Value::as_str)
@@ -216,6 +224,7 @@ impl Docs {
     /// A 3.0 operation: its channel, its messages (all the channel's when it lists none) and
     /// its reply's messages.
     fn operation_v3(&mut self, id: &str, op: Node) -> Result<Operation, String> {
+        keys::check(Kind::Operation, true, &format!("`{id}`"), &op)?;
         let sends = match op.value.get("action").and_then(Value::as_str) {
             Some("send") => true,
             Some("receive") => false,
@@ -244,6 +253,8 @@ impl Docs {
         let messages = self.samples_v3(&op, &channel)?;
         let replies = match self.child(&op, "reply")? {
             Some(reply) => {
+                let name = format!("of `{id}`");
+                keys::check(Kind::Reply, true, &name, &reply)?;
                 let reply_channel = self.child(&reply, "channel")?.unwrap_or(channel);
                 self.samples_v3(&reply, &reply_channel)?
             }
@@ -269,7 +280,7 @@ impl Docs {
                     pointer: format!("{}/messages/{i}", holder.pointer),
                     value: m.clone(),
                 })?;
-                out.push(self.sample(&format!("message {}", i + 1), node)?);
+                self.samples_of(&format!("message {}", i + 1), node, &mut out)?;
             }
             return Ok(out);
         }
@@ -280,10 +291,33 @@ impl Docs {
                     pointer: format!("{}/messages/{}", channel.pointer, escape(key)),
                     value: m.clone(),
                 })?;
-                out.push(self.sample(key, node)?);
+                self.samples_of(key, node, &mut out)?;
             }
         }
         Ok(out)
+    }
+
+    /// A 3.0 message as samples: itself, or each message of its `oneOf`.
+    fn samples_of(
+        &mut self,
+        fallback: &str,
+        node: Node,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), String> {
+        let Some(items) = node.value.get("oneOf").and_then(Value::as_array) else {
+            out.push(self.sample(fallback, node, true)?);
+            return Ok(());
+        };
+        let name = message_name(fallback, &node);
+        for (i, v) in items.iter().enumerate() {
+            let part = self.resolve(Node {
+                file: node.file.clone(),
+                pointer: format!("{}/oneOf/{i}", node.pointer),
+                value: v.clone(),
+            })?;
+            out.push(self.sample(&format!("{name} (oneOf {})", i + 1), part, true)?);
+        }
+        Ok(())
     }
 
     /// The messages of a 2.x channel's `publish` or `subscribe` (one, or `oneOf`).
@@ -305,10 +339,10 @@ impl Docs {
                         pointer: format!("{}/oneOf/{i}", node.pointer),
                         value: v.clone(),
                     })?;
-                    out.push(self.sample(&format!("{op} message {}", i + 1), part)?);
+                    out.push(self.sample(&format!("{op} message {}", i + 1), part, false)?);
                 }
             }
-            None => out.push(self.sample(&format!("{op} message"), node)?),
+            None => out.push(self.sample(&format!("{op} message"), node, false)?),
         }
         Ok(out)
     }
@@ -327,8 +361,9 @@ impl Docs {
     }
 
     /// A message object as a [`Sample`].
-    fn sample(&mut self, fallback: &str, message: Node) -> Result<Sample, String> {
+    fn sample(&mut self, fallback: &str, message: Node, v3: bool) -> Result<Sample, String> {
         let name = message_name(fallback, &message);
+        keys::check(Kind::Message, v3, &format!("`{name}`"), &message)?;
         let mut payload = self.child(&message, "payload")?;
         // AsyncAPI 3: a Multi Format Schema Object, `{schemaFormat, schema}`.
         if let Some(p) = &payload {
@@ -452,6 +487,40 @@ fn is_object(schema: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_of_message_of_a_3_0_channel_is_each_of_its_messages() {
+        let doc = serde_json::json!({
+            "asyncapi": "3.0.0",
+            "channels": { "c": { "address": "/c", "messages": { "events": { "oneOf": [
+                { "name": "trade", "payload": { "required": ["p"] } },
+                { "payload": { "required": ["ping"] } }
+            ] } } } },
+            "operations": { "listen": { "action": "receive", "channel": { "$ref": "#/channels/c" } } }
+        });
+        let outline = outline(Path::new("/nowhere/doc.yaml"), doc).unwrap();
+        let names: Vec<&str> = outline.operations[0]
+            .messages
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(names, ["trade", "events (oneOf 2)"]);
+        assert_eq!(outline.operations[0].messages[1].required[0].0, "ping");
+    }
+
+    #[test]
+    fn a_misspelt_operation_key_is_an_error() {
+        let doc = serde_json::json!({
+            "asyncapi": "3.0.0",
+            "channels": { "c": { "address": "/c", "messages": { "m": { "payload": {} } } } },
+            "operations": { "say": { "action": "send", "channel": { "$ref": "#/channels/c" }, "mesages": [] } }
+        });
+        let err = outline(Path::new("/nowhere/doc.yaml"), doc).unwrap_err();
+        assert!(
+            err.starts_with("unknown key `mesages` in operation `say` (did you mean `messages`?) at #/operations/say;"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn servers_become_websocket_urls_and_other_protocols_none() {

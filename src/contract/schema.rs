@@ -197,7 +197,7 @@ pub fn file_uri(path: &Path) -> Result<String, String> {
 }
 
 /// The path a `file://` URI names (its fragment dropped).
-fn uri_path(uri: &str) -> Option<PathBuf> {
+pub(super) fn uri_path(uri: &str) -> Option<PathBuf> {
     let rest = uri.strip_prefix("file://")?;
     let rest = rest.split(['#', '?']).next().unwrap_or(rest);
     let bytes = rest.as_bytes();

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::starter::plural;
-use super::yaml::{yaml_string, yaml_value};
+use super::yaml::{comment, has_template, json_text, no_template, yaml_string, yaml_value};
 use crate::contract::operations::{Operation, Outline, Sample};
 
 /// Where the document is and what the collection is called.
@@ -36,7 +36,8 @@ pub fn collection(outline: &Outline, input: &Input<'_>) -> Result<String, String
     };
     line(format!(
         "# Written by `wsrun new --from-asyncapi` from {} (AsyncAPI {}):",
-        input.document, outline.version
+        comment(input.document),
+        comment(&outline.version)
     ));
     line(format!(
         "# one request per operation ({}), each checking every message it receives against",
@@ -44,12 +45,25 @@ pub fn collection(outline: &Outline, input: &Input<'_>) -> Result<String, String
     ));
     line("# its channel's contract. The environments are the document's servers.".into());
     line(format!("name: {}", yaml_string(input.name)));
-    if !outline.parameters.is_empty() {
+    // A parameter whose name is not a variable name stays in the URL as written.
+    let params: Vec<_> = outline
+        .parameters
+        .iter()
+        .filter(|(n, _)| is_var(n))
+        .collect();
+    if !params.is_empty() {
         line("vars:".into());
-        for (name, value) in &outline.parameters {
+        for (name, value) in params {
             match value {
-                Some(v) => line(format!("  {}: {}", yaml_string(name), yaml_value(v))),
-                None => line(format!(
+                Some(Value::String(v)) => line(format!(
+                    "  {}: {}",
+                    yaml_string(name),
+                    yaml_string(&no_template(v))
+                )),
+                Some(v) if !has_template(v) => {
+                    line(format!("  {}: {}", yaml_string(name), yaml_value(v)))
+                }
+                _ => line(format!(
                     "  {}: {}   # the document gives no value: set one",
                     yaml_string(name),
                     yaml_string(name)
@@ -66,13 +80,14 @@ pub fn collection(outline: &Outline, input: &Input<'_>) -> Result<String, String
         line(format!(
             "  {}: {{ url: {} }}   # server `{}`",
             yaml_string(&s.name),
-            json(&Value::String(s.url.clone())),
-            s.name
+            yaml_string(&no_template(&s.url)),
+            comment(&s.name)
         ));
     }
     for s in &outline.skipped_servers {
         line(format!(
-            "  # server `{s}` is not a WebSocket server: left out"
+            "  # server `{}` is not a WebSocket server: left out",
+            comment(s)
         ));
     }
     let default = outline
@@ -96,15 +111,15 @@ fn request(line: &mut impl FnMut(String), op: &Operation, input: &Input<'_>) {
     line(String::new());
     line(format!(
         "  # Operation `{}`: the client {verb} on channel `{}`{}.",
-        op.name,
-        op.channel,
+        comment(&op.name),
+        comment(&op.channel),
         op.address
             .as_deref()
-            .map(|a| format!(" ({a})"))
+            .map(|a| format!(" ({})", comment(a)))
             .unwrap_or_default()
     ));
     line(format!("  - name: {}", yaml_string(&op.name)));
-    line(format!("    url: {}", json(&Value::String(url(op)))));
+    line(format!("    url: {}", yaml_string(&url(op))));
     line(format!(
         "    contract: {{ asyncapi: {}, channel: {} }}",
         yaml_string(input.contract),
@@ -114,17 +129,25 @@ fn request(line: &mut impl FnMut(String), op: &Operation, input: &Input<'_>) {
     if op.sends {
         for m in &op.messages {
             match &m.example {
-                Some(example) => {
-                    line(format!("      # The example of message `{}`.", m.name));
+                // A `{{` in it would name a variable: the skeleton instead.
+                Some(example) if !has_template(example) => {
+                    line(format!(
+                        "      # The example of message `{}`.",
+                        comment(&m.name)
+                    ));
                     line(format!("      - send: {{ json: {} }}", json(example)));
                 }
-                None => {
+                _ => {
                     line(format!(
-                        "      # Message `{}` has no example in the document: this is its required",
-                        m.name
+                        "      # Message `{}` has no example in the document (or one holding",
+                        comment(&m.name)
                     ));
-                    line("      # properties with empty values; fill them in.".into());
-                    line(format!("      - send: {{ json: {} }}", json(&m.skeleton)));
+                    line("      # `{{`): these are its required properties; fill them in.".into());
+                    let skeleton = match has_template(&m.skeleton) {
+                        false => json(&m.skeleton),
+                        true => "{}".into(),
+                    };
+                    line(format!("      - send: {{ json: {skeleton} }}"));
                 }
             }
         }
@@ -132,7 +155,10 @@ fn request(line: &mut impl FnMut(String), op: &Operation, input: &Input<'_>) {
             [] => line("      # The document says of no answer to expect.".into()),
             [one] => expect(line, one, "the answer"),
             many => {
-                let names: Vec<String> = many.iter().map(|m| format!("`{}`", m.name)).collect();
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|m| format!("`{}`", comment(&m.name)))
+                    .collect();
                 line(format!(
                     "      # The answer is one of {}: the contract checks which; this checks the first.",
                     names.join(", ")
@@ -158,7 +184,7 @@ fn expect(line: &mut impl FnMut(String), m: &Sample, what: &str) {
         line(format!(
             "      # {} (message `{}`).",
             capitalized(what),
-            m.name
+            comment(&m.name)
         ));
         let ty = if m.object {
             "type: object"
@@ -171,15 +197,15 @@ fn expect(line: &mut impl FnMut(String), m: &Sample, what: &str) {
     line(format!(
         "      # {} (message `{}`): its required properties are there.",
         capitalized(what),
-        m.name
+        comment(&m.name)
     ));
     line("      - expect:".into());
     line("          json:".into());
     for (name, value) in &m.required {
         let path = json_path(name);
         match value {
-            Some(v) => line(format!("            {path}: {}", yaml_value(v))),
-            None => line(format!("            {path}: {{ exists: true }}")),
+            Some(v) if !has_template(v) => line(format!("            {path}: {}", yaml_value(v))),
+            _ => line(format!("            {path}: {{ exists: true }}")),
         }
     }
 }
@@ -205,12 +231,25 @@ fn url(op: &Operation) -> String {
         let Some(close) = rest[open..].find('}') else {
             break;
         };
-        out.push_str(&rest[..open]);
-        out.push_str(&format!("{{{{ {} }}}}", &rest[open + 1..open + close]));
+        out.push_str(&no_template(&rest[..open]));
+        let name = &rest[open + 1..open + close];
+        if is_var(name) {
+            out.push_str(&format!("{{{{ {name} }}}}"));
+        } else {
+            out.push_str(&no_template(&rest[open..=open + close]));
+        }
         rest = &rest[open + close + 1..];
     }
-    out.push_str(rest);
+    out.push_str(&no_template(rest));
     out
+}
+
+/// A name a template can refer to as a variable.
+fn is_var(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A property name as a JSONPath key: `$.id`, or `$['a b']`.
@@ -229,5 +268,5 @@ fn json_path(name: &str) -> String {
 
 /// A value as JSON, which YAML reads back as the same value.
 fn json(v: &Value) -> String {
-    v.to_string()
+    json_text(v)
 }

@@ -2,7 +2,7 @@
 //! the default environment, an `expect` holding what held for every recorded message, the
 //! stream properties that held (as comments), and a `shape` snapshot with its `.snap` body.
 
-use super::yaml::{json_string, yaml_string};
+use super::yaml::{comment, json_string, no_template, yaml_string};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +59,9 @@ pub struct SnapshotFile {
 pub enum StarterError {
     #[error("{0} holds no messages: record some first (`wsrun record URL --out FILE.jsonl`)")]
     Empty(String),
+    /// A mock's `replay:` path takes no template, and has no way to write `{{` literally.
+    #[error("the recording's path {0} holds `{{{{`, which a collection would read as a template: rename or move it")]
+    Braces(String),
 }
 
 /// Writes the starter collection for `recording`.
@@ -66,6 +69,9 @@ pub fn starter(recording: &Recording, input: &Input<'_>) -> Result<Starter, Star
     let facts = Facts::of(recording);
     if facts.messages == 0 {
         return Err(StarterError::Empty(input.recording.to_string()));
+    }
+    if input.replay.contains("{{") {
+        return Err(StarterError::Braces(comment(input.replay)));
     }
     let checks = Checks::of(&facts);
     let snap = (facts.messages / 2).min(SNAPSHOT_MAX);
@@ -125,7 +131,7 @@ fn header(y: &mut Lines, facts: &Facts, input: &Input<'_>, used: u64) {
     };
     y.push(format!(
         "# A starter collection written by `wsrun new` from {}:",
-        input.recording
+        comment(input.recording)
     ));
     y.push(format!(
         "# {} over {:.1}s, {kinds}. Each check below held for every one of them:",
@@ -136,7 +142,8 @@ fn header(y: &mut Lines, facts: &Facts, input: &Input<'_>, used: u64) {
     y.push("# Offline by default: the `local` environment replays the recording from a mock;");
     match input.url {
         Some(url) => y.push(format!(
-            "# `--env live` runs the same checks against {url}."
+            "# `--env live` runs the same checks against {}.",
+            comment(url)
         )),
         None => y.push("# add the live server's URL as `live` below to run them against it."),
     }
@@ -147,7 +154,10 @@ fn header(y: &mut Lines, facts: &Facts, input: &Input<'_>, used: u64) {
     y.push("environments:");
     y.push("  local: { url: \"{{ mocks.recording.url }}\" }");
     match input.url {
-        Some(url) => y.push(format!("  live: {{ url: {} }}", json_string(url))),
+        Some(url) => y.push(format!(
+            "  live: {{ url: {} }}",
+            json_string(&no_template(url))
+        )),
         None => y.push("  # live: { url: \"wss://…\" }"),
     }
     y.push("default_env: local");
@@ -216,9 +226,9 @@ fn expect_step(y: &mut Lines, facts: &Facts, checks: &Checks, count: u64) {
         return;
     }
     y.push(format!(
-        "          # Stream properties that held over the {n} messages, for `stream:` checks (not in"
+        "          # Stream properties that held over the {n} messages: uncomment the `stream:`"
     ));
-    y.push("          # this version of wsrun yet: uncomment them once they are).");
+    y.push("          # checks to keep them (they hold over this step's messages).");
     for s in &checks.stream {
         y.push(format!(
             "          # detected over {n} messages: {} {}",
@@ -245,7 +255,7 @@ fn snapshot_comment(y: &mut Lines, snap: &Path, collection: &Path, count: u64) {
     ));
     y.push(format!(
         "      # {}: a renamed field or a changed type fails with a diff.",
-        shown.display()
+        comment(&shown.to_string_lossy())
     ));
     y.push("      # Accept an intended change with `wsrun snapshots accept`.");
 }
