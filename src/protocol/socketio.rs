@@ -145,7 +145,7 @@ impl SocketIo {
     }
 }
 
-/// Worded so that what the step waited for can follow ("… before a message arrived").
+/// A sentence of its own: the connection breaks with it (`Closed::broken`).
 fn binary_unsupported(text: &str) -> String {
     let head: String = text.chars().take(24).collect();
     let more = if head.len() < text.len() { "…" } else { "" };

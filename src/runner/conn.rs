@@ -404,7 +404,7 @@ impl Conn {
                 Err(Elapsed) => return Err(RecvError::Timeout),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {
-                        return Err(RecvError::Closed(speak::overflow("the pong")));
+                        return Err(RecvError::Closed(speak::overflow()));
                     }
                     self.inbox.push_back(m);
                 }
@@ -493,8 +493,8 @@ impl Conn {
                     reason,
                     clean: error.is_none(),
                     by_us: self.close_sent,
+                    broken: error.is_some(),
                     error,
-                    too_big: false,
                 });
                 None
             }
@@ -513,7 +513,7 @@ impl Conn {
                     clean,
                     by_us: self.close_sent,
                     error: (!clean).then_some(error),
-                    too_big: matches!(
+                    broken: matches!(
                         e,
                         tungstenite::Error::Capacity(
                             tungstenite::error::CapacityError::MessageTooLong { .. }
@@ -536,7 +536,7 @@ impl Conn {
                         clean: false,
                         by_us: false,
                         error: Some(error),
-                        too_big: false,
+                        broken: false,
                     });
                 }
                 None

@@ -100,7 +100,7 @@ impl Conn {
                 Ok(Some(m)) if wanted(&m) => return Ok(m),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {
-                        return Err(RecvError::Closed(overflow("the awaited message")));
+                        return Err(RecvError::Closed(overflow()));
                     }
                     self.inbox.push_back(m);
                 }
@@ -128,7 +128,7 @@ impl Conn {
                     clean: false,
                     by_us: false,
                     error: Some(why),
-                    too_big: false,
+                    broken: true,
                 });
                 None
             }
@@ -197,16 +197,16 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
     }
 }
 
-/// The inbox is full while a step waits for one message.
-pub(super) fn overflow(what: &str) -> Closed {
+/// The inbox is full while a step waits for one message (the step names which).
+pub(super) fn overflow() -> Closed {
     Closed {
         code: None,
         reason: String::new(),
         clean: false,
         by_us: false,
         error: Some(format!(
-            "more than {INBOX_LIMIT} messages arrived while waiting for {what}"
+            "more than {INBOX_LIMIT} messages arrived and were left unread"
         )),
-        too_big: false,
+        broken: true,
     }
 }

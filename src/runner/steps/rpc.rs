@@ -158,7 +158,7 @@ async fn exchange(
                     p.id,
                     format_duration(timeout)
                 ),
-                RecvError::Closed(c) => format!("{} before {what} arrived", c.describe()),
+                RecvError::Closed(c) => c.before(&what),
             };
             (Failure::new(summary), received)
         })?;
