@@ -1,6 +1,7 @@
 //! `protocol: socketio`: Socket.IO v5 over Engine.IO v4, on the WebSocket transport. The URL
 //! preset, the handshake (the server's open packet `0{…}`, then the namespace connect `40…`
-//! and its ack), ping `2` answered with pong `3`, and events and acks as JSON envelopes.
+//! and its ack), ping `2` answered with pong `3`, and events and acks of the namespace joined as
+//! JSON envelopes (packets of any other namespace are dropped).
 //!
 //! A frame is an Engine.IO packet: a type digit, then its data. A message packet (`4`) carries
 //! a Socket.IO packet (`packet.rs`): `42["msg","hi"]`, `42/chat,7["add",2,3]`, `43/chat,7[5]`,
@@ -120,6 +121,12 @@ impl SocketIo {
             Ok(p) => p,
             Err(e) => return Decoded::Failed(e),
         };
+        if packet.namespace != self.namespace {
+            // The connection joined one namespace; as socket.io-client does, it drops packets
+            // of any other (the transcript shows them): an ack from `/other` never answers an
+            // emit on `/chat`, and no step sees events it did not subscribe to.
+            return Decoded::Absorbed;
+        }
         match packet.kind {
             Kind::Connect => {
                 if packet.namespace == self.namespace {
@@ -332,5 +339,29 @@ mod tests {
         );
         let (d, _) = decode(&mut p, "é");
         assert!(matches!(d, Decoded::Failed(w) if w.contains("not an Engine.IO packet")));
+    }
+
+    #[test]
+    fn packets_of_a_namespace_not_joined_are_dropped() {
+        let mut p = SocketIo::new(Some("/chat"), None);
+        decode(&mut p, r#"0{"sid":"x"}"#);
+        decode(&mut p, r#"40/chat,{"sid":"y"}"#);
+        for other in [
+            "43/other,1[9]",
+            r#"42/other,["news"]"#,
+            "41/other,",
+            "43[9]",
+        ] {
+            let (d, sent) = decode(&mut p, other);
+            assert!(
+                matches!(d, Decoded::Absorbed) && sent.is_empty(),
+                "{other}: {d:?}"
+            );
+        }
+        let (d, _) = decode(&mut p, "43/chat,1[9]");
+        assert_eq!(
+            envelope(d),
+            json!({"ack": 1, "args": [9], "namespace": "/chat"})
+        );
     }
 }
