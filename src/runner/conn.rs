@@ -269,7 +269,10 @@ impl Conn {
             _ => {}
         }
         let data = match &message {
-            Message::Text(t) => FrameData::Text(t.clone()),
+            Message::Text(t) => {
+                self.protocol.sent(t.as_str());
+                FrameData::Text(t.clone())
+            }
             Message::Binary(b) => FrameData::Binary(b.clone()),
             Message::Ping(b) => FrameData::Ping(b.clone()),
             Message::Pong(b) => FrameData::Pong(b.clone()),

@@ -62,10 +62,19 @@ impl Conn {
         }
     }
 
-    /// A fresh id for a message this connection sends (a JSON-RPC id): 1, 2, 3…
+    /// A fresh id for a message this connection sends (a JSON-RPC id): 1, 2, 3…, skipping the
+    /// ids its protocol saw in use (a `send` by hand with `"id": 1`).
     pub fn fresh_id(&mut self) -> u64 {
         self.last_id += 1;
+        while self.protocol.taken(self.last_id) {
+            self.last_id += 1;
+        }
         self.last_id
+    }
+
+    /// The messages read but not consumed by a step yet, oldest first.
+    pub fn unread(&self) -> impl Iterator<Item = &Incoming> {
+        self.inbox.iter()
     }
 
     /// Sends a message given in envelope form, as the protocol encodes it.
