@@ -408,8 +408,9 @@ fn renderings(rng: &mut Rng, secret: &str) -> Vec<String> {
         // Cut by a preview, anywhere.
         report::truncate(&json_message, rng.below(json_message.chars().count() + 2)),
     ];
-    // Escaped by a protocol on the wire: a STOMP header.
+    // Escaped by a protocol on the wire: a STOMP header, a Socket.IO frame.
     out.extend(escapes::stomp(rng, secret));
+    out.extend(escapes::socketio(secret));
     out
 }
 

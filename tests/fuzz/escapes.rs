@@ -1,6 +1,7 @@
 //! Renderings of a secret that a protocol escapes on the wire, for the masking target: a STOMP
-//! 1.2 header value (`:` as `\c`, `\` as `\\`, line breaks as `\n` and `\r`), and the frame
-//! again as the text of a JSON string (a frame quoted in a report).
+//! 1.2 header value (`:` as `\c`, `\` as `\\`, line breaks as `\n` and `\r`), a Socket.IO
+//! frame (JSON after the packet type), and each frame again as the text of a JSON string (a
+//! frame quoted in a report).
 
 use serde_json::json;
 
@@ -36,6 +37,14 @@ pub fn stomp(rng: &mut Rng, secret: &str) -> Vec<String> {
         format!("token:{escaped}")
     };
     let frame = format!("SEND\ndestination:/queue/a\n{header}\ncontent-length:2\n\nhi\0");
+    let quoted = json!({ "frame": frame }).to_string();
+    vec![frame, quoted]
+}
+
+/// A Socket.IO event carrying the secret in its arguments, and that frame as a JSON string's
+/// text.
+pub fn socketio(secret: &str) -> Vec<String> {
+    let frame = format!("42/chat,{}", json!(["login", { "token": secret }]));
     let quoted = json!({ "frame": frame }).to_string();
     vec![frame, quoted]
 }
