@@ -9,6 +9,8 @@
 
 mod packet;
 
+use std::collections::BTreeSet;
+
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -103,6 +105,9 @@ pub struct SocketIo {
     namespace: String,
     auth: Option<Value>,
     stage: Stage,
+    /// Ack ids of the events sent asking for one, from the last fresh id on (fresh ids only
+    /// grow, so older ones are forgotten).
+    asked: BTreeSet<u64>,
 }
 
 impl SocketIo {
@@ -112,6 +117,7 @@ impl SocketIo {
             namespace: namespace.map_or_else(|| ROOT.to_string(), normalize_namespace),
             auth,
             stage: Stage::Open,
+            asked: BTreeSet::new(),
         }
     }
 
@@ -223,6 +229,26 @@ impl Protocol for SocketIo {
         let packet = Packet::from_envelope(&envelope, &self.namespace)?;
         out.push(Message::text(packet.frame()));
         Ok(())
+    }
+
+    /// Notes the ack id of an event sent asking for an ack (`421[…]`), by `emit` or by hand.
+    fn sent(&mut self, text: &str) {
+        if let Some(packet) = text.strip_prefix('4') {
+            if let Ok(Packet {
+                kind: Kind::Event,
+                id: Some(id),
+                ..
+            }) = Packet::parse(packet)
+            {
+                self.asked.insert(id);
+            }
+        }
+    }
+
+    /// An `emit`'s fresh ack id skips the ids a `send` asked for by hand.
+    fn taken(&mut self, id: u64) -> bool {
+        self.asked = self.asked.split_off(&id);
+        self.asked.contains(&id)
     }
 
     fn farewell(&mut self, out: &mut Vec<Message>) {
@@ -339,6 +365,17 @@ mod tests {
         );
         let (d, _) = decode(&mut p, "é");
         assert!(matches!(d, Decoded::Failed(w) if w.contains("not an Engine.IO packet")));
+    }
+
+    #[test]
+    fn ack_ids_asked_for_by_hand_are_taken() {
+        let mut p = SocketIo::new(None, None);
+        p.sent(r#"421["add",2,3]"#);
+        p.sent(r#"42/chat,3["x"]"#);
+        p.sent(r#"431[5]"#);
+        p.sent("3");
+        assert!(p.taken(1) && !p.taken(2) && p.taken(3) && !p.taken(4));
+        assert!(!p.taken(1), "ids below the last fresh one are forgotten");
     }
 
     #[test]
