@@ -237,6 +237,14 @@ async fn during(
         match conn.recv(deadline, &mut st.rec).await {
             Ok(message) => r.take(message, &which)?,
             Err(RecvError::Timeout) => break,
+            // A connection that broke says why on its own; one that ended reads before "during".
+            Err(RecvError::Closed(c)) if c.broken => {
+                return Err(Failure::new(format!(
+                    "{}, after {} message(s) of the {shown} window",
+                    c.describe(),
+                    r.matched
+                )))
+            }
             Err(RecvError::Closed(c)) => {
                 return Err(Failure::new(format!(
                     "{} during the {shown} window, after {} messages",
