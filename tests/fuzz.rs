@@ -3,7 +3,7 @@
 //! collections in random folder trees. Each must never panic (discovery never hang either).
 //! Seeds live in `tests/fuzz/corpus/`; any input that ever crashed is kept there as a regression
 //! seed. A fifth target generates rather than mutates: random secrets in random renderings,
-//! masked and rendered as every report, must never show. `WSRUN_FUZZ_ITERS=N` sets the
+//! masked and rendered as every report (JSON-escaped, STOMP-escaped…), must never show. `WSRUN_FUZZ_ITERS=N` sets the
 //! executions per target (CI runs a short pass; `docs/robustness.md` records a long one).
 
 use std::collections::{HashMap, HashSet};
@@ -28,6 +28,8 @@ use wsrun::template::{Scope, TValue, Template};
 mod merge;
 #[path = "fuzz/contracts.rs"]
 mod contracts;
+#[path = "fuzz/escapes.rs"]
+mod escapes;
 
 /// xorshift64*: small, fast, reproducible.
 struct Rng(u64);
@@ -334,6 +336,7 @@ const SECRET_PIECES: &[&str] = &[
     "\u{10FFFF}",
     "… (",
     " more bytes)",
+    ":",
 ];
 
 /// Every secret holds one of these: nothing else in a report does, so a secret found in an
@@ -391,7 +394,7 @@ fn escape_randomly(rng: &mut Rng, s: &str) -> String {
 fn renderings(rng: &mut Rng, secret: &str) -> Vec<String> {
     let noise = |rng: &mut Rng| rng.pick(SECRET_PIECES).repeat(rng.below(3));
     let json_message = json!({ "token": secret, "n": 1 }).to_string();
-    vec![
+    let mut out = vec![
         // As it is, and inside a larger text with no separator.
         secret.to_string(),
         format!("{}{secret}{}", noise(rng), noise(rng)),
@@ -408,7 +411,11 @@ fn renderings(rng: &mut Rng, secret: &str) -> Vec<String> {
         json!({ "user": "u", "pass": secret }).to_string(),
         // Cut by a preview, anywhere.
         report::truncate(&json_message, rng.below(json_message.chars().count() + 2)),
-    ]
+    ];
+    // Escaped by a protocol on the wire: a STOMP header, a Socket.IO frame.
+    out.extend(escapes::stomp(rng, secret));
+    out.extend(escapes::socketio(secret));
+    out
 }
 
 /// A failure carrying the renderings in every field a report shows.
@@ -546,15 +553,14 @@ fn a_secret_in_any_rendering_never_appears_in_any_report() {
         json_strings(&report::json::report(&run), &mut json_texts);
         let junit = report::junit::report(&run);
 
+        // As it is, or as a protocol escaped it on the wire.
+        let shows = |t: &str| t.contains(&secret) || escapes::shows_stomp_escaped(t, &secret);
         let leaks = [
-            ("the terminal (-v)", human.contains(&secret)),
-            (
-                "the JSON report",
-                json_texts.iter().any(|t| t.contains(&secret)),
-            ),
+            ("the terminal (-v)", shows(&human)),
+            ("the JSON report", json_texts.iter().any(|t| shows(t))),
             (
                 "the JUnit report",
-                junit.contains(&secret) || junit.contains(&report::junit::escape(&secret)),
+                shows(&junit) || junit.contains(&report::junit::escape(&secret)),
             ),
         ];
         for (output, leaked) in leaks {

@@ -3,26 +3,102 @@
 //! `ping` is answered with `pong`, and the steps see the protocol's own JSON (`next`, `error`,
 //! `complete` with their `id`). Also the messages the steps and the mock send.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::Incoming;
 use super::{Decoded, Protocol};
+use crate::report::truncate;
 
 /// The subprotocol of graphql-transport-ws.
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
+
+/// How much of an offending message a protocol violation quotes.
+const QUOTE: usize = 160;
 
 /// A graphql-transport-ws connection.
 pub struct GraphqlWs {
     /// The `connection_init` payload.
     init: Option<Value>,
     acked: bool,
+    /// Every operation this connection subscribed, by id: what the server may still send for it.
+    operations: HashMap<String, Operation>,
 }
+
+/// Where an operation the client subscribed is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Running,
+    /// The client sent `complete` at this time. Results the server sent before it read it are
+    /// still on their way, and the reference server may emit the one its generator had in
+    /// hand even later: what comes within [`GRACE`], and one more after, reach the steps.
+    CompletedByClient {
+        at: Instant,
+        late: bool,
+    },
+    /// The server ended it with this message (`complete` or `error`): it sends nothing more.
+    Ended(&'static str),
+}
+
+/// How long after the client's `complete` results may still arrive (those on their way).
+pub const GRACE: Duration = Duration::from_secs(1);
 
 impl GraphqlWs {
     /// A connection that sends `init` as the payload of its `connection_init`.
     pub fn new(init: Option<Value>) -> Self {
-        Self { init, acked: false }
+        Self {
+            init,
+            acked: false,
+            operations: HashMap::new(),
+        }
+    }
+
+    /// An operation's message from the server (`next`, `error`, `complete`): for the steps, or
+    /// a violation of the protocol.
+    fn operation(&mut self, kind: &'static str, v: Value) -> Decoded {
+        let violation = |why: String| {
+            Decoded::Failed(format!(
+                "protocol violation: the server sent {why}: {}",
+                truncate(&v.to_string(), QUOTE)
+            ))
+        };
+        let Some(id) = v.get("id").and_then(Value::as_str) else {
+            return violation(format!("`{kind}` without an id"));
+        };
+        let Some(op) = self.operations.get_mut(id) else {
+            return violation(format!(
+                "`{kind}` for id \"{id}\", which this connection never subscribed"
+            ));
+        };
+        match *op {
+            Operation::Running => {
+                if kind != "next" {
+                    *op = Operation::Ended(kind);
+                }
+                Decoded::Message(Incoming::Envelope(v))
+            }
+            Operation::Ended(how) => {
+                violation(format!("`{kind}` for id \"{id}\" after its `{how}` for it"))
+            }
+            Operation::CompletedByClient { at, late } => {
+                if kind != "next" {
+                    *op = Operation::Ended(kind);
+                } else if at.elapsed() > GRACE {
+                    if late {
+                        return violation(format!(
+                            "`next` for id \"{id}\" long after the client's `complete`, and not \
+                             for the first time (tolerated: what arrives within {}s, and one more)",
+                            GRACE.as_secs()
+                        ));
+                    }
+                    *op = Operation::CompletedByClient { at, late: true };
+                }
+                Decoded::Message(Incoming::Envelope(v))
+            }
+        }
     }
 }
 
@@ -104,8 +180,43 @@ impl Protocol for GraphqlWs {
                 Decoded::Absorbed
             }
             Some("pong") => Decoded::Absorbed,
+            Some("next") => self.operation("next", v),
+            Some("error") => self.operation("error", v),
+            Some("complete") => self.operation("complete", v),
             _ => Decoded::Message(Incoming::Envelope(v)),
         }
+    }
+
+    /// Notes the operations the client starts (`subscribe`) and ends (`complete`), however sent.
+    fn sent(&mut self, text: &str) {
+        if !text.contains("\"subscribe\"") && !text.contains("\"complete\"") {
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        let Some(id) = v.get("id").and_then(Value::as_str) else {
+            return;
+        };
+        match v.get("type").and_then(Value::as_str) {
+            Some("subscribe") => {
+                self.operations.insert(id.to_string(), Operation::Running);
+            }
+            Some("complete") => {
+                if let Some(op @ Operation::Running) = self.operations.get_mut(id) {
+                    *op = Operation::CompletedByClient {
+                        at: Instant::now(),
+                        late: false,
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A fresh id must not be one a `subscribe` used already (`subscribe: {id: "2"}`).
+    fn taken(&mut self, id: u64) -> bool {
+        self.operations.contains_key(id.to_string().as_str())
     }
 }
 
@@ -170,12 +281,71 @@ mod tests {
     #[test]
     fn operation_messages_reach_the_steps_as_their_json() {
         let mut p = GraphqlWs::new(None);
+        p.sent(r#"{"id":"1","type":"subscribe","payload":{"query":"q"}}"#);
         let next = r#"{"id":"1","type":"next","payload":{"data":{"n":1}}}"#;
         let (d, _) = decode(&mut p, next);
         let expected = json!({"id": "1", "type": "next", "payload": {"data": {"n": 1}}});
         assert!(matches!(d, Decoded::Message(Incoming::Envelope(v)) if v == expected));
         let (d, _) = decode(&mut p, "not json");
         assert!(matches!(d, Decoded::Message(Incoming::Text(t)) if t.as_str() == "not json"));
+    }
+
+    fn violation(d: Decoded) -> String {
+        match d {
+            Decoded::Failed(why) => why,
+            other => panic!("not a violation: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_next_for_an_operation_never_subscribed_or_ended_by_the_server_is_a_violation() {
+        let mut p = GraphqlWs::new(None);
+        let (d, _) = decode(&mut p, r#"{"id":"9","type":"next","payload":{}}"#);
+        assert_eq!(
+            violation(d),
+            r#"protocol violation: the server sent `next` for id "9", which this connection never subscribed: {"id":"9","payload":{},"type":"next"}"#
+        );
+        p.sent(&subscribe("1", "q".into(), None, None).to_string());
+        p.sent(&subscribe("2", "q".into(), None, None).to_string());
+        let (d, _) = decode(&mut p, r#"{"id":"1","type":"complete"}"#);
+        assert!(matches!(d, Decoded::Message(_)));
+        let (d, _) = decode(&mut p, r#"{"id":"1","type":"next","payload":{}}"#);
+        assert!(violation(d).starts_with(
+            r#"protocol violation: the server sent `next` for id "1" after its `complete` for it: "#
+        ));
+        let (d, _) = decode(&mut p, r#"{"id":"2","type":"error","payload":[]}"#);
+        assert!(matches!(d, Decoded::Message(_)));
+        let (d, _) = decode(&mut p, r#"{"id":"2","type":"next","payload":{}}"#);
+        assert!(violation(d).contains(r#"`next` for id "2" after its `error` for it"#));
+        let (d, _) = decode(&mut p, r#"{"type":"next","payload":{}}"#);
+        assert!(violation(d).contains("`next` without an id"));
+    }
+
+    #[test]
+    fn after_the_clients_complete_results_within_the_grace_and_one_more_reach_the_steps() {
+        let mut p = GraphqlWs::new(None);
+        p.sent(&subscribe("1", "q".into(), None, None).to_string());
+        let next = r#"{"id":"1","type":"next","payload":{}}"#;
+        p.sent(&complete("1").to_string());
+        for _ in 0..3 {
+            assert!(matches!(decode(&mut p, next).0, Decoded::Message(_)));
+        }
+        // As if the grace had passed.
+        let long_ago = Instant::now() - GRACE - Duration::from_millis(1);
+        p.operations.insert(
+            "1".into(),
+            Operation::CompletedByClient {
+                at: long_ago,
+                late: false,
+            },
+        );
+        assert!(matches!(decode(&mut p, next).0, Decoded::Message(_)));
+        let why = violation(decode(&mut p, next).0);
+        assert!(why.contains(
+            r#"`next` for id "1" long after the client's `complete`, and not for the first time (tolerated: what arrives within 1s, and one more)"#
+        ), "{why}");
+        // A fresh id skips the ids subscribed by hand.
+        assert!(p.taken(1) && !p.taken(2));
     }
 
     #[test]

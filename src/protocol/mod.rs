@@ -19,6 +19,9 @@
 //! 5. [`Protocol::tick`] every [`Protocol::tick_every`] — heart-beats the client must send.
 //! 6. [`Protocol::farewell`] — frames to send before the close frame (`DISCONNECT`).
 //!
+//! [`Protocol::sent`] sees every text frame sent, so that a protocol knows the ids in use
+//! ([`Protocol::taken`]: fresh ids skip them) and what the client subscribed to.
+//!
 //! [`Raw`] is the default: every hook is a no-op and `decode` hands the frame back unchanged,
 //! so a raw connection costs what it did before protocols existed.
 
@@ -86,6 +89,17 @@ pub trait Protocol: Send {
         Ok(())
     }
 
+    /// A text frame the connection sent (a step's, or the protocol's own): a protocol that
+    /// correlates by id notes the ids in use.
+    fn sent(&mut self, _text: &str) {}
+
+    /// Whether `id` is already in use on this connection (sent by hand in a `send`), so that a
+    /// fresh id skips it: an answer to that message must never pass for a fresh one's. Asked
+    /// with ever larger ids, so smaller ones may be forgotten.
+    fn taken(&mut self, _id: u64) -> bool {
+        false
+    }
+
     /// How often [`Protocol::tick`] runs while the connection waits for frames, if ever.
     fn tick_every(&self) -> Option<Duration> {
         None
@@ -102,7 +116,7 @@ pub trait Protocol: Send {
 pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
     match config {
         ProtocolConfig::Raw => Ok(Box::new(Raw)),
-        ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc)),
+        ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc::default())),
         ProtocolConfig::GraphqlWs(o) => {
             let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
             let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;

@@ -1,12 +1,15 @@
 //! `protocol: socketio`: Socket.IO v5 over Engine.IO v4, on the WebSocket transport. The URL
 //! preset, the handshake (the server's open packet `0{…}`, then the namespace connect `40…`
-//! and its ack), ping `2` answered with pong `3`, and events and acks as JSON envelopes.
+//! and its ack), ping `2` answered with pong `3`, and events and acks of the namespace joined as
+//! JSON envelopes (packets of any other namespace are dropped).
 //!
 //! A frame is an Engine.IO packet: a type digit, then its data. A message packet (`4`) carries
 //! a Socket.IO packet (`packet.rs`): `42["msg","hi"]`, `42/chat,7["add",2,3]`, `43/chat,7[5]`,
 //! `44{"message":"…"}`.
 
 mod packet;
+
+use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -102,6 +105,9 @@ pub struct SocketIo {
     namespace: String,
     auth: Option<Value>,
     stage: Stage,
+    /// Ack ids of the events sent asking for one, from the last fresh id on (fresh ids only
+    /// grow, so older ones are forgotten).
+    asked: BTreeSet<u64>,
 }
 
 impl SocketIo {
@@ -111,6 +117,7 @@ impl SocketIo {
             namespace: namespace.map_or_else(|| ROOT.to_string(), normalize_namespace),
             auth,
             stage: Stage::Open,
+            asked: BTreeSet::new(),
         }
     }
 
@@ -120,6 +127,12 @@ impl SocketIo {
             Ok(p) => p,
             Err(e) => return Decoded::Failed(e),
         };
+        if packet.namespace != self.namespace {
+            // The connection joined one namespace; as socket.io-client does, it drops packets
+            // of any other (the transcript shows them): an ack from `/other` never answers an
+            // emit on `/chat`, and no step sees events it did not subscribe to.
+            return Decoded::Absorbed;
+        }
         match packet.kind {
             Kind::Connect => {
                 if packet.namespace == self.namespace {
@@ -145,7 +158,7 @@ impl SocketIo {
     }
 }
 
-/// Worded so that what the step waited for can follow ("… before a message arrived").
+/// A sentence of its own: the connection breaks with it (`Closed::broken`).
 fn binary_unsupported(text: &str) -> String {
     let head: String = text.chars().take(24).collect();
     let more = if head.len() < text.len() { "…" } else { "" };
@@ -216,6 +229,26 @@ impl Protocol for SocketIo {
         let packet = Packet::from_envelope(&envelope, &self.namespace)?;
         out.push(Message::text(packet.frame()));
         Ok(())
+    }
+
+    /// Notes the ack id of an event sent asking for an ack (`421[…]`), by `emit` or by hand.
+    fn sent(&mut self, text: &str) {
+        if let Some(packet) = text.strip_prefix('4') {
+            if let Ok(Packet {
+                kind: Kind::Event,
+                id: Some(id),
+                ..
+            }) = Packet::parse(packet)
+            {
+                self.asked.insert(id);
+            }
+        }
+    }
+
+    /// An `emit`'s fresh ack id skips the ids a `send` asked for by hand.
+    fn taken(&mut self, id: u64) -> bool {
+        self.asked = self.asked.split_off(&id);
+        self.asked.contains(&id)
     }
 
     fn farewell(&mut self, out: &mut Vec<Message>) {
@@ -332,5 +365,40 @@ mod tests {
         );
         let (d, _) = decode(&mut p, "é");
         assert!(matches!(d, Decoded::Failed(w) if w.contains("not an Engine.IO packet")));
+    }
+
+    #[test]
+    fn ack_ids_asked_for_by_hand_are_taken() {
+        let mut p = SocketIo::new(None, None);
+        p.sent(r#"421["add",2,3]"#);
+        p.sent(r#"42/chat,3["x"]"#);
+        p.sent(r#"431[5]"#);
+        p.sent("3");
+        assert!(p.taken(1) && !p.taken(2) && p.taken(3) && !p.taken(4));
+        assert!(!p.taken(1), "ids below the last fresh one are forgotten");
+    }
+
+    #[test]
+    fn packets_of_a_namespace_not_joined_are_dropped() {
+        let mut p = SocketIo::new(Some("/chat"), None);
+        decode(&mut p, r#"0{"sid":"x"}"#);
+        decode(&mut p, r#"40/chat,{"sid":"y"}"#);
+        for other in [
+            "43/other,1[9]",
+            r#"42/other,["news"]"#,
+            "41/other,",
+            "43[9]",
+        ] {
+            let (d, sent) = decode(&mut p, other);
+            assert!(
+                matches!(d, Decoded::Absorbed) && sent.is_empty(),
+                "{other}: {d:?}"
+            );
+        }
+        let (d, _) = decode(&mut p, "43/chat,1[9]");
+        assert_eq!(
+            envelope(d),
+            json!({"ack": 1, "args": [9], "namespace": "/chat"})
+        );
     }
 }

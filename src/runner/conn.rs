@@ -274,7 +274,10 @@ impl Conn {
             _ => {}
         }
         let data = match &message {
-            Message::Text(t) => FrameData::Text(t.clone()),
+            Message::Text(t) => {
+                self.protocol.sent(t.as_str());
+                FrameData::Text(t.clone())
+            }
             Message::Binary(b) => FrameData::Binary(b.clone()),
             Message::Ping(b) => FrameData::Ping(b.clone()),
             Message::Pong(b) => FrameData::Pong(b.clone()),
@@ -417,7 +420,7 @@ impl Conn {
                 Err(Elapsed) => return Err(RecvError::Timeout),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {
-                        return Err(RecvError::Closed(speak::overflow("the pong")));
+                        return Err(RecvError::Closed(speak::overflow()));
                     }
                     self.inbox.push_back(m);
                 }
@@ -506,8 +509,8 @@ impl Conn {
                     reason,
                     clean: error.is_none(),
                     by_us: self.close_sent,
+                    broken: error.is_some(),
                     error,
-                    too_big: false,
                 });
                 None
             }
@@ -526,7 +529,7 @@ impl Conn {
                     clean,
                     by_us: self.close_sent,
                     error: (!clean).then_some(error),
-                    too_big: matches!(
+                    broken: matches!(
                         e,
                         tungstenite::Error::Capacity(
                             tungstenite::error::CapacityError::MessageTooLong { .. }
@@ -549,7 +552,7 @@ impl Conn {
                         clean: false,
                         by_us: false,
                         error: Some(error),
-                        too_big: false,
+                        broken: false,
                     });
                 }
                 None

@@ -1,6 +1,7 @@
 //! Secrets: values of variables named in `secrets:` or given with `--secret` (every text and
 //! number inside them), of `Authorization`/`Cookie` headers, and values captured under a secret
-//! name, replaced by `***` in everything a run reports — also where they appear JSON-escaped.
+//! name, replaced by `***` in everything a run reports — also where they appear JSON-escaped
+//! or escaped as a STOMP header value.
 
 use std::borrow::Cow;
 
@@ -347,7 +348,8 @@ fn runs_out(rest: &str) -> bool {
     rest.is_empty() || (rest.starts_with('\\') && rest.len() < MAX_RENDERED_CHAR)
 }
 
-/// The character at `p` read through `depth` levels of JSON string escaping, and where it ends.
+/// The character at `p` read through `depth` levels of JSON string escaping (or of STOMP header
+/// escaping, a subset of it but for `\c`), and where it ends.
 fn decode(text: &str, p: usize, depth: usize) -> Option<(char, usize)> {
     if depth == 0 {
         let c = text.get(p..)?.chars().next()?;
@@ -365,6 +367,8 @@ fn decode(text: &str, p: usize, depth: usize) -> Option<(char, usize)> {
         'n' => '\n',
         'r' => '\r',
         't' => '\t',
+        // STOMP's header escape of `:` (its `\n`, `\r` and `\\` are JSON's too).
+        'c' => ':',
         'u' => return decode_unicode(text, after, depth),
         _ => return None,
     };
@@ -463,6 +467,16 @@ mod tests {
             m.mask(r#"{"login":"dom\\user\\\\pw"}"#),
             r#"{"login":"***"}"#
         );
+    }
+
+    #[test]
+    fn a_secret_in_a_stomp_header_is_masked_through_its_escapes() {
+        let m = Masker::new(["pa:ss\\wo\nrd".to_string()]);
+        let frame = "SEND\ntoken:pa\\css\\\\wo\\nrd\n\nhi\0";
+        assert_eq!(m.mask(frame), "SEND\ntoken:***\n\nhi\0");
+        // The frame as the text of a JSON string: the STOMP escapes escaped once more.
+        let quoted = json_text(frame);
+        assert_eq!(m.mask(&quoted), r#""SEND\ntoken:***\n\nhi\u0000""#);
     }
 
     #[test]

@@ -12,8 +12,10 @@ pub struct Closed {
     pub by_us: bool,
     /// What went wrong when it was lost.
     pub error: Option<String>,
-    /// It was lost to a message over `max_message_size`: a message did arrive, too big.
-    pub too_big: bool,
+    /// Its `error` is a sentence of its own rather than how the connection ended: a message
+    /// over `max_message_size`, a protocol the server broke, an invalid close code, a full
+    /// inbox. What a step waited for is then not glued on as "… before X arrived".
+    pub broken: bool,
 }
 
 impl Closed {
@@ -27,13 +29,25 @@ impl Closed {
         }
     }
 
-    /// Why a step waiting for a message got none: "the server closed the connection (code
-    /// 4001) before a message arrived", or for a message over the limit, just that.
+    /// Why a step waiting for any message got none: "the server closed the connection (code
+    /// 4001) before a message arrived", or when the connection broke (a message over the limit,
+    /// a protocol error), just why.
     pub fn before_a_message(&self) -> String {
-        if self.too_big {
+        if self.broken {
             self.describe()
         } else {
             format!("{} before a message arrived", self.describe())
+        }
+    }
+
+    /// Why a step waiting for one answer (`what`: "the ack for `add` (ack id 1)") got none:
+    /// "the server closed the connection (code 1000) before the ack … arrived", or when the
+    /// connection broke, "the server sent a broken STOMP frame: …, while waiting for the ack …".
+    pub fn before(&self, what: &str) -> String {
+        if self.broken {
+            format!("{}, while waiting for {what}", self.describe())
+        } else {
+            format!("{} before {what} arrived", self.describe())
         }
     }
 

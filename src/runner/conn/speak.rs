@@ -62,10 +62,19 @@ impl Conn {
         }
     }
 
-    /// A fresh id for a message this connection sends (a JSON-RPC id): 1, 2, 3…
+    /// A fresh id for a message this connection sends (a JSON-RPC id): 1, 2, 3…, skipping the
+    /// ids its protocol saw in use (a `send` by hand with `"id": 1`).
     pub fn fresh_id(&mut self) -> u64 {
         self.last_id += 1;
+        while self.protocol.taken(self.last_id) {
+            self.last_id += 1;
+        }
         self.last_id
+    }
+
+    /// The messages read but not consumed by a step yet, oldest first.
+    pub fn unread(&self) -> impl Iterator<Item = &Incoming> {
+        self.inbox.iter()
     }
 
     /// Sends a message given in envelope form, as the protocol encodes it.
@@ -100,7 +109,7 @@ impl Conn {
                 Ok(Some(m)) if wanted(&m) => return Ok(m),
                 Ok(Some(m)) => {
                     if self.inbox.len() >= INBOX_LIMIT {
-                        return Err(RecvError::Closed(overflow("the awaited message")));
+                        return Err(RecvError::Closed(overflow()));
                     }
                     self.inbox.push_back(m);
                 }
@@ -128,7 +137,7 @@ impl Conn {
                     clean: false,
                     by_us: false,
                     error: Some(why),
-                    too_big: false,
+                    broken: true,
                 });
                 None
             }
@@ -197,16 +206,16 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
     }
 }
 
-/// The inbox is full while a step waits for one message.
-pub(super) fn overflow(what: &str) -> Closed {
+/// The inbox is full while a step waits for one message (the step names which).
+pub(super) fn overflow() -> Closed {
     Closed {
         code: None,
         reason: String::new(),
         clean: false,
         by_us: false,
         error: Some(format!(
-            "more than {INBOX_LIMIT} messages arrived while waiting for {what}"
+            "more than {INBOX_LIMIT} messages arrived and were left unread"
         )),
-        too_big: false,
+        broken: true,
     }
 }

@@ -273,6 +273,14 @@ async fn during(
                 }
             }
             Err(RecvError::Timeout) => break,
+            // A connection that broke says why on its own; one that ended reads before "during".
+            Err(RecvError::Closed(c)) if c.broken => {
+                return Err(Failure::new(format!(
+                    "{}, after {} message(s) of the {shown} window",
+                    c.describe(),
+                    r.matched
+                )))
+            }
             Err(RecvError::Closed(c)) => {
                 return Err(Failure::new(format!(
                     "{} during the {shown} window, after {} messages",

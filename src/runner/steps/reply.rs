@@ -92,7 +92,7 @@ pub(super) async fn run(
                     "no reply with {path} = {key} within {}",
                     format_duration(timeout)
                 ),
-                RecvError::Closed(c) => format!("{} before {what} arrived", c.describe()),
+                RecvError::Closed(c) => c.before(&what),
             })
         })?;
     st.latency = Some(started.elapsed());

@@ -13,7 +13,7 @@ use crate::duration::format_duration;
 use crate::protocol::jsonrpc::{self, describe_error, Outcome};
 use crate::report::{truncate, Failure, Shown};
 use crate::runner::check::{Ready, PREVIEW};
-use crate::runner::conn::RecvError;
+use crate::runner::conn::{Incoming, RecvError};
 use crate::template::{TValue, Template};
 
 /// One call as `call` and `calls` write it.
@@ -142,29 +142,33 @@ async fn exchange(
     let mut received = 0u64;
     while let Some(waiting) = responses.iter().position(Option::is_none) {
         let open = |v: &Value| {
-            let id = v.get("id").and_then(Value::as_u64);
             pending
                 .iter()
                 .zip(&responses)
-                .any(|(p, r)| r.is_none() && Some(p.id) == id)
+                .any(|(p, r)| r.is_none() && jsonrpc::answers(v, p.id))
         };
-        let response = await_json(st, conn, deadline, open).await.map_err(|e| {
+        let got = await_json(st, conn, deadline, open).await;
+        let response = got.map_err(|e| {
             let p = &pending[waiting];
-            let what = format!("the response to `{}` (id {})", p.method, p.id);
             let summary = match e {
                 RecvError::Timeout => format!(
-                    "no response to `{}` (id {}) within {}",
+                    "no response to `{}` (id {}) within {}{}",
                     p.method,
                     p.id,
-                    format_duration(timeout)
+                    format_duration(timeout),
+                    near_misses(st.conns[conn].unread(), p.id)
                 ),
-                RecvError::Closed(c) => format!("{} before {what} arrived", c.describe()),
+                RecvError::Closed(c) => {
+                    c.before(&format!("the response to `{}` (id {})", p.method, p.id))
+                }
             };
             (Failure::new(summary), received)
         })?;
         received += 1;
-        let id = response.get("id").and_then(Value::as_u64);
-        if let Some(slot) = pending.iter().position(|p| Some(p.id) == id) {
+        if let Some(slot) = pending
+            .iter()
+            .position(|p| jsonrpc::answers(&response, p.id))
+        {
             responses[slot] = Some(response);
         }
     }
@@ -174,6 +178,38 @@ async fn exchange(
         check(p, response).map_err(|f| (f, received))?;
     }
     Ok(responses)
+}
+
+/// How many near misses a timeout names; more are counted.
+const NEAR_MISSES: usize = 3;
+
+/// "; near misses: a response with id \"1\" (a string), …" for the unread messages that look
+/// like the response to `id` but are not, or nothing.
+fn near_misses<'a>(unread: impl Iterator<Item = &'a Incoming>, id: u64) -> String {
+    let mut found: Vec<String> = Vec::new();
+    let mut more = 0;
+    for message in unread {
+        let miss = match message {
+            Incoming::Envelope(v) => jsonrpc::near_miss(v, id),
+            Incoming::Text(t) => serde_json::from_str::<Value>(t.as_str())
+                .ok()
+                .and_then(|v| jsonrpc::near_miss(&v, id)),
+            Incoming::Binary(_) => None,
+        };
+        match miss {
+            Some(m) if found.len() < NEAR_MISSES => found.push(truncate(&m, PREVIEW)),
+            Some(_) => more += 1,
+            None => {}
+        }
+    }
+    if found.is_empty() {
+        return String::new();
+    }
+    let more = match more {
+        0 => String::new(),
+        n => format!(", and {n} more"),
+    };
+    format!("; near misses: {}{more}", found.join(", "))
 }
 
 /// A response against what its call expects: a result (checked by `result:`), or with

@@ -54,12 +54,7 @@ pub(super) async fn emit(
                     "no ack for `{event}` (ack id {id}) within {}",
                     format_duration(timeout)
                 ),
-                RecvError::Closed(c) => {
-                    format!(
-                        "{} before the ack for `{event}` (ack id {id}) arrived",
-                        c.describe()
-                    )
-                }
+                RecvError::Closed(c) => c.before(&format!("the ack for `{event}` (ack id {id})")),
             })
         })?;
     st.latency = Some(started.elapsed());

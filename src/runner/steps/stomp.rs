@@ -156,12 +156,7 @@ async fn exchange(
                     "no RECEIPT for the {command} (receipt {id}) within {}",
                     format_duration(timeout)
                 ),
-                RecvError::Closed(c) => {
-                    format!(
-                        "{} before the RECEIPT for the {command} arrived",
-                        c.describe()
-                    )
-                }
+                RecvError::Closed(c) => c.before(&format!("the RECEIPT for the {command}")),
             })
         })?;
     st.latency = Some(started.elapsed());

@@ -26,6 +26,8 @@ pub(super) async fn no_message(st: &mut State<'_>, conn: usize, within: Duration
             },
             1,
         )),
+        // A connection that broke says why on its own; one that ended reads after "but".
+        Err(RecvError::Closed(c)) if c.broken => Err(fail(c.describe())),
         Err(RecvError::Closed(c)) => Err(fail(format!(
             "expected no message for {}, but {}",
             format_duration(within),
