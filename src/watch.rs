@@ -19,10 +19,9 @@ pub struct Target {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub subprotocols: Vec<String>,
-    /// A PEM CA file that signed the server's certificate (relative to the current folder).
-    pub ca: Option<std::path::PathBuf>,
-    /// Accept any certificate.
-    pub insecure: bool,
+    /// The CA file, client certificate and key (relative to the current folder), or
+    /// `insecure`.
+    pub tls: crate::runner::tls::TlsFiles,
 }
 
 /// How long connecting (TCP, TLS and the WebSocket handshake) may take.
@@ -39,11 +38,7 @@ impl Target {
 
     /// The connection to open, named `name` (in transcripts), with a request's default limits.
     pub fn connect_spec(&self, name: &str) -> Result<ConnectSpec, String> {
-        let tls = crate::runner::tls::client_config(
-            self.ca.as_deref(),
-            self.insecure,
-            std::path::Path::new("."),
-        )?;
+        let tls = crate::runner::tls::client_config(&self.tls, std::path::Path::new("."))?;
         Ok(ConnectSpec {
             name: name.into(),
             url: self.url.clone(),

@@ -18,6 +18,7 @@ use crate::collection::Dur;
 use crate::jsonpath::JsonPath;
 use crate::record::Saver;
 use crate::runner::mask::{is_secret_header, Masker};
+use crate::runner::tls::TlsFiles;
 use crate::template::{Scope, Template};
 use crate::watch::{End, Event, Plan, Target, WatchError};
 
@@ -55,6 +56,12 @@ pub struct WatchArgs {
     /// Accept any TLS certificate
     #[arg(long, conflicts_with = "ca")]
     pub insecure: bool,
+    /// A PEM client certificate, for servers that ask for one (with --key)
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of --cert
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
     /// A variable for `{{ K }}` in the URL, headers and --send, never printed (repeatable)
     #[arg(long = "secret", value_name = "K=V", value_parser = parse_kv)]
     pub secrets: Vec<(String, String)>,
@@ -121,8 +128,12 @@ fn setup(args: &WatchArgs) -> Result<Setup, String> {
             url: expand("the URL", &args.url)?,
             headers,
             subprotocols: args.subprotocols.clone(),
-            ca: args.ca.clone(),
-            insecure: args.insecure,
+            tls: TlsFiles {
+                ca: args.ca.clone(),
+                cert: args.cert.clone(),
+                key: args.key.clone(),
+                insecure: args.insecure,
+            },
         },
         plan: Plan {
             send,

@@ -109,6 +109,45 @@ pub struct Tls {
     pub ca: Option<Spanned<Template>>,
     #[serde(default)]
     pub insecure: bool,
+    /// A PEM client certificate (chain first), for servers that ask for one; with `key`.
+    pub cert: Option<Spanned<Template>>,
+    /// The PEM private key of `cert`.
+    pub key: Option<Spanned<Template>>,
+}
+
+impl Tls {
+    /// A client certificate needs its key, and a key its certificate: the error and its line.
+    fn check(&self) -> Result<(), (usize, String)> {
+        match (&self.cert, &self.key) {
+            (Some(cert), None) => Err((
+                cert.referenced.line() as usize,
+                "`tls.cert` needs `tls.key`: the PEM private key of the client certificate".into(),
+            )),
+            (None, Some(key)) => Err((
+                key.referenced.line() as usize,
+                "`tls.key` needs `tls.cert`: the PEM client certificate it belongs to".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The files it names, its templates expanded with `scope`.
+    pub fn files(
+        &self,
+        scope: &crate::template::Scope<'_>,
+    ) -> Result<crate::runner::tls::TlsFiles, crate::template::TemplateError> {
+        let expand = |t: &Option<Spanned<Template>>| {
+            t.as_ref()
+                .map(|t| t.value.expand(scope).map(PathBuf::from))
+                .transpose()
+        };
+        Ok(crate::runner::tls::TlsFiles {
+            ca: expand(&self.ca)?,
+            cert: expand(&self.cert)?,
+            key: expand(&self.key)?,
+            insecure: self.insecure,
+        })
+    }
 }
 
 /// A mock server (docs/format.md, "Mocks and recordings").
@@ -445,6 +484,7 @@ fn build_request(
         graphql_ws: r.graphql_ws,
         stomp: r.stomp,
     };
+    r.tls.check().map_err(|(l, m)| at(l, m))?;
     let connections = match (r.url, r.connections) {
         (Some(url), None) => vec![Connection {
             name: DEFAULT_CONN.to_string(),
@@ -462,6 +502,7 @@ fn build_request(
             .map(|(name, c)| {
                 let line = c.referenced.line() as usize;
                 let protocol = c.value.protocol_keys().config(Some(&keys));
+                c.value.tls.check().map_err(|(l, m)| at(l, m))?;
                 Ok(Connection {
                     name,
                     line,

@@ -40,7 +40,9 @@ pub fn schema() -> Value {
     let tls = obj(
         json!({
             "ca": { "description": "PEM file of the CA that signed the server's certificate", "type": "string" },
-            "insecure": { "description": "Accept any certificate", "type": "boolean" }
+            "insecure": { "description": "Accept any certificate", "type": "boolean" },
+            "cert": { "description": "PEM client certificate (chain first), for servers that ask for one; with key", "type": "string" },
+            "key": { "description": "PEM private key of cert (RSA, EC or Ed25519)", "type": "string" }
         }),
         &[],
     );

@@ -325,7 +325,13 @@ impl PyStream {
         max_message_size: Option<usize>,
     ) -> PyResult<Self> {
         let timeout = duration_arg(timeout)?;
-        let tls = crate::runner::tls::client_config(None, insecure, Path::new("."))
+        let tls = crate::runner::tls::client_config(
+            &crate::runner::tls::TlsFiles {
+                insecure,
+                ..Default::default()
+            },
+            Path::new("."),
+        )
             .map_err(|e| connection_failed(py, e))?;
         let spec = ConnectSpec {
             name: "stream".into(),

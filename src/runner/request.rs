@@ -1,7 +1,6 @@
 //! Running one request: open its connections, run its steps in order (`steps/`), `repeat`
 //! times, and record what happened; a request with `load:` is run by `load.rs`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -280,12 +279,8 @@ pub(super) fn connect_specs(
             .map(|p| p.expand(scope))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| fail(e.to_string()))?;
-        let ca = match &c.tls.ca {
-            Some(ca) => Some(ca.value.expand(scope).map_err(|e| fail(e.to_string()))?),
-            None => None,
-        };
-        let tls = super::tls::client_config(ca.as_deref().map(Path::new), c.tls.insecure, &base)
-            .map_err(fail)?;
+        let files = c.tls.files(scope).map_err(|e| fail(e.to_string()))?;
+        let tls = super::tls::client_config(&files, &base).map_err(fail)?;
         specs.push(ConnectSpec {
             name: c.name.clone(),
             url,

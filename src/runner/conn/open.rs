@@ -87,7 +87,10 @@ pub fn describe_ws_error(e: &tungstenite::Error) -> String {
             }
             _ => {
                 let text = io.to_string();
-                if text.contains("failed to lookup address") || text.contains("Name or service not known") {
+                if text.contains("CertificateRequired") {
+                    // The alert a TLS 1.3 server sends when it demands a client certificate.
+                    format!("the server asked for a client certificate; give one with `tls: {{cert: FILE, key: FILE}}` ({text})")
+                } else if text.contains("failed to lookup address") || text.contains("Name or service not known") {
                     format!("unknown host ({text})")
                 } else if text.contains("InvalidCertificate") || text.contains("invalid peer certificate") {
                     format!("the server's TLS certificate is not trusted ({text}); use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`")
