@@ -64,6 +64,8 @@ pub struct Defaults {
     pub timeout: Option<Dur>,
     pub connect_timeout: Option<Dur>,
     pub max_message_size: Option<Size>,
+    /// The proxy of every connection (`none`: connect directly), over the environment's.
+    pub proxy: Option<Spanned<Template>>,
 }
 
 /// One request: its connections (all opened before the first step) and its steps.
@@ -97,6 +99,9 @@ pub struct Connection {
     pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
+    /// Its `proxy:` (or its request's): a URL or `none`, over `defaults.proxy` and the
+    /// environment's.
+    pub proxy: Option<Spanned<Template>>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
     pub protocol: ProtocolConfig,
 }
@@ -113,6 +118,21 @@ pub struct Tls {
     pub cert: Option<Spanned<Template>>,
     /// The PEM private key of `cert`.
     pub key: Option<Spanned<Template>>,
+}
+
+/// A `proxy:` without templates must be `none` or a proxy URL wsrun speaks: the error and its
+/// line. One with templates is checked when it is expanded.
+pub(crate) fn check_proxy(proxy: Option<&Spanned<Template>>) -> Result<(), (usize, String)> {
+    let Some(p) = proxy.filter(|p| !p.value.has_vars()) else {
+        return Ok(());
+    };
+    let text = p.value.to_string();
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(());
+    }
+    crate::runner::proxy::Proxy::parse(text.trim())
+        .map(drop)
+        .map_err(|e| (p.referenced.line() as usize, e.to_string()))
 }
 
 impl Tls {
@@ -277,6 +297,7 @@ struct RawRequest {
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    proxy: Option<Spanned<Template>>,
     timeout: Option<Dur>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
@@ -304,6 +325,7 @@ struct RawConnection {
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    proxy: Option<Spanned<Template>>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
     #[serde(rename = "graphql-ws")]
@@ -402,6 +424,7 @@ impl Collection {
             requests.push(build_request(spanned, &requests, &at)?);
         }
 
+        check_proxy(raw.defaults.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
         let name = raw.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -485,6 +508,7 @@ fn build_request(
         stomp: r.stomp,
     };
     r.tls.check().map_err(|(l, m)| at(l, m))?;
+    check_proxy(r.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
     let connections = match (r.url, r.connections) {
         (Some(url), None) => vec![Connection {
             name: DEFAULT_CONN.to_string(),
@@ -494,6 +518,7 @@ fn build_request(
             subprotocols: r.subprotocols,
             tls: r.tls,
             connect_timeout: r.connect_timeout.map(|d| d.0),
+            proxy: r.proxy.clone(),
             protocol: keys.config(None).map_err(|(l, m)| at(l, m))?,
         }],
         (None, Some(conns)) if !conns.0.is_empty() => conns
@@ -503,6 +528,7 @@ fn build_request(
                 let line = c.referenced.line() as usize;
                 let protocol = c.value.protocol_keys().config(Some(&keys));
                 c.value.tls.check().map_err(|(l, m)| at(l, m))?;
+                check_proxy(c.value.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
                 Ok(Connection {
                     name,
                     line,
@@ -511,6 +537,7 @@ fn build_request(
                     subprotocols: c.value.subprotocols,
                     tls: c.value.tls,
                     connect_timeout: c.value.connect_timeout.map(|d| d.0),
+                    proxy: c.value.proxy.or_else(|| r.proxy.clone()),
                     protocol: protocol.map_err(|(l, m)| at(l, m))?,
                 })
             })

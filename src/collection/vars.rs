@@ -25,7 +25,10 @@ impl Request {
                     out.push((c.line, v.clone()));
                 }
             }
-            for file in [&c.tls.ca, &c.tls.cert, &c.tls.key].into_iter().flatten() {
+            for file in [&c.tls.ca, &c.tls.cert, &c.tls.key, &c.proxy]
+                .into_iter()
+                .flatten()
+            {
                 let line = file.referenced.line() as usize;
                 out.extend(file.value.vars().map(|v| (line, v.clone())));
             }

@@ -29,7 +29,7 @@ mod speak;
 
 pub use speak::serve_until;
 
-use open::{connect, describe_connect_error};
+use open::{connect, describe_connect_error, ConnectError};
 pub use open::{describe_ws_error, human_size};
 
 type Ws = WebSocketStream<Wire<Stream>>;
@@ -65,6 +65,8 @@ pub struct ConnectSpec {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub connect_timeout: Duration,
     pub max_message_size: usize,
+    /// The proxy to tunnel through (`proxy:` or the environment), if any.
+    pub proxy: Option<crate::runner::proxy::Proxy>,
 }
 
 /// An open connection with its inbox of frames read but not yet consumed by a step.
@@ -159,13 +161,7 @@ impl Conn {
         // size would save nothing.
         config.read_buffer_size = buffer.max(4 << 10);
         config.write_buffer_size = buffer.min(config.write_buffer_size);
-        let connecting = connect(
-            request,
-            config,
-            spec.tls.clone(),
-            spec.max_message_size,
-            buffer,
-        );
+        let connecting = connect(request, config, spec, buffer);
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
@@ -176,6 +172,12 @@ impl Conn {
                 )
             })?
             .map_err(|e| {
+                let e = match e {
+                    ConnectError::Proxy(e) => {
+                        return format!("could not connect to {}: {e}", spec.url)
+                    }
+                    ConnectError::Ws(e) => e,
+                };
                 if matches!(
                     e,
                     tungstenite::Error::Protocol(

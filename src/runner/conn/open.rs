@@ -1,13 +1,12 @@
 //! Opening a connection: TCP, TLS, the WebSocket handshake through [`Wire`], and the sentences
 //! that say why it failed (refused, redirected, a TLS mismatch, a subprotocol disagreement).
 
-use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::Ws;
+use super::{ConnectSpec, Ws};
+use crate::runner::proxy::{open_tcp, OpenError, ProxyError};
 use crate::runner::stream::Stream;
 use crate::runner::wire::Wire;
 
@@ -17,10 +16,9 @@ use crate::runner::wire::Wire;
 pub(super) async fn connect(
     request: Request,
     config: WebSocketConfig,
-    tls: Option<Arc<rustls::ClientConfig>>,
-    max_message_size: usize,
+    spec: &ConnectSpec,
     read_size: usize,
-) -> Result<(Ws, Response), tungstenite::Error> {
+) -> Result<(Ws, Response), ConnectError> {
     use tungstenite::error::{TlsError, UrlError};
     use tungstenite::stream::Mode;
     use tungstenite::Error as E;
@@ -37,20 +35,40 @@ pub(super) async fn connect(
         Mode::Plain => 80,
         Mode::Tls => 443,
     });
-    let tcp = TcpStream::connect((host.as_str(), port)).await?;
-    tcp.set_nodelay(true)?;
+    let tcp = match open_tcp(spec.proxy.as_ref(), &host, port).await {
+        Ok(tcp) => tcp,
+        Err(OpenError::Proxy(e)) => return Err(ConnectError::Proxy(e)),
+        Err(OpenError::Io(e)) => return Err(E::Io(e).into()),
+    };
+    tcp.set_nodelay(true).map_err(E::Io)?;
     let stream = match mode {
         Mode::Plain => Stream::Plain(tcp),
         Mode::Tls => {
-            let config = tls.unwrap_or_else(crate::runner::tls::default_config);
+            let config = spec
+                .tls
+                .clone()
+                .unwrap_or_else(crate::runner::tls::default_config);
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            Stream::Tls(Box::new(connector.connect(name, tcp).await?))
+            Stream::Tls(Box::new(connector.connect(name, tcp).await.map_err(E::Io)?))
         }
     };
-    let wire = Wire::with_buffer(stream, max_message_size, read_size);
-    tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
+    let wire = Wire::with_buffer(stream, spec.max_message_size, read_size);
+    Ok(tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await?)
+}
+
+/// Why [`connect`] failed: the proxy on the way, or the connection itself.
+#[derive(Debug)]
+pub(super) enum ConnectError {
+    Proxy(ProxyError),
+    Ws(tungstenite::Error),
+}
+
+impl From<tungstenite::Error> for ConnectError {
+    fn from(e: tungstenite::Error) -> Self {
+        ConnectError::Ws(e)
+    }
 }
 
 /// Errors while opening: the same sentences, with the handshake's usual suspects named.
