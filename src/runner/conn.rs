@@ -91,6 +91,8 @@ pub struct Conn {
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
     /// Reads since the clock was last compared with the deadline (see [`Conn::read_until`]).
     unclocked: u32,
+    /// The opening handshake until the request takes it for its transcript.
+    handshake: Option<Box<crate::report::Handshake>>,
 }
 
 /// The transcript copies small payloads (`Recorder::received_text`): a shared one would pin
@@ -161,6 +163,8 @@ impl Conn {
         // size would save nothing.
         config.read_buffer_size = buffer.max(4 << 10);
         config.write_buffer_size = buffer.min(config.write_buffer_size);
+        // A load's thousands of users (the lean buffer) keep no transcript to show it in.
+        let mut handshake = (buffer > LEAN_BUFFER).then(|| open::sent(&spec.name, &request));
         let connecting = connect(request, config, spec, buffer);
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
@@ -196,6 +200,9 @@ impl Conn {
                     describe_connect_error(&spec.url, &e)
                 )
             })?;
+        if let Some(h) = &mut handshake {
+            open::answered(h, &response);
+        }
         if !spec.subprotocols.is_empty() {
             let agreed = response
                 .headers()
@@ -231,7 +238,13 @@ impl Conn {
             contract: None,
             timer: None,
             unclocked: 0,
+            handshake: handshake.map(Box::new),
         })
+    }
+
+    /// The opening handshake, for the transcript (once; `None` for a load's connections).
+    pub fn take_handshake(&mut self) -> Option<crate::report::Handshake> {
+        self.handshake.take().map(|h| *h)
     }
 
     pub fn closed(&self) -> Option<&Closed> {

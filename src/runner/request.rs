@@ -266,10 +266,14 @@ pub(super) async fn open_all(
     let mut conns = Vec::with_capacity(results.len());
     for (spec, result) in specs.iter().zip(results) {
         let result = match result {
-            Ok(mut conn) => conn
-                .handshake(spec.connect_timeout, rec)
-                .await
-                .map(|()| conn),
+            Ok(mut conn) => {
+                if let Some(h) = conn.take_handshake() {
+                    rec.handshake(h);
+                }
+                conn.handshake(spec.connect_timeout, rec)
+                    .await
+                    .map(|()| conn)
+            }
             Err(e) => Err(e),
         };
         match result {

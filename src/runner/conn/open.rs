@@ -6,6 +6,7 @@ use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::{ConnectSpec, Ws};
+use crate::report::Handshake;
 use crate::runner::proxy::{open_tcp, OpenError, ProxyError};
 use crate::runner::stream::Stream;
 use crate::runner::wire::Wire;
@@ -69,6 +70,47 @@ impl From<tungstenite::Error> for ConnectError {
     fn from(e: tungstenite::Error) -> Self {
         ConnectError::Ws(e)
     }
+}
+
+/// The handshake's request as it goes out: its line and headers (the response comes later).
+pub(super) fn sent(connection: &str, request: &Request) -> Handshake {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    Handshake {
+        connection: connection.into(),
+        request_line: format!("GET {target} HTTP/1.1"),
+        request_headers: header_list(request.headers()),
+        status_line: String::new(),
+        response_headers: Vec::new(),
+    }
+}
+
+/// Adds the server's answer to a handshake.
+pub(super) fn answered(handshake: &mut Handshake, response: &Response) {
+    let status = response.status();
+    handshake.status_line = format!(
+        "HTTP/1.1 {} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default()
+    )
+    .trim_end()
+    .to_string();
+    handshake.response_headers = header_list(response.headers());
+}
+
+fn header_list(headers: &tungstenite::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Errors while opening: the same sentences, with the handshake's usual suspects named.
