@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::collection::{Collection, LoadError, MockDef, OrderedMap, Request, Tls};
-use serde_saphyr::Spanned;
+use crate::collection::{Collection, LoadError, MockDef, OrderedMap, Request};
 use crate::options::RunOptions;
 use crate::template::{self, Lookup, Scope, TValue, TemplateError, VarRef};
 
@@ -351,51 +350,14 @@ fn check_files(prepared: &Prepared, vars: &HashMap<String, Value>) -> Result<(),
     };
     for &i in &prepared.selected {
         for c in &collection.requests[i].connections {
-            check_tls_files(collection, &c.tls, &scope)?;
+            c.tls.check_files(collection, &scope)?;
         }
-    }
-    Ok(())
-}
-
-/// A connection's `tls.ca`, `tls.cert` and `tls.key` exist and hold what they should (PEM
-/// certificates; a private key matching the certificate); errors point at the key's line.
-fn check_tls_files(collection: &Collection, tls: &Tls, scope: &Scope<'_>) -> Result<(), LoadError> {
-    let base = collection.base_dir();
-    // A name that cannot be expanded here was reported by the name check, or is a capture,
-    // which a connection cannot see: opening it will say so.
-    let expand = |t: &Spanned<crate::template::Template>| {
-        t.value
-            .expand(scope)
-            .ok()
-            .map(|file| (base.join(file), t.referenced.line() as usize))
-    };
-    if let Some((path, line)) = tls.ca.as_ref().and_then(expand) {
-        file_exists(&path)
-            .map_err(|why| format!("cannot read the CA file {}: {why}", path.display()))
-            .and_then(|()| crate::runner::tls::read_certs(&path, "CA file").map(drop))
-            .map_err(|message| collection.error_at(line, message))?;
-    }
-    let cert = tls.cert.as_ref().and_then(expand);
-    let key = tls.key.as_ref().and_then(expand);
-    if let (Some((cert, cert_line)), Some((key, key_line))) = (cert, key) {
-        for (path, line, what) in [(&cert, cert_line, "certificate"), (&key, key_line, "key")] {
-            file_exists(path).map_err(|why| {
-                collection.error_at(
-                    line,
-                    format!("cannot read the client {what} file {}: {why}", path.display()),
-                )
-            })?;
-        }
-        crate::runner::tls::read_certs(&cert, "client certificate file")
-            .map_err(|message| collection.error_at(cert_line, message))?;
-        crate::runner::tls::client_identity(&cert, &key)
-            .map_err(|message| collection.error_at(key_line, message))?;
     }
     Ok(())
 }
 
 /// Why `path` is not a readable file, in the words of [`LoadError::io`].
-fn file_exists(path: &Path) -> Result<(), String> {
+pub(crate) fn file_exists(path: &Path) -> Result<(), String> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Err("it is a folder".into()),
         Ok(_) => Ok(()),

@@ -31,8 +31,14 @@ fn verbose_shows_the_handshake_sent_and_answered_with_secrets_masked() {
     ] {
         assert!(out.contains(&line), "missing {line:?} in:\n{out}");
     }
-    assert!(out.contains("      default →   sec-websocket-key: "), "{out}");
-    assert!(out.contains("      default ←   sec-websocket-accept: "), "{out}");
+    assert!(
+        out.contains("      default →   sec-websocket-key: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("      default ←   sec-websocket-accept: "),
+        "{out}"
+    );
     assert!(!out.contains("tok-123456"), "{out}");
     // The handshake comes before the frames.
     let handshake = out.find("101 Switching Protocols").expect("status line");
@@ -50,5 +56,9 @@ fn without_verbose_no_handshake_is_shown() {
     );
     let run = ws.run_collection(&yaml, &[]);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert!(!run.stdout.contains("Switching Protocols"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("Switching Protocols"),
+        "{}",
+        run.stdout
+    );
 }

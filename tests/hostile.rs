@@ -105,7 +105,11 @@ fn without_handshake_randomness(out: &str) -> String {
         .map(|line| {
             for prefix in ["sec-websocket-key: ", "sec-websocket-accept: ", "host: "] {
                 if let Some(at) = line.find(prefix) {
-                    let value = if prefix == "host: " { "SERVER" } else { "[KEY]" };
+                    let value = if prefix == "host: " {
+                        "SERVER"
+                    } else {
+                        "[KEY]"
+                    };
                     return format!("{}{value}\n", &line[..at + prefix.len()]);
                 }
             }

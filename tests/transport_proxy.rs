@@ -257,10 +257,17 @@ fn proxy_credentials_are_sent_and_never_printed() {
     );
     let ws = cli::Workspace::new();
     for proxy in [&http, &socks] {
-        let scheme = if std::ptr::eq(proxy, &http) { "http" } else { "socks5h" };
+        let scheme = if std::ptr::eq(proxy, &http) {
+            "http"
+        } else {
+            "socks5h"
+        };
         let good = collection(
             "ws://echo.test/",
-            &format!("defaults: {{ proxy: \"{scheme}://alice:s3cr3t-pw@{}\" }}\n", proxy.addr),
+            &format!(
+                "defaults: {{ proxy: \"{scheme}://alice:s3cr3t-pw@{}\" }}\n",
+                proxy.addr
+            ),
         );
         let run = ws.run_collection(&good, &["-v"]);
         assert_eq!(run.code, 0, "{}", run.output());
@@ -307,7 +314,10 @@ fn each_way_a_proxy_says_no_is_a_clear_error() {
     ];
     let ws = cli::Workspace::new();
     for (proxy, expected) in cases {
-        let yaml = collection("ws://echo.test/", &format!("defaults: {{ proxy: \"{proxy}\" }}\n"));
+        let yaml = collection(
+            "ws://echo.test/",
+            &format!("defaults: {{ proxy: \"{proxy}\" }}\n"),
+        );
         let run = ws.run_collection(&yaml, &[]);
         assert_eq!(run.code, 1, "{proxy}: {}", run.output());
         assert!(

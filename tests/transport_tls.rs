@@ -109,7 +109,9 @@ fn client_cert(ca: &Pem, alg: &'static rcgen::SignatureAlgorithm) -> Pem {
     let issuer = Issuer::from_params(ca.params.as_ref().expect("a CA made here"), ca_key);
     let params = CertificateParams::new(vec!["client".to_string()]).expect("parameters");
     let key = KeyPair::generate_for(alg).expect("generate a client key");
-    let cert = params.signed_by(&key, &issuer).expect("sign the client certificate");
+    let cert = params
+        .signed_by(&key, &issuer)
+        .expect("sign the client certificate");
     Pem {
         cert: cert.pem(),
         key: key.serialize_pem(),
@@ -121,8 +123,17 @@ fn client_cert(ca: &Pem, alg: &'static rcgen::SignatureAlgorithm) -> Pem {
 
 /// A server presenting `server`, demanding a client certificate signed by `client_ca` when given.
 fn server_config(server: &Pem, client_ca: Option<&Pem>) -> rustls::ServerConfig {
+    server_config_for(server, client_ca, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`server_config`] speaking only `versions`.
+fn server_config_for(
+    server: &Pem,
+    client_ca: Option<&Pem>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> rustls::ServerConfig {
     let builder = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("protocol versions");
     let builder = match client_ca {
         Some(ca) => {
@@ -169,7 +180,8 @@ fn a_different_self_signed_certificate_in_tls_ca_is_still_refused() {
     let run = ws.run_collection(&collection(&server.url(), "{ ca: other.pem }"), &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout.contains("the server's TLS certificate is not trusted"),
+        run.stdout
+            .contains("the server's TLS certificate is not trusted"),
         "{}",
         run.stdout
     );
@@ -219,7 +231,10 @@ fn a_server_demanding_a_client_certificate_accepts_an_rsa_one_made_by_openssl() 
     let ws = cli::Workspace::new();
     // webpki (the server side here) takes no `CA:TRUE` certificate from a client, so the
     // client's is signed by a CA of its own, as `openssl x509 -req` does it.
-    ws.write("client.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
+    ws.write(
+        "client.ext",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    );
     let openssl = |args: &[&str]| {
         let made = std::process::Command::new("openssl")
             .args(args)
@@ -233,12 +248,33 @@ fn a_server_demanding_a_client_certificate_accepts_an_rsa_one_made_by_openssl() 
         "-keyout", "ca.key", "-out", "ca.pem",
     ]);
     openssl(&[
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=client", "-keyout",
-        "client.key", "-out", "client.csr",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=client",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
     ]);
     openssl(&[
-        "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "client.ext", "-out", "client.pem",
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "client.ext",
+        "-out",
+        "client.pem",
     ]);
     let ca_pem = std::fs::read_to_string(ws.path().join("ca.pem")).expect("ca.pem");
     let client_ca = Pem {
@@ -273,6 +309,26 @@ fn a_server_demanding_a_client_certificate_without_one_says_so() {
         run.stdout
     );
     assert!(!run.stdout.contains("plain ws://"), "{}", run.stdout);
+}
+
+#[test]
+fn a_tls12_server_demanding_a_client_certificate_without_one_says_so_too() {
+    // TLS 1.2 has no "certificate required" alert: the refusal is a bare handshake failure.
+    let server_pem = self_signed_ca(&["127.0.0.1", "localhost"]);
+    let client_ca = self_signed_ca(&["client-ca"]);
+    let config = server_config_for(&server_pem, Some(&client_ca), &[&rustls::version::TLS12]);
+    let server = TlsEcho::start(config);
+    let ws = cli::Workspace::new();
+    ws.write("server.pem", &server_pem.cert);
+    let run = ws.run_collection(&collection(&server.url(), "{ ca: server.pem }"), &[]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains(
+            "the server asked for a client certificate; give one with `tls: {cert: FILE, key: FILE}`"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -327,7 +383,11 @@ fn bad_client_certificate_files_are_errors_at_load_with_their_line() {
             "c.yaml:5",
             "`tls.cert` needs `tls.key`",
         ),
-        ("      ca: garbage.pem\n", "c.yaml:5", "holds no certificate"),
+        (
+            "      ca: garbage.pem\n",
+            "c.yaml:5",
+            "holds no certificate",
+        ),
     ];
     for (tls, at, message) in cases {
         let yaml = format!(

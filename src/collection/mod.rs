@@ -12,6 +12,7 @@ mod socketio;
 mod step;
 mod stomp;
 mod subscribe;
+mod transport;
 mod vars;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub use socketio::*;
 pub use step::*;
 pub use stomp::*;
 pub use subscribe::Subscribe;
+use transport::check_proxy;
+pub use transport::Tls;
 pub use vars::LAST_ID;
 
 use crate::matcher::Matcher;
@@ -104,70 +107,6 @@ pub struct Connection {
     pub proxy: Option<Spanned<Template>>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
     pub protocol: ProtocolConfig,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tls {
-    /// A PEM file of the CA that signed the server's certificate (relative to the collection),
-    /// with the line it is on.
-    pub ca: Option<Spanned<Template>>,
-    #[serde(default)]
-    pub insecure: bool,
-    /// A PEM client certificate (chain first), for servers that ask for one; with `key`.
-    pub cert: Option<Spanned<Template>>,
-    /// The PEM private key of `cert`.
-    pub key: Option<Spanned<Template>>,
-}
-
-/// A `proxy:` without templates must be `none` or a proxy URL wsrun speaks: the error and its
-/// line. One with templates is checked when it is expanded.
-pub(crate) fn check_proxy(proxy: Option<&Spanned<Template>>) -> Result<(), (usize, String)> {
-    let Some(p) = proxy.filter(|p| !p.value.has_vars()) else {
-        return Ok(());
-    };
-    let text = p.value.to_string();
-    if text.trim().eq_ignore_ascii_case("none") {
-        return Ok(());
-    }
-    crate::runner::proxy::Proxy::parse(text.trim())
-        .map(drop)
-        .map_err(|e| (p.referenced.line() as usize, e.to_string()))
-}
-
-impl Tls {
-    /// A client certificate needs its key, and a key its certificate: the error and its line.
-    fn check(&self) -> Result<(), (usize, String)> {
-        match (&self.cert, &self.key) {
-            (Some(cert), None) => Err((
-                cert.referenced.line() as usize,
-                "`tls.cert` needs `tls.key`: the PEM private key of the client certificate".into(),
-            )),
-            (None, Some(key)) => Err((
-                key.referenced.line() as usize,
-                "`tls.key` needs `tls.cert`: the PEM client certificate it belongs to".into(),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// The files it names, its templates expanded with `scope`.
-    pub fn files(
-        &self,
-        scope: &crate::template::Scope<'_>,
-    ) -> Result<crate::runner::tls::TlsFiles, crate::template::TemplateError> {
-        let expand = |t: &Option<Spanned<Template>>| {
-            t.as_ref()
-                .map(|t| t.value.expand(scope).map(PathBuf::from))
-                .transpose()
-        };
-        Ok(crate::runner::tls::TlsFiles {
-            ca: expand(&self.ca)?,
-            cert: expand(&self.cert)?,
-            key: expand(&self.key)?,
-            insecure: self.insecure,
-        })
-    }
 }
 
 /// A mock server (docs/format.md, "Mocks and recordings").

@@ -332,7 +332,7 @@ impl PyStream {
             },
             Path::new("."),
         )
-            .map_err(|e| connection_failed(py, e))?;
+        .map_err(|e| connection_failed(py, e))?;
         let spec = ConnectSpec {
             name: "stream".into(),
             url: url.clone(),

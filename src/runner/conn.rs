@@ -180,6 +180,16 @@ impl Conn {
                     ConnectError::Proxy(e) => {
                         return format!("could not connect to {}: {e}", spec.url)
                     }
+                    ConnectError::NoClientCert(why) if why.starts_with(open::NO_CLIENT_CERT) => {
+                        return format!("could not connect to {}: {why}", spec.url)
+                    }
+                    ConnectError::NoClientCert(why) => {
+                        return format!(
+                            "could not connect to {}: {} ({why})",
+                            spec.url,
+                            open::NO_CLIENT_CERT
+                        )
+                    }
                     ConnectError::Ws(e) => e,
                 };
                 if matches!(

@@ -314,7 +314,9 @@ async fn connect_http(
 /// Redacts the password of a URL for an error message.
 fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.split_once('@').map_or(url.to_string(), |(_, h)| format!("***@{h}"));
+        return url
+            .split_once('@')
+            .map_or(url.to_string(), |(_, h)| format!("***@{h}"));
     };
     match rest.split_once('@') {
         Some((_, host)) => format!("{scheme}://***@{host}"),

@@ -9,11 +9,11 @@ use super::conn::{Conn, ConnectSpec, Recorder};
 use super::iteration::{run_steps, Sink, StepRun};
 use super::mask::{is_secret_header, Masker};
 use super::max_message_size;
+use super::proxy::Proxy;
 use super::steps::{Ctx, State};
 use crate::collection::{latency_check, Request};
 use crate::latency::{format_ms, Bounds, Latency, Stat, Unit};
 use crate::protocol::Protocol;
-use super::proxy::Proxy;
 use crate::report::{Failure, Outcome, RequestReport, StepReport};
 use crate::template::Scope;
 

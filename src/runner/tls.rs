@@ -2,6 +2,7 @@
 //! be the server's own self-signed certificate), no verification at all (`tls.insecure`), and
 //! a client certificate (`tls.cert` + `tls.key`).
 
+pub mod asked;
 mod pinned;
 
 use std::path::{Path, PathBuf};

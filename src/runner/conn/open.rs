@@ -42,6 +42,7 @@ pub(super) async fn connect(
         Err(OpenError::Io(e)) => return Err(E::Io(e).into()),
     };
     tcp.set_nodelay(true).map_err(E::Io)?;
+    let mut asked = None;
     let stream = match mode {
         Mode::Plain => Stream::Plain(tcp),
         Mode::Tls => {
@@ -49,20 +50,45 @@ pub(super) async fn connect(
                 .tls
                 .clone()
                 .unwrap_or_else(crate::runner::tls::default_config);
+            let (config, noticed) = match crate::runner::tls::asked::noticing(&config) {
+                Some((copy, asked)) => (copy, Some(asked)),
+                None => (config, None),
+            };
+            asked = noticed;
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            Stream::Tls(Box::new(connector.connect(name, tcp).await.map_err(E::Io)?))
+            let tls = connector.connect(name, tcp).await.map_err(E::Io);
+            match tls {
+                Ok(tls) => Stream::Tls(Box::new(tls)),
+                Err(e) => return Err(client_cert_missing(e, asked.as_deref())),
+            }
         }
     };
     let wire = Wire::with_buffer(stream, spec.max_message_size, read_size);
-    Ok(tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await?)
+    tokio_tungstenite::client_async_with_config(request, wire, Some(config))
+        .await
+        .map_err(|e| client_cert_missing(e, asked.as_deref()))
+}
+
+/// A failure after the server asked for a client certificate we did not have is taken to be
+/// its refusal (TLS 1.3 servers say so only after the handshake: at the first read).
+fn client_cert_missing(
+    e: tungstenite::Error,
+    asked: Option<&crate::runner::tls::asked::Asked>,
+) -> ConnectError {
+    match asked {
+        Some(a) if a.was_asked() => ConnectError::NoClientCert(describe_ws_error(&e)),
+        _ => ConnectError::Ws(e),
+    }
 }
 
 /// Why [`connect`] failed: the proxy on the way, or the connection itself.
 #[derive(Debug)]
 pub(super) enum ConnectError {
     Proxy(ProxyError),
+    /// The server asked for a client certificate, got none, and gave up (what it said).
+    NoClientCert(String),
     Ws(tungstenite::Error),
 }
 
@@ -129,6 +155,10 @@ pub(super) fn describe_connect_error(url: &str, e: &tungstenite::Error) -> Strin
     text
 }
 
+/// What a server that wants a client certificate and got none is told apart by.
+pub(super) const NO_CLIENT_CERT: &str =
+    "the server asked for a client certificate; give one with `tls: {cert: FILE, key: FILE}`";
+
 /// Turns tungstenite's errors into sentences.
 pub fn describe_ws_error(e: &tungstenite::Error) -> String {
     use tungstenite::error::{CapacityError, ProtocolError};
@@ -149,7 +179,7 @@ pub fn describe_ws_error(e: &tungstenite::Error) -> String {
                 let text = io.to_string();
                 if text.contains("CertificateRequired") {
                     // The alert a TLS 1.3 server sends when it demands a client certificate.
-                    format!("the server asked for a client certificate; give one with `tls: {{cert: FILE, key: FILE}}` ({text})")
+                    format!("{NO_CLIENT_CERT} ({text})")
                 } else if text.contains("failed to lookup address") || text.contains("Name or service not known") {
                     format!("unknown host ({text})")
                 } else if text.contains("InvalidCertificate") || text.contains("invalid peer certificate") {
