@@ -365,3 +365,41 @@ fn a_bad_proxy_url_is_an_error_at_load_with_its_line() {
         run.output()
     );
 }
+
+#[test]
+fn watch_takes_a_proxy_and_none_ignores_the_environment() {
+    let echo = common::echo();
+    let proxy = TestProxy::start(Mode::Http(None), echo.addr());
+    let ws = cli::Workspace::new();
+    let via = format!("http://{}", proxy.addr);
+    let run = ws.wsrun_within(
+        &[
+            "watch",
+            "ws://echo.test/",
+            "--proxy",
+            &via,
+            "--send",
+            "hi",
+            "--count",
+            "1",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(run.stdout.contains("hi"), "{}", run.stdout);
+    assert_eq!(proxy.asked().len(), 1);
+    let run = ws.wsrun_env(
+        &[
+            "watch",
+            &echo.url(),
+            "--proxy",
+            "none",
+            "--send",
+            "hi",
+            "--count",
+            "1",
+        ],
+        &[("HTTP_PROXY", "http://127.0.0.1:9"), ("NO_PROXY", "")],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+}
