@@ -403,3 +403,50 @@ fn watch_takes_a_proxy_and_none_ignores_the_environment() {
     );
     assert_eq!(run.code, 0, "{}", run.output());
 }
+
+#[test]
+fn wss_goes_end_to_end_through_the_tunnel_checking_the_url_s_host() {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    let cert = rcgen::generate_simple_self_signed(vec!["echo.test".into()]).expect("certificate");
+    let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(
+        cert.signing_key.serialize_der().into(),
+    );
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let upstream = listener.local_addr().expect("address");
+    let server = runtime().spawn(async move {
+        use futures_util::{SinkExt, StreamExt};
+        let listener = TcpListener::from_std(listener).expect("listener");
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    if m.is_text() && ws.send(m).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let proxy = TestProxy::start(Mode::Http(None), upstream);
+    let ws = cli::Workspace::new();
+    ws.write("ca.pem", &cert.cert.pem());
+    let extra = format!("defaults: {{ proxy: \"http://{}\" }}\n", proxy.addr);
+    let yaml = collection("wss://echo.test:8443/", &extra)
+        .replace("    steps:", "    tls: { ca: ca.pem }\n    steps:");
+    let run = ws.run_collection(&yaml, &[]);
+    server.abort();
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(proxy.asked()[0].starts_with("CONNECT echo.test:8443 HTTP/1.1\r\n"));
+}

@@ -147,15 +147,16 @@ pub fn choose(
     }
 }
 
-/// The environment's proxy for `url`, as curl chooses it: `https_proxy` for `wss://`,
-/// `http_proxy` for `ws://`, else `all_proxy` (lower case first, then upper case), unless
+/// The environment's proxy for `url`, as curl chooses it: `https_proxy` for `wss://` (and
+/// `https://`), `http_proxy` for `ws://` (and `http://`), else `all_proxy` (lower case first, then upper case), unless
 /// `no_proxy` names the host. Loopback hosts never go through one from the environment: a
 /// corporate proxy cannot reach the machine's own test servers and mocks.
 pub fn from_env(
     url: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<Proxy>, ProxyError> {
-    let secure = url.len() >= 6 && url[..6].eq_ignore_ascii_case("wss://");
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    let secure = scheme.eq_ignore_ascii_case("wss") || scheme.eq_ignore_ascii_case("https");
     let Some(host) = url_host(url) else {
         return Ok(None);
     };
@@ -390,6 +391,8 @@ mod tests {
         let host = |url| from_env(url, env(&vars)).expect("valid").map(|p| p.host);
         assert_eq!(host("wss://example.com/x").as_deref(), Some("secure"));
         assert_eq!(host("ws://example.com/x").as_deref(), Some("lower"));
+        assert_eq!(host("HTTPS://example.com/x").as_deref(), Some("secure"));
+        assert_eq!(host("http://example.com/x").as_deref(), Some("lower"));
         let only_all = [("ALL_PROXY", "socks5://all:4")];
         let p = from_env("ws://example.com", env(&only_all)).expect("valid");
         assert_eq!(p.map(|p| p.host).as_deref(), Some("all"));
