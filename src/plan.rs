@@ -350,28 +350,14 @@ fn check_files(prepared: &Prepared, vars: &HashMap<String, Value>) -> Result<(),
     };
     for &i in &prepared.selected {
         for c in &collection.requests[i].connections {
-            let Some(ca) = &c.tls.ca else {
-                continue;
-            };
-            // A name that cannot be expanded here was reported by the name check, or is a
-            // capture, which a connection cannot see: opening it will say so.
-            let Ok(file) = ca.value.expand(&scope) else {
-                continue;
-            };
-            let path = base.join(file);
-            file_exists(&path).map_err(|why| {
-                collection.error_at(
-                    ca.referenced.line() as usize,
-                    format!("cannot read the CA file {}: {why}", path.display()),
-                )
-            })?;
+            c.tls.check_files(collection, &scope)?;
         }
     }
     Ok(())
 }
 
 /// Why `path` is not a readable file, in the words of [`LoadError::io`].
-fn file_exists(path: &Path) -> Result<(), String> {
+pub(crate) fn file_exists(path: &Path) -> Result<(), String> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Err("it is a folder".into()),
         Ok(_) => Ok(()),

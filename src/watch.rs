@@ -19,10 +19,11 @@ pub struct Target {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub subprotocols: Vec<String>,
-    /// A PEM CA file that signed the server's certificate (relative to the current folder).
-    pub ca: Option<std::path::PathBuf>,
-    /// Accept any certificate.
-    pub insecure: bool,
+    /// The CA file, client certificate and key (relative to the current folder), or
+    /// `insecure`.
+    pub tls: crate::runner::tls::TlsFiles,
+    /// `--proxy`: a proxy URL, or `none`; without it, the environment's.
+    pub proxy: Option<String>,
 }
 
 /// How long connecting (TCP, TLS and the WebSocket handshake) may take.
@@ -37,13 +38,17 @@ impl Target {
         }
     }
 
+    /// The proxy it goes through (`proxy`, else the environment's).
+    pub fn proxy(&self) -> Result<Option<crate::runner::proxy::Proxy>, String> {
+        crate::runner::proxy::choose(self.proxy.as_deref(), &self.url, |name| {
+            std::env::var(name).ok()
+        })
+        .map_err(|e| e.to_string())
+    }
+
     /// The connection to open, named `name` (in transcripts), with a request's default limits.
     pub fn connect_spec(&self, name: &str) -> Result<ConnectSpec, String> {
-        let tls = crate::runner::tls::client_config(
-            self.ca.as_deref(),
-            self.insecure,
-            std::path::Path::new("."),
-        )?;
+        let tls = crate::runner::tls::client_config(&self.tls, std::path::Path::new("."))?;
         Ok(ConnectSpec {
             name: name.into(),
             url: self.url.clone(),
@@ -52,6 +57,7 @@ impl Target {
             tls,
             connect_timeout: CONNECT_TIMEOUT,
             max_message_size: crate::collection::DEFAULT_MAX_MESSAGE_SIZE,
+            proxy: self.proxy()?,
         })
     }
 }

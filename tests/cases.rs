@@ -211,6 +211,8 @@ fn run_case(case: &Case) {
     let mut output = run.output();
     if let Some(url) = &url {
         output = output.replace(url, SERVER);
+        // The handshake's `host:` header (`-v`) names the server without the scheme.
+        output = output.replace(url.trim_start_matches("ws://"), "SERVER");
     }
     let workspace = ws.path().to_string_lossy();
     output = output.replace(workspace.as_ref(), "[WORKSPACE]");
@@ -220,6 +222,10 @@ fn run_case(case: &Case) {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_input_file(&case.path);
     settings.set_omit_expression(true);
+    // A handshake's key is random, and the server's accept is derived from it (`-v`).
+    settings.add_filter(r"(sec-websocket-(?:key|accept): )\S+", "$1[KEY]");
+    // A mock's port (the server's is `SERVER` already).
+    settings.add_filter(r"(host: 127\.0\.0\.1:)\d+", "$1[PORT]");
     settings.bind(|| insta::assert_snapshot!(case.name.as_str(), output));
 
     assert_eq!(

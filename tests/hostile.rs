@@ -98,6 +98,26 @@ fn self_signed() -> (Arc<tokio_rustls::rustls::ServerConfig>, String) {
     (Arc::new(config), pem)
 }
 
+/// `-v` output with the handshake's random key and accept, and the server's port, written as
+/// placeholders.
+fn without_handshake_randomness(out: &str) -> String {
+    out.lines()
+        .map(|line| {
+            for prefix in ["sec-websocket-key: ", "sec-websocket-accept: ", "host: "] {
+                if let Some(at) = line.find(prefix) {
+                    let value = if prefix == "host: " {
+                        "SERVER"
+                    } else {
+                        "[KEY]"
+                    };
+                    return format!("{}{value}\n", &line[..at + prefix.len()]);
+                }
+            }
+            format!("{line}\n")
+        })
+        .collect()
+}
+
 fn collection(url: &str, steps: &str, extra: &str) -> String {
     format!("{extra}requests:\n  - name: hostile\n    url: \"{url}\"\n    steps:\n{steps}")
 }
@@ -421,13 +441,23 @@ fn an_invalid_close_code_from_the_server_is_a_protocol_error_not_a_clean_1002() 
         &["-v"],
     );
     assert_eq!(run.code, 1, "{}", run.output());
-    let out = run.stdout.replace(&server.url(), "ws://SERVER");
+    let out = without_handshake_randomness(&run.stdout);
     insta::assert_snapshot!(out, @r#"
     c.yaml
       ✗ hostile
           step 1 expect_close c.yaml:5: the server closed the connection with code 999, which is not a valid close code (a protocol error by the server)
             expected  a close frame with code 1002
             actual    close code 999 (not a valid close code)
+          default → GET / HTTP/1.1
+          default →   host: SERVER
+          default →   connection: Upgrade
+          default →   upgrade: websocket
+          default →   sec-websocket-version: 13
+          default →   sec-websocket-key: [KEY]
+          default ← HTTP/1.1 101 Switching Protocols
+          default ←   connection: Upgrade
+          default ←   upgrade: websocket
+          default ←   sec-websocket-accept: [KEY]
           default ← [close] 999 bye
 
     1 request: 0 passed, 1 failed
@@ -490,13 +520,23 @@ fn server_text_cannot_inject_terminal_escapes_or_workflow_commands() {
     );
     assert_eq!(run.code, 1, "{}", run.output());
     assert_no_control_characters(&run.stdout);
-    insta::assert_snapshot!(run.stdout, @r#"
+    insta::assert_snapshot!(without_handshake_randomness(&run.stdout), @r#"
     c.yaml
       ✗ hostile
           step 1 expect c.yaml:5: the text does not match
             expected  "hello"
             actual    "bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r"
             message   bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r
+          default → GET / HTTP/1.1
+          default →   host: SERVER
+          default →   connection: Upgrade
+          default →   upgrade: websocket
+          default →   sec-websocket-version: 13
+          default →   sec-websocket-key: [KEY]
+          default ← HTTP/1.1 101 Switching Protocols
+          default ←   connection: Upgrade
+          default ←   upgrade: websocket
+          default ←   sec-websocket-accept: [KEY]
           default ← bye\n::warning file=x::y\u001b]0;pwned\u0007\u001b[2J\r
           default → [close] 1000
 

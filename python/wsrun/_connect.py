@@ -307,11 +307,17 @@ def connect(
     connect_timeout: Seconds = None,
     insecure: bool = False,
     ca: Optional[str] = None,
+    cert: Optional[str] = None,
+    key: Optional[str] = None,
+    proxy: Optional[str] = None,
     max_message_size: Optional[int] = None,
 ) -> Connection:
     """Opens a connection to ``url`` speaking ``protocol`` (``raw`` by default; ``jsonrpc``;
     its ``options`` as a collection writes them under the protocol's key). ``timeout`` is the
-    default of every step (5 s), ``connect_timeout`` of the handshake. A connection that
+    default of every step (5 s), ``connect_timeout`` of the handshake. ``ca``, ``cert`` and
+    ``key`` are PEM files (a client certificate needs both ``cert`` and ``key``); ``proxy`` is
+    ``http://[user:pass@]host:port``, ``socks5://…``, ``socks5h://…`` or ``"none"`` (without it,
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` apply). A connection that
     cannot open raises :class:`ConnectionFailed`: here, or, inside a running event loop, at
     ``async with`` or the first step."""
     request: Dict[str, Any] = {"name": url, "url": url}
@@ -319,8 +325,10 @@ def connect(
         request["headers"] = dict(headers) if isinstance(headers, Mapping) else dict(list(headers))
     if subprotocols is not None:
         request["subprotocols"] = list(subprotocols)
-    if insecure or ca is not None:
-        request["tls"] = _body(insecure=insecure or None, ca=ca)
+    if insecure or ca is not None or cert is not None or key is not None:
+        request["tls"] = _body(insecure=insecure or None, ca=ca, cert=cert, key=key)
+    if proxy is not None:
+        request["proxy"] = proxy
     if protocol is not None:
         request["protocol"] = protocol
         if options is not None:

@@ -18,6 +18,7 @@ use crate::collection::Dur;
 use crate::jsonpath::JsonPath;
 use crate::record::Saver;
 use crate::runner::mask::{is_secret_header, Masker};
+use crate::runner::tls::TlsFiles;
 use crate::template::{Scope, Template};
 use crate::watch::{End, Event, Plan, Target, WatchError};
 
@@ -58,6 +59,16 @@ pub struct WatchArgs {
     /// Accept any TLS certificate
     #[arg(long, conflicts_with = "ca")]
     pub insecure: bool,
+    /// A PEM client certificate, for servers that ask for one (with --key)
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of --cert
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Connect through this proxy (http://, socks5://, socks5h://; `none` to ignore
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY)
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// A variable for `{{ K }}` in the URL, headers and --send, never printed (repeatable)
     #[arg(long = "secret", value_name = "K=V", value_parser = parse_kv)]
     pub secrets: Vec<(String, String)>,
@@ -119,14 +130,24 @@ fn setup(args: &WatchArgs) -> Result<Setup, String> {
         Some(p) => Some(JsonPath::parse(p).map_err(|e| format!("--path: {e}"))?),
         None => None,
     };
-    Ok(Setup {
-        target: Target {
-            url: expand("the URL", &args.url)?,
-            headers,
-            subprotocols: args.subprotocols.clone(),
+    let target = Target {
+        url: expand("the URL", &args.url)?,
+        headers,
+        subprotocols: args.subprotocols.clone(),
+        proxy: args.proxy.clone(),
+        tls: TlsFiles {
             ca: args.ca.clone(),
+            cert: args.cert.clone(),
+            key: args.key.clone(),
             insecure: args.insecure,
         },
+    };
+    // A proxy's credentials are secrets; a bad proxy URL is reported when connecting.
+    if let Ok(Some(proxy)) = target.proxy() {
+        masker.extend(proxy.secrets());
+    }
+    Ok(Setup {
+        target,
         plan: Plan {
             send,
             count: args.count,

@@ -12,6 +12,7 @@ mod socketio;
 mod step;
 mod stomp;
 mod subscribe;
+mod transport;
 mod vars;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub use socketio::*;
 pub use step::*;
 pub use stomp::*;
 pub use subscribe::Subscribe;
+use transport::check_proxy;
+pub use transport::Tls;
 pub use vars::LAST_ID;
 
 use crate::matcher::Matcher;
@@ -64,6 +67,8 @@ pub struct Defaults {
     pub timeout: Option<Dur>,
     pub connect_timeout: Option<Dur>,
     pub max_message_size: Option<Size>,
+    /// The proxy of every connection (`none`: connect directly), over the environment's.
+    pub proxy: Option<Spanned<Template>>,
 }
 
 /// One request: its connections (all opened before the first step) and its steps.
@@ -97,18 +102,11 @@ pub struct Connection {
     pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
+    /// Its `proxy:` (or its request's): a URL or `none`, over `defaults.proxy` and the
+    /// environment's.
+    pub proxy: Option<Spanned<Template>>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
     pub protocol: ProtocolConfig,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tls {
-    /// A PEM file of the CA that signed the server's certificate (relative to the collection),
-    /// with the line it is on.
-    pub ca: Option<Spanned<Template>>,
-    #[serde(default)]
-    pub insecure: bool,
 }
 
 /// A mock server (docs/format.md, "Mocks and recordings").
@@ -238,6 +236,7 @@ struct RawRequest {
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    proxy: Option<Spanned<Template>>,
     timeout: Option<Dur>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
@@ -265,6 +264,7 @@ struct RawConnection {
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    proxy: Option<Spanned<Template>>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
     #[serde(rename = "graphql-ws")]
@@ -363,6 +363,7 @@ impl Collection {
             requests.push(build_request(spanned, &requests, &at)?);
         }
 
+        check_proxy(raw.defaults.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
         let name = raw.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -445,6 +446,8 @@ fn build_request(
         graphql_ws: r.graphql_ws,
         stomp: r.stomp,
     };
+    r.tls.check().map_err(|(l, m)| at(l, m))?;
+    check_proxy(r.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
     let connections = match (r.url, r.connections) {
         (Some(url), None) => vec![Connection {
             name: DEFAULT_CONN.to_string(),
@@ -454,6 +457,7 @@ fn build_request(
             subprotocols: r.subprotocols,
             tls: r.tls,
             connect_timeout: r.connect_timeout.map(|d| d.0),
+            proxy: r.proxy.clone(),
             protocol: keys.config(None).map_err(|(l, m)| at(l, m))?,
         }],
         (None, Some(conns)) if !conns.0.is_empty() => conns
@@ -462,6 +466,8 @@ fn build_request(
             .map(|(name, c)| {
                 let line = c.referenced.line() as usize;
                 let protocol = c.value.protocol_keys().config(Some(&keys));
+                c.value.tls.check().map_err(|(l, m)| at(l, m))?;
+                check_proxy(c.value.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
                 Ok(Connection {
                     name,
                     line,
@@ -470,6 +476,7 @@ fn build_request(
                     subprotocols: c.value.subprotocols,
                     tls: c.value.tls,
                     connect_timeout: c.value.connect_timeout.map(|d| d.0),
+                    proxy: c.value.proxy.or_else(|| r.proxy.clone()),
                     protocol: protocol.map_err(|(l, m)| at(l, m))?,
                 })
             })

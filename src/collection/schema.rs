@@ -40,7 +40,9 @@ pub fn schema() -> Value {
     let tls = obj(
         json!({
             "ca": { "description": "PEM file of the CA that signed the server's certificate", "type": "string" },
-            "insecure": { "description": "Accept any certificate", "type": "boolean" }
+            "insecure": { "description": "Accept any certificate", "type": "boolean" },
+            "cert": { "description": "PEM client certificate (chain first), for servers that ask for one; with key", "type": "string" },
+            "key": { "description": "PEM private key of cert (RSA, EC or Ed25519)", "type": "string" }
         }),
         &[],
     );
@@ -51,6 +53,7 @@ pub fn schema() -> Value {
         "subprotocols": { "type": "array", "items": { "type": "string" } },
         "tls": r("tls"),
         "connect_timeout": r("duration"),
+        "proxy": r("proxy"),
         "protocol": r("protocol"),
         "socketio": obj(json!({
             "namespace": { "description": "The namespace to connect to (default /)", "type": "string" },
@@ -114,7 +117,7 @@ pub fn schema() -> Value {
             "environments": { "type": "object", "additionalProperties": vars },
             "default_env": { "type": "string" },
             "mocks": { "type": "object", "additionalProperties": r("mock") },
-            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size") }), &[]),
+            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size"), "proxy": r("proxy") }), &[]),
             "secrets": { "type": "array", "items": { "type": "string" } },
             "requests": { "type": "array", "items": r("request") }
         },
@@ -122,6 +125,10 @@ pub fn schema() -> Value {
             "duration": duration,
             "size": size,
             "tls": tls,
+            "proxy": {
+                "description": "Connect through this proxy: http://[USER:PASS@]HOST:PORT (CONNECT), socks5:// or socks5h://; none ignores HTTPS_PROXY/HTTP_PROXY/ALL_PROXY",
+                "type": "string"
+            },
             "protocol": {
                 "description": "The protocol spoken inside the frames (default raw)",
                 "enum": PROTOCOL_NAMES

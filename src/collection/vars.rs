@@ -25,9 +25,12 @@ impl Request {
                     out.push((c.line, v.clone()));
                 }
             }
-            if let Some(ca) = &c.tls.ca {
-                let line = ca.referenced.line() as usize;
-                out.extend(ca.value.vars().map(|v| (line, v.clone())));
+            for file in [&c.tls.ca, &c.tls.cert, &c.tls.key, &c.proxy]
+                .into_iter()
+                .flatten()
+            {
+                let line = file.referenced.line() as usize;
+                out.extend(file.value.vars().map(|v| (line, v.clone())));
             }
             let mut options = Vec::new();
             c.protocol.vars(&mut options);

@@ -325,8 +325,14 @@ impl PyStream {
         max_message_size: Option<usize>,
     ) -> PyResult<Self> {
         let timeout = duration_arg(timeout)?;
-        let tls = crate::runner::tls::client_config(None, insecure, Path::new("."))
-            .map_err(|e| connection_failed(py, e))?;
+        let tls = crate::runner::tls::client_config(
+            &crate::runner::tls::TlsFiles {
+                insecure,
+                ..Default::default()
+            },
+            Path::new("."),
+        )
+        .map_err(|e| connection_failed(py, e))?;
         let spec = ConnectSpec {
             name: "stream".into(),
             url: url.clone(),
@@ -338,6 +344,8 @@ impl PyStream {
                 .unwrap_or(Duration::from_secs(10)),
             max_message_size: max_message_size
                 .unwrap_or(crate::collection::DEFAULT_MAX_MESSAGE_SIZE),
+            proxy: crate::runner::proxy::from_env(&url, |name| std::env::var(name).ok())
+                .map_err(|e| connection_failed(py, e.to_string()))?,
         };
         let initial = message::frames(send)?;
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);

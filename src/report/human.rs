@@ -113,6 +113,9 @@ pub fn failure_text(style: &Style, path: &str, step: Option<&StepReport>, f: &Fa
 pub fn transcript(style: &Style, r: &RequestReport) -> String {
     let mut out = String::new();
     let t = &r.transcript;
+    for h in &t.handshakes {
+        handshake(&mut out, style, h);
+    }
     for (i, frame) in t.frames().enumerate() {
         if i == t.head.len() && t.elided > 0 {
             let _ = writeln!(
@@ -145,6 +148,27 @@ pub fn transcript(style: &Style, r: &RequestReport) -> String {
         );
     }
     out
+}
+
+/// A connection's opening handshake: the request line and headers sent, the status and headers
+/// answered, each line under its connection's name and arrow as the frames are.
+fn handshake(out: &mut String, style: &Style, h: &super::Handshake) {
+    let sides = [
+        ("→", &h.request_line, &h.request_headers),
+        ("←", &h.status_line, &h.response_headers),
+    ];
+    for (arrow, first, headers) in sides {
+        let conn = style.dim(&h.connection);
+        let _ = writeln!(out, "      {conn} {arrow} {}", printable(first));
+        for (name, value) in headers {
+            let _ = writeln!(
+                out,
+                "      {conn} {arrow}   {}: {}",
+                style.dim(name),
+                printable(value)
+            );
+        }
+    }
 }
 
 /// The closing summary line (and why the run stopped, if it did).

@@ -378,10 +378,24 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The opening handshake of one connection, as sent and answered (`-v` shows it).
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub connection: std::sync::Arc<str>,
+    /// `GET /chat?room=1 HTTP/1.1`
+    pub request_line: String,
+    pub request_headers: Vec<(String, String)>,
+    /// `HTTP/1.1 101 Switching Protocols`
+    pub status_line: String,
+    pub response_headers: Vec<(String, String)>,
+}
+
 /// The frames of a request: the first `HEAD` and the last `TAIL`, so a million-message stream
 /// keeps a bounded transcript.
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
+    /// The handshake of each connection that opened, in the order they opened.
+    pub handshakes: Vec<Handshake>,
     pub head: Vec<Frame>,
     pub tail: VecDeque<Frame>,
     /// Frames left out between `head` and `tail`.

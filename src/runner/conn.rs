@@ -30,7 +30,7 @@ mod speak;
 
 pub use speak::serve_until;
 
-use open::{connect, describe_connect_error};
+use open::{connect, describe_connect_error, ConnectError};
 pub use open::{describe_ws_error, human_size};
 
 type Ws = WebSocketStream<Wire<Stream>>;
@@ -66,6 +66,8 @@ pub struct ConnectSpec {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub connect_timeout: Duration,
     pub max_message_size: usize,
+    /// The proxy to tunnel through (`proxy:` or the environment), if any.
+    pub proxy: Option<crate::runner::proxy::Proxy>,
 }
 
 /// An open connection with its inbox of frames read but not yet consumed by a step.
@@ -93,6 +95,8 @@ pub struct Conn {
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
     /// Reads since the clock was last compared with the deadline (see [`Conn::read_until`]).
     unclocked: u32,
+    /// The opening handshake until the request takes it for its transcript.
+    handshake: Option<Box<crate::report::Handshake>>,
 }
 
 /// The transcript copies small payloads (`Recorder::received_text`): a shared one would pin
@@ -163,13 +167,9 @@ impl Conn {
         // size would save nothing.
         config.read_buffer_size = buffer.max(4 << 10);
         config.write_buffer_size = buffer.min(config.write_buffer_size);
-        let connecting = connect(
-            request,
-            config,
-            spec.tls.clone(),
-            spec.max_message_size,
-            buffer,
-        );
+        // A load's thousands of users (the lean buffer) keep no transcript to show it in.
+        let mut handshake = (buffer > LEAN_BUFFER).then(|| open::sent(&spec.name, &request));
+        let connecting = connect(request, config, spec, buffer);
         let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
@@ -180,6 +180,22 @@ impl Conn {
                 )
             })?
             .map_err(|e| {
+                let e = match e {
+                    ConnectError::Proxy(e) => {
+                        return format!("could not connect to {}: {e}", spec.url)
+                    }
+                    ConnectError::NoClientCert(why) if why.starts_with(open::NO_CLIENT_CERT) => {
+                        return format!("could not connect to {}: {why}", spec.url)
+                    }
+                    ConnectError::NoClientCert(why) => {
+                        return format!(
+                            "could not connect to {}: {} ({why})",
+                            spec.url,
+                            open::NO_CLIENT_CERT
+                        )
+                    }
+                    ConnectError::Ws(e) => e,
+                };
                 if matches!(
                     e,
                     tungstenite::Error::Protocol(
@@ -198,6 +214,9 @@ impl Conn {
                     describe_connect_error(&spec.url, &e)
                 )
             })?;
+        if let Some(h) = &mut handshake {
+            open::answered(h, &response);
+        }
         if !spec.subprotocols.is_empty() {
             let agreed = response
                 .headers()
@@ -234,7 +253,13 @@ impl Conn {
             contract: None,
             timer: None,
             unclocked: 0,
+            handshake: handshake.map(Box::new),
         })
+    }
+
+    /// The opening handshake, for the transcript (once; `None` for a load's connections).
+    pub fn take_handshake(&mut self) -> Option<crate::report::Handshake> {
+        self.handshake.take().map(|h| *h)
     }
 
     pub fn closed(&self) -> Option<&Closed> {

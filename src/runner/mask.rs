@@ -230,6 +230,12 @@ impl Masker {
                 self.failure(f);
             }
         }
+        for h in &mut r.transcript.handshakes {
+            self.mask_string(&mut h.request_line);
+            for (_, value) in h.request_headers.iter_mut().chain(&mut h.response_headers) {
+                self.mask_string(value);
+            }
+        }
         let frames = r
             .transcript
             .head

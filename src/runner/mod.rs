@@ -7,6 +7,7 @@ mod iteration;
 mod load;
 pub mod mask;
 pub mod partial;
+pub mod proxy;
 pub mod recorder;
 mod request;
 pub mod session;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Bytes;
 
-use crate::report::{Direction, Frame, FrameData, Transcript};
+use crate::report::{Direction, Frame, FrameData, Handshake, Transcript};
 
 /// The shared clock, transcript and message-rate counts of a request.
 pub struct Recorder {
@@ -19,6 +19,7 @@ pub struct Recorder {
     last_bucket: Option<(usize, usize, Duration, Duration)>,
     progress: Option<Arc<crate::options::Progress>>,
     keep: Keep,
+    handshakes: Vec<Handshake>,
 }
 
 /// What a recorder keeps.
@@ -46,6 +47,7 @@ impl Recorder {
             last_bucket: None,
             progress: None,
             keep: Keep::All,
+            handshakes: Vec::new(),
         }
     }
 
@@ -132,7 +134,18 @@ impl Recorder {
     /// The transcript recorded so far: the first [`Transcript::HEAD`] frames and the last
     /// [`Transcript::TAIL`].
     pub fn transcript(&self) -> Transcript {
-        self.frames.transcript()
+        Transcript {
+            handshakes: self.handshakes.clone(),
+            ..self.frames.transcript()
+        }
+    }
+
+    /// Keeps a connection's opening handshake for the transcript (a recorder that keeps no
+    /// transcript drops it).
+    pub fn handshake(&mut self, handshake: Handshake) {
+        if self.keep == Keep::All {
+            self.handshakes.push(handshake);
+        }
     }
 
     fn count(&mut self, conn: &Arc<str>, at: Duration) {
@@ -298,6 +311,7 @@ impl Frames {
             head: self.head.iter().map(Kept::frame).collect(),
             tail: older.iter().chain(newer).map(Kept::frame).collect(),
             elided: self.elided,
+            handshakes: Vec::new(),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Running one request: open its connections, run its steps in order (`steps/`), `repeat`
 //! times, and record what happened; a request with `load:` is run by `load.rs`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,6 +9,7 @@ use super::conn::{Conn, ConnectSpec, Recorder};
 use super::iteration::{run_steps, Sink, StepRun};
 use super::mask::{is_secret_header, Masker};
 use super::max_message_size;
+use super::proxy::Proxy;
 use super::steps::{Ctx, State};
 use crate::collection::{latency_check, Request};
 use crate::latency::{format_ms, Bounds, Latency, Stat, Unit};
@@ -79,13 +79,24 @@ pub(super) fn new_state<'a>(ctx: &Ctx<'a>, request: &Request, rec: Recorder) -> 
         latency: None,
         masker: ctx.masker.clone(),
     };
-    header_secrets(request, &state.scope, &mut state.masker);
+    header_secrets(ctx.collection, request, &state.scope, &mut state.masker);
     state
 }
 
-/// Credentials in headers are secrets too, for this request.
-pub(super) fn header_secrets(request: &Request, scope: &Scope<'_>, masker: &mut Masker) {
+/// Credentials in headers and proxy URLs are secrets too, for this request.
+pub(super) fn header_secrets(
+    collection: &crate::collection::Collection,
+    request: &Request,
+    scope: &Scope<'_>,
+    masker: &mut Masker,
+) {
     for c in &request.connections {
+        // A proxy's credentials: a bad URL or proxy is reported when the connection opens.
+        if let Ok(url) = c.url.expand(scope) {
+            if let Ok(Some(proxy)) = proxy_for(collection, c, &url, scope) {
+                masker.extend(proxy.secrets());
+            }
+        }
         for (name, value) in &c.headers {
             if is_secret_header(name) {
                 if let Ok(v) = value.expand(scope) {
@@ -96,6 +107,22 @@ pub(super) fn header_secrets(request: &Request, scope: &Scope<'_>, masker: &mut 
             }
         }
     }
+}
+
+/// The proxy connection `c` goes through to `url`: its `proxy:` (or its request's), else the
+/// collection's `defaults.proxy`, else the environment's.
+fn proxy_for(
+    collection: &crate::collection::Collection,
+    c: &crate::collection::Connection,
+    url: &str,
+    scope: &Scope<'_>,
+) -> Result<Option<Proxy>, String> {
+    let setting = match c.proxy.as_ref().or(collection.defaults.proxy.as_ref()) {
+        Some(p) => Some(p.value.expand(scope).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    super::proxy::choose(setting.as_deref(), url, |name| std::env::var(name).ok())
+        .map_err(|e| e.to_string())
 }
 
 /// Every connection of a request with a `contract:` checks each message it reads against it.
@@ -239,10 +266,14 @@ pub(super) async fn open_all(
     let mut conns = Vec::with_capacity(results.len());
     for (spec, result) in specs.iter().zip(results) {
         let result = match result {
-            Ok(mut conn) => conn
-                .handshake(spec.connect_timeout, rec)
-                .await
-                .map(|()| conn),
+            Ok(mut conn) => {
+                if let Some(h) = conn.take_handshake() {
+                    rec.handshake(h);
+                }
+                conn.handshake(spec.connect_timeout, rec)
+                    .await
+                    .map(|()| conn)
+            }
             Err(e) => Err(e),
         };
         match result {
@@ -280,12 +311,9 @@ pub(super) fn connect_specs(
             .map(|p| p.expand(scope))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| fail(e.to_string()))?;
-        let ca = match &c.tls.ca {
-            Some(ca) => Some(ca.value.expand(scope).map_err(|e| fail(e.to_string()))?),
-            None => None,
-        };
-        let tls = super::tls::client_config(ca.as_deref().map(Path::new), c.tls.insecure, &base)
-            .map_err(fail)?;
+        let proxy = proxy_for(ctx.collection, c, &url, scope).map_err(fail)?;
+        let files = c.tls.files(scope).map_err(|e| fail(e.to_string()))?;
+        let tls = super::tls::client_config(&files, &base).map_err(fail)?;
         specs.push(ConnectSpec {
             name: c.name.clone(),
             url,
@@ -297,6 +325,7 @@ pub(super) fn connect_specs(
                 .or(ctx.collection.defaults.connect_timeout.map(|d| d.0))
                 .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
             max_message_size: max_message_size(ctx.collection),
+            proxy,
         });
     }
     Ok(specs)

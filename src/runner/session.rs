@@ -61,7 +61,7 @@ impl Session {
                 ..Scope::default()
             };
             let request = &collection.requests[0];
-            super::request::header_secrets(request, &scope, &mut masker);
+            super::request::header_secrets(&collection, request, &scope, &mut masker);
             let ctx = Ctx::new(&collection, &vars, &opts, &masker, store);
             super::request::open_all(&ctx, request, &scope, &mut rec).await?
         };

@@ -1,13 +1,13 @@
 //! Opening a connection: TCP, TLS, the WebSocket handshake through [`Wire`], and the sentences
 //! that say why it failed (refused, redirected, a TLS mismatch, a subprotocol disagreement).
 
-use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::Ws;
+use super::{ConnectSpec, Ws};
+use crate::report::Handshake;
+use crate::runner::proxy::{open_tcp, OpenError, ProxyError};
 use crate::runner::stream::Stream;
 use crate::runner::wire::Wire;
 
@@ -17,10 +17,9 @@ use crate::runner::wire::Wire;
 pub(super) async fn connect(
     request: Request,
     config: WebSocketConfig,
-    tls: Option<Arc<rustls::ClientConfig>>,
-    max_message_size: usize,
+    spec: &ConnectSpec,
     read_size: usize,
-) -> Result<(Ws, Response), tungstenite::Error> {
+) -> Result<(Ws, Response), ConnectError> {
     use tungstenite::error::{TlsError, UrlError};
     use tungstenite::stream::Mode;
     use tungstenite::Error as E;
@@ -37,20 +36,107 @@ pub(super) async fn connect(
         Mode::Plain => 80,
         Mode::Tls => 443,
     });
-    let tcp = TcpStream::connect((host.as_str(), port)).await?;
-    tcp.set_nodelay(true)?;
+    let tcp = match open_tcp(spec.proxy.as_ref(), &host, port).await {
+        Ok(tcp) => tcp,
+        Err(OpenError::Proxy(e)) => return Err(ConnectError::Proxy(e)),
+        Err(OpenError::Io(e)) => return Err(E::Io(e).into()),
+    };
+    tcp.set_nodelay(true).map_err(E::Io)?;
+    let mut asked = None;
     let stream = match mode {
         Mode::Plain => Stream::Plain(tcp),
         Mode::Tls => {
-            let config = tls.unwrap_or_else(crate::runner::tls::default_config);
+            let config = spec
+                .tls
+                .clone()
+                .unwrap_or_else(crate::runner::tls::default_config);
+            let (config, noticed) = match crate::runner::tls::asked::noticing(&config) {
+                Some((copy, asked)) => (copy, Some(asked)),
+                None => (config, None),
+            };
+            asked = noticed;
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|_| E::Tls(TlsError::InvalidDnsName))?;
             let connector = tokio_rustls::TlsConnector::from(config);
-            Stream::Tls(Box::new(connector.connect(name, tcp).await?))
+            let tls = connector.connect(name, tcp).await.map_err(E::Io);
+            match tls {
+                Ok(tls) => Stream::Tls(Box::new(tls)),
+                Err(e) => return Err(client_cert_missing(e, asked.as_deref())),
+            }
         }
     };
-    let wire = Wire::with_buffer(stream, max_message_size, read_size);
-    tokio_tungstenite::client_async_with_config(request, wire, Some(config)).await
+    let wire = Wire::with_buffer(stream, spec.max_message_size, read_size);
+    tokio_tungstenite::client_async_with_config(request, wire, Some(config))
+        .await
+        .map_err(|e| client_cert_missing(e, asked.as_deref()))
+}
+
+/// A failure after the server asked for a client certificate we did not have is taken to be
+/// its refusal (TLS 1.3 servers say so only after the handshake: at the first read).
+fn client_cert_missing(
+    e: tungstenite::Error,
+    asked: Option<&crate::runner::tls::asked::Asked>,
+) -> ConnectError {
+    match asked {
+        Some(a) if a.was_asked() => ConnectError::NoClientCert(describe_ws_error(&e)),
+        _ => ConnectError::Ws(e),
+    }
+}
+
+/// Why [`connect`] failed: the proxy on the way, or the connection itself.
+#[derive(Debug)]
+pub(super) enum ConnectError {
+    Proxy(ProxyError),
+    /// The server asked for a client certificate, got none, and gave up (what it said).
+    NoClientCert(String),
+    Ws(tungstenite::Error),
+}
+
+impl From<tungstenite::Error> for ConnectError {
+    fn from(e: tungstenite::Error) -> Self {
+        ConnectError::Ws(e)
+    }
+}
+
+/// The handshake's request as it goes out: its line and headers (the response comes later).
+pub(super) fn sent(connection: &str, request: &Request) -> Handshake {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    Handshake {
+        connection: connection.into(),
+        request_line: format!("GET {target} HTTP/1.1"),
+        request_headers: header_list(request.headers()),
+        status_line: String::new(),
+        response_headers: Vec::new(),
+    }
+}
+
+/// Adds the server's answer to a handshake.
+pub(super) fn answered(handshake: &mut Handshake, response: &Response) {
+    let status = response.status();
+    handshake.status_line = format!(
+        "HTTP/1.1 {} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default()
+    )
+    .trim_end()
+    .to_string();
+    handshake.response_headers = header_list(response.headers());
+}
+
+fn header_list(headers: &tungstenite::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Errors while opening: the same sentences, with the handshake's usual suspects named.
@@ -68,6 +154,10 @@ pub(super) fn describe_connect_error(url: &str, e: &tungstenite::Error) -> Strin
     }
     text
 }
+
+/// What a server that wants a client certificate and got none is told apart by.
+pub(super) const NO_CLIENT_CERT: &str =
+    "the server asked for a client certificate; give one with `tls: {cert: FILE, key: FILE}`";
 
 /// Turns tungstenite's errors into sentences.
 pub fn describe_ws_error(e: &tungstenite::Error) -> String {
@@ -87,7 +177,10 @@ pub fn describe_ws_error(e: &tungstenite::Error) -> String {
             }
             _ => {
                 let text = io.to_string();
-                if text.contains("failed to lookup address") || text.contains("Name or service not known") {
+                if text.contains("CertificateRequired") {
+                    // The alert a TLS 1.3 server sends when it demands a client certificate.
+                    format!("{NO_CLIENT_CERT} ({text})")
+                } else if text.contains("failed to lookup address") || text.contains("Name or service not known") {
                     format!("unknown host ({text})")
                 } else if text.contains("InvalidCertificate") || text.contains("invalid peer certificate") {
                     format!("the server's TLS certificate is not trusted ({text}); use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`")
