@@ -33,6 +33,11 @@ impl Inbox {
         self.items.remove(pos)
     }
 
+    /// The messages held, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Incoming> {
+        self.items.iter().map(|(_, m)| m)
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }
