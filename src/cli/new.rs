@@ -17,7 +17,7 @@ pub struct NewArgs {
     #[arg(
         long,
         value_name = "RECORDING.jsonl",
-        required_unless_present = "from_asyncapi"
+        required_unless_present_any = ["from_asyncapi", "from_har"]
     )]
     pub from: Option<PathBuf>,
     /// The live server's URL: the collection's `live` environment
@@ -32,12 +32,18 @@ pub struct NewArgs {
     /// An AsyncAPI document (2.x or 3.0): one request per operation, its servers as environments
     #[arg(long, value_name = "DOC", conflicts_with = "from")]
     pub from_asyncapi: Option<PathBuf>,
+    /// A browser's HAR export: one request per WebSocket connection, replayed by a mock
+    #[arg(long, value_name = "FILE.har", conflicts_with_all = ["from", "from_asyncapi"])]
+    pub from_har: Option<PathBuf>,
 }
 
 /// Runs `wsrun new`; returns the exit code.
 pub async fn new(args: NewArgs) -> i32 {
     if let Some(doc) = args.from_asyncapi.as_deref() {
         return from_asyncapi(doc, args.out.as_deref(), args.force);
+    }
+    if let Some((tool, source)) = super::new_import::requested(&args) {
+        return super::new_import::import(tool, source, args.out.as_deref(), args.force);
     }
     let Some(from) = args.from.as_deref() else {
         eprintln!("error: --from RECORDING.jsonl is required");
@@ -80,7 +86,7 @@ pub async fn new(args: NewArgs) -> i32 {
 }
 
 /// `fixtures/trades.jsonl` → `trades.yaml`, in the current folder.
-fn default_out(from: &Path) -> PathBuf {
+pub(super) fn default_out(from: &Path) -> PathBuf {
     let stem = from
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

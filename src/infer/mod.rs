@@ -7,6 +7,8 @@
 
 pub mod checks;
 pub mod from_asyncapi;
+pub mod from_har;
+pub mod import;
 mod node;
 mod sequence;
 pub mod starter;

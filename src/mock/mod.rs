@@ -319,13 +319,9 @@ impl Behaviour {
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
         let speaker = speaker(def).map_err(invalid)?;
-        if let Some(bad) = def
-            .subprotocols
-            .iter()
-            .find(|p| {
-                p.is_empty() || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(p).is_err()
-            })
-        {
+        if let Some(bad) = def.subprotocols.iter().find(|p| {
+            p.is_empty() || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(p).is_err()
+        }) {
             return Err(invalid(format!(
                 "subprotocol {bad:?} cannot be sent in a handshake header"
             )));
