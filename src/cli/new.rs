@@ -17,7 +17,7 @@ pub struct NewArgs {
     #[arg(
         long,
         value_name = "RECORDING.jsonl",
-        required_unless_present_any = ["from_asyncapi", "from_har"]
+        required_unless_present_any = ["from_asyncapi", "from_har", "from_insomnia"]
     )]
     pub from: Option<PathBuf>,
     /// The live server's URL: the collection's `live` environment
@@ -35,6 +35,9 @@ pub struct NewArgs {
     /// A browser's HAR export: one request per WebSocket connection, replayed by a mock
     #[arg(long, value_name = "FILE.har", conflicts_with_all = ["from", "from_asyncapi"])]
     pub from_har: Option<PathBuf>,
+    /// An Insomnia export (format 4, JSON): its WebSocket requests and their messages
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "from_asyncapi", "from_har"])]
+    pub from_insomnia: Option<PathBuf>,
 }
 
 /// Runs `wsrun new`; returns the exit code.

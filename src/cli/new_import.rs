@@ -6,21 +6,25 @@ use std::path::{Path, PathBuf};
 
 use super::new::NewArgs;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE};
-use crate::infer::from_har;
 use crate::infer::import::write;
 use crate::infer::starter::plural;
+use crate::infer::{from_har, from_insomnia};
 
 /// The tool an import comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Tool {
     Har,
+    Insomnia,
 }
 
 /// The import flag given, if any.
 pub fn requested(args: &NewArgs) -> Option<(Tool, &Path)> {
-    [(Tool::Har, &args.from_har)]
-        .into_iter()
-        .find_map(|(tool, path)| Some((tool, path.as_deref()?)))
+    [
+        (Tool::Har, &args.from_har),
+        (Tool::Insomnia, &args.from_insomnia),
+    ]
+    .into_iter()
+    .find_map(|(tool, path)| Some((tool, path.as_deref()?)))
 }
 
 /// Reads `source`, writes the collection; returns the exit code.
@@ -30,6 +34,7 @@ pub fn import(tool: Tool, source: &Path, out: Option<&Path>, force: bool) -> i32
         .unwrap_or_else(|| super::new::default_out(source));
     let read = match tool {
         Tool::Har => from_har::read(source),
+        Tool::Insomnia => from_insomnia::read(source),
     };
     let mut import = match read {
         Ok(import) => import,

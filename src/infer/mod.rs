@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod from_asyncapi;
 pub mod from_har;
+pub mod from_insomnia;
 pub mod import;
 mod node;
 mod sequence;

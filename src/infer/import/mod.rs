@@ -277,5 +277,99 @@ pub fn with_query(url: &str, params: &[(String, String)]) -> String {
     out
 }
 
+impl Session {
+    /// Adds a header from an export in `dialect`, as [`header_use`] says; what cannot be
+    /// carried over goes to `notes`.
+    pub fn add_header(
+        &mut self,
+        key: &str,
+        value: &str,
+        dialect: Dialect,
+        notes: &mut Vec<String>,
+    ) {
+        let mut used = Vec::new();
+        let value = match translate(value, dialect, &mut used) {
+            Ok(v) => v,
+            Err(why) => {
+                notes.push(format!("{}: the {key} header, because {why}", self.name));
+                return;
+            }
+        };
+        if self
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
+            notes.push(format!("{}: a second {key} header", self.name));
+            return;
+        }
+        match header_use(key, &value) {
+            HeaderUse::Drop => {}
+            HeaderUse::Subprotocols(p) => self.subprotocols.extend(p),
+            HeaderUse::Secret | HeaderUse::Keep => self.headers.push((key.to_string(), value)),
+            HeaderUse::Unsendable => notes.push(format!(
+                "{}: the {key} header, which no handshake can send as written",
+                self.name
+            )),
+        }
+    }
+
+    /// Adds a message to send, saved in an export in `dialect` (`label` names it in notes).
+    pub fn add_send(
+        &mut self,
+        payload: Payload,
+        dialect: Dialect,
+        label: &str,
+        notes: &mut Vec<String>,
+    ) {
+        let payload = match payload {
+            Payload::Text(text) => match translate(&text, dialect, &mut Vec::new()) {
+                Ok(t) => Payload::Text(t),
+                Err(why) => {
+                    notes.push(format!("{}: {label}, because {why}", self.name));
+                    return;
+                }
+            },
+            binary => binary,
+        };
+        self.frames.push(Frame {
+            sent: true,
+            at: Duration::ZERO,
+            payload,
+        });
+    }
+}
+
+/// The `Authorization` value of HTTP Basic: `Basic base64(user:password)`; `None` when either
+/// part is a template (the encoding would have to happen at run time).
+pub fn basic_auth(user: &str, password: &str) -> Option<String> {
+    use base64::Engine as _;
+    if user.contains("{{")
+        || password.contains("{{")
+        || user.contains("{%")
+        || password.contains("{%")
+    {
+        return None;
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Some(format!("Basic {encoded}"))
+}
+
+/// A saved message's bytes from hex (`01 02 ff` or `0102ff`).
+pub fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -62,7 +62,13 @@ pub fn collection(import: &Import, stem: &str) -> Written {
         }
         for (name, value) in &n.session.headers {
             if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                secrets.extend(template_names(value));
+                for var in template_names(value) {
+                    if secrets.insert(var.clone()) {
+                        notes.push(format!(
+                            "`{var}` (in the {name} header) is a secret, its value not written; `--env live` needs --secret {var}=VALUE"
+                        ));
+                    }
+                }
             }
         }
     }
@@ -169,11 +175,19 @@ fn header(y: &mut String, import: &Import, named: &[Named<'_>], notes: &[String]
             plural(frames as u64, "message")
         ),
     );
-    line(
-        y,
-        "# Each request sends what was sent and expects what was received, in that order.",
-    );
     let replays = named.iter().any(|n| n.replay.is_some());
+    if replays {
+        line(
+            y,
+            "# Each request sends what was sent and expects what was received, in that order.",
+        );
+    } else {
+        line(
+            y,
+            "# Each request sends the messages the export saved; it saved nothing received, so add",
+        );
+        line(y, "# `expect` steps for the server's answers.");
+    }
     let echoes = named.iter().any(|n| n.replay.is_none());
     let offline = match (replays, echoes) {
         (true, false) => "a mock replaying what its connection received",
