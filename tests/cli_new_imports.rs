@@ -65,7 +65,10 @@ fn validates_and_runs_green(ws: &cli::Workspace, collection: &str, requests: usi
     );
     let run = ws.wsrun_env(&[collection], &[("CI", "true")]);
     assert_eq!(run.code, 0, "{}", run.output());
-    let summary = format!("{requests} requests: {requests} passed");
+    let summary = match requests {
+        1 => "1 request: 1 passed".to_string(),
+        n => format!("{n} requests: {n} passed"),
+    };
     assert!(run.stdout.contains(&summary), "{}", run.stdout);
 }
 
@@ -147,4 +150,88 @@ fn what_is_not_an_insomnia_v4_export_with_websockets_is_a_usage_error() {
         let run = ws.wsrun(&["new", "--from-insomnia", file]);
         assert_eq!((run.code, run.stderr.as_str()), (2, message), "{file}");
     }
+}
+
+#[test]
+fn a_postman_yaml_collection_becomes_a_collection_that_runs_offline_and_live() {
+    let ws = cli::Workspace::new();
+    let server = common::echo();
+    copy(&ws, "postman", &server.url());
+    let made = ws.wsrun(&["new", "--from-postman", "postman", "--out", "feeds.yaml"]);
+    assert_eq!(made.code, 0, "{}", made.output());
+    insta::assert_snapshot!("postman_output", made.output());
+    let yaml = read(&ws, "feeds.yaml");
+    insta::assert_snapshot!(
+        "postman_collection",
+        yaml.replace(&server.url(), "ws://ECHO")
+    );
+    validates_and_runs_green(&ws, "feeds.yaml", 2);
+    let live = ws.wsrun(&["feeds.yaml", "--env", "live", "--filter", "Ticker", "-v"]);
+    assert_eq!(live.code, 0, "{}", live.output());
+    // The saved messages went out in their order, the variables filled in.
+    let sent: Vec<&str> = live
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("default → "))
+        .collect();
+    assert_eq!(sent.len(), 4, "{}", live.stdout);
+    assert!(
+        sent[0].starts_with(r#"{"id":""#)
+            && sent[0].ends_with(r#"","op":"subscribe","symbol":"BTC-USD"}"#),
+        "{}",
+        sent[0]
+    );
+    assert_eq!(sent[1..], ["ping", "[binary] <4 bytes>", "[close] 1000"]);
+
+    // One request file on its own.
+    let one = ws.wsrun(&[
+        "new",
+        "--from-postman",
+        "postman/Private/Account.request.yaml",
+        "--out",
+        "account.yaml",
+    ]);
+    assert_eq!(one.code, 0, "{}", one.output());
+    validates_and_runs_green(&ws, "account.yaml", 1);
+}
+
+#[test]
+fn what_is_not_a_postman_collection_with_websockets_is_a_usage_error() {
+    let ws = cli::Workspace::new();
+    ws.write("empty/readme.txt", "nothing here");
+    ws.write(
+        "http/List.request.yaml",
+        "$kind: http-request\nurl: https://x.test\nmethod: GET\n",
+    );
+    ws.write(
+        "broken/Bad.request.yaml",
+        "$kind: websocket-request\nurl: [\n",
+    );
+    ws.write("other.yaml", "name: not a request\n");
+    for (path, message) in [
+        (
+            "empty",
+            "error: empty: not a Postman collection folder (no `*.request.yaml` file in it)\n",
+        ),
+        (
+            "http",
+            "error: no WebSocket requests in http (1 request files, none with `$kind: websocket-request`)\n",
+        ),
+        (
+            "other.yaml",
+            "error: other.yaml: not a Postman request (`$kind` is missing)\n",
+        ),
+    ] {
+        let run = ws.wsrun(&["new", "--from-postman", path]);
+        assert_eq!((run.code, run.stderr.as_str()), (2, message), "{path}");
+    }
+    let broken = ws.wsrun(&["new", "--from-postman", "broken"]);
+    assert_eq!(broken.code, 2, "{}", broken.output());
+    assert!(
+        broken
+            .stderr
+            .starts_with("error: broken/Bad.request.yaml: not valid YAML ("),
+        "{}",
+        broken.stderr
+    );
 }

@@ -39,8 +39,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Connect and print messages live; lines typed on stdin are sent
     Watch(super::watch::WatchArgs),
-    /// Write a collection from a recording (`--from FILE.jsonl`), an AsyncAPI document, a HAR
-    /// or an Insomnia export
+    /// Write a collection from a recording (`--from FILE.jsonl`), an AsyncAPI document, or a
+    /// HAR, Insomnia or Postman export
     New(super::new::NewArgs),
     /// Print the JSON Schema of the collection format (for editors)
     Schema,

@@ -17,7 +17,7 @@ pub struct NewArgs {
     #[arg(
         long,
         value_name = "RECORDING.jsonl",
-        required_unless_present_any = ["from_asyncapi", "from_har", "from_insomnia"]
+        required_unless_present_any = ["from_asyncapi", "from_har", "from_insomnia", "from_postman"]
     )]
     pub from: Option<PathBuf>,
     /// The live server's URL: the collection's `live` environment
@@ -38,6 +38,9 @@ pub struct NewArgs {
     /// An Insomnia export (format 4, JSON): its WebSocket requests and their messages
     #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "from_asyncapi", "from_har"])]
     pub from_insomnia: Option<PathBuf>,
+    /// A Postman collection in its local YAML format (a folder, or one `.request.yaml`)
+    #[arg(long, value_name = "DIR|FILE", conflicts_with_all = ["from", "from_asyncapi", "from_har", "from_insomnia"])]
+    pub from_postman: Option<PathBuf>,
 }
 
 /// Runs `wsrun new`; returns the exit code.

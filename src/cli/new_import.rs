@@ -8,13 +8,14 @@ use super::new::NewArgs;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE};
 use crate::infer::import::write;
 use crate::infer::starter::plural;
-use crate::infer::{from_har, from_insomnia};
+use crate::infer::{from_har, from_insomnia, from_postman};
 
 /// The tool an import comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Tool {
     Har,
     Insomnia,
+    Postman,
 }
 
 /// The import flag given, if any.
@@ -22,6 +23,7 @@ pub fn requested(args: &NewArgs) -> Option<(Tool, &Path)> {
     [
         (Tool::Har, &args.from_har),
         (Tool::Insomnia, &args.from_insomnia),
+        (Tool::Postman, &args.from_postman),
     ]
     .into_iter()
     .find_map(|(tool, path)| Some((tool, path.as_deref()?)))
@@ -35,6 +37,7 @@ pub fn import(tool: Tool, source: &Path, out: Option<&Path>, force: bool) -> i32
     let read = match tool {
         Tool::Har => from_har::read(source),
         Tool::Insomnia => from_insomnia::read(source),
+        Tool::Postman => from_postman::read(source),
     };
     let mut import = match read {
         Ok(import) => import,
