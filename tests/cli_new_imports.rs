@@ -235,3 +235,69 @@ fn what_is_not_a_postman_collection_with_websockets_is_a_usage_error() {
         broken.stderr
     );
 }
+
+#[test]
+fn a_bruno_folder_becomes_a_collection_that_runs_offline_and_live() {
+    let ws = cli::Workspace::new();
+    let server = common::echo();
+    copy(&ws, "bruno", &server.url());
+    let made = ws.wsrun(&["new", "--from-bruno", "bruno", "--out", "feeds.yaml"]);
+    assert_eq!(made.code, 0, "{}", made.output());
+    insta::assert_snapshot!("bruno_output", made.output());
+    let yaml = read(&ws, "feeds.yaml");
+    insta::assert_snapshot!("bruno_collection", yaml.replace(&server.url(), "ws://ECHO"));
+    validates_and_runs_green(&ws, "feeds.yaml", 2);
+    // `live` reads the Bearer token from the environment, as Bruno's `process.env` did.
+    let live = ws.wsrun_env(
+        &["feeds.yaml", "--env", "live", "--filter", "Ticker", "-v"],
+        &[("ACCOUNT_TOKEN", "t0k3n")],
+    );
+    assert_eq!(live.code, 0, "{}", live.output());
+    let sent: Vec<&str> = live
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("default → "))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            r#"{"op":"subscribe","symbol":"BTC-USD"}"#,
+            "ping",
+            "[close] 1000"
+        ],
+        "{}",
+        live.stdout
+    );
+}
+
+#[test]
+fn what_is_not_a_bruno_folder_with_websockets_is_a_usage_error() {
+    let ws = cli::Workspace::new();
+    ws.write(
+        "http/Health.bru",
+        "meta {\n  name: Health\n  type: http\n  seq: 1\n}\n\nget {\n  url: https://x.test\n}\n",
+    );
+    ws.write("broken/Chat.bru", "meta {\n  name: Chat\n  type: ws\n");
+    ws.write("junk/notes.bru", "hello: there\n");
+    for (dir, message) in [
+        (
+            "http",
+            "error: no WebSocket requests in http (1 .bru file, none with `meta { type: ws }`)\n",
+        ),
+        (
+            "broken",
+            "error: broken/Chat.bru:3: the `meta` block is not closed with `}`\n",
+        ),
+        (
+            "junk",
+            "error: junk/notes.bru:1: expected a block such as `meta {`, found `hello: there`\n",
+        ),
+        (
+            "missing",
+            "error: cannot read missing: No such file or directory (os error 2)\n",
+        ),
+    ] {
+        let run = ws.wsrun(&["new", "--from-bruno", dir]);
+        assert_eq!((run.code, run.stderr.as_str()), (2, message), "{dir}");
+    }
+}

@@ -40,7 +40,7 @@ pub enum Command {
     /// Connect and print messages live; lines typed on stdin are sent
     Watch(super::watch::WatchArgs),
     /// Write a collection from a recording (`--from FILE.jsonl`), an AsyncAPI document, or a
-    /// HAR, Insomnia or Postman export
+    /// HAR, Insomnia, Postman or Bruno export
     New(super::new::NewArgs),
     /// Print the JSON Schema of the collection format (for editors)
     Schema,

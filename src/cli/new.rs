@@ -17,7 +17,7 @@ pub struct NewArgs {
     #[arg(
         long,
         value_name = "RECORDING.jsonl",
-        required_unless_present_any = ["from_asyncapi", "from_har", "from_insomnia", "from_postman"]
+        required_unless_present_any = ["from_asyncapi", "from_har", "from_insomnia", "from_postman", "from_bruno"]
     )]
     pub from: Option<PathBuf>,
     /// The live server's URL: the collection's `live` environment
@@ -41,6 +41,9 @@ pub struct NewArgs {
     /// A Postman collection in its local YAML format (a folder, or one `.request.yaml`)
     #[arg(long, value_name = "DIR|FILE", conflicts_with_all = ["from", "from_asyncapi", "from_har", "from_insomnia"])]
     pub from_postman: Option<PathBuf>,
+    /// A Bruno collection folder (`.bru` files with `meta { type: ws }`)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["from", "from_asyncapi", "from_har", "from_insomnia", "from_postman"])]
+    pub from_bruno: Option<PathBuf>,
 }
 
 /// Runs `wsrun new`; returns the exit code.

@@ -8,7 +8,7 @@ use super::new::NewArgs;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE};
 use crate::infer::import::write;
 use crate::infer::starter::plural;
-use crate::infer::{from_har, from_insomnia, from_postman};
+use crate::infer::{from_bruno, from_har, from_insomnia, from_postman};
 
 /// The tool an import comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,6 +16,7 @@ pub enum Tool {
     Har,
     Insomnia,
     Postman,
+    Bruno,
 }
 
 /// The import flag given, if any.
@@ -24,6 +25,7 @@ pub fn requested(args: &NewArgs) -> Option<(Tool, &Path)> {
         (Tool::Har, &args.from_har),
         (Tool::Insomnia, &args.from_insomnia),
         (Tool::Postman, &args.from_postman),
+        (Tool::Bruno, &args.from_bruno),
     ]
     .into_iter()
     .find_map(|(tool, path)| Some((tool, path.as_deref()?)))
@@ -38,6 +40,7 @@ pub fn import(tool: Tool, source: &Path, out: Option<&Path>, force: bool) -> i32
         Tool::Har => from_har::read(source),
         Tool::Insomnia => from_insomnia::read(source),
         Tool::Postman => from_postman::read(source),
+        Tool::Bruno => from_bruno::read(source),
     };
     let mut import = match read {
         Ok(import) => import,

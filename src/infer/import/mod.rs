@@ -3,6 +3,7 @@
 //! headers, the frames sent and received — and what could not be carried over; [`write`] turns
 //! them into a collection.
 
+mod steps;
 pub mod write;
 
 use std::time::Duration;

@@ -8,14 +8,11 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use base64::Engine as _;
-use serde_json::Value;
-use tokio_tungstenite::tungstenite::Message;
 
-use super::{comment_text, name_from_url, slug, Frame, Import, Payload, Session, SECRET_HEADERS};
-use crate::infer::checks::Checks;
+use super::steps;
+use super::{comment_text, name_from_url, slug, Import, Payload, Session, SECRET_HEADERS};
 use crate::infer::starter::plural;
 use crate::infer::yaml::{json_string, yaml_string};
-use crate::infer::Facts;
 
 /// The mock every session without received messages connects to offline.
 const ECHO_MOCK: &str = "echo";
@@ -49,7 +46,8 @@ struct Named<'a> {
 
 /// Writes `import` as a collection whose file stem is `stem` (replay files are named after it).
 pub fn collection(import: &Import, stem: &str) -> Written {
-    let named = name_sessions(&import.sessions, stem);
+    let (sessions, from_env) = env_variables(&import.sessions);
+    let named = name_sessions(&sessions, stem);
     let mut notes = import.notes.clone();
     let mut secrets: BTreeSet<String> = BTreeSet::new();
     for n in &named {
@@ -63,7 +61,8 @@ pub fn collection(import: &Import, stem: &str) -> Written {
         for (name, value) in &n.session.headers {
             if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                 for var in template_names(value) {
-                    if secrets.insert(var.clone()) {
+                    let given = from_env.iter().any(|(v, _)| *v == var);
+                    if secrets.insert(var.clone()) && !given {
                         notes.push(format!(
                             "`{var}` (in the {name} header) is a secret, its value not written; `--env live` needs --secret {var}=VALUE"
                         ));
@@ -79,8 +78,8 @@ pub fn collection(import: &Import, stem: &str) -> Written {
         let names: Vec<String> = secrets.iter().map(|s| yaml_string(s)).collect();
         line(&mut y, format!("secrets: [{}]", names.join(", ")));
     }
-    vars(&mut y, import, &named, &secrets);
-    environments(&mut y, &named, &secrets, import);
+    vars(&mut y, import, &named, &secrets, &from_env);
+    environments(&mut y, &named, &secrets, import, &from_env);
     let timeout = mocks(&mut y, &named);
     line(&mut y, "defaults:");
     line(&mut y, format!("  timeout: {timeout}s"));
@@ -157,7 +156,7 @@ fn unique(taken: &[String], base: &str, nth: impl Fn(&str, usize) -> String) -> 
     name
 }
 
-fn line(y: &mut String, text: impl AsRef<str>) {
+pub(super) fn line(y: &mut String, text: impl AsRef<str>) {
     let _ = writeln!(y, "{}", text.as_ref().trim_end());
 }
 
@@ -212,7 +211,13 @@ fn header(y: &mut String, import: &Import, named: &[Named<'_>], notes: &[String]
 
 /// `vars:` — the export's variables, and a placeholder for each one used but not defined;
 /// secrets get no value here (it would be written in clear).
-fn vars(y: &mut String, import: &Import, named: &[Named<'_>], secrets: &BTreeSet<String>) {
+fn vars(
+    y: &mut String,
+    import: &Import,
+    named: &[Named<'_>],
+    secrets: &BTreeSet<String>,
+    from_env: &[(String, String)],
+) {
     let mut used: Vec<String> = Vec::new();
     for n in named {
         let s = n.session;
@@ -244,7 +249,10 @@ fn vars(y: &mut String, import: &Import, named: &[Named<'_>], secrets: &BTreeSet
     let missing: Vec<&String> = used
         .iter()
         .filter(|u| {
-            !secrets.contains(*u) && !import.vars.iter().any(|(k, _)| k == *u) && root_of(u)
+            !secrets.contains(*u)
+                && !import.vars.iter().any(|(k, _)| k == *u)
+                && !from_env.iter().any(|(v, _)| v == *u)
+                && root_of(u)
         })
         .collect();
     if defined.is_empty() && missing.is_empty() {
@@ -291,7 +299,13 @@ fn template_names(text: &str) -> Vec<String> {
     out
 }
 
-fn environments(y: &mut String, named: &[Named<'_>], secrets: &BTreeSet<String>, import: &Import) {
+fn environments(
+    y: &mut String,
+    named: &[Named<'_>],
+    secrets: &BTreeSet<String>,
+    import: &Import,
+    from_env: &[(String, String)],
+) {
     line(y, "environments:");
     line(y, "  local:");
     for n in named {
@@ -308,7 +322,28 @@ fn environments(y: &mut String, named: &[Named<'_>], secrets: &BTreeSet<String>,
             ),
         );
     }
+    for (var, env) in from_env.iter().filter(|(v, _)| !secrets.contains(v)) {
+        line(
+            y,
+            format!(
+                "    {}: \"\"   # `live` reads it from ${}",
+                yaml_string(var),
+                comment_text(env)
+            ),
+        );
+    }
     for s in secrets {
+        if let Some((_, env)) = from_env.iter().find(|(v, _)| v == s) {
+            line(
+                y,
+                format!(
+                    "    {}: {OFFLINE_SECRET}   # `live` reads it from ${}",
+                    yaml_string(s),
+                    comment_text(env)
+                ),
+            );
+            continue;
+        }
         let from_export = import.vars.iter().any(|(k, _)| k == s);
         let why = if from_export {
             "   # the export's value is not written here"
@@ -328,7 +363,61 @@ fn environments(y: &mut String, named: &[Named<'_>], secrets: &BTreeSet<String>,
             ),
         );
     }
+    for (var, env) in from_env {
+        line(
+            y,
+            format!("    {}: \"{{{{ env.{env} }}}}\"", yaml_string(var)),
+        );
+    }
     line(y, "default_env: local");
+}
+
+/// The sessions with each `{{ env.NAME }}` (a process environment variable, which would have to
+/// be set even offline) turned into a variable of its own, which `live` reads from the
+/// environment and `local` sets; returns them and the (variable, NAME) pairs.
+fn env_variables(sessions: &[Session]) -> (Vec<Session>, Vec<(String, String)>) {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut rewrite = |text: &str| -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find("{{ env.") {
+            let Some(close) = rest[open..].find(" }}") else {
+                break;
+            };
+            let env = &rest[open + 7..open + close];
+            let var = match found.iter().find(|(_, e)| e == env) {
+                Some((v, _)) => v.clone(),
+                None => {
+                    let v = format!("env_{}", slug(env));
+                    found.push((v.clone(), env.to_string()));
+                    v
+                }
+            };
+            out.push_str(&rest[..open]);
+            out.push_str(&format!("{{{{ {var} }}}}"));
+            rest = &rest[open + close + 3..];
+        }
+        out.push_str(rest);
+        out
+    };
+    let mut out = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        let mut s = s.clone();
+        s.url = rewrite(&s.url);
+        for (_, v) in s.headers.iter_mut() {
+            *v = rewrite(v);
+        }
+        for p in s.subprotocols.iter_mut() {
+            *p = rewrite(p);
+        }
+        for f in s.frames.iter_mut().filter(|f| f.sent) {
+            if let Payload::Text(t) = &mut f.payload {
+                *t = rewrite(t);
+            }
+        }
+        out.push(s);
+    }
+    (out, found)
 }
 
 /// `mocks:`; returns the timeout (seconds) that leaves room for the recorded pace.
@@ -411,16 +500,16 @@ fn request(y: &mut String, n: &Named<'_>) {
     let mut i = 0;
     while i < frames.len() {
         if frames[i].sent {
-            send(y, &frames[i].payload);
+            steps::send(y, &frames[i].payload);
             i += 1;
             continue;
         }
-        let kind = signature(&frames[i].payload);
+        let kind = steps::signature(&frames[i].payload);
         let mut j = i;
-        while j < frames.len() && !frames[j].sent && signature(&frames[j].payload) == kind {
+        while j < frames.len() && !frames[j].sent && steps::signature(&frames[j].payload) == kind {
             j += 1;
         }
-        expect(y, &frames[i..j]);
+        steps::expect(y, &frames[i..j]);
         i = j;
     }
     if s.frames.iter().all(|f| f.sent) {
@@ -430,177 +519,6 @@ fn request(y: &mut String, n: &Named<'_>) {
         );
     }
     line(y, "      - close: { code: 1000 }");
-}
-
-fn send(y: &mut String, payload: &Payload) {
-    match payload {
-        Payload::Binary(b) => line(
-            y,
-            format!(
-                "      - send: {{ binary: {} }}",
-                base64::engine::general_purpose::STANDARD.encode(b)
-            ),
-        ),
-        Payload::Text(t) => match serde_json::from_str::<Value>(t) {
-            Ok(v @ (Value::Object(_) | Value::Array(_))) => {
-                line(y, format!("      - send: {{ json: {} }}", flow(&v)))
-            }
-            _ => line(y, format!("      - send: {{ text: {} }}", yaml_string(t))),
-        },
-    }
-}
-
-/// What groups received messages into one `expect`: JSON objects by their keys, other JSON by
-/// type, text, binary.
-fn signature(payload: &Payload) -> String {
-    match payload {
-        Payload::Binary(_) => "binary".into(),
-        Payload::Text(t) => match serde_json::from_str::<Value>(t) {
-            Ok(Value::Object(m)) => {
-                let keys: Vec<&str> = m.keys().map(String::as_str).collect();
-                format!("object:{}", keys.join(","))
-            }
-            Ok(v) => format!("json:{}", crate::value::type_name(&v)),
-            Err(_) => "text".into(),
-        },
-    }
-}
-
-/// One `expect` of consecutive received messages alike in kind.
-fn expect(y: &mut String, group: &[Frame]) {
-    let n = group.len();
-    line(
-        y,
-        format!(
-            "      # Received {}, the first: {}",
-            plural(n as u64, "message"),
-            preview(&group[0].payload)
-        ),
-    );
-    let count = if n > 1 {
-        format!("count: {n}")
-    } else {
-        String::new()
-    };
-    match &group[0].payload {
-        Payload::Text(t) if serde_json::from_str::<Value>(t).is_ok() => {
-            json_expect(y, group, &count)
-        }
-        Payload::Text(first) => {
-            let same = group.iter().all(|f| f.payload == group[0].payload);
-            let matcher = if same && n > 1 && !first.contains("{{") {
-                yaml_string(first)
-            } else {
-                "{ type: string }".into()
-            };
-            line(
-                y,
-                format!(
-                    "      - expect: {{ {} }}",
-                    with(&count, &format!("text: {matcher}"))
-                ),
-            );
-        }
-        Payload::Binary(first) => {
-            let same_len = group
-                .iter()
-                .all(|f| matches!(&f.payload, Payload::Binary(b) if b.len() == first.len()));
-            let matcher = if same_len {
-                format!("binary: {{ len: {} }}", first.len())
-            } else {
-                "binary: { len: { gte: 0 } }".into()
-            };
-            line(
-                y,
-                format!("      - expect: {{ {} }}", with(&count, &matcher)),
-            );
-        }
-    }
-}
-
-fn with(count: &str, rest: &str) -> String {
-    if count.is_empty() {
-        rest.to_string()
-    } else {
-        format!("{count}, {rest}")
-    }
-}
-
-/// The `expect` of JSON messages: what held for all of them, as `wsrun new --from` infers it.
-fn json_expect(y: &mut String, group: &[Frame], count: &str) {
-    let mut facts = Facts::default();
-    for f in group {
-        if let Payload::Text(t) = &f.payload {
-            facts.add(&Message::text(t.as_str()));
-        }
-    }
-    let checks = Checks::of(&facts);
-    if checks.json.is_empty() {
-        let body = if count.is_empty() {
-            "{}".into()
-        } else {
-            format!("{{ {count} }}")
-        };
-        line(y, format!("      - expect: {body}"));
-    } else {
-        line(y, "      - expect:");
-        if !count.is_empty() {
-            line(y, format!("          {count}"));
-        }
-        line(y, "          json:");
-        for c in &checks.json {
-            let entry = format!("{}: {}", json_path_key(&c.path), c.matcher);
-            // From one message, the why ("1 distinct values") says nothing.
-            if c.why.is_empty() || group.len() == 1 {
-                line(y, format!("            {entry}"));
-            } else {
-                line(
-                    y,
-                    format!("            {entry}   # {}", comment_text(&c.why)),
-                );
-            }
-        }
-    }
-    for u in &checks.unchecked {
-        line(
-            y,
-            format!(
-                "          # {}: {}; not checked here",
-                comment_text(&u.path),
-                comment_text(&u.why)
-            ),
-        );
-    }
-}
-
-/// A JSONPath as a YAML key: plain for `$.a[*].b`, quoted otherwise.
-fn json_path_key(path: &str) -> String {
-    let plain = path
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '$' | '.' | '_' | '[' | '*' | ']'));
-    if plain {
-        path.to_string()
-    } else {
-        json_string(path)
-    }
-}
-
-/// The start of a message, for a comment.
-fn preview(payload: &Payload) -> String {
-    let text = match payload {
-        Payload::Text(t) => t.clone(),
-        Payload::Binary(b) => format!("[binary, {} bytes]", b.len()),
-    };
-    let text = comment_text(&text);
-    match text.char_indices().nth(60) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text,
-    }
-}
-
-/// A JSON value as YAML flow text: compact JSON, which YAML 1.2 reads back as the same value.
-fn flow(v: &Value) -> String {
-    v.to_string()
 }
 
 /// U+2028, U+2029 and NEL, which some YAML readers take as line breaks, as escapes: they only
