@@ -130,7 +130,11 @@ fn headers(request: &Value, name: &str, session: &mut Session, notes: &mut Vec<S
                 "{name}: the {key} header, which no handshake can send as written"
             )),
             HeaderUse::Subprotocols(p) => session.subprotocols.extend(p),
-            HeaderUse::Secret => session.headers.push((key.to_string(), value.to_string())),
+            // The value of a credential is never written (it becomes a secret variable), so
+            // none is kept: a `{{` in it must not be read as a template either.
+            HeaderUse::Secret => session
+                .headers
+                .push((key.to_string(), "credential".to_string())),
             HeaderUse::Keep => {
                 let mut unused = Vec::new();
                 match translate(value, Dialect::Literal, &mut unused) {

@@ -193,6 +193,13 @@ pub fn translate(text: &str, dialect: Dialect, used: &mut Vec<String>) -> Result
 
 /// A tool's variable as a wsrun template name; `None` when wsrun has no such thing.
 fn rename(inner: &str, dialect: Dialect) -> Option<String> {
+    // Names wsrun gives a meaning of its own: an export's variable of that name is not one.
+    let own = inner.strip_prefix("_.").unwrap_or(inner);
+    let root = own.split('.').next().unwrap_or(own);
+    let reserved = ["env", "mocks", "message", "last_id"].contains(&root);
+    if reserved {
+        return None;
+    }
     let name = match dialect {
         Dialect::Insomnia => inner.strip_prefix("_.").unwrap_or(inner).to_string(),
         Dialect::Bruno => match inner.strip_prefix("process.env.") {
@@ -219,7 +226,12 @@ fn rename(inner: &str, dialect: Dialect) -> Option<String> {
 pub fn comment_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+        if c.is_control()
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+            )
+        {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);

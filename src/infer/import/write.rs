@@ -18,6 +18,8 @@ use crate::infer::yaml::{json_string, yaml_string};
 const ECHO_MOCK: &str = "echo";
 /// A replay whose messages took longer than this is sent 10ms apart offline (as `new --from`).
 const SLOW: Duration = Duration::from_secs(3);
+/// The longest `defaults.timeout` written, in seconds.
+const MAX_TIMEOUT_SECS: u64 = 300;
 /// The value a secret gets offline, where the mock ignores it.
 const OFFLINE_SECRET: &str = "offline";
 
@@ -48,7 +50,18 @@ struct Named<'a> {
 pub fn collection(import: &Import, stem: &str) -> Written {
     let (sessions, from_env) = env_variables(&import.sessions);
     let named = name_sessions(&sessions, stem);
-    let mut notes = import.notes.clone();
+    let mut import = import.clone();
+    let mut notes = std::mem::take(&mut import.notes);
+    import.vars.retain(|(name, _)| {
+        let usable = usable_variable(name);
+        if !usable {
+            notes.push(format!(
+                "variable `{name}`: wsrun gives that name a meaning of its own, or cannot refer to it"
+            ));
+        }
+        usable
+    });
+    let import = &import;
     let mut secrets: BTreeSet<String> = BTreeSet::new();
     for n in &named {
         for (header, var) in &n.secret_headers {
@@ -218,7 +231,15 @@ fn vars(
     secrets: &BTreeSet<String>,
     from_env: &[(String, String)],
 ) {
+    // The export's own variables may refer to others, defined or not.
     let mut used: Vec<String> = Vec::new();
+    for (_, value) in &import.vars {
+        for name in template_names(value) {
+            if !used.contains(&name) {
+                used.push(name);
+            }
+        }
+    }
     for n in named {
         let s = n.session;
         let texts = std::iter::once(&s.url)
@@ -272,6 +293,17 @@ fn vars(
             ),
         );
     }
+}
+
+/// Whether an export's variable can be one of the collection's: a name templates can refer
+/// to, and none that wsrun already gives a meaning (`{{ mocks.… }}`, `{{ env.… }}`…).
+fn usable_variable(name: &str) -> bool {
+    const RESERVED: [&str; 6] = ["mocks", "env", "uuid", "now_ms", "message", "last_id"];
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !RESERVED.contains(&name)
 }
 
 /// Whether a template name is a variable of its own (not `env.X`, not a built-in).
@@ -469,7 +501,8 @@ fn mocks(y: &mut String, named: &[Named<'_>]) -> u64 {
             );
         }
     }
-    ((slowest.as_secs_f64() * 2.0 + 2.0).ceil() as u64).max(5)
+    // A broken export's times can be years apart: no wait needs more than five minutes.
+    ((slowest.as_secs_f64() * 2.0 + 2.0).ceil() as u64).clamp(5, MAX_TIMEOUT_SECS)
 }
 
 /// `subprotocols: [a, b]`, for a mock to agree to what the request asks for.
@@ -521,12 +554,24 @@ fn request(y: &mut String, n: &Named<'_>) {
     line(y, "      - close: { code: 1000 }");
 }
 
-/// U+2028, U+2029 and NEL, which some YAML readers take as line breaks, as escapes: they only
-/// occur inside double-quoted (JSON) strings here, where `\uXXXX` means the same character.
+/// Characters YAML does not allow as they are (DEL, the C1 controls, U+FFFE/U+FFFF) or that
+/// some readers take as line breaks (NEL, U+2028, U+2029), as `\uXXXX` escapes. Here they can
+/// only be inside double-quoted (JSON) strings — comments escape them themselves and plain
+/// scalars are ASCII — where the escape means the same character.
 fn escape_separators(text: &str) -> String {
-    text.replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
-        .replace('\u{85}', "\\u0085")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let unsafe_in_yaml = matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        );
+        if unsafe_in_yaml {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The replay file of a session: what it received, at the recorded times.
