@@ -106,6 +106,16 @@ fn what_is_not_a_har_with_websockets_is_a_usage_error() {
         assert_eq!(run.stdout, "");
     }
     assert!(!ws.path().join("page.yaml").exists());
+    // `--url` names the live server of a recording; an import has the export's URLs.
+    let url = ws.wsrun(&["new", "--from-har", "page.har", "--url", "ws://x"]);
+    assert_eq!(url.code, 2, "{}", url.output());
+    assert!(
+        url.stderr.starts_with(
+            "error: the argument '--from-har <FILE.har>' cannot be used with '--url <URL>'"
+        ),
+        "{}",
+        url.stderr
+    );
 }
 
 #[test]

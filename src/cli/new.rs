@@ -21,7 +21,7 @@ pub struct NewArgs {
     )]
     pub from: Option<PathBuf>,
     /// The live server's URL: the collection's `live` environment
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["from_har", "from_insomnia", "from_postman", "from_bruno"])]
     pub url: Option<String>,
     /// Where to write the collection (default: the recording's name, .yaml, in this folder)
     #[arg(long, value_name = "FILE.yaml")]
