@@ -1,6 +1,7 @@
 //! `wsrun new --from RECORDING.jsonl`: writes a starter collection (and its shape snapshot) that
 //! runs green at once, offline, against a mock replaying the recording; `wsrun new
-//! --from-asyncapi DOC`: a collection with one request per operation of the document.
+//! --from-asyncapi DOC`: a collection with one request per operation of the document; the
+//! imports from other tools (`--from-har`…) are in `new_import`.
 
 use std::path::{Path, PathBuf};
 
