@@ -6,6 +6,9 @@
 //! masked and rendered as every report (JSON-escaped, STOMP-escaped…), must never show. `WSRUN_FUZZ_ITERS=N` sets the
 //! executions per target (CI runs a short pass; `docs/robustness.md` records a long one).
 
+#[path = "fuzz/imports.rs"]
+mod imports;
+
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

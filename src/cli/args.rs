@@ -39,7 +39,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Connect and print messages live; lines typed on stdin are sent
     Watch(super::watch::WatchArgs),
-    /// Write a starter collection from a recording (`--from FILE.jsonl`) or an AsyncAPI document
+    /// Write a collection from a recording (`--from FILE.jsonl`), an AsyncAPI document, or a
+    /// HAR, Insomnia, Postman or Bruno export
     New(super::new::NewArgs),
     /// Print the JSON Schema of the collection format (for editors)
     Schema,

@@ -3,6 +3,7 @@
 mod args;
 mod merge;
 mod new;
+mod new_import;
 mod parse;
 mod pretty;
 mod watch;

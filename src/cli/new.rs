@@ -1,6 +1,7 @@
 //! `wsrun new --from RECORDING.jsonl`: writes a starter collection (and its shape snapshot) that
 //! runs green at once, offline, against a mock replaying the recording; `wsrun new
-//! --from-asyncapi DOC`: a collection with one request per operation of the document.
+//! --from-asyncapi DOC`: a collection with one request per operation of the document; the
+//! imports from other tools (`--from-har`…) are in `new_import`.
 
 use std::path::{Path, PathBuf};
 
@@ -17,11 +18,11 @@ pub struct NewArgs {
     #[arg(
         long,
         value_name = "RECORDING.jsonl",
-        required_unless_present = "from_asyncapi"
+        required_unless_present_any = ["from_asyncapi", "from_har", "from_insomnia", "from_postman", "from_bruno"]
     )]
     pub from: Option<PathBuf>,
     /// The live server's URL: the collection's `live` environment
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["from_har", "from_insomnia", "from_postman", "from_bruno"])]
     pub url: Option<String>,
     /// Where to write the collection (default: the recording's name, .yaml, in this folder)
     #[arg(long, value_name = "FILE.yaml")]
@@ -32,12 +33,27 @@ pub struct NewArgs {
     /// An AsyncAPI document (2.x or 3.0): one request per operation, its servers as environments
     #[arg(long, value_name = "DOC", conflicts_with = "from")]
     pub from_asyncapi: Option<PathBuf>,
+    /// A browser's HAR export: one request per WebSocket connection, replayed by a mock
+    #[arg(long, value_name = "FILE.har", conflicts_with_all = ["from", "from_asyncapi"])]
+    pub from_har: Option<PathBuf>,
+    /// An Insomnia export (format 4, JSON): its WebSocket requests and their messages
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "from_asyncapi", "from_har"])]
+    pub from_insomnia: Option<PathBuf>,
+    /// A Postman collection in its local YAML format (a folder, or one `.request.yaml`)
+    #[arg(long, value_name = "DIR|FILE", conflicts_with_all = ["from", "from_asyncapi", "from_har", "from_insomnia"])]
+    pub from_postman: Option<PathBuf>,
+    /// A Bruno collection folder (`.bru` files with `meta { type: ws }`)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["from", "from_asyncapi", "from_har", "from_insomnia", "from_postman"])]
+    pub from_bruno: Option<PathBuf>,
 }
 
 /// Runs `wsrun new`; returns the exit code.
 pub async fn new(args: NewArgs) -> i32 {
     if let Some(doc) = args.from_asyncapi.as_deref() {
         return from_asyncapi(doc, args.out.as_deref(), args.force);
+    }
+    if let Some((tool, source)) = super::new_import::requested(&args) {
+        return super::new_import::import(tool, source, args.out.as_deref(), args.force);
     }
     let Some(from) = args.from.as_deref() else {
         eprintln!("error: --from RECORDING.jsonl is required");
@@ -93,7 +109,7 @@ impl From<String> for Unwritten {
 }
 
 /// `fixtures/trades.jsonl` → `trades.yaml`, in the current folder.
-fn default_out(from: &Path) -> PathBuf {
+pub(super) fn default_out(from: &Path) -> PathBuf {
     let stem = from
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

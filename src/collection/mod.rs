@@ -142,6 +142,9 @@ pub struct MockDef {
     pub graphql_ws: Option<GraphqlWsMock>,
     /// Socket.IO pings (`protocol: socketio`).
     pub socketio: Option<MockSocketIo>,
+    /// Subprotocols it agrees to: the first one a client asks for.
+    #[serde(default)]
+    pub subprotocols: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

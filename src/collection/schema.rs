@@ -449,6 +449,7 @@ fn mock() -> Value {
             }), &[]) },
             "close_after": { "type": "integer", "minimum": 0 },
             "close_code": { "type": "integer" },
+            "subprotocols": { "description": "Subprotocols it agrees to: the first one a client asks for", "type": "array", "items": { "type": "string" } },
             "protocol": r("protocol"),
             "methods": { "type": "object", "additionalProperties": obj(json!({
                 "result": {},

@@ -7,6 +7,11 @@
 
 pub mod checks;
 pub mod from_asyncapi;
+pub mod from_bruno;
+pub mod from_har;
+pub mod from_insomnia;
+pub mod from_postman;
+pub mod import;
 mod node;
 mod sequence;
 pub mod starter;

@@ -51,7 +51,10 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
         .speaker
         .as_ref()
         .map_or(&[][..], |s| s.subprotocols());
-    let agree = protocol::Agree(speaks);
+    let agree = protocol::Agree {
+        speaks,
+        listed: &behaviour.subprotocols,
+    };
     let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, agree, Some(ws_config()));
     let Ok(Ok(ws)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
         return;

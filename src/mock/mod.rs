@@ -289,6 +289,8 @@ struct Behaviour {
     close_after: Option<u64>,
     close_code: u16,
     speaker: Option<Box<dyn Speaker>>,
+    /// Subprotocols it agrees to besides its protocol's.
+    subprotocols: Vec<String>,
 }
 
 impl Behaviour {
@@ -317,6 +319,13 @@ impl Behaviour {
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
         let speaker = speaker(def).map_err(invalid)?;
+        if let Some(bad) = def.subprotocols.iter().find(|p| {
+            p.is_empty() || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(p).is_err()
+        }) {
+            return Err(invalid(format!(
+                "subprotocol {bad:?} cannot be sent in a handshake header"
+            )));
+        }
         Ok(Self {
             replay,
             vars: vars.clone(),
@@ -327,6 +336,7 @@ impl Behaviour {
             close_after: def.close_after,
             close_code,
             speaker,
+            subprotocols: def.subprotocols.clone(),
         })
     }
 }

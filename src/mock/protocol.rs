@@ -41,10 +41,13 @@ pub(super) trait Speaker: Send + Sync {
 }
 
 /// The WebSocket handshake's answer: the first subprotocol the client asks for that the mock's
-/// protocol speaks, if any.
-pub(super) struct Agree(pub(super) &'static [&'static str]);
+/// protocol speaks or that its `subprotocols:` lists, if any.
+pub(super) struct Agree<'a> {
+    pub(super) speaks: &'static [&'static str],
+    pub(super) listed: &'a [String],
+}
 
-impl Callback for Agree {
+impl Callback for Agree<'_> {
     fn on_request(
         self,
         request: &Request,
@@ -57,13 +60,15 @@ impl Callback for Agree {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim);
-        if let Some(p) = asked
-            .into_iter()
-            .find_map(|p| self.0.iter().find(|s| **s == p))
-        {
+        let agreed = asked.into_iter().find_map(|p| {
+            let spoken = self.speaks.iter().find(|s| **s == p).copied();
+            spoken.or_else(|| self.listed.iter().find(|s| *s == p).map(String::as_str))
+        });
+        // A listed name that is no header value was rejected at load; skip it rather than fail.
+        if let Some(value) = agreed.and_then(|p| HeaderValue::from_str(p).ok()) {
             response
                 .headers_mut()
-                .insert("sec-websocket-protocol", HeaderValue::from_static(p));
+                .insert("sec-websocket-protocol", value);
         }
         Ok(response)
     }
