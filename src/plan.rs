@@ -112,7 +112,7 @@ struct Builtins<'a> {
 impl Lookup for Builtins<'_> {
     fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError> {
         match var.root.as_str() {
-            "uuid" | "now_ms" => template::Scope::default().lookup(var),
+            name if template::BUILTINS.contains(&name) => Scope::default().lookup(var),
             "env" => template::lookup_env(var),
             "mocks" => {
                 let name = var.path.first().map(String::as_str).unwrap_or_default();
@@ -464,7 +464,12 @@ fn check_names(
         mock_names: collection.mocks.iter().map(|(n, _)| n.as_str()).collect(),
     };
     for (line, var) in refs {
-        if vars.contains_key(&var.root) || also.contains(&var.root.as_str()) {
+        if let Some(value) = vars.get(&var.root) {
+            check_text(value, &var)
+                .map_err(|e| collection.error_at(line, format!("{e} {context}")))?;
+            continue;
+        }
+        if also.contains(&var.root.as_str()) {
             continue;
         }
         if let Err(e) = builtins.lookup(&var) {
@@ -479,6 +484,23 @@ fn check_names(
         }
     }
     Ok(())
+}
+
+/// A variable a text filter reads holds text (or a number or boolean), when its value is known
+/// before the run: `{{ cfg | urlencode }}` on a map fails here, at its line.
+fn check_text(value: &Value, var: &VarRef) -> Result<(), TemplateError> {
+    let Some(filter) = var.needs_text else {
+        return Ok(());
+    };
+    match template::descend(value.clone(), var) {
+        Ok(v @ (Value::Array(_) | Value::Object(_) | Value::Null)) => Err(TemplateError::NotText {
+            filter,
+            subject: var.to_string(),
+            found: template::a_type(&v),
+        }),
+        // A missing field is the run's to report, as it does without a filter.
+        _ => Ok(()),
+    }
 }
 
 impl Prepared {
