@@ -386,16 +386,41 @@ fn check_request_names(
     vars: &HashMap<String, Value>,
     mocks: &HashMap<String, String>,
 ) -> Result<(), LoadError> {
-    let captured = request.captured_names();
+    let mut captured = request.captured_names();
     let context = format!("in request `{}`", request.name);
-    check_names(
-        collection,
-        request.free_vars(),
-        &captured,
-        vars,
-        mocks,
-        &context,
-    )
+    let refs = request.free_vars();
+    if !vars.contains_key("row") {
+        for (line, var) in refs.iter().filter(|(_, v)| v.root == "row") {
+            check_row(request, var)
+                .map_err(|e| collection.error_at(*line, format!("{e} {context}")))?;
+        }
+        captured.push("row");
+    }
+    check_names(collection, refs, &captured, vars, mocks, &context)
+}
+
+/// `{{ row.COLUMN }}` needs the request's `data:`, and a column its file has.
+fn check_row(request: &Request, var: &VarRef) -> Result<(), String> {
+    let Some(data) = &request.data else {
+        return Err(
+            "unknown variable `row`: `row` is a line of the request's data file (add `data: FILE.csv` or `FILE.jsonl` to the request)"
+                .into(),
+        );
+    };
+    let Some(column) = var.path.first() else {
+        return Ok(());
+    };
+    if data.columns.contains(column) {
+        return Ok(());
+    }
+    let hint = match template::closest(column, data.columns.iter().map(String::as_str)) {
+        Some(c) => format!(" (did you mean `row.{c}`?)"),
+        None => format!(" (columns: {})", data.columns.join(", ")),
+    };
+    Err(format!(
+        "`{var}`: the data file {} has no column `{column}`{hint}",
+        data.file
+    ))
 }
 
 /// A mock's rules may name the variables and built-ins; its replies also `message…`. Errors

@@ -2,6 +2,7 @@
 //! compiled once (docs/format.md, "The collection file" and "Steps"). Errors carry the file, line and column.
 
 mod control;
+pub mod data;
 mod de;
 mod error;
 mod graphql_ws;
@@ -83,6 +84,8 @@ pub struct Request {
     pub load: Option<Load>,
     /// `thresholds:` that judge the load (with `load:` and none given: `failed: {lte: 0}`).
     pub thresholds: Vec<Threshold>,
+    /// `data:`: rows for `{{ row.COLUMN }}`, one per load user or `repeat` iteration.
+    pub data: Option<data::Data>,
 }
 
 /// The name a request's single `url:` connection goes by.
@@ -252,6 +255,7 @@ struct RawRequest {
     load: Option<Load>,
     #[serde(default)]
     thresholds: OrderedMap<String, Spanned<serde_json::Value>>,
+    data: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -360,7 +364,7 @@ impl Collection {
 
         let mut requests: Vec<Request> = Vec::with_capacity(raw.requests.len());
         for spanned in raw.requests {
-            requests.push(build_request(spanned, &requests, &at)?);
+            requests.push(build_request(spanned, &requests, dir, &at)?);
         }
 
         let name = raw.name.unwrap_or_else(|| {
@@ -426,6 +430,7 @@ impl Collection {
 fn build_request(
     spanned: Spanned<RawRequest>,
     previous: &[Request],
+    dir: &Path,
     at: &dyn Fn(usize, String) -> LoadError,
 ) -> Result<Request, LoadError> {
     let line = spanned.referenced.line() as usize;
@@ -526,6 +531,25 @@ fn build_request(
         thresholds.push((t_line, t));
     }
     load::check_request(&steps, r.load.as_ref(), &thresholds, line).map_err(|(l, m)| at(l, m))?;
+    let data = match r.data {
+        Some(file) => {
+            let line = file.referenced.line() as usize;
+            let path = dir.join(&file.value);
+            let (columns, rows) = data::read(&path).map_err(|why| {
+                at(
+                    line,
+                    format!("cannot use the data file {}: {why}", path.display()),
+                )
+            })?;
+            Some(data::Data {
+                file: file.value,
+                line,
+                columns,
+                rows: std::sync::Arc::new(rows),
+            })
+        }
+        None => None,
+    };
     Ok(Request {
         name: r.name.value,
         description: r.description,
@@ -537,6 +561,7 @@ fn build_request(
         repeat,
         load: r.load,
         thresholds: thresholds.into_iter().map(|(_, t)| t).collect(),
+        data,
     })
 }
 
