@@ -391,36 +391,12 @@ fn check_request_names(
     let refs = request.free_vars();
     if !vars.contains_key("row") {
         for (line, var) in refs.iter().filter(|(_, v)| v.root == "row") {
-            check_row(request, var)
+            crate::collection::data::Data::check_column(request.data.as_ref(), var)
                 .map_err(|e| collection.error_at(*line, format!("{e} {context}")))?;
         }
         captured.push("row");
     }
     check_names(collection, refs, &captured, vars, mocks, &context)
-}
-
-/// `{{ row.COLUMN }}` needs the request's `data:`, and a column its file has.
-fn check_row(request: &Request, var: &VarRef) -> Result<(), String> {
-    let Some(data) = &request.data else {
-        return Err(
-            "unknown variable `row`: `row` is a line of the request's data file (add `data: FILE.csv` or `FILE.jsonl` to the request)"
-                .into(),
-        );
-    };
-    let Some(column) = var.path.first() else {
-        return Ok(());
-    };
-    if data.columns.contains(column) {
-        return Ok(());
-    }
-    let hint = match template::closest(column, data.columns.iter().map(String::as_str)) {
-        Some(c) => format!(" (did you mean `row.{c}`?)"),
-        None => format!(" (columns: {})", data.columns.join(", ")),
-    };
-    Err(format!(
-        "`{var}`: the data file {} has no column `{column}`{hint}",
-        data.file
-    ))
 }
 
 /// A mock's rules may name the variables and built-ins; its replies also `message…`. Errors
@@ -490,7 +466,7 @@ fn check_names(
     };
     for (line, var) in refs {
         if let Some(value) = vars.get(&var.root) {
-            check_text(value, &var)
+            template::check_text(value, &var)
                 .map_err(|e| collection.error_at(line, format!("{e} {context}")))?;
             continue;
         }
@@ -509,23 +485,6 @@ fn check_names(
         }
     }
     Ok(())
-}
-
-/// A variable a text filter reads holds text (or a number or boolean), when its value is known
-/// before the run: `{{ cfg | urlencode }}` on a map fails here, at its line.
-fn check_text(value: &Value, var: &VarRef) -> Result<(), TemplateError> {
-    let Some(filter) = var.needs_text else {
-        return Ok(());
-    };
-    match template::descend(value.clone(), var) {
-        Ok(v @ (Value::Array(_) | Value::Object(_) | Value::Null)) => Err(TemplateError::NotText {
-            filter,
-            subject: var.to_string(),
-            found: template::a_type(&v),
-        }),
-        // A missing field is the run's to report, as it does without a filter.
-        _ => Ok(()),
-    }
 }
 
 impl Prepared {

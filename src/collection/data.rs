@@ -6,6 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+
+use crate::template::{closest, VarRef};
 
 /// A data file is read whole: past this size it is refused rather than held in memory.
 pub const MAX_DATA_BYTES: u64 = 64 * 1024 * 1024;
@@ -24,6 +27,48 @@ pub struct Data {
 }
 
 impl Data {
+    /// Reads the file `data:` names (relative to `dir`); an error is at the `data:` line.
+    pub fn load(file: Spanned<String>, dir: &Path) -> Result<Self, (usize, String)> {
+        let line = file.referenced.line() as usize;
+        let path = dir.join(&file.value);
+        let (columns, rows) = read(&path).map_err(|why| {
+            (
+                line,
+                format!("cannot use the data file {}: {why}", path.display()),
+            )
+        })?;
+        Ok(Self {
+            file: file.value,
+            line,
+            columns,
+            rows: Arc::new(rows),
+        })
+    }
+
+    /// `{{ row.COLUMN }}` names a column the file has; `data` is the request's.
+    pub fn check_column(data: Option<&Self>, var: &VarRef) -> Result<(), String> {
+        let Some(data) = data else {
+            return Err(
+                "unknown variable `row`: `row` is a line of the request's data file (add `data: FILE.csv` or `FILE.jsonl` to the request)"
+                    .into(),
+            );
+        };
+        let Some(column) = var.path.first() else {
+            return Ok(());
+        };
+        if data.columns.contains(column) {
+            return Ok(());
+        }
+        let hint = match closest(column, data.columns.iter().map(String::as_str)) {
+            Some(c) => format!(" (did you mean `row.{c}`?)"),
+            None => format!(" (columns: {})", data.columns.join(", ")),
+        };
+        Err(format!(
+            "`{var}`: the data file {} has no column `{column}`{hint}",
+            data.file
+        ))
+    }
+
     /// Row `n mod rows`: user `n`'s, or iteration `n`'s.
     pub fn row(&self, n: u64) -> Value {
         let len = self.rows.len().max(1) as u64;

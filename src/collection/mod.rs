@@ -531,25 +531,11 @@ fn build_request(
         thresholds.push((t_line, t));
     }
     load::check_request(&steps, r.load.as_ref(), &thresholds, line).map_err(|(l, m)| at(l, m))?;
-    let data = match r.data {
-        Some(file) => {
-            let line = file.referenced.line() as usize;
-            let path = dir.join(&file.value);
-            let (columns, rows) = data::read(&path).map_err(|why| {
-                at(
-                    line,
-                    format!("cannot use the data file {}: {why}", path.display()),
-                )
-            })?;
-            Some(data::Data {
-                file: file.value,
-                line,
-                columns,
-                rows: std::sync::Arc::new(rows),
-            })
-        }
-        None => None,
-    };
+    let data = r
+        .data
+        .map(|file| data::Data::load(file, dir))
+        .transpose()
+        .map_err(|(l, m)| at(l, m))?;
     Ok(Request {
         name: r.name.value,
         description: r.description,

@@ -74,9 +74,17 @@ impl Expr {
     /// The value: the source's, through each filter. A source that is not defined (or null)
     /// takes the value of the first `default` and goes through the filters after it.
     pub fn eval(&self, scope: &dyn Lookup) -> Result<Value, TemplateError> {
-        let (found, subject) = match &self.source {
-            Source::Var(v) => (scope.lookup(v), v.to_string()),
-            Source::RandomInt(a, b) => (Ok(sources::random_int(*a, *b)), "random_int".into()),
+        let found = match &self.source {
+            Source::Var(v) => scope.lookup(v),
+            Source::RandomInt(a, b) => Ok(sources::random_int(*a, *b)),
+        };
+        if self.filters.is_empty() {
+            // The common case, expanded per message sent: nothing more to allocate.
+            return found;
+        }
+        let subject = match &self.source {
+            Source::Var(v) => v.to_string(),
+            Source::RandomInt(..) => "random_int".to_string(),
         };
         let mut rest = self.filters.as_slice();
         let default = rest.iter().enumerate().find_map(|(i, f)| match f {

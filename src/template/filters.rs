@@ -181,6 +181,23 @@ pub fn a_type(value: &Value) -> &'static str {
     }
 }
 
+/// A variable a text filter reads holds text (or a number or boolean), checked when its value
+/// is known before the run: `{{ cfg | urlencode }}` on a map fails at load, at its line.
+pub fn check_text(value: &Value, var: &VarRef) -> Result<(), TemplateError> {
+    let Some(filter) = var.needs_text else {
+        return Ok(());
+    };
+    match super::descend(value.clone(), var) {
+        Ok(v @ (Value::Array(_) | Value::Object(_) | Value::Null)) => Err(TemplateError::NotText {
+            filter,
+            subject: var.to_string(),
+            found: a_type(&v),
+        }),
+        // A missing field is the run's to report, as it is without a filter.
+        _ => Ok(()),
+    }
+}
+
 /// `default(V)`'s argument: JSON when it reads as JSON (`0`, `"a b"`, `null`), else the text.
 fn literal(arg: &str) -> Value {
     serde_json::from_str(arg).unwrap_or_else(|_| Value::String(arg.to_string()))

@@ -11,7 +11,7 @@ mod resolve;
 mod sources;
 
 pub use expr::Expr;
-pub use filters::{a_type, hex, urlencode, FILTERS};
+pub use filters::{check_text, hex, urlencode, FILTERS};
 pub use resolve::resolve_vars;
 pub use sources::{iso8601, now_ms, BUILTINS};
 
