@@ -24,6 +24,9 @@ use wsrun::report::{
 use wsrun::runner::mask::Masker;
 use wsrun::template::{Scope, TValue, Template};
 
+#[path = "fuzz/data.rs"]
+mod data;
+
 /// xorshift64*: small, fast, reproducible.
 struct Rng(u64);
 

@@ -102,11 +102,15 @@ pub fn read(path: &Path) -> Result<(Vec<String>, Vec<Value>), String> {
             e.utf8_error().valid_up_to()
         )
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse(&text, path.extension().is_some_and(|e| e == "jsonl"))
+}
+
+/// The columns and rows of a data file's text: JSONL when `jsonl`, else CSV.
+pub fn parse(text: &str, jsonl: bool) -> Result<(Vec<String>, Vec<Value>), String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err("the file is empty".into());
     }
-    let jsonl = path.extension().is_some_and(|e| e == "jsonl");
     if jsonl {
         jsonl_rows(text)
     } else {
