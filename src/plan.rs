@@ -112,7 +112,7 @@ struct Builtins<'a> {
 impl Lookup for Builtins<'_> {
     fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError> {
         match var.root.as_str() {
-            "uuid" | "now_ms" => template::Scope::default().lookup(var),
+            name if template::BUILTINS.contains(&name) => Scope::default().lookup(var),
             "env" => template::lookup_env(var),
             "mocks" => {
                 let name = var.path.first().map(String::as_str).unwrap_or_default();
@@ -372,16 +372,17 @@ fn check_request_names(
     vars: &HashMap<String, Value>,
     mocks: &HashMap<String, String>,
 ) -> Result<(), LoadError> {
-    let captured = request.captured_names();
+    let mut captured = request.captured_names();
     let context = format!("in request `{}`", request.name);
-    check_names(
-        collection,
-        request.free_vars(),
-        &captured,
-        vars,
-        mocks,
-        &context,
-    )
+    let refs = request.free_vars();
+    if !vars.contains_key("row") {
+        for (line, var) in refs.iter().filter(|(_, v)| v.root == "row") {
+            crate::collection::data::Data::check_column(request.data.as_ref(), var)
+                .map_err(|e| collection.error_at(*line, format!("{e} {context}")))?;
+        }
+        captured.push("row");
+    }
+    check_names(collection, refs, &captured, vars, mocks, &context)
 }
 
 /// A mock's rules may name the variables and built-ins; its replies also `message…`. Errors
@@ -450,7 +451,12 @@ fn check_names(
         mock_names: collection.mocks.iter().map(|(n, _)| n.as_str()).collect(),
     };
     for (line, var) in refs {
-        if vars.contains_key(&var.root) || also.contains(&var.root.as_str()) {
+        if let Some(value) = vars.get(&var.root) {
+            template::check_text(value, &var)
+                .map_err(|e| collection.error_at(line, format!("{e} {context}")))?;
+            continue;
+        }
+        if also.contains(&var.root.as_str()) {
             continue;
         }
         if let Err(e) = builtins.lookup(&var) {

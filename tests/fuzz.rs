@@ -33,6 +33,8 @@ mod merge;
 mod contracts;
 #[path = "fuzz/escapes.rs"]
 mod escapes;
+#[path = "fuzz/data.rs"]
+mod data;
 
 /// xorshift64*: small, fast, reproducible.
 struct Rng(u64);

@@ -2,6 +2,7 @@
 //! compiled once (docs/format.md, "The collection file" and "Steps"). Errors carry the file, line and column.
 
 mod control;
+pub mod data;
 mod de;
 mod error;
 mod graphql_ws;
@@ -88,6 +89,8 @@ pub struct Request {
     pub load: Option<Load>,
     /// `thresholds:` that judge the load (with `load:` and none given: `failed: {lte: 0}`).
     pub thresholds: Vec<Threshold>,
+    /// `data:`: rows for `{{ row.COLUMN }}`, one per load user or `repeat` iteration.
+    pub data: Option<data::Data>,
 }
 
 /// The name a request's single `url:` connection goes by.
@@ -254,6 +257,7 @@ struct RawRequest {
     load: Option<Load>,
     #[serde(default)]
     thresholds: OrderedMap<String, Spanned<serde_json::Value>>,
+    data: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -363,7 +367,7 @@ impl Collection {
 
         let mut requests: Vec<Request> = Vec::with_capacity(raw.requests.len());
         for spanned in raw.requests {
-            requests.push(build_request(spanned, &requests, &at)?);
+            requests.push(build_request(spanned, &requests, dir, &at)?);
         }
 
         check_proxy(raw.defaults.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
@@ -430,6 +434,7 @@ impl Collection {
 fn build_request(
     spanned: Spanned<RawRequest>,
     previous: &[Request],
+    dir: &Path,
     at: &dyn Fn(usize, String) -> LoadError,
 ) -> Result<Request, LoadError> {
     let line = spanned.referenced.line() as usize;
@@ -536,6 +541,11 @@ fn build_request(
         thresholds.push((t_line, t));
     }
     load::check_request(&steps, r.load.as_ref(), &thresholds, line).map_err(|(l, m)| at(l, m))?;
+    let data = r
+        .data
+        .map(|file| data::Data::load(file, dir))
+        .transpose()
+        .map_err(|(l, m)| at(l, m))?;
     Ok(Request {
         name: r.name.value,
         description: r.description,
@@ -547,6 +557,7 @@ fn build_request(
         repeat,
         load: r.load,
         thresholds: thresholds.into_iter().map(|(_, t)| t).collect(),
+        data,
     })
 }
 

@@ -93,6 +93,10 @@ pub fn schema() -> Value {
     );
     request_props.insert("load".into(), load());
     request_props.insert(
+        "data".into(),
+        json!({ "description": "A CSV (with a header row) or JSONL file: load user N (or repeat iteration N) reads row N mod rows as {{ row.COLUMN }}", "type": "string" }),
+    );
+    request_props.insert(
         "thresholds".into(),
         json!({
             "description": "Limits that judge a load: failed, iterations, connections, connections_failed, msgs_per_s, connect_STAT, \"step N STAT\" (STAT: min, mean, max, pNN)",
@@ -351,6 +355,11 @@ fn step() -> Value {
             "capture" => {
                 json!({ "type": "object", "additionalProperties": { "type": "string", "pattern": "^\\$" } })
             }
+            "set" => json!({
+                "description": "Values computed once from templates and stored like captures",
+                "type": "object",
+                "additionalProperties": true
+            }),
             "snapshot" => obj(
                 json!({
                     "name": { "type": "string" }, "shape": { "type": "boolean" },

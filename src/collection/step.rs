@@ -29,6 +29,8 @@ pub enum StepKind {
     WaitFor(Expect),
     NoMessage(NoMessage),
     Capture(OrderedMap<String, JsonPath>),
+    /// `set: {NAME: TEMPLATE}`: values computed once and stored like captures.
+    Set(OrderedMap<String, TValue>),
     Snapshot(Snapshot),
     Ping(Ping),
     Sleep(Dur),
@@ -44,12 +46,13 @@ pub enum StepKind {
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 17] = [
+pub const STEP_KEYS: [&str; 18] = [
     "send",
     "expect",
     "wait_for",
     "no_message",
     "capture",
+    "set",
     "snapshot",
     "ping",
     "sleep",
@@ -72,6 +75,7 @@ impl StepKind {
             StepKind::WaitFor(_) => "wait_for",
             StepKind::NoMessage(_) => "no_message",
             StepKind::Capture(_) => "capture",
+            StepKind::Set(_) => "set",
             StepKind::Snapshot(_) => "snapshot",
             StepKind::Ping(_) => "ping",
             StepKind::Sleep(_) => "sleep",
@@ -104,13 +108,16 @@ impl StepKind {
             StepKind::Complete(c) => c.conn.as_deref(),
             StepKind::Emit(e) => e.conn.as_deref(),
             StepKind::Unsubscribe(u) => u.conn.as_deref(),
-            StepKind::Capture(_) | StepKind::Sleep(_) => None,
+            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) => None,
         }
     }
 
     /// Whether the step talks to a connection (and so must name one when there are several).
     pub fn uses_connection(&self) -> bool {
-        !matches!(self, StepKind::Capture(_) | StepKind::Sleep(_))
+        !matches!(
+            self,
+            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_)
+        )
     }
 }
 

@@ -12,9 +12,12 @@ impl Request {
             .unwrap_or(&self.connections[0])
     }
 
-    /// Every template variable the request names, with the line it is on; names captured by an
-    /// earlier step are not listed.
-    pub fn free_vars(&self) -> Vec<(usize, VarRef)> {
+    /// The variables its connections name (URL, headers, subprotocols, CA, protocol options).
+    pub fn connection_vars(&self) -> Vec<VarRef> {
+        self.connection_refs().into_iter().map(|(_, v)| v).collect()
+    }
+
+    fn connection_refs(&self) -> Vec<(usize, VarRef)> {
         let mut out = Vec::new();
         for c in &self.connections {
             for v in c.url.vars() {
@@ -36,6 +39,13 @@ impl Request {
             c.protocol.vars(&mut options);
             out.extend(options.into_iter().map(|v| (c.line, v)));
         }
+        out
+    }
+
+    /// Every template variable the request names, with the line it is on; names captured by an
+    /// earlier step are not listed.
+    pub fn free_vars(&self) -> Vec<(usize, VarRef)> {
+        let mut out = self.connection_refs();
         let mut captured: Vec<&str> = Vec::new();
         for step in &self.steps {
             let mut vars = Vec::new();
@@ -71,6 +81,18 @@ impl Request {
                 StepKind::Capture(c) => {
                     captured.extend(c.0.iter().map(|(n, _)| n.as_str()));
                 }
+                StepKind::Set(set) => {
+                    // In order: a name may use the ones set before it in the same step.
+                    for (name, value) in &set.0 {
+                        let mut own = Vec::new();
+                        value.vars(&mut own);
+                        vars.extend(
+                            own.into_iter()
+                                .filter(|v| !captured.contains(&v.root.as_str())),
+                        );
+                        captured.push(name);
+                    }
+                }
                 StepKind::Subscribe(Subscribe::Graphql(s)) => s.vars(&mut vars),
                 StepKind::Complete(c) => vars.extend(c.id.vars().cloned()),
                 _ => {}
@@ -87,13 +109,14 @@ impl Request {
         out
     }
 
-    /// Names captured anywhere in the request (a later step may use them).
+    /// Names captured (or `set`) anywhere in the request (a later step may use them).
     pub fn captured_names(&self) -> Vec<&str> {
         self.steps
             .iter()
             .flat_map(|s| -> Vec<&str> {
                 match &s.kind {
                     StepKind::Capture(c) => c.0.iter().map(|(n, _)| n.as_str()).collect(),
+                    StepKind::Set(s) => s.0.iter().map(|(n, _)| n.as_str()).collect(),
                     _ => Vec::new(),
                 }
             })

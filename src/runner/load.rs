@@ -71,6 +71,7 @@ pub(super) async fn run(
         specs: &specs,
         shared: &shared,
         deadline: duration.map(|d| started + d),
+        users: super::load_users::Users::new(request, load.users, ctx.opts.shard),
     };
     let mut running: FuturesUnordered<_> = (0..users)
         .map(|u| plan.user(u, started + ramp.mul_f64(u as f64 / users.max(1) as f64)))
@@ -197,6 +198,8 @@ struct Plan<'a, 'c> {
     specs: &'a [ConnectSpec],
     shared: &'a Shared,
     deadline: Option<Instant>,
+    /// Who each user is: `{{ user.* }}` and its `data:` row.
+    users: super::load_users::Users,
 }
 
 impl Plan<'_, '_> {
@@ -205,10 +208,15 @@ impl Plan<'_, '_> {
         tokio::time::sleep_until(start).await;
         let counter = self.shared.counter.clone();
         let mut st = new_state(self.ctx, self.request, Recorder::lean(counter));
+        let own_specs = match self.users.enter(self.ctx, self.request, u, &mut st) {
+            Ok(own) => own,
+            Err(failure) => return self.connect_failed(u, failure),
+        };
+        let specs = own_specs.as_deref().unwrap_or(self.specs);
         // Exactly: a Vec of connections (several hundred bytes each) would start with room for four.
-        st.conns.reserve_exact(self.specs.len());
+        st.conns.reserve_exact(specs.len());
         let built = protocols(self.request, &st.scope).unwrap_or_default();
-        for (spec, protocol) in self.specs.iter().zip(built) {
+        for (spec, protocol) in specs.iter().zip(built) {
             // The semaphore is never closed, so a turn always comes.
             let Ok(_turn) = self.shared.connecting.acquire().await else {
                 break;
@@ -232,16 +240,12 @@ impl Plan<'_, '_> {
                 Err(e) => {
                     let mut failure = open_failure(self.request, spec, e);
                     st.masker.failure(&mut failure);
-                    let kind = format!("connect: {}", truncate(&failure.summary, KIND_LIMIT));
-                    failure.summary = format!("user {}: {}", u + 1, failure.summary);
-                    let mut totals = self.shared.totals();
-                    totals.connect_failed += 1;
-                    totals.fail(&kind, failure);
+                    self.connect_failed(u, failure);
                     break;
                 }
             }
         }
-        if st.conns.len() == self.specs.len() {
+        if st.conns.len() == specs.len() {
             self.iterate(u, &mut st).await;
         }
         let open = st.conns.len() as u64;
@@ -250,6 +254,15 @@ impl Plan<'_, '_> {
             Box::pin(conn.shutdown(&mut st.rec)).await;
         }
         self.shared.open.fetch_sub(open, Relaxed);
+    }
+
+    /// Counts user `u`'s failure to connect (its summary masked already).
+    fn connect_failed(&self, u: u64, mut failure: Failure) {
+        let kind = format!("connect: {}", truncate(&failure.summary, KIND_LIMIT));
+        failure.summary = format!("user {}: {}", u + 1, failure.summary);
+        let mut totals = self.shared.totals();
+        totals.connect_failed += 1;
+        totals.fail(&kind, failure);
     }
 
     /// Runs the steps until the load's duration ends (or `repeat` times without one), stopping

@@ -48,6 +48,10 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
     };
     for iteration in 1..=request.repeat {
         steps.iteration = iteration;
+        if let Some(data) = &request.data {
+            // Under `repeat`, each iteration takes the next row.
+            state.scope.row = Some(data.row(iteration - 1));
+        }
         if !run_steps(ctx, request, &mut state, &mut steps).await {
             break;
         }
@@ -70,6 +74,7 @@ pub(super) fn new_state<'a>(ctx: &Ctx<'a>, request: &Request, rec: Recorder) -> 
     let mut state = State {
         scope: Scope {
             vars: Some(ctx.vars),
+            row: request.data.as_ref().map(|d| d.row(0)),
             ..Scope::default()
         },
         conns: Vec::new(),

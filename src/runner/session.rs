@@ -122,7 +122,7 @@ impl Session {
             scope: Scope {
                 vars: Some(&self.vars),
                 captures: std::mem::take(&mut self.captures),
-                message: None,
+                ..Scope::default()
             },
             conns: std::mem::take(&mut self.conns),
             rec: std::mem::take(&mut self.rec),

@@ -1,6 +1,6 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
+//! `set`, `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
 //! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), Socket.IO's `emit` (`socketio.rs`),
 //! and STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`).
 
@@ -12,6 +12,7 @@ mod ping;
 mod reply;
 mod rpc;
 mod send;
+mod set;
 mod snapshot;
 mod socketio;
 mod stomp;
@@ -141,6 +142,7 @@ pub(super) async fn run(
         StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
         StepKind::Sleep(d) => wait::sleep(st, d.0).await,
         StepKind::Capture(c) => capture::run(st, c),
+        StepKind::Set(s) => set::run(st, s),
         StepKind::Snapshot(s) => {
             let t = timeout(s.timeout.map(|d| d.0));
             snapshot::run(ctx, request, step, s, st, conn, t).await

@@ -1,9 +1,21 @@
 //! `{{ name }}` templates: compiled at load time, expanded against a scope at run time.
 //!
 //! A template that is a whole YAML value (`"{{ first_id }}"`) keeps the type of what it names;
-//! one mixed with text (`"{{ base }}/ws"`) renders to a string.
+//! one mixed with text (`"{{ base }}/ws"`) renders to a string. Inside the braces, a name may go
+//! through filters (`filters.rs`, `{{ token | urlencode }}`) and built-ins stand for the clock,
+//! random values and the load's user (`sources.rs`).
 
-use std::collections::{BTreeSet, HashMap};
+mod expr;
+mod filters;
+mod resolve;
+mod sources;
+
+pub use expr::Expr;
+pub use filters::{check_text, hex, urlencode, FILTERS};
+pub use resolve::resolve_vars;
+pub use sources::{iso8601, now_ms, BUILTINS};
+
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer};
@@ -14,6 +26,9 @@ use serde_json::{Map, Value};
 pub struct VarRef {
     pub root: String,
     pub path: Vec<String>,
+    /// The filter that reads this value as text, when one does (`{{ cfg | urlencode }}`): the
+    /// load-time check fails a variable whose value is a list or a map.
+    pub needs_text: Option<&'static str>,
 }
 
 impl VarRef {
@@ -36,6 +51,7 @@ impl VarRef {
         Ok(Self {
             root: root.to_string(),
             path,
+            needs_text: None,
         })
     }
 }
@@ -49,6 +65,18 @@ pub enum SyntaxError {
     Empty,
     /// A name with other characters than letters, digits, `_`, `-` and `.`.
     BadName(String),
+    /// `{{ x | nope }}`, with a "did you mean".
+    UnknownFilter { name: String, hint: String },
+    /// `{{ nope(1) }}`: only `random_int` takes arguments.
+    UnknownFunction(String),
+    /// A filter or function given the wrong number of arguments.
+    Arity {
+        name: String,
+        want: usize,
+        got: usize,
+    },
+    /// An argument that is not what the filter or function takes.
+    BadArgument(String),
 }
 
 impl SyntaxError {
@@ -60,6 +88,10 @@ impl SyntaxError {
             SyntaxError::BadName(_) => {
                 "invalid template name: use letters, digits, `_`, `-` and `.`"
             }
+            SyntaxError::UnknownFilter { .. } => "unknown template filter",
+            SyntaxError::UnknownFunction(_) => "unknown template function",
+            SyntaxError::Arity { .. } => "wrong number of arguments in a template",
+            SyntaxError::BadArgument(_) => "invalid argument in a template",
         }
     }
 }
@@ -73,6 +105,19 @@ impl fmt::Display for SyntaxError {
                 f,
                 "invalid template name `{name}`: use letters, digits, `_`, `-` and `.` (e.g. `{{{{ symbol }}}}`)"
             ),
+            SyntaxError::UnknownFilter { name, hint } => {
+                write!(f, "unknown template filter `{name}`{hint}")
+            }
+            SyntaxError::UnknownFunction(name) => write!(
+                f,
+                "unknown template function `{name}(…)`: the one function is `random_int(A, B)`"
+            ),
+            SyntaxError::Arity { name, want, got } => write!(
+                f,
+                "`{name}` takes {want} argument{}, got {got}",
+                if *want == 1 { "" } else { "s" }
+            ),
+            SyntaxError::BadArgument(why) => f.write_str(why),
         }
     }
 }
@@ -90,7 +135,7 @@ impl fmt::Display for VarRef {
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
     Lit(String),
-    Var(VarRef),
+    Expr(Expr),
 }
 
 /// A string with `{{ … }}` placeholders (the default is the empty text).
@@ -110,6 +155,12 @@ pub enum TemplateError {
     MissingEnv(String),
     #[error("variables refer to each other in a cycle: {0}")]
     Cycle(String),
+    #[error("the filter `{filter}` needs text, but `{subject}` is {found}")]
+    NotText {
+        filter: &'static str,
+        subject: String,
+        found: &'static str,
+    },
 }
 
 impl Template {
@@ -130,7 +181,7 @@ impl Template {
             let close = after
                 .find("}}")
                 .ok_or_else(|| SyntaxError::Unclosed(text.to_string()))?;
-            parts.push(Part::Var(VarRef::parse(&after[..close])?));
+            parts.push(Part::Expr(Expr::parse(&after[..close])?));
             rest = &after[close + 2..];
         }
         if !rest.is_empty() {
@@ -147,21 +198,24 @@ impl Template {
     }
 
     pub fn has_vars(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Var(_)))
+        self.parts.iter().any(|p| matches!(p, Part::Expr(_)))
     }
 
     /// The variables this template names.
     pub fn vars(&self) -> impl Iterator<Item = &VarRef> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v),
-            Part::Lit(_) => None,
-        })
+        self.parts
+            .iter()
+            .flat_map(|p| match p {
+                Part::Expr(e) => Some(e.vars()),
+                Part::Lit(_) => None,
+            })
+            .flatten()
     }
 
     /// Expands to a value: a whole-value template keeps the type of what it names.
     pub fn expand_value(&self, scope: &dyn Lookup) -> Result<Value, TemplateError> {
         match self.parts.as_slice() {
-            [Part::Var(var)] => scope.lookup(var),
+            [Part::Expr(e)] => e.eval(scope),
             _ => self.expand(scope).map(Value::String),
         }
     }
@@ -172,7 +226,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(var) => match scope.lookup(var)? {
+                Part::Expr(e) => match e.eval(scope)? {
                     Value::String(s) => out.push_str(&s),
                     other => out.push_str(&other.to_string()),
                 },
@@ -187,7 +241,7 @@ impl fmt::Display for Template {
         for part in &self.parts {
             match part {
                 Part::Lit(s) => f.write_str(s)?,
-                Part::Var(v) => write!(f, "{{{{ {v} }}}}")?,
+                Part::Expr(e) => write!(f, "{{{{ {e} }}}}")?,
             }
         }
         Ok(())
@@ -314,9 +368,6 @@ pub trait Lookup {
     fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError>;
 }
 
-/// Built-in names that are always defined.
-pub const BUILTINS: [&str; 2] = ["uuid", "now_ms"];
-
 /// Variables, captures and built-ins, in the precedence docs/format.md ("Templates") gives: captures, then the
 /// resolved variables (`--var` over the environment over `vars`), then built-ins.
 #[derive(Debug, Default, Clone)]
@@ -325,6 +376,10 @@ pub struct Scope<'a> {
     pub captures: HashMap<String, Value>,
     /// The incoming message, for mock replies (`{{ message.id }}`).
     pub message: Option<&'a Value>,
+    /// `{{ user.index }}` and `{{ user.count }}` of a load's user (without: user 0 of 1).
+    pub user: Option<(u64, u64)>,
+    /// The request's `data:` row for this user or iteration (`{{ row.COLUMN }}`).
+    pub row: Option<Value>,
 }
 
 impl Lookup for Scope<'_> {
@@ -335,10 +390,12 @@ impl Lookup for Scope<'_> {
             v.clone()
         } else if var.root == "message" && self.message.is_some() {
             self.message.cloned().unwrap_or(Value::Null)
+        } else if let (Some(row), "row") = (&self.row, var.root.as_str()) {
+            row.clone()
+        } else if let Some(v) = sources::builtin(&var.root, self.user) {
+            v
         } else {
             match var.root.as_str() {
-                "uuid" => Value::String(uuid::Uuid::new_v4().to_string()),
-                "now_ms" => Value::from(now_ms()),
                 "env" => return lookup_env(var),
                 _ => {
                     let mut known: Vec<&str> = self.captures.keys().map(String::as_str).collect();
@@ -364,14 +421,6 @@ pub fn lookup_env(var: &VarRef) -> Result<Value, TemplateError> {
     std::env::var(name)
         .map(Value::String)
         .map_err(|_| TemplateError::MissingEnv(name.clone()))
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Follows `a.b.0` into a value.
@@ -427,78 +476,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
-}
-
-/// Resolves variable definitions that may refer to each other (`url: "{{ base }}/ws"`), in
-/// layers from lowest to highest precedence. Cycles and unknown names are errors.
-pub fn resolve_vars(
-    layers: &[&[(String, TValue)]],
-    extra: &dyn Lookup,
-) -> Result<HashMap<String, Value>, (String, TemplateError)> {
-    let mut defs: HashMap<&str, &TValue> = HashMap::new();
-    for layer in layers {
-        for (k, v) in layer.iter() {
-            defs.insert(k, v);
-        }
-    }
-    let mut resolver = Resolver {
-        defs: &defs,
-        extra,
-        done: HashMap::new(),
-        stack: Vec::new(),
-    };
-    let names: BTreeSet<&str> = defs.keys().copied().collect();
-    for name in names {
-        resolver.resolve(name).map_err(|e| (name.to_string(), e))?;
-    }
-    Ok(resolver.done)
-}
-
-struct Resolver<'a> {
-    defs: &'a HashMap<&'a str, &'a TValue>,
-    extra: &'a dyn Lookup,
-    done: HashMap<String, Value>,
-    stack: Vec<String>,
-}
-
-impl Resolver<'_> {
-    fn resolve(&mut self, name: &str) -> Result<Value, TemplateError> {
-        if let Some(v) = self.done.get(name) {
-            return Ok(v.clone());
-        }
-        if let Some(pos) = self.stack.iter().position(|n| n == name) {
-            let mut cycle = self.stack[pos..].to_vec();
-            cycle.push(name.to_string());
-            return Err(TemplateError::Cycle(cycle.join(" → ")));
-        }
-        let Some(def) = self.defs.get(name).copied() else {
-            return Err(unknown(name, self.defs.keys().copied()));
-        };
-        self.stack.push(name.to_string());
-        let value = def.expand(&ResolverLookup(std::cell::RefCell::new(self)));
-        self.stack.pop();
-        let value = value?;
-        self.done.insert(name.to_string(), value.clone());
-        Ok(value)
-    }
-}
-
-struct ResolverLookup<'r, 'a>(std::cell::RefCell<&'r mut Resolver<'a>>);
-
-impl Lookup for ResolverLookup<'_, '_> {
-    fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError> {
-        let mut resolver = self.0.borrow_mut();
-        if resolver.defs.contains_key(var.root.as_str()) {
-            let root = resolver.resolve(&var.root)?;
-            return descend(root, var);
-        }
-        match resolver.extra.lookup(var) {
-            Err(TemplateError::Unknown { name, .. }) => {
-                Err(unknown(&name, resolver.defs.keys().copied()))
-            }
-            other => other,
-        }
-    }
 }
 
 #[cfg(test)]
