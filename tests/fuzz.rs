@@ -27,14 +27,14 @@ use wsrun::report::{
 use wsrun::runner::mask::Masker;
 use wsrun::template::{Scope, TValue, Template};
 
-#[path = "fuzz/merge.rs"]
-mod merge;
 #[path = "fuzz/contracts.rs"]
 mod contracts;
-#[path = "fuzz/escapes.rs"]
-mod escapes;
 #[path = "fuzz/data.rs"]
 mod data;
+#[path = "fuzz/escapes.rs"]
+mod escapes;
+#[path = "fuzz/merge.rs"]
+mod merge;
 
 /// xorshift64*: small, fast, reproducible.
 struct Rng(u64);

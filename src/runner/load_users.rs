@@ -56,7 +56,7 @@ impl Users {
         if !self.per_user {
             return Ok(None);
         }
-        header_secrets(request, &st.scope, &mut st.masker);
+        header_secrets(ctx.collection, request, &st.scope, &mut st.masker);
         let mut specs = connect_specs(ctx, request, &st.scope);
         if let Err(failure) = &mut specs {
             st.masker.failure(failure);
