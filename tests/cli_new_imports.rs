@@ -173,6 +173,8 @@ fn a_postman_yaml_collection_becomes_a_collection_that_runs_offline_and_live() {
         .stdout
         .lines()
         .filter_map(|l| l.trim().strip_prefix("default → "))
+        // Frames only: the handshake (`-v`) is a request line and indented headers.
+        .filter(|f| !f.starts_with("GET ") && !f.starts_with(' '))
         .collect();
     assert_eq!(sent.len(), 4, "{}", live.stdout);
     assert!(
@@ -257,6 +259,8 @@ fn a_bruno_folder_becomes_a_collection_that_runs_offline_and_live() {
         .stdout
         .lines()
         .filter_map(|l| l.trim().strip_prefix("default → "))
+        // Frames only: the handshake (`-v`) is a request line and indented headers.
+        .filter(|f| !f.starts_with("GET ") && !f.starts_with(' '))
         .collect();
     assert_eq!(
         sent,
