@@ -33,8 +33,11 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+mod recorder;
 mod trades;
 // Used by some test binaries only, like the rest of this module.
+#[allow(unused_imports)]
+pub use recorder::{recorder, Received};
 #[allow(unused_imports)]
 pub use trades::{faulty_trades, Fault, Trades};
 
