@@ -134,3 +134,54 @@ fn a_snapshot_keeps_its_keys_sorted_whatever_order_the_server_sends() {
     let run = ws.run_collection(&reading(&server, "snapshot: {name: order}"), &[]);
     assert_eq!(run.code, 0, "{}", run.output());
 }
+
+#[test]
+fn long_numbers_are_sent_as_written_not_as_doubles() {
+    let texts = sent_by(
+        r#"    steps:
+      - send: { json: { type: "{{ kind }}", id: 12345678901234567890123, p: 0.123456789012345678901234567890 } }
+      - send: { json: { nested: { list: [18446744073709551616, 1.5, -99999999999999999999.5], small: 7 } } }
+      - sleep: 200ms
+"#,
+        "vars:\n  kind: big\n",
+    );
+    assert_eq!(
+        texts,
+        [
+            r#"{"type":"big","id":12345678901234567890123,"p":0.123456789012345678901234567890}"#,
+            r#"{"nested":{"list":[18446744073709551616,1.5,-99999999999999999999.5],"small":7}}"#,
+        ]
+    );
+}
+
+#[test]
+fn a_send_with_reply_sends_its_long_numbers_as_written() {
+    let server = common::echo();
+    let run = Workspace::new().run_collection(
+        &format!(
+            r#"requests:
+  - name: reply
+    url: {}
+    steps:
+      - send:
+          json: {{ id: 12345678901234567890123, n: 1 }}
+          reply: {{ match: $.n, json: {{ $.id: {{ gt: 1 }} }} }}
+"#,
+            server.url()
+        ),
+        &["-v"],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout
+            .contains(r#"default → {"id":12345678901234567890123,"n":1}"#),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout
+            .contains(r#"default ← {"id":12345678901234567890123,"n":1}"#),
+        "{}",
+        run.output()
+    );
+}
