@@ -70,7 +70,8 @@ impl Node {
         }
     }
 
-    /// A double read from `span` that the file wrote with more digits than it keeps.
+    /// The node read; for a double that the file wrote with more digits than it keeps, that
+    /// text from the file (at the node's span).
     fn from_spanned(spanned: Spanned<Node>) -> Node {
         let Node::Leaf(Value::Number(n)) = &spanned.value else {
             return spanned.value;
