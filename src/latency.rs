@@ -298,6 +298,8 @@ impl Bounds {
             })?;
             bounds.push((op, limit_value(v, unit)?));
         }
+        // Lower limits first, however the map was written: `≥ 1.00ms and < 50.0ms`.
+        bounds.sort_by_key(|(op, _)| !matches!(op, Op::Gt | Op::Gte));
         Ok(Bounds(bounds))
     }
 }

@@ -128,7 +128,7 @@ fn an_echo_document_becomes_a_collection_that_runs_green_against_an_echo_server(
     assert_eq!(made.code, 0, "{}", made.output());
     let yaml = std::fs::read_to_string(ws.path().join("echo.yaml")).expect("written");
     assert!(
-        yaml.contains(r#"- send: { json: {"id":7,"type":"ping"} }"#),
+        yaml.contains(r#"- send: { json: {"type":"ping","id":7} }"#),
         "{yaml}"
     );
     assert!(yaml.contains("$.type: ping"), "{yaml}");

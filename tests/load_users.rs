@@ -22,7 +22,7 @@ fn run_users(extra: &[&str]) -> (i32, String, Vec<(String, String)>) {
         server.url()
     );
     let run = ws.run_collection(&yaml, extra);
-    let mut got = received.lock().map(|r| r.clone()).unwrap_or_default();
+    let mut got = received.entries();
     got.sort_by_key(|(path, _)| {
         path.trim_start_matches("/u/")
             .parse::<u64>()

@@ -605,7 +605,7 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
     assert!(started.elapsed() < Duration::from_secs(2));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(
-        text.ends_with(",\"json\":{\"id\":1,\"result\":null}}\n"),
+        text.ends_with(",\"json\":{\"result\":null,\"id\":1}}\n"),
         "{text}"
     );
 

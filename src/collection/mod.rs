@@ -325,7 +325,9 @@ impl Collection {
         // Files the collection names (`schema:`, `contract:`) are relative to it.
         let dir = path.parent().unwrap_or(Path::new("."));
         let raw: RawCollection = crate::contract::loading_from(dir, || {
-            serde_saphyr::from_str_with_options(text, yaml_options())
+            crate::template::keeping_long_numbers(text, || {
+                serde_saphyr::from_str_with_options(text, yaml_options())
+            })
         })
         .map_err(|e| LoadError::from_yaml(path, text, &e))?;
         let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);

@@ -479,7 +479,10 @@ fn mock() -> Value {
 
 /// The schema as the `wsrun schema` command prints it.
 pub fn schema_text() -> String {
-    let mut s = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    // Keys sorted: the file stays the same whatever order the code builds it in.
+    let mut schema = schema();
+    schema.sort_all_objects();
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
 }

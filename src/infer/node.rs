@@ -1,5 +1,5 @@
-//! A JSON document with its keys in the order they were received (serde_json's `Value` sorts
-//! them), so that what is inferred from it reads in the stream's own order.
+//! A JSON document with its keys in the order they were received, as a list of members, so
+//! that what is inferred from it reads in the stream's own order.
 
 use std::fmt;
 

@@ -187,10 +187,8 @@ pub(super) fn envelope(reply: &MockReply, scope: &Scope<'_>) -> Option<Value> {
 /// message lacks (or a templated `binary` is not base64): that reply is skipped.
 pub(super) fn render(reply: &MockReply, scope: &Scope<'_>) -> Option<Message> {
     if let Some(json) = &reply.json {
-        return json
-            .expand(scope)
-            .ok()
-            .map(|v| Message::text(v.to_string()));
+        // Long numbers as the collection wrote them.
+        return json.expand_json(scope).ok().map(Message::text);
     }
     if let Some(text) = &reply.text {
         return text.expand(scope).ok().map(Message::text);

@@ -250,7 +250,7 @@ mod tests {
         assert_eq!(
             texts,
             [
-                r#"{"payload":{"token":"t"},"type":"connection_init"}"#,
+                r#"{"type":"connection_init","payload":{"token":"t"}}"#,
                 r#"{"type":"connection_init"}"#
             ]
         );
@@ -270,7 +270,7 @@ mod tests {
         let mut p = GraphqlWs::new(None);
         let (d, out) = decode(&mut p, r#"{"type":"ping","payload":{"n":1}}"#);
         assert!(matches!(d, Decoded::Absorbed));
-        assert_eq!(out, [Message::text(r#"{"payload":{"n":1},"type":"pong"}"#)]);
+        assert_eq!(out, [Message::text(r#"{"type":"pong","payload":{"n":1}}"#)]);
         let (d, out) = decode(&mut p, r#"{"type":"ping"}"#);
         assert!(matches!(d, Decoded::Absorbed));
         assert_eq!(out, [Message::text(r#"{"type":"pong"}"#)]);

@@ -100,6 +100,12 @@ pub trait Protocol: Send {
         false
     }
 
+    /// Whether `encode` sends a JSON message as its own text, nothing around it: then a
+    /// message's text as the collection wrote it (long numbers) can go out instead.
+    fn sends_json_as_is(&self) -> bool {
+        true
+    }
+
     /// How often [`Protocol::tick`] runs while the connection waits for frames, if ever.
     fn tick_every(&self) -> Option<Duration> {
         None

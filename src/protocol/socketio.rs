@@ -225,6 +225,10 @@ impl Protocol for SocketIo {
         }
     }
 
+    fn sends_json_as_is(&self) -> bool {
+        false
+    }
+
     fn encode(&mut self, envelope: Value, out: &mut Vec<Message>) -> Result<(), String> {
         let packet = Packet::from_envelope(&envelope, &self.namespace)?;
         out.push(Message::text(packet.frame()));

@@ -180,6 +180,10 @@ impl Protocol for Stomp {
     }
 
     /// An envelope (`{command, headers, body}`) as one text frame.
+    fn sends_json_as_is(&self) -> bool {
+        false
+    }
+
     fn encode(&mut self, envelope: Value, out: &mut Vec<Message>) -> Result<(), String> {
         out.push(to_message(&Frame::from_envelope(&envelope)?));
         Ok(())

@@ -102,7 +102,7 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
 /// A JSON text parsed off the GIL into one flat buffer, which [`Packed::to_py`] turns into Python
 /// objects with the GIL: one allocation per message instead of one per string, array and object
 /// (allocated on the reader's thread and freed on Python's, each of them), and the objects' keys
-/// in the order the text had them (serde_json's `Map` sorts them).
+/// in the order the text had them.
 ///
 /// The layout: a tag byte, then `null`, `false`, `true`: nothing; an integer or a float: 8
 /// bytes; a string: its length (4 bytes) and its UTF-8 bytes; an array: its length (4 bytes)

@@ -19,7 +19,7 @@ pub fn redact(value: &mut Value, paths: &[crate::jsonpath::JsonPath]) {
 /// The snapshot body: one message as pretty key-sorted JSON, several as an array, or the merged
 /// shape.
 pub fn render_body(messages: &[Value], shape: bool) -> String {
-    let value = if shape {
+    let mut value = if shape {
         let mut merged = Shape::default();
         for m in messages {
             merged.add(m);
@@ -30,7 +30,9 @@ pub fn render_body(messages: &[Value], shape: bool) -> String {
     } else {
         Value::Array(messages.to_vec())
     };
-    // serde_json's Map is a BTreeMap (no `preserve_order`), so keys come out sorted.
+    // Messages keep the order their keys arrived in; a snapshot sorts them, so that it does not
+    // change when a server sends the same object in another order.
+    value.sort_all_objects();
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 

@@ -21,6 +21,10 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+mod exact;
+pub(crate) use exact::reading as keeping_long_numbers;
+pub use exact::ExactNumber;
+
 /// A reference to a variable: `symbol`, `env.HOME`, `mocks.binance.url`, `message.params.0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VarRef {
@@ -279,6 +283,8 @@ pub enum TValue {
     Template(Template),
     Array(Vec<TValue>),
     Object(Vec<(String, TValue)>),
+    /// A number written with more digits than a double holds (`exact.rs`).
+    Exact(ExactNumber),
 }
 
 impl TValue {
@@ -321,6 +327,7 @@ impl TValue {
         Ok(match self {
             TValue::Literal(v) => v.clone(),
             TValue::Template(t) => t.expand_value(scope)?,
+            TValue::Exact(n) => Value::from(n.approx),
             TValue::Array(items) => Value::Array(
                 items
                     .iter()
@@ -340,7 +347,7 @@ impl TValue {
     /// Every variable named anywhere inside.
     pub fn vars(&self, out: &mut Vec<VarRef>) {
         match self {
-            TValue::Literal(_) => {}
+            TValue::Literal(_) | TValue::Exact(_) => {}
             TValue::Template(t) => out.extend(t.vars().cloned()),
             TValue::Array(items) => items.iter().for_each(|i| i.vars(out)),
             TValue::Object(fields) => fields.iter().for_each(|(_, v)| v.vars(out)),
@@ -350,7 +357,7 @@ impl TValue {
 
 impl<'de> Deserialize<'de> for TValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        TValue::from_value(Value::deserialize(d)?).map_err(de::Error::custom)
+        exact::deserialize(d)
     }
 }
 

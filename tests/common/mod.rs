@@ -37,7 +37,7 @@ mod recording;
 mod trades;
 // Used by some test binaries only, like the rest of this module.
 #[allow(unused_imports)]
-pub use recording::{recording_echo, Received};
+pub use recording::{recorder, recording_echo, Received};
 #[allow(unused_imports)]
 pub use trades::{faulty_trades, Fault, Trades};
 

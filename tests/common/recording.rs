@@ -1,5 +1,6 @@
-//! An echo server that also records what each client sent, with the path it connected to: for
-//! tests that must tell clients (a load's users) apart.
+//! Servers that keep the exact text of every frame they receive, with the path each client
+//! connected to: for tests of what the client put on the wire (key order, number spelling) and
+//! of which client sent what (a load's users).
 
 use std::sync::{Arc, Mutex};
 
@@ -8,15 +9,38 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 
 use super::{serve, TestServer};
 
-/// `(path, text)` of every text message received, in arrival order.
-pub type Received = Arc<Mutex<Vec<(String, String)>>>;
+/// The text frames a recording server received, in arrival order, across all its connections.
+#[derive(Clone, Default)]
+pub struct Received(Arc<Mutex<Vec<(String, String)>>>);
 
-/// Echoes every text message back and records it with the client's request path.
+impl Received {
+    /// Every text frame so far, byte for byte.
+    pub fn texts(&self) -> Vec<String> {
+        self.entries().into_iter().map(|(_, text)| text).collect()
+    }
+
+    /// `(path, text)` of every text frame so far.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        // A poisoned lock means a server task panicked; the test shows that panic already.
+        self.0.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+/// Records every text frame with the client's request path; sends nothing.
+pub fn recorder() -> (TestServer, Received) {
+    recording(false)
+}
+
+/// Echoes every text frame back, and records it with the client's request path.
 pub fn recording_echo() -> (TestServer, Received) {
-    let received: Received = Arc::default();
-    let log = Arc::clone(&received);
+    recording(true)
+}
+
+fn recording(echo: bool) -> (TestServer, Received) {
+    let received = Received::default();
+    let keep = received.clone();
     let server = serve(move |tcp| {
-        let log = Arc::clone(&log);
+        let keep = keep.clone();
         async move {
             let mut path = String::new();
             // The `ErrorResponse` type is tungstenite's, not ours to shrink.
@@ -29,14 +53,13 @@ pub fn recording_echo() -> (TestServer, Received) {
                 return;
             };
             while let Some(Ok(msg)) = ws.next().await {
-                if let Ok(text) = msg.to_text() {
-                    if msg.is_text() {
-                        if let Ok(mut log) = log.lock() {
-                            log.push((path.clone(), text.to_string()));
-                        }
-                    }
+                if !msg.is_text() {
+                    continue;
                 }
-                if msg.is_text() && ws.send(msg).await.is_err() {
+                if let (Ok(text), Ok(mut log)) = (msg.to_text(), keep.0.lock()) {
+                    log.push((path.clone(), text.to_string()));
+                }
+                if echo && ws.send(msg).await.is_err() {
                     return;
                 }
             }

@@ -87,6 +87,24 @@ impl Conn {
         self.flush(rec).await
     }
 
+    /// [`Conn::send_json`] for a message that has its text as the collection wrote it (long
+    /// numbers): that text, where the protocol sends JSON messages as they are.
+    pub async fn send_json_as_written(
+        &mut self,
+        envelope: serde_json::Value,
+        written: Option<String>,
+        rec: &mut Recorder,
+    ) -> Result<(), String> {
+        match written {
+            Some(text) if self.protocol.sends_json_as_is() => {
+                self.out
+                    .push(tokio_tungstenite::tungstenite::Message::text(text));
+                self.flush(rec).await
+            }
+            _ => self.send_json(envelope, rec).await,
+        }
+    }
+
     /// The first message `wanted` accepts — from the inbox, else as it arrives — waiting until
     /// `deadline`; every other message stays in the inbox, in order.
     pub async fn recv_where(

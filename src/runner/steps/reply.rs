@@ -49,12 +49,13 @@ pub(super) fn holds_at(message: &Value, path: &JsonPath, key: &Value) -> bool {
     found
 }
 
-/// `send: {json: …, reply: {match, json}}`: sends `message`, then waits for the first message
-/// whose value at `match` equals the sent one's, checks it, and makes it the last matched one.
+/// `send: {json: …, reply: {match, json}}`: sends `message` (as its written text, if it has
+/// one), then waits for the first message whose value at `match` equals the sent one's, checks
+/// it, and makes it the last matched one.
 pub(super) async fn run(
     st: &mut State<'_>,
     conn: usize,
-    message: Value,
+    (message, written): (Value, Option<String>),
     reply: &Reply,
     timeout: Duration,
 ) -> StepResult {
@@ -79,7 +80,7 @@ pub(super) async fn run(
     };
     let started = Instant::now();
     st.conns[conn]
-        .send_json(message, &mut st.rec)
+        .send_json_as_written(message, written, &mut st.rec)
         .await
         .map_err(fail)?;
     let path = &reply.matches;

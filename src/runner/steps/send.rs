@@ -23,11 +23,16 @@ pub(super) async fn run(
         Payload::Text(t) => Message::text(t.expand(&st.scope).map_err(|e| fail(e.to_string()))?),
         Payload::Json(j) => {
             let v = j.expand(&st.scope).map_err(|e| fail(e.to_string()))?;
+            // Long numbers go out as the collection wrote them, not as doubles.
+            let written = match j.has_exact() {
+                true => Some(j.expand_json(&st.scope).map_err(|e| fail(e.to_string()))?),
+                false => None,
+            };
             if let Some(reply) = &send.reply {
-                return super::reply::run(st, conn, v, reply, timeout).await;
+                return super::reply::run(st, conn, (v, written), reply, timeout).await;
             }
             st.conns[conn]
-                .send_json(v, &mut st.rec)
+                .send_json_as_written(v, written, &mut st.rec)
                 .await
                 .map_err(fail)?;
             return Ok(0);
