@@ -303,7 +303,7 @@ mod tests {
         let (d, _) = decode(&mut p, r#"{"id":"9","type":"next","payload":{}}"#);
         assert_eq!(
             violation(d),
-            r#"protocol violation: the server sent `next` for id "9", which this connection never subscribed: {"id":"9","payload":{},"type":"next"}"#
+            r#"protocol violation: the server sent `next` for id "9", which this connection never subscribed: {"id":"9","type":"next","payload":{}}"#
         );
         p.sent(&subscribe("1", "q".into(), None, None).to_string());
         p.sent(&subscribe("2", "q".into(), None, None).to_string());
