@@ -178,8 +178,8 @@ fn a_postman_yaml_collection_becomes_a_collection_that_runs_offline_and_live() {
         .collect();
     assert_eq!(sent.len(), 4, "{}", live.stdout);
     assert!(
-        sent[0].starts_with(r#"{"id":""#)
-            && sent[0].ends_with(r#"","op":"subscribe","symbol":"BTC-USD"}"#),
+        sent[0].starts_with(r#"{"op":"subscribe","symbol":"BTC-USD","id":""#)
+            && sent[0].ends_with(r#""}"#),
         "{}",
         sent[0]
     );
