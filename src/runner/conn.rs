@@ -544,6 +544,14 @@ impl Conn {
         }
     }
 
+    /// Ends the TCP connection once the closing handshake is done, so that the server sees the
+    /// client leave at once rather than when the request ends (a TLS stream says close_notify).
+    pub async fn release(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        let _ =
+            tokio::time::timeout(Duration::from_millis(250), self.ws.get_mut().shutdown()).await;
+    }
+
     /// Closes politely at the end of a request without waiting long for the reply.
     pub async fn shutdown(mut self, rec: &mut Recorder) {
         if self.closed.is_none() && !self.close_sent {
