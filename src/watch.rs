@@ -52,6 +52,7 @@ impl Target {
             tls,
             connect_timeout: CONNECT_TIMEOUT,
             max_message_size: crate::collection::DEFAULT_MAX_MESSAGE_SIZE,
+            compression: true,
         })
     }
 }

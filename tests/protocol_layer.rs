@@ -138,6 +138,7 @@ fn spec(url: String) -> ConnectSpec {
         tls: None,
         connect_timeout: Duration::from_secs(5),
         max_message_size: 1 << 20,
+        compression: true,
     }
 }
 

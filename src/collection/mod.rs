@@ -64,6 +64,8 @@ pub struct Defaults {
     pub timeout: Option<Dur>,
     pub connect_timeout: Option<Dur>,
     pub max_message_size: Option<Size>,
+    /// `compression: false`: permessage-deflate is not offered.
+    pub compression: Option<bool>,
 }
 
 /// One request: its connections (all opened before the first step) and its steps.
@@ -97,6 +99,8 @@ pub struct Connection {
     pub subprotocols: Vec<Template>,
     pub tls: Tls,
     pub connect_timeout: Option<Duration>,
+    /// Its own or its request's `compression:` (else `defaults.compression`, else on).
+    pub compression: Option<bool>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
     pub protocol: ProtocolConfig,
 }
@@ -238,6 +242,7 @@ struct RawRequest {
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    compression: Option<bool>,
     timeout: Option<Dur>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
@@ -265,6 +270,7 @@ struct RawConnection {
     #[serde(default)]
     tls: Tls,
     connect_timeout: Option<Dur>,
+    compression: Option<bool>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
     #[serde(rename = "graphql-ws")]
@@ -454,6 +460,7 @@ fn build_request(
             subprotocols: r.subprotocols,
             tls: r.tls,
             connect_timeout: r.connect_timeout.map(|d| d.0),
+            compression: r.compression,
             protocol: keys.config(None).map_err(|(l, m)| at(l, m))?,
         }],
         (None, Some(conns)) if !conns.0.is_empty() => conns
@@ -470,6 +477,7 @@ fn build_request(
                     subprotocols: c.value.subprotocols,
                     tls: c.value.tls,
                     connect_timeout: c.value.connect_timeout.map(|d| d.0),
+                    compression: c.value.compression.or(r.compression),
                     protocol: protocol.map_err(|(l, m)| at(l, m))?,
                 })
             })

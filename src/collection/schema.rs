@@ -51,6 +51,7 @@ pub fn schema() -> Value {
         "subprotocols": { "type": "array", "items": { "type": "string" } },
         "tls": r("tls"),
         "connect_timeout": r("duration"),
+        "compression": { "description": "Offer permessage-deflate (default true)", "type": "boolean" },
         "protocol": r("protocol"),
         "socketio": obj(json!({
             "namespace": { "description": "The namespace to connect to (default /)", "type": "string" },
@@ -114,7 +115,7 @@ pub fn schema() -> Value {
             "environments": { "type": "object", "additionalProperties": vars },
             "default_env": { "type": "string" },
             "mocks": { "type": "object", "additionalProperties": r("mock") },
-            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size") }), &[]),
+            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size"), "compression": { "description": "Offer permessage-deflate (default true)", "type": "boolean" } }), &[]),
             "secrets": { "type": "array", "items": { "type": "string" } },
             "requests": { "type": "array", "items": r("request") }
         },

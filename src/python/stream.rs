@@ -338,6 +338,7 @@ impl PyStream {
                 .unwrap_or(Duration::from_secs(10)),
             max_message_size: max_message_size
                 .unwrap_or(crate::collection::DEFAULT_MAX_MESSAGE_SIZE),
+            compression: true,
         };
         let initial = message::frames(send)?;
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);

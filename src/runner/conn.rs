@@ -24,6 +24,7 @@ use crate::protocol::{Protocol, Raw};
 use crate::report::{Direction, FrameData};
 
 mod closed;
+mod extensions;
 mod open;
 mod speak;
 
@@ -65,6 +66,8 @@ pub struct ConnectSpec {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub connect_timeout: Duration,
     pub max_message_size: usize,
+    /// Offer permessage-deflate (`compression: false` turns it off).
+    pub compression: bool,
 }
 
 /// An open connection with its inbox of frames read but not yet consumed by a step.
@@ -89,6 +92,10 @@ pub struct Conn {
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
     /// Reads since the clock was last compared with the deadline (see [`Conn::read_until`]).
     unclocked: u32,
+    /// What the server agreed on for permessage-deflate, and the compressor (made with the
+    /// first message sent: a connection that sends nothing keeps none).
+    agreed: Option<crate::runner::wire::Agreed>,
+    deflater: Option<Box<crate::runner::wire::Deflater>>,
 }
 
 /// The transcript copies small payloads (`Recorder::received_text`): a shared one would pin
@@ -144,6 +151,7 @@ impl Conn {
                 .map_err(|_| format!("invalid value for header `{name}`"))?;
             request.headers_mut().append(name, value);
         }
+        let offered = extensions::offer(&mut request, spec.compression);
         if !spec.subprotocols.is_empty() {
             let joined = spec.subprotocols.join(", ");
             let value = HeaderValue::from_str(&joined)
@@ -166,7 +174,7 @@ impl Conn {
             spec.max_message_size,
             buffer,
         );
-        let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
+        let (mut ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
                 format!(
@@ -215,6 +223,8 @@ impl Conn {
                 }
             }
         }
+        let agreed = extensions::agree(&mut ws, &response, offered)
+            .map_err(|e| format!("could not connect to {}: {e}", spec.url))?;
         Ok(Conn {
             name: spec.name.as_str().into(),
             ws,
@@ -229,6 +239,8 @@ impl Conn {
             contract: None,
             timer: None,
             unclocked: 0,
+            agreed,
+            deflater: None,
         })
     }
 
@@ -283,6 +295,7 @@ impl Conn {
             Message::Frame(_) => FrameData::Lost("raw frame".into()),
         };
         rec.record(&self.name, Direction::Sent, data);
+        let message = self.compressed(message);
         self.ws
             .send(message)
             .await

@@ -297,6 +297,10 @@ pub(super) fn connect_specs(
                 .or(ctx.collection.defaults.connect_timeout.map(|d| d.0))
                 .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
             max_message_size: max_message_size(ctx.collection),
+            compression: c
+                .compression
+                .or(ctx.collection.defaults.compression)
+                .unwrap_or(true),
         });
     }
     Ok(specs)

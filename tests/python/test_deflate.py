@@ -1,0 +1,77 @@
+"""permessage-deflate against the reference `websockets` server (tests/python/servers/
+deflate_server.py), which negotiates it by default: what wsrun sends arrives compressed as
+agreed, and what the server sends compressed is read back as it was."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reference import port_printing_server, wsrun_command
+
+SERVER = Path(__file__).parent / "servers" / "deflate_server.py"
+
+STEPS = """
+      - send: extensions?
+      - expect: {{text: {agreed}}}
+      - send: {{json: {{text: "hello hello hello hello"}}}}
+      - expect: {{json: {{$.text: "hello hello hello hello"}}}}
+      - send: {{json: {{text: "hello hello hello hello"}}}}
+      - expect: {{json: {{$.text: "hello hello hello hello"}}}}
+      - send: {{binary: AAEC/w==}}
+      - expect: {{binary: {{eq: AAEC/w==}}}}
+      - send: frames?
+      - expect: {{text: {compressed} compressed}}
+"""
+
+
+def run(url: str, tmp_path: Path, steps: str, defaults: str = "") -> subprocess.CompletedProcess:
+    collection = tmp_path / "c.yaml"
+    collection.write_text(
+        f"{defaults}requests:\n  - name: deflate\n    url: \"{url}\"\n    steps:{steps}"
+    )
+    return subprocess.run(
+        [wsrun_command(), str(collection), "-v"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"NO_COLOR": "1", "WSRUN_NO_TIMINGS": "1", "PATH": ""},
+    )
+
+
+@pytest.mark.parametrize(
+    "variant, agreed, compressed",
+    [
+        # Every message before `frames?` and `frames?` itself: five.
+        ("default", "permessage-deflate", 5),
+        ("server_no_context_takeover", "permessage-deflate", 5),
+        # A 10-bit client window is more than wsrun's 15-bit compressor can honour: it sends
+        # uncompressed, as RFC 7692 lets a sender do, and still reads what the server compresses.
+        ("client_max_window_bits=10", "permessage-deflate", 0),
+        ("none", "none", 0),
+    ],
+)
+def test_the_reference_server_and_wsrun_agree_on_deflate(
+    variant: str, agreed: str, compressed: int, tmp_path: Path
+) -> None:
+    command = [sys.executable, str(SERVER), variant]
+    with port_printing_server(command, "ws://127.0.0.1:{port}") as url:
+        proc = run(url, tmp_path, STEPS.format(agreed=agreed, compressed=compressed))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '← {"text":"hello hello hello hello"}' in proc.stdout
+    assert "← [binary] 4 bytes: 00 01 02 ff" in proc.stdout
+
+
+def test_compression_false_sends_nothing_compressed(tmp_path: Path) -> None:
+    command = [sys.executable, str(SERVER), "default"]
+    with port_printing_server(command, "ws://127.0.0.1:{port}") as url:
+        proc = run(
+            url,
+            tmp_path,
+            STEPS.format(agreed="none", compressed=0),
+            defaults="defaults: {compression: false}\n",
+        )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
