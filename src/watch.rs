@@ -23,6 +23,8 @@ pub struct Target {
     pub ca: Option<std::path::PathBuf>,
     /// Accept any certificate.
     pub insecure: bool,
+    /// Do not offer permessage-deflate.
+    pub no_compression: bool,
 }
 
 /// How long connecting (TCP, TLS and the WebSocket handshake) may take.
@@ -52,7 +54,7 @@ impl Target {
             tls,
             connect_timeout: CONNECT_TIMEOUT,
             max_message_size: crate::collection::DEFAULT_MAX_MESSAGE_SIZE,
-            compression: true,
+            compression: !self.no_compression,
         })
     }
 }

@@ -211,3 +211,33 @@ fn a_decompression_bomb_is_refused_at_max_message_size() {
         run.output()
     );
 }
+
+#[test]
+fn watch_and_record_offer_deflate_unless_told_not_to() {
+    for (command, flags) in [
+        ("watch", &["--count", "1"][..]),
+        ("record", &["--count", "1", "--out", "r.jsonl"][..]),
+    ] {
+        for off in [false, true] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let addr = servers::raw("", vec![servers::frame(0x81, b"{\"n\":1}")], Some(tx));
+            let url = format!("ws://{addr}");
+            let mut args = vec![command, url.as_str()];
+            args.extend_from_slice(flags);
+            if off {
+                args.push("--no-compression");
+            }
+            let run = Workspace::new().wsrun(&args);
+            assert_eq!(run.code, 0, "{args:?}: {}", run.output());
+            let request = rx
+                .recv()
+                .expect("the server saw the handshake")
+                .to_ascii_lowercase();
+            assert_eq!(
+                request.contains("sec-websocket-extensions: permessage-deflate"),
+                !off,
+                "{args:?}: {request}"
+            );
+        }
+    }
+}

@@ -308,10 +308,12 @@ def connect(
     insecure: bool = False,
     ca: Optional[str] = None,
     max_message_size: Optional[int] = None,
+    compression: bool = True,
 ) -> Connection:
     """Opens a connection to ``url`` speaking ``protocol`` (``raw`` by default; ``jsonrpc``;
     its ``options`` as a collection writes them under the protocol's key). ``timeout`` is the
-    default of every step (5 s), ``connect_timeout`` of the handshake. A connection that
+    default of every step (5 s), ``connect_timeout`` of the handshake (``compression=False``: permessage-deflate is
+    not offered). A connection that
     cannot open raises :class:`ConnectionFailed`: here, or, inside a running event loop, at
     ``async with`` or the first step."""
     request: Dict[str, Any] = {"name": url, "url": url}
@@ -321,6 +323,8 @@ def connect(
         request["subprotocols"] = list(subprotocols)
     if insecure or ca is not None:
         request["tls"] = _body(insecure=insecure or None, ca=ca)
+    if not compression:
+        request["compression"] = False
     if protocol is not None:
         request["protocol"] = protocol
         if options is not None:

@@ -212,6 +212,9 @@ pub struct RecordArgs {
     /// Stop after this long (e.g. 10s)
     #[arg(long, value_parser = parse_dur)]
     pub duration: Option<Dur>,
+    /// Do not offer permessage-deflate (compression)
+    #[arg(long)]
+    pub no_compression: bool,
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,9 @@ pub struct WatchArgs {
     /// Accept any TLS certificate
     #[arg(long, conflicts_with = "ca")]
     pub insecure: bool,
+    /// Do not offer permessage-deflate (compression)
+    #[arg(long)]
+    pub no_compression: bool,
     /// A variable for `{{ K }}` in the URL, headers and --send, never printed (repeatable)
     #[arg(long = "secret", value_name = "K=V", value_parser = parse_kv)]
     pub secrets: Vec<(String, String)>,
@@ -123,6 +126,7 @@ fn setup(args: &WatchArgs) -> Result<Setup, String> {
             subprotocols: args.subprotocols.clone(),
             ca: args.ca.clone(),
             insecure: args.insecure,
+            no_compression: args.no_compression,
         },
         plan: Plan {
             send,

@@ -75,3 +75,21 @@ def test_compression_false_sends_nothing_compressed(tmp_path: Path) -> None:
             defaults="defaults: {compression: false}\n",
         )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_connect_offers_deflate_unless_compression_is_false() -> None:
+    import wsrun
+
+    command = [sys.executable, str(SERVER), "default"]
+    with port_printing_server(command, "ws://127.0.0.1:{port}") as url:
+        for compression, agreed, compressed in [(True, "permessage-deflate", 3), (False, "none", 0)]:
+            with wsrun.connect(url, compression=compression) as c:
+                c.send(text="extensions?")
+                c.expect(text=agreed)
+                c.send(json={"text": "hello hello hello hello"})
+                assert c.expect(json={"$.text": "hello hello hello hello"}) == {
+                    "text": "hello hello hello hello"
+                }
+                c.send(text="frames?")
+                c.expect(text=f"{compressed} compressed")
+
