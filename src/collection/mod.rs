@@ -140,6 +140,8 @@ pub struct MockDef {
     /// The protocol it speaks (`raw` by default).
     #[serde(default)]
     pub protocol: ProtocolName,
+    /// `compression: false`: never agree to permessage-deflate.
+    pub compression: Option<bool>,
     /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
     #[serde(default)]
     pub methods: OrderedMap<String, MockMethod>,

@@ -443,6 +443,7 @@ fn mock() -> Value {
             }), &[]) },
             "close_after": { "type": "integer", "minimum": 0 },
             "close_code": { "type": "integer" },
+            "compression": { "description": "Agree to permessage-deflate when a client offers it (default true)", "type": "boolean" },
             "protocol": r("protocol"),
             "methods": { "type": "object", "additionalProperties": obj(json!({
                 "result": {},

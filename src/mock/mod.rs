@@ -289,6 +289,8 @@ struct Behaviour {
     close_after: Option<u64>,
     close_code: u16,
     speaker: Option<Box<dyn Speaker>>,
+    /// Agree to permessage-deflate when a client offers it.
+    compression: bool,
 }
 
 impl Behaviour {
@@ -327,6 +329,7 @@ impl Behaviour {
             close_after: def.close_after,
             close_code,
             speaker,
+            compression: def.compression.unwrap_or(true),
         })
     }
 }

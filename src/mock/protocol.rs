@@ -42,9 +42,14 @@ pub(super) trait Speaker: Send + Sync {
 
 /// The WebSocket handshake's answer: the first subprotocol the client asks for that the mock's
 /// protocol speaks, if any.
-pub(super) struct Agree(pub(super) &'static [&'static str]);
+pub(super) struct Agree<'a> {
+    pub(super) speaks: &'static [&'static str],
+    /// Whether the mock agrees to permessage-deflate when offered, and what it agreed on.
+    pub(super) compression: bool,
+    pub(super) agreed: &'a mut Option<crate::runner::wire::Agreed>,
+}
 
-impl Callback for Agree {
+impl Callback for Agree<'_> {
     fn on_request(
         self,
         request: &Request,
@@ -59,11 +64,28 @@ impl Callback for Agree {
             .map(str::trim);
         if let Some(p) = asked
             .into_iter()
-            .find_map(|p| self.0.iter().find(|s| **s == p))
+            .find_map(|p| self.speaks.iter().find(|s| **s == p))
         {
             response
                 .headers_mut()
                 .insert("sec-websocket-protocol", HeaderValue::from_static(p));
+        }
+        let offers = request
+            .headers()
+            .get_all("sec-websocket-extensions")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        if let Some((header, agreed)) = self
+            .compression
+            .then(|| crate::runner::wire::answer(offers))
+            .flatten()
+        {
+            if let Ok(value) = HeaderValue::from_str(&header) {
+                response
+                    .headers_mut()
+                    .insert("sec-websocket-extensions", value);
+                *self.agreed = Some(agreed);
+            }
         }
         Ok(response)
     }

@@ -47,6 +47,8 @@ pub struct Wire<S> {
     agreed: Option<deflate::Agreed>,
     /// The decompressor, made with the first compressed message.
     inflater: Option<Box<deflate::Inflater>>,
+    /// A mock's side: the bytes are a client's (a request, then masked frames).
+    server: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,8 +73,9 @@ enum State {
         /// A close frame: its payload is copied into `Wire::close` on the way.
         close: bool,
     },
-    /// Inflating `left` payload bytes of a frame of a compressed message (`inflate.rs`).
-    Inflate { left: u64, fin: bool },
+    /// Inflating `left` payload bytes of a frame of a compressed message (`inflate.rs`),
+    /// unmasked with `mask` (turned to where the next byte is; zero from a server).
+    Inflate { left: u64, fin: bool, mask: [u8; 4] },
 }
 
 impl State {
@@ -111,6 +114,16 @@ impl<S> Wire<S> {
             read_at: Instant::now(),
             agreed: None,
             inflater: None,
+            server: false,
+        }
+    }
+
+    /// A mock's wire: it reads a client's handshake request, then its masked frames, and
+    /// inflates them once [`Wire::agree`] says permessage-deflate was agreed.
+    pub fn server(inner: S, max_message_size: usize) -> Self {
+        Self {
+            server: true,
+            ..Self::with_buffer(inner, max_message_size, READ_SIZE)
         }
     }
 
@@ -174,6 +187,7 @@ impl<S> Wire<S> {
                         status,
                         matched,
                     },
+                    (true, _) if self.server => State::header(),
                     (true, b"101") => State::header(),
                     (true, _) => State::Plain,
                 };
@@ -188,8 +202,8 @@ impl<S> Wire<S> {
                 self.collect_header(avail)
             }
             State::Header { .. } => self.collect_header(avail),
-            State::Inflate { left, fin } => {
-                self.inflate_piece(left.min(avail as u64) as usize, left, fin)?;
+            State::Inflate { left, fin, mask } => {
+                self.inflate_piece(left.min(avail as u64) as usize, left, fin, mask)?;
                 Ok(self.start..self.start)
             }
             State::Payload {
@@ -340,7 +354,7 @@ impl<S> Wire<S> {
     fn frame(&mut self, head: &[u8]) -> io::Result<()> {
         let (fin, opcode, masked) = (head[0] & 0x80 != 0, head[0] & 0x0f, head[1] & 0x80 != 0);
         let len = payload_len(head);
-        if opcode < 8 && !masked && self.inflate_frame(head[0], len)? {
+        if opcode < 8 && masked == self.server && self.inflate_frame(head, len)? {
             return Ok(());
         }
         if opcode >= 8 && len > 125 {
@@ -548,4 +562,4 @@ mod inflate;
 #[cfg(test)]
 mod tests;
 
-pub use deflate::{negotiate, Agreed, Deflater, OFFER};
+pub use deflate::{answer, negotiate, Agreed, Deflater, OFFER};

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -93,3 +94,79 @@ def test_connect_offers_deflate_unless_compression_is_false() -> None:
                 c.send(text="frames?")
                 c.expect(text=f"{compressed} compressed")
 
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _exchange(url: str) -> "tuple[list[str], int]":
+    """A `websockets` client (permessage-deflate offered, as by default) sends messages to an
+    echo mock and checks each comes back; returns the agreed extensions and how many of the
+    mock's messages arrived compressed."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+    from websockets.extensions.permessage_deflate import (
+        ClientPerMessageDeflateFactory,
+        PerMessageDeflate,
+    )
+    from websockets.frames import Frame
+
+    class Counting(PerMessageDeflate):
+        compressed = 0
+
+        def decode(self, frame: Frame, *, max_size: Optional[int] = None) -> Frame:
+            if frame.rsv1:
+                self.compressed += 1
+            return super().decode(frame, max_size=max_size)
+
+    class CountingFactory(ClientPerMessageDeflateFactory):
+        def process_response_params(self, params, accepted_extensions):  # type: ignore[no-untyped-def]
+            extension = super().process_response_params(params, accepted_extensions)
+            extension.__class__ = Counting
+            return extension
+
+    factory = CountingFactory(client_max_window_bits=True)
+
+    async def run() -> "tuple[list[str], int]":
+        async with connect(url, compression=None, extensions=[factory], max_size=None) as ws:
+            # A message larger than the mock's 64 KiB inflating step after others (with the
+            # window kept) once lost its tail.
+            for message in ["hello hello hello", b"\x00\x01\x02\xff", "x" * 100_000, "y" * 70_000]:
+                await ws.send(message)
+                assert await ws.recv() == message
+            extensions = ws.protocol.extensions
+            counted = sum(e.compressed for e in extensions if isinstance(e, Counting))
+            return [e.name for e in extensions], counted
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("compression, agreed, compressed", [
+    ("true", ["permessage-deflate"], 4),
+    ("false", [], 0),
+])
+def test_the_websockets_client_and_wsrun_s_mock_agree_on_deflate(
+    compression: str, agreed: list, compressed: int, tmp_path: Path
+) -> None:
+    collection = tmp_path / "m.yaml"
+    collection.write_text(f"mocks:\n  echo: {{echo: true, compression: {compression}}}\nrequests: []\n")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [wsrun_command(), "serve", str(collection), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert "serving mock `echo`" in proc.stdout.readline()
+        assert _exchange(f"ws://127.0.0.1:{port}") == (agreed, compressed)
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -3,8 +3,6 @@
 
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{Conn, Ws};
@@ -51,19 +49,8 @@ impl Conn {
         let Some(agreed) = self.agreed.as_ref().filter(|a| a.compresses_outgoing()) else {
             return message;
         };
-        let (payload, opcode) = match &message {
-            Message::Text(t) => (t.as_bytes(), Data::Text),
-            Message::Binary(b) => (b.as_ref(), Data::Binary),
-            _ => return message,
-        };
-        let deflater = self
-            .deflater
-            .get_or_insert_with(|| Box::new(Deflater::new(agreed)));
-        let Some(compressed) = deflater.compress(payload) else {
-            return message;
-        };
-        let mut frame = Frame::message(compressed, OpCode::Data(opcode), true);
-        frame.header_mut().rsv1 = true;
-        Message::Frame(frame)
+        self.deflater
+            .get_or_insert_with(|| Box::new(Deflater::new(agreed)))
+            .message(message)
     }
 }

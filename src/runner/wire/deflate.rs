@@ -4,6 +4,9 @@
 use std::io;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Message;
 
 /// The extension wsrun offers, as browsers do: the server may ask for a smaller client window.
 pub const OFFER: &str = "permessage-deflate; client_max_window_bits";
@@ -113,6 +116,42 @@ fn parameters<'a>(params: impl Iterator<Item = &'a str>) -> Result<Agreed, Negot
     Ok(agreed)
 }
 
+/// A mock's answer to a client's offers (the values of its `Sec-WebSocket-Extensions`
+/// headers): the header to send back and what the mock then does, seen from its own side
+/// (`client_*` is the mock's sending, `server_*` the client's), or `None` to agree on nothing.
+/// An offer that asks the mock for a window under 15 bits, or that has a parameter this does
+/// not know, is passed over, as RFC 7692 §5 lets a server do.
+pub fn answer<'a>(offers: impl IntoIterator<Item = &'a str>) -> Option<(String, Agreed)> {
+    'offers: for offer in offers.into_iter().flat_map(|v| v.split(',')) {
+        let mut parts = offer.split(';').map(str::trim);
+        if !parts.next().is_some_and(|n| n.eq_ignore_ascii_case(NAME)) {
+            continue;
+        }
+        let mut header = NAME.to_string();
+        let mut local = Agreed::default();
+        for param in parts.filter(|p| !p.is_empty()) {
+            let (key, value) = match param.split_once('=') {
+                Some((k, v)) => (k.trim(), Some(v.trim().trim_matches('"'))),
+                None => (param, None),
+            };
+            match (key.to_ascii_lowercase().as_str(), value) {
+                ("server_no_context_takeover", None) => {
+                    header.push_str("; server_no_context_takeover");
+                    local.client_no_context_takeover = true;
+                }
+                ("client_no_context_takeover", None) => {
+                    header.push_str("; client_no_context_takeover");
+                    local.server_no_context_takeover = true;
+                }
+                ("server_max_window_bits", Some("15")) | ("client_max_window_bits", _) => {}
+                _ => continue 'offers,
+            }
+        }
+        return Some((header, local));
+    }
+    None
+}
+
 /// The decompressor of the server's messages, with the output it has not passed on yet.
 pub struct Inflater {
     inflate: Decompress,
@@ -189,9 +228,10 @@ impl Inflater {
                 self.ended = true;
                 return Ok(());
             }
-            // Done when the input is used up and the output did not fill its room (or when
-            // nothing moves, which a valid stream never does with input and room left).
-            if (pos == input.len() || consumed == 0) && produced < step {
+            // Done once a call moves nothing. Not sooner: with its output full, miniz_oxide
+            // keeps the rest of a long match, and its next call only hands that over and
+            // returns, input untouched (stopping there once lost a message's tail).
+            if consumed == 0 && produced == 0 {
                 return Ok(());
             }
         }
@@ -230,6 +270,22 @@ impl Deflater {
             deflate: Compress::new(Compression::fast(), false),
             reset: agreed.client_no_context_takeover,
         }
+    }
+
+    /// A text or binary message compressed: a frame with RSV1 set (anything else, or a
+    /// message the compressor failed on, as it is).
+    pub fn message(&mut self, message: Message) -> Message {
+        let (payload, opcode) = match &message {
+            Message::Text(t) => (t.as_bytes(), Data::Text),
+            Message::Binary(b) => (b.as_ref(), Data::Binary),
+            _ => return message,
+        };
+        let Some(compressed) = self.compress(payload) else {
+            return message;
+        };
+        let mut frame = Frame::message(compressed, OpCode::Data(opcode), true);
+        frame.header_mut().rsv1 = true;
+        Message::Frame(frame)
     }
 
     /// The compressed payload of one message, without the tail (§7.2.1); `None` if the
@@ -271,6 +327,25 @@ mod tests {
 
     fn agreed(header: &str) -> Result<Option<Agreed>, NegotiationError> {
         negotiate([header], true)
+    }
+
+    #[test]
+    fn a_mock_answers_the_offers_it_can_honour() {
+        assert_eq!(answer([]), None);
+        assert_eq!(
+            answer(["permessage-deflate; client_max_window_bits"]),
+            Some(("permessage-deflate".into(), Agreed::default()))
+        );
+        let (header, local) = answer([
+            "permessage-deflate; server_max_window_bits=10, permessage-deflate; server_no_context_takeover",
+        ])
+        .unwrap();
+        assert_eq!(header, "permessage-deflate; server_no_context_takeover");
+        assert!(local.client_no_context_takeover && local.compresses_outgoing());
+        assert_eq!(
+            answer(["x-webkit-deflate-frame", "permessage-deflate; x=1"]),
+            None
+        );
     }
 
     #[test]
@@ -363,6 +438,30 @@ mod tests {
                     text.as_bytes()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_message_larger_than_an_output_step_inflates_whole_after_others() {
+        let agreed = Agreed::default();
+        let mut deflater = Deflater::new(&agreed);
+        let mut inflater = Inflater::new(&agreed, 1 << 20);
+        let big = "x".repeat(100_000);
+        let mut reference = Decompress::new(false);
+        for text in ["hello", big.as_str(), "hello", big.as_str()] {
+            let compressed = deflater.compress(text.as_bytes()).unwrap();
+            let mut whole = Vec::with_capacity(1 << 20);
+            reference
+                .decompress_vec(
+                    &[&compressed[..], &TAIL].concat(),
+                    &mut whole,
+                    FlushDecompress::Sync,
+                )
+                .expect("the compressor's output inflates in one go");
+            assert_eq!(whole.len(), text.len(), "the compressor");
+            let got = inflate_all(&mut inflater, &compressed).unwrap();
+            assert_eq!(got.len(), text.len());
+            assert!(got == text.as_bytes());
         }
     }
 

@@ -23,26 +23,28 @@ impl<S> Wire<S> {
 
     /// The header of an unmasked data frame: `true` when it starts or continues a compressed
     /// message (its payload is then inflated), `false` when it passes as it is.
-    pub(super) fn inflate_frame(&mut self, first: u8, len: u64) -> io::Result<bool> {
+    pub(super) fn inflate_frame(&mut self, head: &[u8], len: u64) -> io::Result<bool> {
+        let first = head[0];
         let (fin, compressed, opcode) = (first & 0x80 != 0, first & RSV1 != 0, first & 0x0f);
         let inflating = self.inflating();
+        let peer = if self.server { "client" } else { "server" };
         match (compressed, opcode, inflating) {
             (false, 0, true) => {}
             (false, _, _) => return Ok(false),
             (true, _, _) if self.agreed.is_none() => {
-                return Err(protocol_error(
-                    "the server sent a compressed frame (RSV1 set) on a connection where no compression was negotiated",
-                ))
+                return Err(protocol_error(format!(
+                    "the {peer} sent a compressed frame (RSV1 set) on a connection where no compression was negotiated"
+                )))
             }
             (true, 0, _) => {
-                return Err(protocol_error(
-                    "the server set RSV1 on a continuation frame (only a message's first frame may carry it)",
-                ))
+                return Err(protocol_error(format!(
+                    "the {peer} set RSV1 on a continuation frame (only a message's first frame may carry it)"
+                )))
             }
             (true, _, true) => {
-                return Err(protocol_error(
-                    "the server began a new message before its compressed message ended",
-                ))
+                return Err(protocol_error(format!(
+                    "the {peer} began a new message before its compressed message ended"
+                )))
             }
             (true, _, false) => {
                 let max = self.max_message_size;
@@ -54,21 +56,45 @@ impl<S> Wire<S> {
                 inflater.opcode = opcode;
             }
         }
+        // A client's frame ends with its masking key.
+        let mut mask = [0u8; 4];
+        if self.server {
+            mask.copy_from_slice(&head[head.len() - 4..]);
+        }
         if len == 0 {
-            self.inflate_piece(0, 0, fin)?;
+            self.inflate_piece(0, 0, fin, mask)?;
         } else {
-            self.state = State::Inflate { left: len, fin };
+            self.state = State::Inflate {
+                left: len,
+                fin,
+                mask,
+            };
         }
         Ok(true)
     }
 
     /// Inflates the next `n` of the frame's `left` payload bytes (from `buf`), and passes on
     /// what came out as a frame of its own (the message's last when the final frame ends).
-    pub(super) fn inflate_piece(&mut self, n: usize, left: u64, fin: bool) -> io::Result<()> {
+    pub(super) fn inflate_piece(
+        &mut self,
+        n: usize,
+        left: u64,
+        fin: bool,
+        mut mask: [u8; 4],
+    ) -> io::Result<()> {
         let Some(inflater) = self.inflater.as_mut() else {
-            return Err(protocol_error("a compressed frame without a decompressor"));
+            return Err(protocol_error(
+                "a compressed frame without a decompressor".into(),
+            ));
         };
-        inflater.inflate(&self.buf[self.start..self.start + n])?;
+        let piece = &mut self.buf[self.start..self.start + n];
+        if mask != [0; 4] {
+            for (i, b) in piece.iter_mut().enumerate() {
+                *b ^= mask[i % 4];
+            }
+            mask.rotate_left(n % 4);
+        }
+        inflater.inflate(piece)?;
         self.start += n;
         let left = left - n as u64;
         let last = left == 0 && fin;
@@ -78,13 +104,19 @@ impl<S> Wire<S> {
         self.state = if left == 0 {
             State::header()
         } else {
-            State::Inflate { left, fin }
+            State::Inflate { left, fin, mask }
         };
         let len = (inflater.out.len() - inflater.pos) as u64;
         if len > 0 || last {
             let first = if last { 0x80 } else { 0 } | std::mem::take(&mut inflater.opcode);
             inflater.in_message = !last;
             self.emit_header(first, len);
+            if self.server {
+                // tungstenite takes only masked frames from a client: a zero key masks nothing.
+                self.out[1] |= 0x80;
+                self.out_end += 4;
+                self.out[self.out_end - 4..self.out_end].fill(0);
+            }
         }
         Ok(())
     }
@@ -103,6 +135,6 @@ impl Inflater {
     }
 }
 
-fn protocol_error(text: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, text.to_string())
+fn protocol_error(text: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, text)
 }
