@@ -155,16 +155,17 @@ pub fn answer<'a>(offers: impl IntoIterator<Item = &'a str>) -> Option<(String, 
 /// The decompressor of the server's messages, with the output it has not passed on yet.
 pub struct Inflater {
     inflate: Decompress,
-    /// `server_no_context_takeover`: each message starts from an empty window.
-    reset: bool,
     /// Inflated bytes of the message in progress, against `max`.
     total: u64,
     max: u64,
     /// The server ended its deflate stream (a final block): the next message starts afresh.
     ended: bool,
-    /// Inflated bytes waiting to be passed on, from `pos`.
+    /// Inflated bytes waiting to be passed on: `out[pos..end]`. `out` only grows (zeroed once):
+    /// zeroing 64 KiB of room for every call cost 10× the inflating itself on a stream of
+    /// small messages (bench/RESULTS.md, "Round 3").
     pub out: Vec<u8>,
     pub pos: usize,
+    pub end: usize,
     /// Within a compressed message: its continuation frames are inflated too.
     pub in_message: bool,
     /// The message's opcode, until the first frame passed on has carried it (then 0).
@@ -172,15 +173,15 @@ pub struct Inflater {
 }
 
 impl Inflater {
-    pub fn new(agreed: &Agreed, max_message_size: u64) -> Self {
+    pub fn new(max_message_size: u64) -> Self {
         Self {
             inflate: Decompress::new(false),
-            reset: agreed.server_no_context_takeover,
             total: 0,
             max: max_message_size,
             ended: false,
             out: Vec::new(),
             pos: 0,
+            end: 0,
             in_message: false,
             opcode: 0,
         }
@@ -191,20 +192,22 @@ impl Inflater {
     pub fn inflate(&mut self, input: &[u8]) -> io::Result<()> {
         let mut pos = 0;
         loop {
-            let start = self.out.len();
+            let start = self.end;
             // One byte past the cap is enough to know the message is too large.
             let step = (self.max + 1 - self.total).min(OUT_STEP as u64) as usize;
-            self.out.resize(start + step, 0);
+            if self.out.len() < start + step {
+                self.out.resize(start + step, 0);
+            }
             let in_before = self.inflate.total_in();
             let out_before = self.inflate.total_out();
             let status = self.inflate.decompress(
                 &input[pos..],
-                &mut self.out[start..],
+                &mut self.out[start..start + step],
                 FlushDecompress::None,
             );
             let consumed = (self.inflate.total_in() - in_before) as usize;
             let produced = (self.inflate.total_out() - out_before) as usize;
-            self.out.truncate(start + produced);
+            self.end = start + produced;
             let status = status.map_err(|e| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -243,7 +246,10 @@ impl Inflater {
         if !self.ended {
             self.inflate(&TAIL)?;
         }
-        if self.reset || self.ended {
+        // `server_no_context_takeover` needs no reset here: the server refers to nothing
+        // before the message, so the window it leaves is never read (and a reset would clear
+        // 32 KiB per message). A stream the server ended must start again, though.
+        if self.ended {
             self.inflate.reset(false);
             self.ended = false;
         }
@@ -253,7 +259,7 @@ impl Inflater {
 
     /// Whether inflated bytes are waiting to be passed on.
     pub fn pending(&self) -> bool {
-        self.pos < self.out.len()
+        self.pos < self.end
     }
 }
 
@@ -411,9 +417,9 @@ mod tests {
     fn inflate_all(inflater: &mut Inflater, compressed: &[u8]) -> io::Result<Vec<u8>> {
         inflater.inflate(compressed)?;
         inflater.finish()?;
-        let out = inflater.out[inflater.pos..].to_vec();
-        inflater.out.clear();
+        let out = inflater.out[inflater.pos..inflater.end].to_vec();
         inflater.pos = 0;
+        inflater.end = 0;
         Ok(out)
     }
 
@@ -425,12 +431,9 @@ mod tests {
         ] {
             let agreed = agreed(header).unwrap().unwrap();
             let mut deflater = Deflater::new(&agreed);
-            // The server's side of this connection, as far as the windows go.
-            let mirrored = Agreed {
-                server_no_context_takeover: agreed.client_no_context_takeover,
-                ..Agreed::default()
-            };
-            let mut inflater = Inflater::new(&mirrored, 1 << 20);
+            // A decoder keeps its window either way: without context takeover the sender
+            // just never refers to it.
+            let mut inflater = Inflater::new(1 << 20);
             for text in ["hello hello hello", "hello hello hello", "", "other"] {
                 let compressed = deflater.compress(text.as_bytes()).unwrap();
                 assert_eq!(
@@ -445,7 +448,7 @@ mod tests {
     fn a_message_larger_than_an_output_step_inflates_whole_after_others() {
         let agreed = Agreed::default();
         let mut deflater = Deflater::new(&agreed);
-        let mut inflater = Inflater::new(&agreed, 1 << 20);
+        let mut inflater = Inflater::new(1 << 20);
         let big = "x".repeat(100_000);
         let mut reference = Decompress::new(false);
         for text in ["hello", big.as_str(), "hello", big.as_str()] {
@@ -472,14 +475,14 @@ mod tests {
             .compress(&vec![0u8; 4 << 20])
             .unwrap();
         assert!(bomb.len() < 64 << 10, "{}", bomb.len());
-        let mut inflater = Inflater::new(&agreed, 1 << 20);
+        let mut inflater = Inflater::new(1 << 20);
         let e = inflater.inflate(&bomb).unwrap_err();
         assert_eq!(
             e.to_string(),
             "a compressed message inflates past max_message_size (1 MiB); raise `defaults.max_message_size` if messages this large are expected"
         );
         assert!(inflater.out.capacity() <= 2 << 20);
-        let mut inflater = Inflater::new(&agreed, 1 << 20);
+        let mut inflater = Inflater::new(1 << 20);
         let e = inflate_all(&mut inflater, &[0xff, 0xff, 0xff]).unwrap_err();
         assert!(
             e.to_string().starts_with(

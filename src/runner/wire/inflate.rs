@@ -48,10 +48,9 @@ impl<S> Wire<S> {
             }
             (true, _, false) => {
                 let max = self.max_message_size;
-                let agreed = &self.agreed;
-                let inflater = self.inflater.get_or_insert_with(|| {
-                    Box::new(Inflater::new(agreed.as_ref().unwrap_or(&Agreed::default()), max))
-                });
+                let inflater = self
+                    .inflater
+                    .get_or_insert_with(|| Box::new(Inflater::new(max)));
                 inflater.in_message = true;
                 inflater.opcode = opcode;
             }
@@ -106,7 +105,7 @@ impl<S> Wire<S> {
         } else {
             State::Inflate { left, fin, mask }
         };
-        let len = (inflater.out.len() - inflater.pos) as u64;
+        let len = (inflater.end - inflater.pos) as u64;
         if len > 0 || last {
             let first = if last { 0x80 } else { 0 } | std::mem::take(&mut inflater.opcode);
             inflater.in_message = !last;
@@ -125,12 +124,12 @@ impl<S> Wire<S> {
 impl Inflater {
     /// Passes on as much of the inflated bytes as `dst` has room for.
     pub(super) fn pass_on(&mut self, dst: &mut ReadBuf<'_>) {
-        let n = (self.out.len() - self.pos).min(dst.remaining());
+        let n = (self.end - self.pos).min(dst.remaining());
         dst.put_slice(&self.out[self.pos..self.pos + n]);
         self.pos += n;
-        if self.pos == self.out.len() {
-            self.out.clear();
+        if self.pos == self.end {
             self.pos = 0;
+            self.end = 0;
         }
     }
 }
