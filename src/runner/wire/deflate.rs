@@ -231,10 +231,12 @@ impl Inflater {
                 self.ended = true;
                 return Ok(());
             }
-            // Done once a call moves nothing. Not sooner: with its output full, miniz_oxide
-            // keeps the rest of a long match, and its next call only hands that over and
-            // returns, input untouched (stopping there once lost a message's tail).
-            if consumed == 0 && produced == 0 {
+            // Done when the input is used up and the output did not fill its room, or when a
+            // call moves nothing. Not when it consumed nothing but produced: with its output
+            // full, miniz_oxide keeps the rest of a long match, and its next call only hands
+            // that over and returns, input untouched (stopping there once lost a message's
+            // tail). What it still holds comes out with the next piece, or the tail.
+            if (pos == input.len() && produced < step) || (consumed == 0 && produced == 0) {
                 return Ok(());
             }
         }
