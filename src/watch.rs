@@ -24,6 +24,8 @@ pub struct Target {
     pub tls: crate::runner::tls::TlsFiles,
     /// `--proxy`: a proxy URL, or `none`; without it, the environment's.
     pub proxy: Option<String>,
+    /// `--no-compression`: do not offer permessage-deflate.
+    pub no_compression: bool,
 }
 
 /// How long connecting (TCP, TLS and the WebSocket handshake) may take.
@@ -58,6 +60,7 @@ impl Target {
             connect_timeout: CONNECT_TIMEOUT,
             max_message_size: crate::collection::DEFAULT_MAX_MESSAGE_SIZE,
             proxy: self.proxy()?,
+            compression: !self.no_compression,
         })
     }
 }

@@ -183,7 +183,10 @@ fn a_postman_yaml_collection_becomes_a_collection_that_runs_offline_and_live() {
         "{}",
         sent[0]
     );
-    assert_eq!(sent[1..], ["ping", "[binary] <4 bytes>", "[close] 1000"]);
+    assert_eq!(
+        sent[1..],
+        ["ping", "[binary] 4 bytes: 01 02 03 ff", "[close] 1000"]
+    );
 
     // One request file on its own.
     let one = ws.wsrun(&[

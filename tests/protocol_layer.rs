@@ -139,6 +139,7 @@ fn spec(url: String) -> ConnectSpec {
         connect_timeout: Duration::from_secs(5),
         max_message_size: 1 << 20,
         proxy: None,
+        compression: true,
     }
 }
 

@@ -311,13 +311,15 @@ def connect(
     key: Optional[str] = None,
     proxy: Optional[str] = None,
     max_message_size: Optional[int] = None,
+    compression: bool = True,
 ) -> Connection:
     """Opens a connection to ``url`` speaking ``protocol`` (``raw`` by default; ``jsonrpc``;
     its ``options`` as a collection writes them under the protocol's key). ``timeout`` is the
     default of every step (5 s), ``connect_timeout`` of the handshake. ``ca``, ``cert`` and
     ``key`` are PEM files (a client certificate needs both ``cert`` and ``key``); ``proxy`` is
     ``http://[user:pass@]host:port``, ``socks5://…``, ``socks5h://…`` or ``"none"`` (without it,
-    ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` apply). A connection that
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` apply); ``compression=False`` does
+    not offer permessage-deflate. A connection that
     cannot open raises :class:`ConnectionFailed`: here, or, inside a running event loop, at
     ``async with`` or the first step."""
     request: Dict[str, Any] = {"name": url, "url": url}
@@ -329,6 +331,8 @@ def connect(
         request["tls"] = _body(insecure=insecure or None, ca=ca, cert=cert, key=key)
     if proxy is not None:
         request["proxy"] = proxy
+    if not compression:
+        request["compression"] = False
     if protocol is not None:
         request["protocol"] = protocol
         if options is not None:

@@ -216,6 +216,9 @@ pub struct RecordArgs {
     /// Overwrite the --out file if it exists
     #[arg(long)]
     pub force: bool,
+    /// Do not offer permessage-deflate (compression)
+    #[arg(long)]
+    pub no_compression: bool,
 }
 
 #[derive(Debug, Args)]

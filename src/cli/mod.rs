@@ -412,7 +412,10 @@ async fn record(args: args::RecordArgs) -> i32 {
         }
     };
     let spec = match crate::record::connect_spec(&args.url) {
-        Ok(spec) => spec,
+        Ok(spec) => crate::runner::conn::ConnectSpec {
+            compression: !args.no_compression,
+            ..spec
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_FAILED;

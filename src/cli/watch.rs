@@ -69,6 +69,9 @@ pub struct WatchArgs {
     /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY)
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+    /// Do not offer permessage-deflate (compression)
+    #[arg(long)]
+    pub no_compression: bool,
     /// A variable for `{{ K }}` in the URL, headers and --send, never printed (repeatable)
     #[arg(long = "secret", value_name = "K=V", value_parser = parse_kv)]
     pub secrets: Vec<(String, String)>,
@@ -141,6 +144,7 @@ fn setup(args: &WatchArgs) -> Result<Setup, String> {
             key: args.key.clone(),
             insecure: args.insecure,
         },
+        no_compression: args.no_compression,
     };
     // A proxy's credentials are secrets; a bad proxy URL is reported when connecting.
     if let Ok(Some(proxy)) = target.proxy() {

@@ -70,6 +70,8 @@ pub struct Defaults {
     pub max_message_size: Option<Size>,
     /// The proxy of every connection (`none`: connect directly), over the environment's.
     pub proxy: Option<Spanned<Template>>,
+    /// `compression: false`: permessage-deflate is not offered.
+    pub compression: Option<bool>,
 }
 
 /// One request: its connections (all opened before the first step) and its steps.
@@ -108,6 +110,8 @@ pub struct Connection {
     /// Its `proxy:` (or its request's): a URL or `none`, over `defaults.proxy` and the
     /// environment's.
     pub proxy: Option<Spanned<Template>>,
+    /// Its own or its request's `compression:` (else `defaults.compression`, else on).
+    pub compression: Option<bool>,
     /// What it speaks inside the frames (`raw` unless `protocol:` says otherwise).
     pub protocol: ProtocolConfig,
 }
@@ -137,6 +141,8 @@ pub struct MockDef {
     /// The protocol it speaks (`raw` by default).
     #[serde(default)]
     pub protocol: ProtocolName,
+    /// `compression: false`: never agree to permessage-deflate.
+    pub compression: Option<bool>,
     /// JSON-RPC methods and their answers (`protocol: jsonrpc`).
     #[serde(default)]
     pub methods: OrderedMap<String, MockMethod>,
@@ -243,6 +249,7 @@ struct RawRequest {
     tls: Tls,
     connect_timeout: Option<Dur>,
     proxy: Option<Spanned<Template>>,
+    compression: Option<bool>,
     timeout: Option<Dur>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
@@ -272,6 +279,7 @@ struct RawConnection {
     tls: Tls,
     connect_timeout: Option<Dur>,
     proxy: Option<Spanned<Template>>,
+    compression: Option<bool>,
     protocol: Option<ProtocolName>,
     socketio: Option<Spanned<SocketIoOptions>>,
     #[serde(rename = "graphql-ws")]
@@ -468,6 +476,7 @@ fn build_request(
             tls: r.tls,
             connect_timeout: r.connect_timeout.map(|d| d.0),
             proxy: r.proxy.clone(),
+            compression: r.compression,
             protocol: keys.config(None).map_err(|(l, m)| at(l, m))?,
         }],
         (None, Some(conns)) if !conns.0.is_empty() => conns
@@ -487,6 +496,7 @@ fn build_request(
                     tls: c.value.tls,
                     connect_timeout: c.value.connect_timeout.map(|d| d.0),
                     proxy: c.value.proxy.or_else(|| r.proxy.clone()),
+                    compression: c.value.compression.or(r.compression),
                     protocol: protocol.map_err(|(l, m)| at(l, m))?,
                 })
             })

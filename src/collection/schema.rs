@@ -54,6 +54,7 @@ pub fn schema() -> Value {
         "tls": r("tls"),
         "connect_timeout": r("duration"),
         "proxy": r("proxy"),
+        "compression": { "description": "Offer permessage-deflate (default true)", "type": "boolean" },
         "protocol": r("protocol"),
         "socketio": obj(json!({
             "namespace": { "description": "The namespace to connect to (default /)", "type": "string" },
@@ -121,7 +122,7 @@ pub fn schema() -> Value {
             "environments": { "type": "object", "additionalProperties": vars },
             "default_env": { "type": "string" },
             "mocks": { "type": "object", "additionalProperties": r("mock") },
-            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size"), "proxy": r("proxy") }), &[]),
+            "defaults": obj(json!({ "timeout": r("duration"), "connect_timeout": r("duration"), "max_message_size": r("size"), "proxy": r("proxy"), "compression": { "description": "Offer permessage-deflate (default true)", "type": "boolean" } }), &[]),
             "secrets": { "type": "array", "items": { "type": "string" } },
             "requests": { "type": "array", "items": r("request") }
         },
@@ -459,6 +460,7 @@ fn mock() -> Value {
             "close_after": { "type": "integer", "minimum": 0 },
             "close_code": { "type": "integer" },
             "subprotocols": { "description": "Subprotocols it agrees to: the first one a client asks for", "type": "array", "items": { "type": "string" } },
+            "compression": { "description": "Agree to permessage-deflate when a client offers it (default true)", "type": "boolean" },
             "protocol": r("protocol"),
             "methods": { "type": "object", "additionalProperties": obj(json!({
                 "result": {},

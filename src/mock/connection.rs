@@ -3,6 +3,7 @@
 //! protocol's session), and the replay.
 
 use super::*;
+use crate::runner::wire::{Agreed, Deflater, Wire};
 
 /// What the writer of a connection is asked to do.
 enum Out {
@@ -13,7 +14,7 @@ enum Out {
 /// The writer has gone: the connection is closing.
 struct Gone;
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<Wire<TcpStream>>;
 
 pub(super) async fn accept_loop(
     listener: TcpListener,
@@ -51,17 +52,34 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
         .speaker
         .as_ref()
         .map_or(&[][..], |s| s.subprotocols());
+    let mut agreed = None;
     let agree = protocol::Agree {
         speaks,
         listed: &behaviour.subprotocols,
+        compression: behaviour.compression,
+        agreed: &mut agreed,
     };
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, agree, Some(ws_config()));
-    let Ok(Ok(ws)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
+    // Through a server-side wire, which inflates the client's compressed messages.
+    let wire = Wire::server(tcp, crate::collection::DEFAULT_MAX_MESSAGE_SIZE);
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(wire, agree, Some(ws_config()));
+    let Ok(Ok(mut ws)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
         return;
     };
+    // The handshake's read stopped where the request ended: no frame has been read yet.
+    ws.get_mut().agree(agreed.clone());
+    let deflater = agreed
+        .filter(Agreed::compresses_outgoing)
+        .map(|a| Deflater::new(&a));
     let (sink, stream) = ws.split();
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let writer = write_loop(sink, rx, behaviour.close_after, behaviour.close_code).fuse();
+    let writer = write_loop(
+        sink,
+        rx,
+        behaviour.close_after,
+        behaviour.close_code,
+        deflater,
+    )
+    .fuse();
     let mut session = behaviour.speaker.as_ref().map(|s| s.session());
     if let Some(session) = session.as_mut() {
         let mut greeting = Vec::new();
@@ -108,6 +126,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Out>,
     close_after: Option<u64>,
     close_code: u16,
+    mut deflater: Option<Deflater>,
 ) {
     let mut sent = 0u64;
     if close_after == Some(0) {
@@ -116,6 +135,10 @@ async fn write_loop(
     while let Some(out) = rx.recv().await {
         match out {
             Out::Send(message) => {
+                let message = match deflater.as_mut() {
+                    Some(d) => d.message(message),
+                    None => message,
+                };
                 if sink.send(message).await.is_err() {
                     return;
                 }

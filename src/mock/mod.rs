@@ -291,6 +291,8 @@ struct Behaviour {
     speaker: Option<Box<dyn Speaker>>,
     /// Subprotocols it agrees to besides its protocol's.
     subprotocols: Vec<String>,
+    /// Agree to permessage-deflate when a client offers it.
+    compression: bool,
 }
 
 impl Behaviour {
@@ -337,6 +339,7 @@ impl Behaviour {
             close_code,
             speaker,
             subprotocols: def.subprotocols.clone(),
+            compression: def.compression.unwrap_or(true),
         })
     }
 }

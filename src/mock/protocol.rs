@@ -45,6 +45,9 @@ pub(super) trait Speaker: Send + Sync {
 pub(super) struct Agree<'a> {
     pub(super) speaks: &'static [&'static str],
     pub(super) listed: &'a [String],
+    /// Whether the mock agrees to permessage-deflate when offered, and what it agreed on.
+    pub(super) compression: bool,
+    pub(super) agreed: &'a mut Option<crate::runner::wire::Agreed>,
 }
 
 impl Callback for Agree<'_> {
@@ -69,6 +72,23 @@ impl Callback for Agree<'_> {
             response
                 .headers_mut()
                 .insert("sec-websocket-protocol", value);
+        }
+        let offers = request
+            .headers()
+            .get_all("sec-websocket-extensions")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        if let Some((header, agreed)) = self
+            .compression
+            .then(|| crate::runner::wire::answer(offers))
+            .flatten()
+        {
+            if let Ok(value) = HeaderValue::from_str(&header) {
+                response
+                    .headers_mut()
+                    .insert("sec-websocket-extensions", value);
+                *self.agreed = Some(agreed);
+            }
         }
         Ok(response)
     }

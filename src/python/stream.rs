@@ -346,6 +346,7 @@ impl PyStream {
                 .unwrap_or(crate::collection::DEFAULT_MAX_MESSAGE_SIZE),
             proxy: crate::runner::proxy::from_env(&url, |name| std::env::var(name).ok())
                 .map_err(|e| connection_failed(py, e.to_string()))?,
+            compression: true,
         };
         let initial = message::frames(send)?;
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);

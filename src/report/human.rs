@@ -135,6 +135,7 @@ pub fn transcript(style: &Style, r: &RequestReport) -> String {
         };
         let payload = match &frame.data {
             FrameData::Text(_) => frame.data.preview(200),
+            FrameData::Binary(b) => format!("[binary] {}", binary_preview(b)),
             _ => format!("[{}] {}", frame.data.kind(), frame.data.preview(200)),
         };
         let payload = printable(&payload);
@@ -169,6 +170,21 @@ fn handshake(out: &mut String, style: &Style, h: &super::Handshake) {
             );
         }
     }
+}
+
+/// How many bytes of a binary frame `-v` shows.
+const BINARY_SHOWN: usize = 16;
+
+/// A binary payload for `-v`: its size and its first bytes in hex (`3 bytes: 00 01 ff`).
+pub fn binary_preview(bytes: &[u8]) -> String {
+    let mut out = format!("{} bytes", bytes.len());
+    for (i, b) in bytes.iter().take(BINARY_SHOWN).enumerate() {
+        let _ = write!(out, "{}{b:02x}", if i == 0 { ": " } else { " " });
+    }
+    if bytes.len() > BINARY_SHOWN {
+        out.push_str(" …");
+    }
+    out
 }
 
 /// The closing summary line (and why the run stopped, if it did).

@@ -24,6 +24,7 @@ use crate::protocol::{Protocol, Raw};
 use crate::report::{Direction, FrameData};
 
 mod closed;
+mod extensions;
 mod inbox;
 mod open;
 mod speak;
@@ -68,6 +69,8 @@ pub struct ConnectSpec {
     pub max_message_size: usize,
     /// The proxy to tunnel through (`proxy:` or the environment), if any.
     pub proxy: Option<crate::runner::proxy::Proxy>,
+    /// Offer permessage-deflate (`compression: false` turns it off).
+    pub compression: bool,
 }
 
 /// An open connection with its inbox of frames read but not yet consumed by a step.
@@ -97,6 +100,10 @@ pub struct Conn {
     unclocked: u32,
     /// The opening handshake until the request takes it for its transcript.
     handshake: Option<Box<crate::report::Handshake>>,
+    /// What the server agreed on for permessage-deflate, and the compressor (made with the
+    /// first message sent: a connection that sends nothing keeps none).
+    agreed: Option<crate::runner::wire::Agreed>,
+    deflater: Option<Box<crate::runner::wire::Deflater>>,
 }
 
 /// The transcript copies small payloads (`Recorder::received_text`): a shared one would pin
@@ -152,6 +159,7 @@ impl Conn {
                 .map_err(|_| format!("invalid value for header `{name}`"))?;
             request.headers_mut().append(name, value);
         }
+        let offered = extensions::offer(&mut request, spec.compression);
         if !spec.subprotocols.is_empty() {
             let joined = spec.subprotocols.join(", ");
             let value = HeaderValue::from_str(&joined)
@@ -170,7 +178,7 @@ impl Conn {
         // A load's thousands of users (the lean buffer) keep no transcript to show it in.
         let mut handshake = (buffer > LEAN_BUFFER).then(|| open::sent(&spec.name, &request));
         let connecting = connect(request, config, spec, buffer);
-        let (ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
+        let (mut ws, response) = tokio::time::timeout(spec.connect_timeout, connecting)
             .await
             .map_err(|_| {
                 format!(
@@ -238,6 +246,8 @@ impl Conn {
                 }
             }
         }
+        let agreed = extensions::agree(&mut ws, &response, offered)
+            .map_err(|e| format!("could not connect to {}: {e}", spec.url))?;
         Ok(Conn {
             name: spec.name.as_str().into(),
             ws,
@@ -254,6 +264,8 @@ impl Conn {
             timer: None,
             unclocked: 0,
             handshake: handshake.map(Box::new),
+            agreed,
+            deflater: None,
         })
     }
 
@@ -316,6 +328,7 @@ impl Conn {
             Message::Frame(_) => FrameData::Lost("raw frame".into()),
         };
         rec.record(&self.name, Direction::Sent, data);
+        let message = self.compressed(message);
         self.ws
             .send(message)
             .await
@@ -583,6 +596,14 @@ impl Conn {
                 None
             }
         }
+    }
+
+    /// Ends the TCP connection once the closing handshake is done, so that the server sees the
+    /// client leave at once rather than when the request ends (a TLS stream says close_notify).
+    pub async fn release(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        let _ =
+            tokio::time::timeout(Duration::from_millis(250), self.ws.get_mut().shutdown()).await;
     }
 
     /// Closes politely at the end of a request without waiting long for the reply.

@@ -217,6 +217,25 @@ impl Masker {
         }
     }
 
+    /// A binary payload with every secret's bytes overwritten by `*` (the length kept, so the
+    /// size `-v` shows is the size that was sent); `None` when it holds none.
+    fn mask_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let mut out: Option<Vec<u8>> = None;
+        for secret in self.secrets.iter().map(String::as_bytes) {
+            let mut at = 0;
+            while let Some(found) = out.as_deref().unwrap_or(bytes)[at..]
+                .windows(secret.len())
+                .position(|w| w == secret)
+            {
+                let masked = out.get_or_insert_with(|| bytes.to_vec());
+                let start = at + found;
+                masked[start..start + secret.len()].fill(b'*');
+                at = start + secret.len();
+            }
+        }
+        out
+    }
+
     /// Masks a finished request: failures and the frames kept in its transcript.
     pub fn request(&self, r: &mut RequestReport) {
         if self.is_empty() {
@@ -249,10 +268,12 @@ impl Masker {
                     }
                 }
                 FrameData::Close(_, reason) | FrameData::Lost(reason) => self.mask_string(reason),
-                FrameData::Binary(_)
-                | FrameData::BinaryLen(_)
-                | FrameData::Ping(_)
-                | FrameData::Pong(_) => {}
+                FrameData::Binary(b) => {
+                    if let Some(masked) = self.mask_bytes(b) {
+                        *b = masked.into();
+                    }
+                }
+                FrameData::BinaryLen(_) | FrameData::Ping(_) | FrameData::Pong(_) => {}
             }
         }
     }

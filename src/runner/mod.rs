@@ -15,7 +15,7 @@ pub mod session;
 mod steps;
 mod stream;
 pub mod tls;
-mod wire;
+pub(crate) mod wire;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

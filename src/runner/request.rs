@@ -331,6 +331,10 @@ pub(super) fn connect_specs(
                 .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
             max_message_size: max_message_size(ctx.collection),
             proxy,
+            compression: c
+                .compression
+                .or(ctx.collection.defaults.compression)
+                .unwrap_or(true),
         });
     }
     Ok(specs)

@@ -10,6 +10,9 @@
 //!
 //! tungstenite turns a close frame with an invalid code (999, or 1005 on the wire) into 1002
 //! "Protocol violation" before anyone sees it; [`Wire::close_frame`] keeps it as it was sent.
+//!
+//! tungstenite knows no extensions: once permessage-deflate is agreed ([`Wire::agree`]), the
+//! server's compressed messages are inflated here and passed on as plain ones (`inflate.rs`).
 
 use std::io;
 use std::pin::Pin;
@@ -40,6 +43,12 @@ pub struct Wire<S> {
     close: Option<([u8; 125], usize)>,
     /// When the last read from the socket returned data.
     read_at: Instant,
+    /// What the server agreed on for permessage-deflate, if it did.
+    agreed: Option<deflate::Agreed>,
+    /// The decompressor, made with the first compressed message.
+    inflater: Option<Box<deflate::Inflater>>,
+    /// A mock's side: the bytes are a client's (a request, then masked frames).
+    server: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +73,9 @@ enum State {
         /// A close frame: its payload is copied into `Wire::close` on the way.
         close: bool,
     },
+    /// Inflating `left` payload bytes of a frame of a compressed message (`inflate.rs`),
+    /// unmasked with `mask` (turned to where the next byte is; zero from a server).
+    Inflate { left: u64, fin: bool, mask: [u8; 4] },
 }
 
 impl State {
@@ -100,6 +112,18 @@ impl<S> Wire<S> {
             max_message_size: max_message_size as u64,
             close: None,
             read_at: Instant::now(),
+            agreed: None,
+            inflater: None,
+            server: false,
+        }
+    }
+
+    /// A mock's wire: it reads a client's handshake request, then its masked frames, and
+    /// inflates them once [`Wire::agree`] says permessage-deflate was agreed.
+    pub fn server(inner: S, max_message_size: usize) -> Self {
+        Self {
+            server: true,
+            ..Self::with_buffer(inner, max_message_size, READ_SIZE)
         }
     }
 
@@ -163,6 +187,7 @@ impl<S> Wire<S> {
                         status,
                         matched,
                     },
+                    (true, _) if self.server => State::header(),
                     (true, b"101") => State::header(),
                     (true, _) => State::Plain,
                 };
@@ -177,6 +202,10 @@ impl<S> Wire<S> {
                 self.collect_header(avail)
             }
             State::Header { .. } => self.collect_header(avail),
+            State::Inflate { left, fin, mask } => {
+                self.inflate_piece(left.min(avail as u64) as usize, left, fin, mask)?;
+                Ok(self.start..self.start)
+            }
             State::Payload {
                 left,
                 rest,
@@ -224,6 +253,7 @@ impl<S> Wire<S> {
         scan_frames(
             &self.buf[self.start..self.start + limit],
             self.max_message_size,
+            self.inflating(),
         )
     }
 
@@ -242,12 +272,13 @@ impl<S> Wire<S> {
     {
         let direct = self.start == self.end
             && self.out_start == self.out_end
+            && !self.inflater.as_ref().is_some_and(|i| i.pending())
             // What is left of the read must fit in `buf`.
             && dst.remaining() <= self.buf.len()
             && match self.state {
                 State::Header { len, .. } => len == 0,
                 State::Payload { rest, close, .. } => rest == 0 && !close,
-                State::Handshake { .. } | State::Plain => false,
+                State::Handshake { .. } | State::Plain | State::Inflate { .. } => false,
             };
         if !direct {
             return None;
@@ -278,7 +309,7 @@ impl<S> Wire<S> {
             };
         }
         if pos < read.len() {
-            let (n, state) = scan_frames(&read[pos..], self.max_message_size);
+            let (n, state) = scan_frames(&read[pos..], self.max_message_size, self.inflating());
             self.state = state;
             pos += n;
         }
@@ -323,6 +354,9 @@ impl<S> Wire<S> {
     fn frame(&mut self, head: &[u8]) -> io::Result<()> {
         let (fin, opcode, masked) = (head[0] & 0x80 != 0, head[0] & 0x0f, head[1] & 0x80 != 0);
         let len = payload_len(head);
+        if opcode < 8 && masked == self.server && self.inflate_frame(head, len)? {
+            return Ok(());
+        }
         if opcode >= 8 && len > 125 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -407,8 +441,9 @@ fn encode_header(first: u8, len: u64) -> ([u8; 14], usize) {
 
 /// The fast path, from a frame boundary: the longest run of frames in `bytes` that pass
 /// unchanged (the last one possibly cut short by the end of the data), and the state after it.
-/// Zero when the first frame needs a closer look.
-fn scan_frames(bytes: &[u8], max_message_size: u64) -> (usize, State) {
+/// Zero when the first frame needs a closer look: a compressed one, or any data frame while a
+/// compressed message is `inflating`.
+fn scan_frames(bytes: &[u8], max_message_size: u64, inflating: bool) -> (usize, State) {
     let mut pos = 0;
     loop {
         let rest = &bytes[pos..];
@@ -419,7 +454,9 @@ fn scan_frames(bytes: &[u8], max_message_size: u64) -> (usize, State) {
         let special = if opcode >= 8 {
             len > 125 || opcode == 8
         } else {
-            len > CHUNK && rest[1] & 0x80 == 0 && len <= max_message_size
+            (len > CHUNK && rest[1] & 0x80 == 0 && len <= max_message_size)
+                || rest[0] & deflate::RSV1 != 0
+                || inflating
         };
         if special {
             return (pos, State::header());
@@ -458,6 +495,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                 this.out_start += n;
                 continue;
             }
+            if let Some(inflater) = this.inflater.as_mut().filter(|i| i.pending()) {
+                inflater.pass_on(dst);
+                continue;
+            }
             if this.start == this.end {
                 if dst.filled().len() > before {
                     break;
@@ -473,8 +514,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                 this.end = n;
                 continue;
             }
+            let handshake = matches!(this.state, State::Handshake { .. });
             let range = this.step(dst.remaining())?;
             dst.put_slice(&this.buf[range]);
+            if handshake && matches!(this.state, State::Header { .. }) {
+                // The response ends here: what follows waits for `Wire::agree`, which the
+                // connection calls with the response's extensions before it reads a frame.
+                break;
+            }
         }
         Poll::Ready(Ok(()))
     }
@@ -510,5 +557,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
     }
 }
 
+mod deflate;
+mod inflate;
 #[cfg(test)]
 mod tests;
+
+pub use deflate::{answer, negotiate, Agreed, Deflater, OFFER};

@@ -5,7 +5,10 @@
 //! Prints the port it listens on (one line), then serves every client by its URL path:
 //! - `/flood` sends N Binance-format trade messages (`--count`, default 1,000,000), then a close
 //!   frame; `/flood/<n>` sends n instead;
-//! - `/echo` echoes every text/binary message back until the client closes.
+//! - `/echo` echoes every text/binary message back until the client closes;
+//! - `/deflate` and `/deflate/<n>` send the same messages compressed (permessage-deflate with
+//!   `server_no_context_takeover`, agreed when the client offers it): each message deflated on
+//!   its own at start-up, so the cost measured is the client's inflating.
 //!
 //! The handshake and the close are tokio-tungstenite's. The data frames are, by default,
 //! pre-encoded once (a pool of 4,096 distinct messages, cycled) and written to the socket in large
@@ -74,7 +77,21 @@ fn die(msg: &str) -> ! {
 
 /// One server-to-client text frame: FIN + text opcode, unmasked.
 fn encode_frame(out: &mut Vec<u8>, payload: &[u8]) {
-    out.push(0x81);
+    encode_frame_with(out, 0x81, payload);
+}
+
+/// One message deflated on its own, its tail cut off (RFC 7692 §7.2.1).
+fn deflate(text: &str) -> Vec<u8> {
+    let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut out = Vec::with_capacity(text.len() + 64);
+    c.compress_vec(text.as_bytes(), &mut out, flate2::FlushCompress::Sync)
+        .expect("deflate a trade");
+    out.truncate(out.len() - 4);
+    out
+}
+
+fn encode_frame_with(out: &mut Vec<u8>, first: u8, payload: &[u8]) {
+    out.push(first);
     match payload.len() {
         n if n < 126 => out.push(n as u8),
         n if n < 65536 => {
@@ -95,20 +112,29 @@ struct Pool {
     frames: Vec<u8>,
     /// `ends[i]`: the offset just past frame i.
     ends: Vec<usize>,
+    /// The same messages compressed (FIN + RSV1 + text), and their ends.
+    deflated: Vec<u8>,
+    deflated_ends: Vec<usize>,
 }
 
 fn pool() -> Pool {
     let texts: Vec<String> = (0..POOL).map(trade).collect();
     let mut frames = Vec::new();
     let mut ends = Vec::with_capacity(POOL);
+    let mut deflated = Vec::new();
+    let mut deflated_ends = Vec::with_capacity(POOL);
     for t in &texts {
         encode_frame(&mut frames, t.as_bytes());
         ends.push(frames.len());
+        encode_frame_with(&mut deflated, 0xc1, &deflate(t));
+        deflated_ends.push(deflated.len());
     }
     Pool {
         texts,
         frames,
         ends,
+        deflated,
+        deflated_ends,
     }
 }
 
@@ -166,8 +192,23 @@ async fn client(
     tungstenite: bool,
 ) -> Result<(), String> {
     let mut path = String::new();
-    let mut ws = tokio_tungstenite::accept_hdr_async(stream, |req: &Request, resp: Response| {
+    let mut agreed = false;
+    let mut ws = tokio_tungstenite::accept_hdr_async(stream, |req: &Request, mut resp: Response| {
         path = req.uri().path().to_string();
+        let offered = req
+            .headers()
+            .get("sec-websocket-extensions")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("permessage-deflate"));
+        if path.starts_with("/deflate") && offered {
+            agreed = true;
+            resp.headers_mut().insert(
+                "sec-websocket-extensions",
+                "permessage-deflate; server_no_context_takeover"
+                    .parse()
+                    .expect("a header value"),
+            );
+        }
         Ok(resp)
     })
     .await
@@ -186,7 +227,15 @@ async fn client(
         return Ok(());
     }
 
-    let count = match path.strip_prefix("/flood/") {
+    let (frames, ends) = if agreed {
+        (&pool.deflated, &pool.deflated_ends)
+    } else {
+        (&pool.frames, &pool.ends)
+    };
+    let count = match path
+        .strip_prefix("/flood/")
+        .or_else(|| path.strip_prefix("/deflate/"))
+    {
         Some(n) => n
             .replace('_', "")
             .parse()
@@ -206,13 +255,13 @@ async fn client(
         let full = count / POOL as u64;
         let rest = (count % POOL as u64) as usize;
         for _ in 0..full {
-            if sock.write_all(&pool.frames).await.is_err() {
+            if sock.write_all(frames).await.is_err() {
                 return Ok(()); // the client left early: fine
             }
         }
         if rest > 0
             && sock
-                .write_all(&pool.frames[..pool.ends[rest - 1]])
+                .write_all(&frames[..ends[rest - 1]])
                 .await
                 .is_err()
         {

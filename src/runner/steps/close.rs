@@ -43,7 +43,10 @@ pub(super) async fn close(
         .await
         .map_err(fail)?;
     match drain(st, conn, timeout).await {
-        (skipped, Some(_)) => Ok(skipped),
+        (skipped, Some(_)) => {
+            st.conns[conn].release().await;
+            Ok(skipped)
+        }
         (skipped, None) => Err((
             Failure::new(format!(
                 "the server did not answer the close within {} ({skipped} message(s) arrived meanwhile)",

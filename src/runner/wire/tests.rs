@@ -160,3 +160,71 @@ async fn frames_pass_unchanged_whatever_the_reads_and_the_room_to_read_into() {
         assert_eq!(wire.close_frame(), Some((1000, "done".to_string())));
     }
 }
+
+/// Messages put back together from frames: (opcode, payload) each, control frames skipped.
+fn messages(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out: Vec<(u8, Vec<u8>)> = Vec::new();
+    let mut open = false;
+    for (first, payload) in frames(bytes) {
+        assert_eq!(
+            first & 0x70,
+            0,
+            "a reserved bit reached tungstenite: {first:#x} {}",
+            payload.len()
+        );
+        match first & 0x0f {
+            0 => out
+                .last_mut()
+                .expect("a continuation after a start")
+                .1
+                .extend(payload),
+            op @ (1 | 2) => {
+                assert!(!open, "a new message inside another");
+                out.push((op, payload));
+            }
+            _ => continue,
+        }
+        open = first & 0x80 == 0;
+    }
+    out
+}
+
+#[tokio::test]
+async fn compressed_messages_come_out_inflated_whatever_the_reads() {
+    let agreed = deflate::Agreed::default();
+    let mut deflater = deflate::Deflater::new(&agreed);
+    let texts: Vec<String> = (0..40)
+        .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "ab".repeat(i * 37)))
+        .collect();
+    let mut sent = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let compressed = deflater.compress(text.as_bytes()).unwrap();
+        if i % 3 == 0 {
+            // Fragmented: RSV1 on the first frame only, a ping between the pieces.
+            let (a, b) = compressed.split_at(compressed.len() / 2);
+            sent.extend(frame(0x41, a));
+            sent.extend(frame(0x89, b"ping"));
+            sent.extend(frame(0x80, b));
+        } else {
+            sent.extend(frame(0xc1, &compressed));
+        }
+        sent.extend(frame(0x82, &[i as u8]));
+    }
+    for step in [1, 2, 3, 7, 64, 4096] {
+        let data = [HANDSHAKE, &sent].concat();
+        let mut wire = Wire::new(Trickle { data, pos: 0, step }, 64 << 20);
+        let mut out = vec![0u8; HANDSHAKE.len()];
+        // The handshake's read stops where the response ends, so the agreement comes first.
+        wire.read_exact(&mut out).await.unwrap();
+        assert_eq!(out, HANDSHAKE);
+        wire.agree(Some(agreed.clone()));
+        out.clear();
+        wire.read_to_end(&mut out).await.unwrap();
+        let got = messages(&out);
+        assert_eq!(got.len(), 80, "by {step}");
+        for (i, text) in texts.iter().enumerate() {
+            assert_eq!(got[2 * i], (1, text.as_bytes().to_vec()), "by {step}");
+            assert_eq!(got[2 * i + 1], (2, vec![i as u8]), "by {step}");
+        }
+    }
+}
