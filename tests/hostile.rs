@@ -454,6 +454,7 @@ fn an_invalid_close_code_from_the_server_is_a_protocol_error_not_a_clean_1002() 
           default →   upgrade: websocket
           default →   sec-websocket-version: 13
           default →   sec-websocket-key: [KEY]
+          default →   sec-websocket-extensions: permessage-deflate; client_max_window_bits
           default ← HTTP/1.1 101 Switching Protocols
           default ←   connection: Upgrade
           default ←   upgrade: websocket
@@ -533,6 +534,7 @@ fn server_text_cannot_inject_terminal_escapes_or_workflow_commands() {
           default →   upgrade: websocket
           default →   sec-websocket-version: 13
           default →   sec-websocket-key: [KEY]
+          default →   sec-websocket-extensions: permessage-deflate; client_max_window_bits
           default ← HTTP/1.1 101 Switching Protocols
           default ←   connection: Upgrade
           default ←   upgrade: websocket
