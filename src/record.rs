@@ -58,6 +58,7 @@ pub async fn record(
     count: Option<u64>,
     duration: Option<Duration>,
     progress: Option<&(dyn Fn(u64, f64) + Sync)>,
+    masker: &Masker,
 ) -> Result<u64, RecordError> {
     let plan = Plan {
         send: send.to_vec(),
@@ -65,10 +66,9 @@ pub async fn record(
         duration,
     };
     let mut saver = Saver::new(out);
-    let masker = Masker::default();
     let mut recorded = 0u64;
     let mut sink = |event: Event<'_>| {
-        saver.event(&event, &masker)?;
+        saver.event(&event, masker)?;
         if let Event::Received { at, .. } = event {
             recorded += 1;
             if let Some(report) = progress {

@@ -214,3 +214,56 @@ requests: []
     let v: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
     assert_eq!(v, serde_json::json!({"venue": "binance", "id": 3}));
 }
+
+#[test]
+fn record_takes_the_connection_flags_and_masks_secrets_in_the_file() {
+    let server = common::header_echo();
+    let ws = cli::Workspace::new();
+    let rec = ws.wsrun(&[
+        "record",
+        &format!("{}/feed", server.url()),
+        "--out",
+        "hello.jsonl",
+        "--count",
+        "1",
+        "--header",
+        "Authorization: Bearer {{ token }}",
+        "--header",
+        "X-Client: wsrun",
+        "--subprotocol",
+        "chat.v2",
+        "--secret",
+        "token=s3cr3t-t0ken",
+        "--no-compression",
+    ]);
+    assert_eq!(rec.code, 0, "{}", rec.output());
+    let saved = std::fs::read_to_string(ws.path().join("hello.jsonl")).expect("the recording");
+    let line: serde_json::Value = serde_json::from_str(saved.trim()).expect("one JSON line");
+    let echo = &line["json"];
+    assert_eq!(echo["authorization"], "***", "{saved}");
+    assert_eq!(echo["x-client"], "wsrun");
+    assert_eq!(echo["subprotocol"], "chat.v2");
+    assert_eq!(echo["path"], "/feed");
+    assert!(echo.get("sec-websocket-extensions").is_none(), "{saved}");
+    assert!(!saved.contains("s3cr3t"), "{saved}");
+    assert!(!rec.output().contains("s3cr3t"), "{}", rec.output());
+
+    let unknown = ws.wsrun(&[
+        "record",
+        &server.url(),
+        "--out",
+        "x.jsonl",
+        "--header",
+        "Authorization: Bearer {{ tokn }}",
+        "--secret",
+        "token=x",
+    ]);
+    assert_eq!(unknown.code, 2, "{}", unknown.output());
+    assert!(
+        unknown
+            .stderr
+            .contains("--header Authorization: unknown variable `tokn`"),
+        "{}",
+        unknown.output()
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wsrun::runner::mask::Masker;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -568,6 +569,7 @@ async fn record_then_replay_round_trips_exactly() {
         Some(10),
         None,
         Some(&progress),
+        &Masker::default(),
     )
     .await
     .unwrap();
@@ -598,6 +600,7 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
         None,
         Some(Duration::from_millis(300)),
         None,
+        &Masker::default(),
     )
     .await
     .unwrap();
@@ -611,16 +614,32 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
 
     dir.write("fixtures/ten.jsonl", TEN);
     let closing = start("{replay: fixtures/ten.jsonl, close_after: 4}", &dir.0).await;
-    let n = wsrun::record::record(&spec(closing.url()), &out, &[], None, None, None)
-        .await
-        .unwrap();
+    let n = wsrun::record::record(
+        &spec(closing.url()),
+        &out,
+        &[],
+        None,
+        None,
+        None,
+        &Masker::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(n, 4);
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
 
-    let err = wsrun::record::record(&spec("ws://127.0.0.1:1/"), &out, &[], None, None, None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = wsrun::record::record(
+        &spec("ws://127.0.0.1:1/"),
+        &out,
+        &[],
+        None,
+        None,
+        None,
+        &Masker::default(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         err.starts_with("could not connect to ws://127.0.0.1:1/: connection refused"),
         "{err}"

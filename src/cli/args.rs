@@ -216,9 +216,8 @@ pub struct RecordArgs {
     /// Overwrite the --out file if it exists
     #[arg(long)]
     pub force: bool,
-    /// Do not offer permessage-deflate (compression)
-    #[arg(long)]
-    pub no_compression: bool,
+    #[command(flatten)]
+    pub conn: super::connection::ConnectionArgs,
 }
 
 #[derive(Debug, Args)]

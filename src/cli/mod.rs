@@ -1,6 +1,7 @@
 //! The `wsrun` command line: parses arguments, calls the library, renders, picks the exit code.
 
 mod args;
+mod connection;
 mod merge;
 mod new;
 mod new_import;
@@ -411,23 +412,29 @@ async fn record(args: args::RecordArgs) -> i32 {
             eprint!("\r{n} messages ({rate:.0}/s)   ");
         }
     };
-    let spec = match crate::record::connect_spec(&args.url) {
-        Ok(spec) => crate::runner::conn::ConnectSpec {
-            compression: !args.no_compression,
-            ..spec
-        },
+    let connection = match args.conn.connection(&args.url, &args.send) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return EXIT_UNUSABLE;
+        }
+    };
+    let masker = connection.masker;
+    let spec = match connection.target.connect_spec("record") {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("error: {}", masker.mask(&e));
+            return EXIT_UNUSABLE;
         }
     };
     let result = crate::record::record(
         &spec,
         &args.out,
-        &args.send,
+        &connection.send,
         args.count,
         args.duration.map(|d| d.0),
         Some(&progress),
+        &masker,
     )
     .await;
     if interactive {
@@ -439,7 +446,7 @@ async fn record(args: args::RecordArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", masker.mask(&e.to_string()));
             EXIT_FAILED
         }
     }

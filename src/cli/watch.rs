@@ -1,7 +1,6 @@
 //! `wsrun watch URL`: connect and print messages live — pretty and coloured on a terminal, one
 //! compact JSON per line when piped — while lines typed on stdin are sent.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,15 +10,13 @@ use clap::Args;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::parse::{parse_dur, parse_kv};
+use super::parse::parse_dur;
 use super::pretty;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE};
 use crate::collection::Dur;
 use crate::jsonpath::JsonPath;
 use crate::record::Saver;
-use crate::runner::mask::{is_secret_header, Masker};
-use crate::runner::tls::TlsFiles;
-use crate::template::{Scope, Template};
+use crate::runner::mask::Masker;
 use crate::watch::{End, Event, Plan, Target, WatchError};
 
 #[derive(Debug, Args)]
@@ -47,41 +44,8 @@ pub struct WatchArgs {
     /// The protocol spoken inside the frames: `raw` (plain frames, the only one so far)
     #[arg(long, value_name = "P")]
     pub protocol: Option<String>,
-    /// A header for the handshake (repeatable)
-    #[arg(long = "header", value_name = "K:V", value_parser = parse_header)]
-    pub headers: Vec<(String, String)>,
-    /// A subprotocol to ask for (repeatable); the server must agree on one
-    #[arg(long = "subprotocol", value_name = "P")]
-    pub subprotocols: Vec<String>,
-    /// A PEM file of the CA that signed the server's certificate
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-    /// Accept any TLS certificate
-    #[arg(long, conflicts_with = "ca")]
-    pub insecure: bool,
-    /// A PEM client certificate, for servers that ask for one (with --key)
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// The PEM private key of --cert
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Connect through this proxy (http://, socks5://, socks5h://; `none` to ignore
-    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY)
-    #[arg(long, value_name = "URL")]
-    pub proxy: Option<String>,
-    /// Do not offer permessage-deflate (compression)
-    #[arg(long)]
-    pub no_compression: bool,
-    /// A variable for `{{ K }}` in the URL, headers and --send, never printed (repeatable)
-    #[arg(long = "secret", value_name = "K=V", value_parser = parse_kv)]
-    pub secrets: Vec<(String, String)>,
-}
-
-fn parse_header(s: &str) -> Result<(String, String), String> {
-    s.split_once(':')
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| format!("expected NAME:VALUE, got `{s}`"))
+    #[command(flatten)]
+    pub conn: super::connection::ConnectionArgs,
 }
 
 /// Everything the arguments say, checked and expanded before connecting.
@@ -100,56 +64,15 @@ fn setup(args: &WatchArgs) -> Result<Setup, String> {
             "--protocol {p}: not available yet; this version speaks plain frames only (`raw`)"
         ));
     }
-    let vars: HashMap<String, Value> = args
-        .secrets
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    let scope = Scope {
-        vars: Some(&vars),
-        ..Scope::default()
-    };
-    let expand = |what: &str, text: &str| -> Result<String, String> {
-        Template::parse(text)
-            .and_then(|t| t.expand(&scope).map_err(|e| e.to_string()))
-            .map_err(|e| format!("{what}: {e}"))
-    };
-    let mut masker = Masker::new(args.secrets.iter().map(|(_, v)| v.clone()));
-    let mut headers = Vec::new();
-    for (name, value) in &args.headers {
-        let value = expand(&format!("--header {name}"), value)?;
-        if is_secret_header(name) {
-            let credential = value.split_whitespace().last().unwrap_or_default();
-            masker.extend([value.clone(), credential.to_string()]);
-        }
-        headers.push((name.clone(), value));
-    }
-    let send = args
-        .send
-        .iter()
-        .map(|s| expand("--send", s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let super::connection::Connection {
+        target,
+        send,
+        masker,
+    } = args.conn.connection(&args.url, &args.send)?;
     let path = match &args.path {
         Some(p) => Some(JsonPath::parse(p).map_err(|e| format!("--path: {e}"))?),
         None => None,
     };
-    let target = Target {
-        url: expand("the URL", &args.url)?,
-        headers,
-        subprotocols: args.subprotocols.clone(),
-        proxy: args.proxy.clone(),
-        tls: TlsFiles {
-            ca: args.ca.clone(),
-            cert: args.cert.clone(),
-            key: args.key.clone(),
-            insecure: args.insecure,
-        },
-        no_compression: args.no_compression,
-    };
-    // A proxy's credentials are secrets; a bad proxy URL is reported when connecting.
-    if let Ok(Some(proxy)) = target.proxy() {
-        masker.extend(proxy.secrets());
-    }
     Ok(Setup {
         target,
         plan: Plan {

@@ -34,7 +34,7 @@ def test_the_trades_notebook_runs_and_renders_its_outputs():
 def test_the_connect_notebook_runs_steps_one_at_a_time():
     outputs = _run("connect.ipynb")
     text = _text(outputs)
-    assert "{'id': 1, 'jsonrpc': '2.0', 'result': 5}" in text
+    assert "{'jsonrpc': '2.0', 'result': 5, 'id': 1}" in text, "the response, in wire order"
     assert "step 3 call (ws://127.0.0.1:" in text and "expected  6" in text, "the failure text"
     assert "{'jsonrpc': '2.0', 'method': 'tick', 'params': {'n': 1}}" in text
     assert "{'ack': 1, 'args': [5], 'namespace': '/'}" in text, "Socket.IO's ack"
