@@ -71,5 +71,7 @@ def test_outside_ci_the_stomp_reference_tests_skip_and_say_how_to_install():
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "4 skipped" in proc.stdout, proc.stdout
+    summary = proc.stdout.strip().splitlines()[-1]
+    # Every test against the broker is skipped, none fails or passes without it.
+    assert " skipped" in summary and "passed" not in summary and "failed" not in summary, summary
     assert "rabbitmq-server is not installed: sudo apt-get install rabbitmq-server" in proc.stdout
