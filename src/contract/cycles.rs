@@ -261,14 +261,14 @@ impl Walker {
     /// place (the compiler resolved those, or refused them).
     fn resolve(&mut self, target: &str, from: &Loc) -> Option<Loc> {
         let (file_part, fragment) = target.split_once('#').unwrap_or((target, ""));
-        let fragment = percent_decode(fragment);
+        let fragment = super::asyncapi::unescape_fragment(fragment);
         let (file, root) = if file_part.is_empty() {
             (from.file.clone(), from.root.clone())
         } else if let Some(rest) = file_part.strip_prefix("file://") {
-            (PathBuf::from(percent_decode(rest)), String::new())
+            (PathBuf::from(super::asyncapi::unescape_fragment(rest)), String::new())
         } else if from.own_file && !file_part.contains(':') {
             let dir = from.file.parent().unwrap_or(Path::new("."));
-            (dir.join(percent_decode(file_part)), String::new())
+            (dir.join(super::asyncapi::unescape_fragment(file_part)), String::new())
         } else {
             return None;
         };
@@ -321,30 +321,6 @@ fn find_anchor(value: &Value, name: &str, depth: usize) -> Option<String> {
         }),
         _ => None,
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
