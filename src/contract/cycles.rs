@@ -265,10 +265,16 @@ impl Walker {
         let (file, root) = if file_part.is_empty() {
             (from.file.clone(), from.root.clone())
         } else if let Some(rest) = file_part.strip_prefix("file://") {
-            (PathBuf::from(super::asyncapi::unescape_fragment(rest)), String::new())
+            (
+                PathBuf::from(super::asyncapi::unescape_fragment(rest)),
+                String::new(),
+            )
         } else if from.own_file && !file_part.contains(':') {
             let dir = from.file.parent().unwrap_or(Path::new("."));
-            (dir.join(super::asyncapi::unescape_fragment(file_part)), String::new())
+            (
+                dir.join(super::asyncapi::unescape_fragment(file_part)),
+                String::new(),
+            )
         } else {
             return None;
         };

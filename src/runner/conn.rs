@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, Sleep};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
@@ -31,7 +29,7 @@ mod speak;
 
 pub use speak::serve_until;
 
-use open::{connect, describe_connect_error, ConnectError};
+use open::connect;
 pub use open::{describe_ws_error, human_size};
 
 type Ws = WebSocketStream<Wire<Stream>>;
@@ -147,27 +145,7 @@ impl Conn {
         let mut prepared = spec.clone();
         protocol.prepare(&mut prepared.url, &mut prepared.subprotocols)?;
         let spec = &prepared;
-        let mut request = spec
-            .url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| format!("invalid URL `{}`: {}", spec.url, describe_ws_error(&e)))?;
-        for (name, value) in &spec.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("invalid header name `{name}`"))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| format!("invalid value for header `{name}`"))?;
-            request.headers_mut().append(name, value);
-        }
-        let offered = extensions::offer(&mut request, spec.compression);
-        if !spec.subprotocols.is_empty() {
-            let joined = spec.subprotocols.join(", ");
-            let value = HeaderValue::from_str(&joined)
-                .map_err(|_| format!("invalid subprotocols `{joined}`"))?;
-            request
-                .headers_mut()
-                .insert("sec-websocket-protocol", value);
-        }
+        let (request, offered) = open::request(spec)?;
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
@@ -187,65 +165,11 @@ impl Conn {
                     crate::duration::format_duration(spec.connect_timeout)
                 )
             })?
-            .map_err(|e| {
-                let e = match e {
-                    ConnectError::Proxy(e) => {
-                        return format!("could not connect to {}: {e}", spec.url)
-                    }
-                    ConnectError::NoClientCert(why) if why.starts_with(open::NO_CLIENT_CERT) => {
-                        return format!("could not connect to {}: {why}", spec.url)
-                    }
-                    ConnectError::NoClientCert(why) => {
-                        return format!(
-                            "could not connect to {}: {} ({why})",
-                            spec.url,
-                            open::NO_CLIENT_CERT
-                        )
-                    }
-                    ConnectError::Ws(e) => e,
-                };
-                if matches!(
-                    e,
-                    tungstenite::Error::Protocol(
-                        tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_)
-                    )
-                ) {
-                    return format!(
-                        "could not connect to {}: the server did not agree on a subprotocol (asked for: {})",
-                        spec.url,
-                        spec.subprotocols.join(", ")
-                    );
-                }
-                format!(
-                    "could not connect to {}: {}",
-                    spec.url,
-                    describe_connect_error(&spec.url, &e)
-                )
-            })?;
+            .map_err(|e| open::failure(spec, e))?;
         if let Some(h) = &mut handshake {
             open::answered(h, &response);
         }
-        if !spec.subprotocols.is_empty() {
-            let agreed = response
-                .headers()
-                .get("sec-websocket-protocol")
-                .and_then(|v| v.to_str().ok());
-            match agreed {
-                Some(p) if spec.subprotocols.iter().any(|s| s == p) => {}
-                Some(p) => {
-                    return Err(format!(
-                        "the server chose subprotocol `{p}`, which was not asked for ({})",
-                        spec.subprotocols.join(", ")
-                    ))
-                }
-                None => {
-                    return Err(format!(
-                        "the server did not agree on a subprotocol (asked for: {})",
-                        spec.subprotocols.join(", ")
-                    ))
-                }
-            }
-        }
+        open::check_subprotocol(spec, &response)?;
         let agreed = extensions::agree(&mut ws, &response, offered)
             .map_err(|e| format!("could not connect to {}: {e}", spec.url))?;
         Ok(Conn {

@@ -2,7 +2,9 @@
 //! that say why it failed (refused, redirected, a TLS mismatch, a subprotocol disagreement).
 
 use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::{ConnectSpec, Ws};
@@ -241,4 +243,91 @@ pub fn human_size(bytes: usize) -> String {
     } else {
         format!("{bytes} bytes")
     }
+}
+
+/// The handshake request of `spec`: its URL, headers, subprotocols and the compression offer
+/// (whether permessage-deflate was offered, for checking the answer).
+pub(super) fn request(spec: &ConnectSpec) -> Result<(Request, bool), String> {
+    let mut request = spec
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| format!("invalid URL `{}`: {}", spec.url, describe_ws_error(&e)))?;
+    for (name, value) in &spec.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name `{name}`"))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| format!("invalid value for header `{name}`"))?;
+        request.headers_mut().append(name, value);
+    }
+    let offered = super::extensions::offer(&mut request, spec.compression);
+    if !spec.subprotocols.is_empty() {
+        let joined = spec.subprotocols.join(", ");
+        let value = HeaderValue::from_str(&joined)
+            .map_err(|_| format!("invalid subprotocols `{joined}`"))?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", value);
+    }
+    Ok((request, offered))
+}
+
+/// Why opening `spec` failed, as one sentence.
+pub(super) fn failure(spec: &ConnectSpec, e: ConnectError) -> String {
+    let e = match e {
+        ConnectError::Proxy(e) => return format!("could not connect to {}: {e}", spec.url),
+        ConnectError::NoClientCert(why) if why.starts_with(NO_CLIENT_CERT) => {
+            return format!("could not connect to {}: {why}", spec.url)
+        }
+        ConnectError::NoClientCert(why) => {
+            return format!(
+                "could not connect to {}: {} ({why})",
+                spec.url, NO_CLIENT_CERT
+            )
+        }
+        ConnectError::Ws(e) => e,
+    };
+    if matches!(
+        e,
+        tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_)
+        )
+    ) {
+        return format!(
+            "could not connect to {}: the server did not agree on a subprotocol (asked for: {})",
+            spec.url,
+            spec.subprotocols.join(", ")
+        );
+    }
+    format!(
+        "could not connect to {}: {}",
+        spec.url,
+        describe_connect_error(&spec.url, &e)
+    )
+}
+
+/// The subprotocol the server agreed on is one of those asked for (when any were).
+pub(super) fn check_subprotocol(spec: &ConnectSpec, response: &Response) -> Result<(), String> {
+    if !spec.subprotocols.is_empty() {
+        let agreed = response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok());
+        match agreed {
+            Some(p) if spec.subprotocols.iter().any(|s| s == p) => {}
+            Some(p) => {
+                return Err(format!(
+                    "the server chose subprotocol `{p}`, which was not asked for ({})",
+                    spec.subprotocols.join(", ")
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "the server did not agree on a subprotocol (asked for: {})",
+                    spec.subprotocols.join(", ")
+                ))
+            }
+        }
+    }
+    Ok(())
 }
