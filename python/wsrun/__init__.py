@@ -19,7 +19,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from . import _wsrun
 from ._connect import AsyncConnection, Connection, connect
-from ._report import CollectionResult, Report, RequestResult, StepResult
+from ._report import ROW_COLUMNS, CollectionResult, Report, RequestResult, StepResult
 from ._serve import MockServer, serve
 from ._stream import Stream, stream
 from ._types import (
@@ -55,6 +55,7 @@ __all__ = [
     "CollectionResult",
     "RequestResult",
     "StepResult",
+    "ROW_COLUMNS",
     "Connection",
     "AsyncConnection",
     "Stream",

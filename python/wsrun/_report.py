@@ -7,7 +7,9 @@ A ``Report`` wraps the engine's own result (``_wsrun._Report``). Its attributes 
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, cast
+import importlib
+
+from typing import Any, Dict, List, Optional, cast
 
 from . import _wsrun
 from typing import TYPE_CHECKING
@@ -240,6 +242,13 @@ class CollectionResult:
         return f"<CollectionResult {self.path!r} ({len(self._d['requests'])} requests)>"
 
 
+#: The columns of :meth:`Report.rows` and :meth:`Report.to_pandas`, in order.
+ROW_COLUMNS = (
+    "collection", "request", "step", "keyword", "line", "status", "passed", "duration_s",
+    "latency_s", "messages", "connection", "path", "expected", "actual", "error",
+)
+
+
 class Report:
     """What a run produced. ``passed``, ``requests`` (of every collection, in order),
     ``collections``, ``duration``, ``stopped`` (None, ``"interrupted"``, ``"timeout"`` or
@@ -315,6 +324,42 @@ class Report:
     def to_html(self) -> str:
         """The standalone HTML page ``--report html=FILE`` writes."""
         return self._native.to_html()
+
+    def rows(self) -> List[Dict[str, Any]]:
+        """One flat row per step of every request, in run order; a request's own failure (a
+        refused connection, say) is a row of its own with ``step`` None, before its steps. The
+        table :meth:`to_pandas` makes, as plain dicts."""
+        out: List[Dict[str, Any]] = []
+        for r in self.requests:
+            base: Dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
+            base.update(collection=r.collection.path, request=r.name)
+            own = r.to_dict()["error"]
+            if own is not None or not r.steps:
+                # The request's own failure (it could not connect, say), before its steps.
+                row = dict(base, passed=r.passed, duration_s=r.duration)
+                row.update(status="passed" if r.passed else "failed")
+                row.update(error=None if own is None else own["summary"])
+                out.append(row)
+            for s in r.steps:
+                row = dict(base)
+                row.update(step=s.index, keyword=s.keyword, line=s.line, status=s.status)
+                row.update(passed=s.passed, duration_s=s.duration, latency_s=s.latency)
+                row.update(messages=s.messages, connection=s.connection, path=s.path)
+                row.update(expected=s.expected, actual=s.actual, error=s.error)
+                out.append(row)
+        return out
+
+    def to_pandas(self) -> Any:
+        """:meth:`rows` as a ``pandas.DataFrame`` (columns :data:`ROW_COLUMNS`). pandas is
+        optional: ``pip install 'wsrun[notebook]'`` brings it."""
+        try:
+            # Imported by name: pandas is optional, and its type stubs are a separate package.
+            pandas = importlib.import_module("pandas")
+        except ImportError as e:
+            raise ImportError(
+                "Report.to_pandas() needs pandas: pip install pandas (or 'wsrun[notebook]')"
+            ) from e
+        return pandas.DataFrame(self.rows(), columns=list(ROW_COLUMNS))
 
     def _repr_html_(self) -> str:
         from ._html import report_html

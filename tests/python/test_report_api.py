@@ -43,3 +43,36 @@ def test_a_snapshot_first_written_from_python_records_a_relative_source(server, 
     written = (collection.parent / "__snapshots__" / "hello__first.snap").read_text()
     assert written.startswith('---\nsource: "../hello.yaml"\n'), written
     assert str(tmp_path) not in written
+
+
+def test_rows_and_to_pandas_give_one_row_per_step(failing_collection):
+    report = wsrun.run(failing_collection)
+    rows = report.rows()
+    assert [(r["request"], r["step"], r["keyword"], r["status"]) for r in rows] == [
+        ("passes", 1, "send", "passed"),
+        ("passes", 2, "expect", "passed"),
+        ("fails", 1, "send", "passed"),
+        ("fails", 2, "expect", "failed"),
+    ]
+    failed = rows[3]
+    assert (failed["path"], failed["expected"], failed["actual"]) == ("$.id", 8, 7)
+    assert failed["error"] == "$.id does not match" and failed["line"] == 12
+    frame = report.to_pandas()
+    assert list(frame.columns) == list(wsrun.ROW_COLUMNS)
+    assert len(frame) == 4 and frame["passed"].tolist() == [True, True, True, False]
+
+
+def test_a_request_that_could_not_connect_has_a_row_of_its_own(tmp_path):
+    collection = tmp_path / "refused.yaml"
+    collection.write_text("requests:\n  - name: refused\n    url: ws://127.0.0.1:9\n    steps:\n      - send: hi\n")
+    rows = wsrun.run(collection).rows()
+    assert [(r["step"], r["status"]) for r in rows] == [(None, "failed"), (1, "skipped")]
+    assert rows[0]["error"].startswith("could not connect to ws://127.0.0.1:9")
+
+
+def test_to_pandas_without_pandas_says_how_to_get_it(failing_collection, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # what `import pandas` finds uninstalled
+    with pytest.raises(ImportError, match="Report.to_pandas\\(\\) needs pandas"):
+        wsrun.run(failing_collection).to_pandas()
