@@ -8,24 +8,14 @@ mod cli;
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
-use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite::Message;
 
-fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("build the hostile-server runtime")
-    })
-}
+use common::runtime;
 
 /// A server that runs `on_ws` on every WebSocket client (optionally behind TLS).
 struct Hostile {

@@ -1,7 +1,7 @@
 //! Connections through proxies: HTTP CONNECT and SOCKS5 from `proxy:` or the environment,
 //! credentials kept secret, and each way a proxy can say no (407, 403, a SOCKS5 failure code,
 //! no proxy at all) as a clear error within `connect_timeout`. The proxies here are tiny
-//! in-test ones; tests/python/test_proxy.py runs against proxies we did not write.
+//! in-test ones; tests/python/test_transport.py runs against proxies we did not write.
 
 #[allow(dead_code)]
 #[path = "common/cli.rs"]
@@ -9,23 +9,13 @@ mod cli;
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Runtime;
 
-fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("build the proxies' runtime")
-    })
-}
+use common::runtime;
 
 /// How a test proxy behaves.
 #[derive(Clone)]

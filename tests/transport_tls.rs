@@ -5,26 +5,17 @@
 #[allow(dead_code)]
 #[path = "common/cli.rs"]
 mod cli;
+mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tokio::net::TcpListener;
-use tokio::runtime::Runtime;
 use tokio_rustls::rustls;
 
-fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("build the TLS servers' runtime")
-    })
-}
+use common::runtime;
 
 /// An echo server behind TLS; dropping it stops it.
 struct TlsEcho {

@@ -79,7 +79,8 @@ impl Drop for TestServer {
     }
 }
 
-fn runtime() -> &'static Runtime {
+/// The one background runtime the test servers run on (also for a test file's own servers).
+pub fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
