@@ -1,4 +1,4 @@
-//! Snapshot steps (docs/format.md "Snapshots") through the real `wsrun` binary: pending
+//! Snapshot steps (docs/snapshots.md "Snapshots") through the real `wsrun` binary: pending
 //! `.snap.new` files, `--update-snapshots`, diffs, shapes, redaction, CI, and
 //! `wsrun snapshots accept|reject`.
 

@@ -1,4 +1,4 @@
-//! Finding collections in folders (docs/format.md, "The command line"): every YAML file whose top
+//! Finding collections in folders (docs/cli.md, "The command line"): every YAML file whose top
 //! level has a `requests` list is a collection however its YAML is spelled; YAML that is not a
 //! collection is skipped; a `.yaml` file that is not YAML at all is an error, never skipped.
 

@@ -1,4 +1,4 @@
-//! Hostile servers (issue "reliability"; docs/format.md "Limits" and "Exit codes"): each must
+//! Hostile servers (issue "reliability"; docs/cli.md "Limits" and "Exit codes"): each must
 //! end its request cleanly — exit 1, a message saying what happened, bounded time and memory, no
 //! panic.
 

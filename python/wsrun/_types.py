@@ -1,6 +1,6 @@
 """The ``wsrun-report/1`` document (``report.to_dict()``, ``--report json=FILE``) as types.
 
-Every key is always present; an absent value is ``None``. docs/format.md ("The JSON report")
+Every key is always present; an absent value is ``None``. docs/cli.md ("The JSON report")
 and ``schema/wsrun-report.schema.json`` describe each field.
 """
 

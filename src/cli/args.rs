@@ -1,4 +1,4 @@
-//! Command-line arguments (docs/format.md, "The command line").
+//! Command-line arguments (docs/cli.md, "The command line").
 
 use super::parse::{parse_dur, parse_kv};
 use std::path::PathBuf;

@@ -23,7 +23,7 @@ use crate::runner::{self, Observer};
 
 pub use args::{Cli, Command};
 
-/// Exit codes (docs/format.md, "Exit codes").
+/// Exit codes (docs/cli.md, "Exit codes").
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_UNUSABLE: i32 = 2;

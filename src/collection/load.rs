@@ -1,4 +1,4 @@
-//! Latency and load in the collection format (docs/format.md, "Latency and load"): a step's
+//! Latency and load in the collection format (docs/load.md, "Latency and load"): a step's
 //! `latency:` limits, a request's `load:` and its `thresholds:`, and the measures thresholds
 //! name (`failed`, `connect_p95`, `step 2 p99`…).
 

@@ -1,5 +1,5 @@
 //! A mock server's definition as the collection writes it (`mocks:`): a replay, echo, scripted
-//! replies and a protocol's answers (docs/format.md, "Mocks and recordings").
+//! replies and a protocol's answers (docs/mocks.md, "Mocks and recordings").
 
 use std::path::PathBuf;
 
@@ -10,7 +10,7 @@ use super::{Dur, GraphqlWsMock, MockEmit, MockMethod, MockSocketIo, OrderedMap, 
 use crate::matcher::Matcher;
 use crate::template::{TValue, Template};
 
-/// A mock server (docs/format.md, "Mocks and recordings").
+/// A mock server (docs/mocks.md, "Mocks and recordings").
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockDef {

@@ -1,5 +1,5 @@
 //! Collections: YAML text → typed, validated structures with JSONPaths, matchers and templates
-//! compiled once (docs/format.md, "The collection file" and "Steps"). Errors carry the file, line and column.
+//! compiled once (docs/collection.md and docs/steps.md). Errors carry the file, line and column.
 
 mod control;
 pub mod data;

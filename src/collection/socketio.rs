@@ -1,4 +1,4 @@
-//! Socket.IO in collections (docs/format.md, "`emit`"): the `emit` step, and a `protocol:
+//! Socket.IO in collections (docs/protocols/socketio.md, "`emit`"): the `emit` step, and a `protocol:
 //! socketio` mock's options and replies (`emit`, `ack`).
 
 use serde::Deserialize;

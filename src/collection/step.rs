@@ -1,4 +1,4 @@
-//! The steps of a request, as the YAML writes them (docs/format.md, "Steps").
+//! The steps of a request, as the YAML writes them (docs/steps.md, "Steps").
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -347,7 +347,7 @@ impl TryFrom<RawNoMessage> for NoMessage {
     }
 }
 
-/// `snapshot: {name, shape, count, redact}` (docs/format.md, "Snapshots"); `snapshot: NAME` and a bare `snapshot:`
+/// `snapshot: {name, shape, count, redact}` (docs/snapshots.md, "Snapshots"); `snapshot: NAME` and a bare `snapshot:`
 /// work too.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {

@@ -1,5 +1,5 @@
 //! Contracts a message must satisfy: JSON Schemas (the `schema:` matcher) and AsyncAPI channels
-//! (a request's `contract:`), loaded and compiled once, with the collection (docs/format.md,
+//! (a request's `contract:`), loaded and compiled once, with the collection (docs/matchers.md,
 //! "JSON Schema" and "Contracts").
 
 pub mod asyncapi;

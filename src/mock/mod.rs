@@ -1,4 +1,4 @@
-//! In-process WebSocket mock servers (docs/format.md, "Mocks and recordings"): replay a recording, echo, scripted replies.
+//! In-process WebSocket mock servers (docs/mocks.md, "Mocks and recordings"): replay a recording, echo, scripted replies.
 //!
 //! Every client is served independently: the replay starts when it connects, and a client that
 //! leaves (or sends garbage) affects nobody else. Each connection has one writer fed through a

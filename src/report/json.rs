@@ -1,5 +1,5 @@
 //! The JSON report (`--report json=FILE`), format `wsrun-report/1`: every result the run has.
-//! Its schema is `schema/wsrun-report.schema.json`; docs/format.md ("The JSON report") explains it.
+//! Its schema is `schema/wsrun-report.schema.json`; docs/cli.md ("The JSON report") explains it.
 //!
 //! ```text
 //! { "format": "wsrun-report/1", "passed": bool, "duration_ms": f64,

@@ -1,5 +1,5 @@
 //! Stream properties: what must hold across the messages of an `expect`/`wait_for` window
-//! (`stream:`), checked as the messages arrive, in constant memory (docs/format.md, "Stream
+//! (`stream:`), checked as the messages arrive, in constant memory (docs/matchers.md, "Stream
 //! properties").
 
 mod props;

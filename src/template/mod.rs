@@ -375,7 +375,7 @@ pub trait Lookup {
     fn lookup(&self, var: &VarRef) -> Result<Value, TemplateError>;
 }
 
-/// Variables, captures and built-ins, in the precedence docs/format.md ("Templates") gives: captures, then the
+/// Variables, captures and built-ins, in the precedence docs/templates.md ("Templates") gives: captures, then the
 /// resolved variables (`--var` over the environment over `vars`), then built-ins.
 #[derive(Debug, Default, Clone)]
 pub struct Scope<'a> {
