@@ -64,6 +64,7 @@ pub async fn record(
         send: send.to_vec(),
         count,
         duration,
+        ..Plan::default()
     };
     let mut saver = Saver::new(out);
     let mut recorded = 0u64;

@@ -74,6 +74,9 @@ pub struct Plan {
     pub count: Option<u64>,
     /// Stop this long after connecting.
     pub duration: Option<Duration>,
+    /// The protocol spoken inside the frames, with its default options: its handshake is done
+    /// before the session starts, and its messages are its envelopes.
+    pub protocol: crate::protocol::ProtocolName,
 }
 
 /// One thing that happened on the connection, in order; `at` counts from the connection opening.
@@ -141,7 +144,7 @@ where
     let mut conn = tokio::select! {
         biased;
         () = &mut stop => return Ok(Summary { received: 0, end: End::Stopped }),
-        opened = Conn::open(spec) => opened.map_err(WatchError::Connect)?,
+        opened = open(spec, plan.protocol) => opened.map_err(WatchError::Connect)?,
     };
     let mut rec = Recorder::new();
     sink(Event::Connected).map_err(WatchError::Sink)?;
@@ -194,6 +197,17 @@ where
         conn.shutdown(&mut rec).await;
     }
     Ok(Summary { received, end })
+}
+
+/// Opens the connection speaking `protocol` and does its handshake (nothing for `raw`).
+async fn open(spec: &ConnectSpec, protocol: crate::protocol::ProtocolName) -> Result<Conn, String> {
+    let config = crate::protocol::ProtocolConfig::defaults(protocol);
+    let speaker = crate::protocol::build(&config, &crate::template::Scope::default())?;
+    let mut conn = Conn::open_with(spec, speaker).await?;
+    // The handshake's frames are not the session's: it starts once the protocol is ready.
+    conn.handshake(spec.connect_timeout, &mut Recorder::new())
+        .await?;
+    Ok(conn)
 }
 
 /// What woke the session up.

@@ -251,9 +251,12 @@ fn headers_and_subprotocols_go_into_the_handshake_and_secrets_are_masked() {
 fn usage_errors_exit_2_before_connecting() {
     let server = common::silent();
     let ws = cli::Workspace::new();
-    let run = watch(ws.path(), &[&server.url(), "--protocol", "socketio"]);
+    let run = watch(ws.path(), &[&server.url(), "--protocol", "socket.io"]);
     assert_eq!(run.code, 2, "{}", run.output());
-    assert!(run.stderr.contains("not available yet"), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: --protocol socket.io: unknown protocol; wsrun speaks raw, socketio, graphql-ws, stomp, jsonrpc\n"
+    );
 
     let run = watch(ws.path(), &[&server.url(), "--send", "{{ nope }}"]);
     assert_eq!(run.code, 2, "{}", run.output());
@@ -268,4 +271,72 @@ fn usage_errors_exit_2_before_connecting() {
         &[&server.url(), "--protocol", "raw", "--duration", "100ms"],
     );
     assert_eq!(run.code, 0, "`raw` is plain frames: {}", run.output());
+}
+
+/// `wsrun serve` of `c.yaml` in `ws`, stopped when dropped; its first line names the URL. Its
+/// stdout stays open (it prints a line per client).
+struct Serving {
+    child: std::process::Child,
+    url: String,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Serving {
+    fn start(ws: &cli::Workspace) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wsrun"))
+            .args(["serve", "c.yaml"])
+            .current_dir(ws.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start wsrun serve");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("the URL line");
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_string();
+        Serving {
+            child,
+            url,
+            _stdout: stdout,
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn protocol_does_the_handshake_and_prints_each_message_as_its_envelope() {
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        "mocks:\n  chat: { protocol: socketio, on: [ { match: { $.event: hi }, reply: { emit: { event: hello, args: [1] } } } ] }\nrequests: []\n",
+    );
+    let server = Serving::start(&ws);
+    // The Socket.IO handshake (open packet, namespace connect) is the protocol's: the one
+    // message shown is the event, as the steps would see it.
+    let run = watch(
+        ws.path(),
+        &[
+            &server.url,
+            "--protocol",
+            "socketio",
+            "--send",
+            r#"42["hi"]"#,
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(
+        run.stdout,
+        "{\"event\":\"hello\",\"args\":[1],\"namespace\":\"/\"}\n"
+    );
 }

@@ -1,6 +1,7 @@
 //! `wsrun watch URL`: connect and print messages live — pretty and coloured on a terminal, one
 //! compact JSON per line when piped — while lines typed on stdin are sent.
 
+use crate::protocol::{ProtocolName, PROTOCOL_NAMES};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,7 +42,9 @@ pub struct WatchArgs {
     /// Overwrite the --save file if it exists
     #[arg(long, requires = "save")]
     pub force: bool,
-    /// The protocol spoken inside the frames: `raw` (plain frames, the only one so far)
+    /// The protocol spoken inside the frames, as a collection's `protocol:` names it (default
+    /// `raw`, plain frames): its handshake and keep-alives are done, and each message is shown
+    /// as its JSON envelope
     #[arg(long, value_name = "P")]
     pub protocol: Option<String>,
     #[command(flatten)]
@@ -57,13 +60,15 @@ struct Setup {
 }
 
 fn setup(args: &WatchArgs) -> Result<Setup, String> {
-    // The protocols (a handshake, keep-alive and envelope inside the frames) plug in here, as
-    // the `protocol:` of a request does; until they exist, only plain frames are spoken.
-    if let Some(p) = args.protocol.as_deref().filter(|p| *p != "raw") {
-        return Err(format!(
-            "--protocol {p}: not available yet; this version speaks plain frames only (`raw`)"
-        ));
-    }
+    let protocol = match args.protocol.as_deref() {
+        None => ProtocolName::Raw,
+        Some(p) => ProtocolName::from_name(p).ok_or_else(|| {
+            format!(
+                "--protocol {p}: unknown protocol; wsrun speaks {}",
+                PROTOCOL_NAMES.join(", ")
+            )
+        })?,
+    };
     let super::connection::Connection {
         target,
         send,
@@ -79,6 +84,7 @@ fn setup(args: &WatchArgs) -> Result<Setup, String> {
             send,
             count: args.count,
             duration: args.duration.map(|d| d.0),
+            protocol,
         },
         path,
         masker,

@@ -72,6 +72,12 @@ impl LoadError {
     }
 }
 
+/// A serde message in the collection's terms, with its "did you mean" (for a step read after
+/// the YAML was, such as one whose keyword several protocols share).
+pub(crate) fn hinted(message: &str) -> String {
+    add_hint(&plain_words(message))
+}
+
 /// Rewrites library phrasing into the collection's terms.
 fn plain_words(message: &str) -> String {
     if let Some(breach) = message.strip_prefix("budget breached: ") {
@@ -94,7 +100,7 @@ fn plain_words(message: &str) -> String {
     let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
     let message = message.replace("duplicate mapping key: ", "duplicate key: ");
     if message.contains("unknown variant `") {
-        let is_step = crate::collection::STEP_KEYS
+        let is_step = crate::collection::step_keys()
             .iter()
             .all(|k| message.contains(k));
         let noun = if is_step { "step" } else { "value" };

@@ -3,17 +3,13 @@
 
 mod control;
 pub mod data;
-mod de;
+pub(crate) mod de;
 mod error;
-mod graphql_ws;
 mod load;
 mod mock;
 mod protocol;
 pub mod schema;
-mod socketio;
 mod step;
-mod stomp;
-mod subscribe;
 mod transport;
 mod vars;
 
@@ -23,19 +19,19 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+pub use crate::protocol::graphql_ws::yaml::{GraphqlWsMock, GraphqlWsOptions};
+pub use crate::protocol::jsonrpc::yaml::MockMethod;
+pub use crate::protocol::socketio::yaml::{MockEmit, MockSocketIo, SocketIoOptions};
+pub use crate::protocol::stomp::yaml::StompOptions;
 pub use crate::threshold::LatencyCheck;
 pub use crate::yaml::yaml_options;
 pub use control::{Close, ExpectClose, Ping};
 pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
-pub use graphql_ws::*;
 pub use load::{latency_check, measures_round_trip, Load, Metric, Threshold, MAX_USERS};
 pub use mock::{MockDef, MockReply, MockRule};
 pub use protocol::*;
-pub use socketio::*;
 pub use step::*;
-pub use stomp::*;
-pub use subscribe::Subscribe;
 use transport::check_proxy;
 pub use transport::Tls;
 pub use vars::LAST_ID;
@@ -240,6 +236,9 @@ impl Collection {
         })
         .map_err(|e| LoadError::from_yaml(path, text, &e))?;
         let at = |line: usize, message: String| LoadError::at(path, text, line, 0, message);
+        let at_column = |line: usize, column: usize, message: String| {
+            LoadError::at(path, text, line, column, message)
+        };
 
         let environments: Vec<(String, Vec<(String, TValue)>)> = raw
             .environments
@@ -258,7 +257,8 @@ impl Collection {
 
         let mut mocks = Vec::with_capacity(raw.mocks.0.len());
         for (name, def) in raw.mocks.0 {
-            check_mock_protocol(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            crate::protocol::check_mock(&def.value)
+                .map_err(|m| at(def.referenced.line() as usize, m))?;
             if let Some(replay) = def
                 .value
                 .replay
@@ -272,13 +272,14 @@ impl Collection {
                     ),
                 ));
             }
-            check_mock_socketio(&def.value).map_err(|m| at(def.referenced.line() as usize, m))?;
+            crate::protocol::check_mock_late(&def.value)
+                .map_err(|m| at(def.referenced.line() as usize, m))?;
             mocks.push((name, def.value));
         }
 
         let mut requests: Vec<Request> = Vec::with_capacity(raw.requests.len());
         for spanned in raw.requests {
-            requests.push(build_request(spanned, &requests, dir, &at)?);
+            requests.push(build_request(spanned, &requests, dir, &at, &at_column)?);
         }
 
         check_proxy(raw.defaults.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;
@@ -347,6 +348,7 @@ fn build_request(
     previous: &[Request],
     dir: &Path,
     at: &dyn Fn(usize, String) -> LoadError,
+    at_column: &dyn Fn(usize, usize, String) -> LoadError,
 ) -> Result<Request, LoadError> {
     let line = spanned.referenced.line() as usize;
     let r = spanned.value;
@@ -423,7 +425,7 @@ fn build_request(
     };
     let mut steps = Vec::with_capacity(r.steps.len());
     for s in r.steps {
-        let step = Step {
+        let mut step = Step {
             line: s.referenced.line() as usize,
             kind: s.value,
         };
@@ -433,8 +435,14 @@ fn build_request(
             .conn()
             .and_then(|n| connections.iter().find(|c| c.name == n))
             .unwrap_or(&connections[0]);
-        check_step_protocol(&step.kind, &conn.name, conn.protocol.name())
-            .map_err(|m| at(step.line, m))?;
+        let (name, speaks) = (conn.name.clone(), conn.protocol.name());
+        check_step_protocol(&mut step, &name, speaks).map_err(|(line, column, m)| {
+            if column == 0 {
+                at(line, m)
+            } else {
+                at_column(line, column, error::hinted(&m))
+            }
+        })?;
         steps.push(step);
     }
     let repeat = match r.repeat {

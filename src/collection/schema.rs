@@ -7,13 +7,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::protocol::PROTOCOL_NAMES;
-use super::step::STEP_KEYS;
+use super::step::step_keys;
 use crate::matcher::MATCHER_KEYS;
+use crate::protocol::PROTOCOL_NAMES;
 
 pub const SCHEMA_ID: &str = "https://wsrun.dev/schema/wsrun.schema.json";
 
-fn obj(props: Value, required: &[&str]) -> Value {
+pub(crate) fn obj(props: Value, required: &[&str]) -> Value {
     let mut o = json!({ "type": "object", "additionalProperties": false, "properties": props });
     if !required.is_empty() {
         o["required"] = json!(required);
@@ -21,7 +21,7 @@ fn obj(props: Value, required: &[&str]) -> Value {
     o
 }
 
-fn r(name: &str) -> Value {
+pub(crate) fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/definitions/{name}") })
 }
 
@@ -56,16 +56,10 @@ pub fn schema() -> Value {
         "proxy": r("proxy"),
         "compression": { "description": "Offer permessage-deflate (default true)", "type": "boolean" },
         "protocol": r("protocol"),
-        "socketio": obj(json!({
-            "namespace": { "description": "The namespace to connect to (default /)", "type": "string" },
-            "auth": { "description": "The auth payload of the namespace connect" }
-        }), &[]),
-        "graphql-ws": obj(json!({ "init": { "description": "The connection_init payload" } }), &[]),
-        "stomp": obj(json!({
-            "host": { "type": "string" }, "login": { "type": "string" }, "passcode": { "type": "string" },
-            "heartbeat": { "type": "array", "items": { "type": "integer", "minimum": 0 }, "minItems": 2, "maxItems": 2 }
-        }), &[]),
     });
+    let mut connection_props = connection_props.as_object().cloned().unwrap_or_default();
+    connection_props.extend(crate::protocol::options_schemas());
+    let connection_props = Value::Object(connection_props);
     let mut request_props = connection_props.as_object().cloned().unwrap_or_default();
     request_props.insert("name".into(), json!({ "type": "string" }));
     request_props.insert("description".into(), json!({ "type": "string" }));
@@ -284,7 +278,7 @@ fn stream() -> Value {
 fn step() -> Value {
     let (conn, timeout) = (conn(), r("duration"));
     let mut step_props = Map::new();
-    for key in STEP_KEYS {
+    for key in step_keys().iter().copied() {
         let v = match key {
             "send" => json!({ "anyOf": [
                 { "type": "string" },
@@ -300,54 +294,6 @@ fn step() -> Value {
                     "headers": stomp_headers(),
                     "receipt": { "description": "STOMP: ask for a RECEIPT and wait for it", "type": "boolean" }
                 }), &[])
-            ]}),
-            "subscribe" => json!({ "anyOf": [
-                stomp_subscribe(&conn, &timeout),
-                obj(
-                    json!({
-                        "conn": conn,
-                        "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
-                        "query": { "description": "graphql-ws: the GraphQL document", "type": "string" },
-                        "variables": { "type": "object" },
-                        "operationName": { "type": "string" }
-                    }),
-                    &["query"],
-                )
-            ]}),
-            "unsubscribe" => json!({ "anyOf": [
-                { "description": "The subscription id", "type": ["string", "number"] },
-                obj(json!({
-                    "conn": conn, "timeout": timeout, "id": { "type": ["string", "number"] },
-                    "headers": stomp_headers(), "receipt": { "type": "boolean" }
-                }), &["id"])
-            ]}),
-            "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
-            "calls" => json!({ "anyOf": [
-                { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) },
-                obj(json!({
-                    "conn": conn, "timeout": timeout,
-                    "list": { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) }
-                }), &["list"])
-            ]}),
-            "notify" => obj(
-                json!({ "conn": conn, "method": { "type": "string" }, "params": {} }),
-                &["method"],
-            ),
-            "complete" => json!({ "anyOf": [
-                { "description": "The id of the operation to end", "type": ["string", "number"] },
-                obj(json!({ "conn": conn, "id": { "type": ["string", "number"] } }), &["id"])
-            ]}),
-            "emit" => json!({ "anyOf": [
-                { "description": "An event name, sent without arguments", "type": "string" },
-                obj(json!({
-                    "conn": conn, "timeout": timeout,
-                    "event": { "type": "string" },
-                    "args": { "description": "The arguments: a list, or one value" },
-                    "ack": { "anyOf": [
-                        { "description": "Wait for the ack without checking it", "const": true },
-                        obj(json!({ "json": r("matchers") }), &[])
-                    ]}
-                }), &["event"])
             ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
@@ -383,7 +329,7 @@ fn step() -> Value {
                 { "type": ["integer", "null"] },
                 obj(json!({ "conn": conn, "code": { "type": "integer" }, "timeout": timeout }), &[])
             ]}),
-            _ => json!({}),
+            protocol_step => crate::protocol::step_schema(protocol_step, &conn, &timeout),
         };
         step_props.insert(key.to_string(), v);
     }
@@ -398,38 +344,8 @@ fn step() -> Value {
 }
 
 /// More headers of a STOMP frame.
-fn stomp_headers() -> Value {
+pub(crate) fn stomp_headers() -> Value {
     json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } })
-}
-
-/// STOMP's `subscribe`: a destination, and the subscription's id and ack mode.
-fn stomp_subscribe(conn: &Value, timeout: &Value) -> Value {
-    obj(
-        json!({
-            "conn": conn, "timeout": timeout,
-            "destination": { "type": "string" },
-            "id": { "description": "The subscription id (default: a fresh one); `{{ last_id }}` afterwards", "type": ["string", "number"] },
-            "ack": { "enum": ["auto", "client", "client-individual"] },
-            "headers": stomp_headers(),
-            "receipt": { "description": "Ask for a RECEIPT and wait for it", "type": "boolean" }
-        }),
-        &["destination"],
-    )
-}
-
-/// A JSON-RPC call: `method`, `params`, and matchers over its `result` or `error`.
-fn call_props(options: Option<(&Value, &Value)>) -> Value {
-    let mut props = json!({
-        "method": { "type": "string" },
-        "params": { "description": "An array or an object" },
-        "result": r("matchers"),
-        "error": r("matchers")
-    });
-    if let Some((conn, timeout)) = options {
-        props["conn"] = conn.clone();
-        props["timeout"] = timeout.clone();
-    }
-    props
 }
 
 /// A mock server: replay, echo, scripted replies.
@@ -437,15 +353,14 @@ fn mock() -> Value {
     let reply = obj(
         json!({
             "json": {}, "text": { "type": "string" }, "binary": { "type": "string" }, "delay": r("duration"),
-            "next": { "description": "graphql-ws: payloads sent as `next` messages with the subscription's id" },
-            "error": { "description": "graphql-ws: the payload of an `error` message (GraphQL errors)" },
-            "complete": { "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" },
-            "emit": obj(json!({ "event": { "type": "string" }, "args": {} }), &["event"]),
-            "ack": { "description": "The ack's arguments (Socket.IO)" }
         }),
         &[],
     );
-    obj(
+    let mut reply = reply;
+    if let Some(props) = reply["properties"].as_object_mut() {
+        props.extend(crate::protocol::mock_reply_schemas());
+    }
+    let mut mock = obj(
         json!({
             "replay": { "description": "JSONL recording (as `wsrun record` writes)", "type": "string" },
             "interval": r("duration"),
@@ -461,22 +376,14 @@ fn mock() -> Value {
             "close_code": { "type": "integer" },
             "subprotocols": { "description": "Subprotocols it agrees to: the first one a client asks for", "type": "array", "items": { "type": "string" } },
             "compression": { "description": "Agree to permessage-deflate when a client offers it (default true)", "type": "boolean" },
-            "protocol": r("protocol"),
-            "methods": { "type": "object", "additionalProperties": obj(json!({
-                "result": {},
-                "error": obj(json!({
-                    "code": { "type": "integer" }, "message": { "type": "string" }, "data": {}
-                }), &["code", "message"]),
-                "delay": r("duration")
-            }), &[]) },
-            "graphql-ws": obj(json!({
-                "refuse": { "description": "Refuse connection_init, closing with this code (4403, 4401…)", "type": "integer" },
-                "ping": { "description": "Ping each client right after connection_ack", "type": "boolean" }
-            }), &[]),
-            "socketio": obj(json!({ "ping_interval": r("duration"), "ping_timeout": r("duration") }), &[])
+            "protocol": r("protocol")
         }),
         &[],
-    )
+    );
+    if let Some(props) = mock["properties"].as_object_mut() {
+        props.extend(crate::protocol::mock_schemas());
+    }
+    mock
 }
 
 /// The schema as the `wsrun schema` command prints it.

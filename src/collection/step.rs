@@ -5,13 +5,11 @@ use serde_json::Value;
 
 use super::control::{Close, ExpectClose, Ping};
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
-use super::graphql_ws::Complete;
-use super::protocol::{Call, Calls, Notify, Reply};
-use super::socketio::Emit;
-use super::stomp::{StompSend, Unsubscribe};
-use super::subscribe::Subscribe;
+use super::protocol::Reply;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
+use crate::protocol::stomp::yaml::StompSend;
+use crate::protocol::{self, ProtocolStep};
 use crate::template::{TValue, Template};
 
 /// One step and the YAML line it starts on.
@@ -21,8 +19,7 @@ pub struct Step {
     pub kind: StepKind,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub enum StepKind {
     Send(Send),
     Expect(Expect),
@@ -36,17 +33,12 @@ pub enum StepKind {
     Sleep(Dur),
     Close(Close),
     ExpectClose(ExpectClose),
-    Call(Call),
-    Calls(Calls),
-    Notify(Notify),
-    Subscribe(Subscribe),
-    Complete(Complete),
-    Emit(Emit),
-    Unsubscribe(Unsubscribe),
+    /// A step of a protocol (`call`, `subscribe`, `emit`…): `src/protocol/`.
+    Protocol(ProtocolStep),
 }
 
-/// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 18] = [
+/// The steps every connection has.
+const GENERIC_STEPS: [&str; 11] = [
     "send",
     "expect",
     "wait_for",
@@ -58,14 +50,75 @@ pub const STEP_KEYS: [&str; 18] = [
     "sleep",
     "close",
     "expect_close",
-    "call",
-    "calls",
-    "notify",
-    "subscribe",
-    "complete",
-    "emit",
-    "unsubscribe",
 ];
+
+/// Every step keyword, for hints: the generic ones, then the protocols' own.
+pub fn step_keys() -> &'static [&'static str] {
+    static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys = GENERIC_STEPS.to_vec();
+        keys.extend(protocol::step_keywords());
+        keys
+    })
+}
+
+impl<'de> Deserialize<'de> for StepKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_enum("StepKind", step_keys(), StepVisitor)
+    }
+}
+
+struct StepVisitor;
+
+/// Reads a protocol step: a keyword one protocol has is read now (errors point into it); one
+/// that several have is kept as YAML until the loader knows the connection's protocol.
+struct ProtocolSeed(&'static str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ProtocolSeed {
+    type Value = ProtocolStep;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ProtocolStep, D::Error> {
+        match protocol::step_owners(self.0).as_slice() {
+            [one] => protocol::parse_step(*one, self.0, d).map(ProtocolStep::Ready),
+            _ => {
+                let yaml = serde_saphyr::Spanned::<Value>::deserialize(d)?;
+                Ok(ProtocolStep::Deferred(protocol::Deferred {
+                    keyword: self.0,
+                    line: yaml.referenced.line() as usize,
+                    column: yaml.referenced.column() as usize,
+                    yaml: yaml.value,
+                }))
+            }
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StepVisitor {
+    type Value = StepKind;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("enum StepKind")
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<StepKind, A::Error> {
+        use serde::de::VariantAccess;
+        let (key, v): (String, A::Variant) = data.variant()?;
+        Ok(match key.as_str() {
+            "send" => StepKind::Send(v.newtype_variant()?),
+            "expect" => StepKind::Expect(v.newtype_variant()?),
+            "wait_for" => StepKind::WaitFor(v.newtype_variant()?),
+            "no_message" => StepKind::NoMessage(v.newtype_variant()?),
+            "capture" => StepKind::Capture(v.newtype_variant()?),
+            "set" => StepKind::Set(v.newtype_variant()?),
+            "snapshot" => StepKind::Snapshot(v.newtype_variant()?),
+            "ping" => StepKind::Ping(v.newtype_variant()?),
+            "sleep" => StepKind::Sleep(v.newtype_variant()?),
+            "close" => StepKind::Close(v.newtype_variant()?),
+            "expect_close" => StepKind::ExpectClose(v.newtype_variant()?),
+            other => match step_keys().iter().find(|k| **k == other) {
+                Some(keyword) => StepKind::Protocol(v.newtype_variant_seed(ProtocolSeed(keyword))?),
+                None => return Err(serde::de::Error::unknown_variant(other, step_keys())),
+            },
+        })
+    }
+}
 
 impl StepKind {
     pub fn keyword(&self) -> &'static str {
@@ -81,13 +134,7 @@ impl StepKind {
             StepKind::Sleep(_) => "sleep",
             StepKind::Close(_) => "close",
             StepKind::ExpectClose(_) => "expect_close",
-            StepKind::Call(_) => "call",
-            StepKind::Calls(_) => "calls",
-            StepKind::Notify(_) => "notify",
-            StepKind::Subscribe(_) => "subscribe",
-            StepKind::Complete(_) => "complete",
-            StepKind::Emit(_) => "emit",
-            StepKind::Unsubscribe(_) => "unsubscribe",
+            StepKind::Protocol(p) => p.keyword(),
         }
     }
 
@@ -101,13 +148,7 @@ impl StepKind {
             StepKind::Ping(p) => p.conn.as_deref(),
             StepKind::Close(c) => c.conn.as_deref(),
             StepKind::ExpectClose(c) => c.conn.as_deref(),
-            StepKind::Call(c) => c.conn.as_deref(),
-            StepKind::Calls(c) => c.conn.as_deref(),
-            StepKind::Notify(n) => n.conn.as_deref(),
-            StepKind::Subscribe(s) => s.conn(),
-            StepKind::Complete(c) => c.conn.as_deref(),
-            StepKind::Emit(e) => e.conn.as_deref(),
-            StepKind::Unsubscribe(u) => u.conn.as_deref(),
+            StepKind::Protocol(p) => p.conn(),
             StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) => None,
         }
     }

@@ -60,18 +60,7 @@ impl Request {
                         stomp.vars(&mut vars);
                     }
                 }
-                StepKind::Subscribe(Subscribe::Stomp(s)) => s.vars(&mut vars),
-                StepKind::Unsubscribe(u) => u.vars(&mut vars),
-                StepKind::Call(c) => {
-                    call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars)
-                }
-                StepKind::Calls(c) => {
-                    for c in &c.list {
-                        call_vars(&c.method, &c.params, &c.result, &c.error, &mut vars);
-                    }
-                }
-                StepKind::Notify(n) => call_vars(&n.method, &n.params, &None, &None, &mut vars),
-                StepKind::Emit(e) => e.vars(&mut vars),
+                StepKind::Protocol(p) => p.ready().iter().for_each(|p| p.vars(&mut vars)),
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),
                 StepKind::Snapshot(Snapshot { name: Some(t), .. })
                 | StepKind::Ping(Ping { payload: t, .. })
@@ -93,8 +82,6 @@ impl Request {
                         captured.push(name);
                     }
                 }
-                StepKind::Subscribe(Subscribe::Graphql(s)) => s.vars(&mut vars),
-                StepKind::Complete(c) => vars.extend(c.id.vars().cloned()),
                 _ => {}
             }
             out.extend(
@@ -102,8 +89,10 @@ impl Request {
                     .filter(|v| !captured.contains(&v.root.as_str()))
                     .map(|v| (step.line, v)),
             );
-            if matches!(step.kind, StepKind::Subscribe(_)) {
-                captured.push(LAST_ID);
+            if let StepKind::Protocol(p) = &step.kind {
+                if p.ready().is_some_and(|p| p.sets_last_id()) {
+                    captured.push(LAST_ID);
+                }
             }
         }
         out

@@ -18,21 +18,17 @@
 //! - Anything a client sends that fits no rule, non-JSON text included, is otherwise ignored; a
 //!   WebSocket protocol error ends only that client's connection.
 //! - `protocol:` other than `raw`: each client gets a session of that protocol (`protocol.rs`),
-//!   whose envelopes the rules see and which answers what no rule answered (`jsonrpc.rs`:
-//!   `methods:`; `graphql_ws.rs`: `connection_init`, `ping`, unanswered subscriptions;
-//!   `socketio.rs`: the handshake and pings; `stomp.rs`: a small broker, whose subscribers get
-//!   each other's messages).
+//!   whose envelopes the rules see and which answers what no rule answered; each protocol's
+//!   side is its folder's `mock.rs` (`src/protocol/<name>/mock.rs`: JSON-RPC's `methods:`;
+//!   graphql-ws's `connection_init`, `ping` and unanswered subscriptions; Socket.IO's
+//!   handshake and pings; STOMP's small broker, whose subscribers get each other's messages).
 //!
 //! The replay format is described in [`replay`].
 
 mod connection;
-mod graphql_ws;
-mod jsonrpc;
-mod protocol;
+pub(crate) mod protocol;
 mod replay;
 mod rules;
-mod socketio;
-mod stomp;
 
 use connection::accept_loop;
 use protocol::{Answer, Session, Speaker};
@@ -57,7 +53,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::collection::{MockDef, ProtocolName};
+use crate::collection::MockDef;
 use crate::template::Scope;
 
 /// Per-connection socket buffers: small, so that many clients stay cheap.
@@ -320,7 +316,7 @@ impl Behaviour {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
-        let speaker = speaker(def).map_err(invalid)?;
+        let speaker = crate::protocol::mock(def).map_err(invalid)?;
         if let Some(bad) = def.subprotocols.iter().find(|p| {
             p.is_empty() || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(p).is_err()
         }) {
@@ -360,17 +356,6 @@ pub(crate) fn check_close_code(code: u16) -> Result<(), String> {
         Err(format!(
             "{code} cannot be sent in a close frame; use 1000–1003, 1007–1014 or 3000–4999"
         ))
-    }
-}
-
-/// The speaker of a mock's `protocol:`, if it is not `raw`.
-fn speaker(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
-    match def.protocol {
-        ProtocolName::Raw => Ok(None),
-        ProtocolName::JsonRpc => Ok(Some(Box::new(jsonrpc::Methods::compile(def)))),
-        ProtocolName::GraphqlWs => Ok(Some(Box::new(graphql_ws::GraphqlWs::compile(def)?))),
-        ProtocolName::SocketIo => Ok(Some(Box::new(socketio::Server::compile(def)))),
-        ProtocolName::Stomp => Ok(Some(Box::new(stomp::Broker::compile(def)?))),
     }
 }
 

@@ -16,13 +16,13 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A frame to send to the client, now or after `delay` (later answers do not hold up others).
-pub(super) struct Answer {
-    pub(super) delay: Option<Duration>,
-    pub(super) message: Message,
+pub(crate) struct Answer {
+    pub(crate) delay: Option<Duration>,
+    pub(crate) message: Message,
 }
 
 impl Answer {
-    pub(super) fn now(message: Message) -> Self {
+    pub(crate) fn now(message: Message) -> Self {
         Self {
             delay: None,
             message,
@@ -31,7 +31,7 @@ impl Answer {
 }
 
 /// What a mock knows of its protocol, compiled once; it opens a session per client.
-pub(super) trait Speaker: Send + Sync {
+pub(crate) trait Speaker: Send + Sync {
     fn session(&self) -> Box<dyn Session + '_>;
 
     /// The subprotocols it agrees to when a client asks for one of them.
@@ -42,12 +42,12 @@ pub(super) trait Speaker: Send + Sync {
 
 /// The WebSocket handshake's answer: the first subprotocol the client asks for that the mock's
 /// protocol speaks or that its `subprotocols:` lists, if any.
-pub(super) struct Agree<'a> {
-    pub(super) speaks: &'static [&'static str],
-    pub(super) listed: &'a [String],
+pub(crate) struct Agree<'a> {
+    pub(crate) speaks: &'static [&'static str],
+    pub(crate) listed: &'a [String],
     /// Whether the mock agrees to permessage-deflate when offered, and what it agreed on.
-    pub(super) compression: bool,
-    pub(super) agreed: &'a mut Option<crate::runner::wire::Agreed>,
+    pub(crate) compression: bool,
+    pub(crate) agreed: &'a mut Option<crate::runner::wire::Agreed>,
 }
 
 impl Callback for Agree<'_> {
@@ -95,7 +95,7 @@ impl Callback for Agree<'_> {
 }
 
 /// One client's conversation in the protocol.
-pub(super) trait Session: Send {
+pub(crate) trait Session: Send {
     /// Frames to send as soon as the client connects (Socket.IO's open packet).
     fn greet(&mut self, _out: &mut Vec<Answer>) {}
 

@@ -6,10 +6,11 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::collection::{is_operation_reply, MockReply, MockRule};
+use crate::collection::{MockReply, MockRule};
 use crate::jsonpath::JsonPath;
 use crate::matcher::path::{self, PathOutcome};
 use crate::matcher::{Resolved, Subject};
+use crate::protocol::graphql_ws::yaml::is_operation_reply;
 use crate::template::Scope;
 
 /// A scripted reply rule with its matchers resolved.
@@ -45,7 +46,7 @@ impl Rule {
         }
         let mut replies = Vec::with_capacity(rule.reply.len());
         for reply in &rule.reply {
-            replies.extend(super::graphql_ws::spell_out(reply)?);
+            replies.extend(crate::protocol::graphql_ws::mock::spell_out(reply)?);
         }
         if let Some(code) = rule.close {
             super::check_close_code(code).map_err(|m| format!("`close`: {m}"))?;

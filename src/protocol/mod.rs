@@ -1,121 +1,140 @@
-//! Protocols spoken inside a connection's frames (docs/format.md, "Protocols"): what the
-//! connection asks for before opening, the handshake, the keep-alives, and the translation
-//! between frames and the JSON envelopes steps see.
+//! The protocols spoken inside a connection's frames (docs/format.md, "Protocols"), and the one
+//! place they are registered.
 //!
-//! A protocol is a state machine without I/O: the connection (`runner::conn`) owns the socket,
-//! records every frame in the transcript, and asks its [`Protocol`] what each server frame
-//! means and which frames to send. In order:
-//!
-//! 1. [`Protocol::prepare`] — before opening: the URL (Socket.IO's `/socket.io/?EIO=4…`) and
-//!    the subprotocols to ask for (`graphql-transport-ws`, `v12.stomp`…).
-//! 2. [`Protocol::greet`] — frames to send once the WebSocket is open (`connection_init`,
-//!    `CONNECT`); then server frames go through [`Protocol::decode`] until
-//!    [`Protocol::pending`] says the handshake is over (within the connect timeout).
-//! 3. [`Protocol::decode`] — every server text or binary frame: a message for the steps (the
-//!    frame itself, or an envelope: `Incoming::Envelope`), absorbed (a handshake step, a
-//!    keep-alive — its answer goes in `out`, is sent and recorded, and no step sees it), or a
-//!    failure (a refusal: the connection fails with the server's words).
-//! 4. [`Protocol::encode`] — a message a step sends, in envelope form, into frames.
-//! 5. [`Protocol::tick`] every [`Protocol::tick_every`] — heart-beats the client must send.
-//! 6. [`Protocol::farewell`] — frames to send before the close frame (`DISCONNECT`).
-//!
-//! [`Protocol::sent`] sees every text frame sent, so that a protocol knows the ids in use
-//! ([`Protocol::taken`]: fresh ids skip them) and what the client subscribed to.
-//!
-//! [`Raw`] is the default: every hook is a no-op and `decode` hands the frame back unchanged,
-//! so a raw connection costs what it did before protocols existed.
+//! A protocol is a folder `src/protocol/<name>/`: `mod.rs` its client state machine (the
+//! [`Protocol`] trait, `machine.rs`) and its entry points, `yaml.rs` its options, steps and mock
+//! options as the YAML writes them, `run.rs` how its steps run (the [`StepDef`] trait,
+//! `step.rs`), `mock.rs` the mock's side, and its reference page `docs/protocols/<name>.md`
+//! (its `DOCS`). This file names each protocol once: its name, its options, its steps, its
+//! client, its mock (docs/architecture.md, "How to add a protocol").
+
+mod machine;
+mod raw;
+pub mod step;
 
 pub mod graphql_ws;
 pub mod jsonrpc;
-mod raw;
 pub mod socketio;
 pub mod stomp;
 
-use std::time::Duration;
-
+use serde::Deserialize;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::Message;
+use serde_saphyr::Spanned;
 
+pub use machine::{Decoded, Incoming, Protocol};
 pub use raw::Raw;
+pub use step::{Claim, Deferred, ProtocolStep, StepDef};
 
-use crate::collection::ProtocolConfig;
-use crate::template::Lookup;
+use crate::collection::MockDef;
+use crate::mock::protocol::Speaker;
+use crate::template::{Lookup, Template, VarRef};
+use graphql_ws::yaml::GraphqlWsOptions;
+use socketio::yaml::SocketIoOptions;
+use stomp::yaml::StompOptions;
 
-/// A message from the server, as the steps see it.
-#[derive(Debug, Clone)]
-pub enum Incoming {
-    Text(tokio_tungstenite::tungstenite::Utf8Bytes),
-    Binary(tokio_tungstenite::tungstenite::Bytes),
-    /// A protocol's JSON envelope of a frame (the frame itself is in the transcript).
-    Envelope(serde_json::Value),
+/// The protocol a connection speaks inside its frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum ProtocolName {
+    /// Frames as they are: no handshake, no envelope.
+    #[default]
+    #[serde(rename = "raw")]
+    Raw,
+    #[serde(rename = "socketio")]
+    SocketIo,
+    #[serde(rename = "graphql-ws")]
+    GraphqlWs,
+    #[serde(rename = "stomp")]
+    Stomp,
+    #[serde(rename = "jsonrpc")]
+    JsonRpc,
 }
 
-/// What a protocol makes of one frame from the server.
-#[derive(Debug)]
-pub enum Decoded {
-    /// A message for the steps: the frame itself, or its envelope (`Incoming::Envelope`).
-    Message(Incoming),
-    /// Handled by the protocol (a handshake step, a keep-alive): no step sees it.
-    Absorbed,
-    /// The server refused or broke the protocol: the connection fails with these words.
-    Failed(String),
+/// Every protocol: its name as collections write it, and its reference page.
+const PROTOCOLS: [(ProtocolName, &str, &str); 5] = [
+    (ProtocolName::Raw, "raw", "docs/format.md"),
+    (ProtocolName::SocketIo, "socketio", socketio::DOCS),
+    (ProtocolName::GraphqlWs, "graphql-ws", graphql_ws::DOCS),
+    (ProtocolName::Stomp, "stomp", stomp::DOCS),
+    (ProtocolName::JsonRpc, "jsonrpc", jsonrpc::DOCS),
+];
+
+/// Every protocol name, for the schema.
+pub const PROTOCOL_NAMES: [&str; 5] = [
+    PROTOCOLS[0].1,
+    PROTOCOLS[1].1,
+    PROTOCOLS[2].1,
+    PROTOCOLS[3].1,
+    PROTOCOLS[4].1,
+];
+
+impl ProtocolName {
+    /// The name as collections write it.
+    pub fn as_str(self) -> &'static str {
+        PROTOCOLS
+            .iter()
+            .find(|(p, ..)| *p == self)
+            .map_or("raw", |(_, name, _)| name)
+    }
+
+    /// Its reference page in the repository.
+    pub fn docs(self) -> &'static str {
+        PROTOCOLS
+            .iter()
+            .find(|(p, ..)| *p == self)
+            .map_or("docs/format.md", |(.., docs)| docs)
+    }
+
+    /// The protocol of this name, if there is one (`wsrun watch --protocol`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        PROTOCOLS
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(p, ..)| *p)
+    }
 }
 
-/// One connection's side of a protocol. Every method but `decode` has a default that does
-/// nothing; frames to send go in `out`, and the connection sends and records them.
-pub trait Protocol: Send {
-    /// The protocol's name as collections write it (`jsonrpc`).
-    fn name(&self) -> &'static str;
+/// A connection's protocol with its options, templates not yet expanded.
+#[derive(Debug, Clone, Default)]
+pub enum ProtocolConfig {
+    #[default]
+    Raw,
+    JsonRpc,
+    SocketIo(SocketIoOptions),
+    GraphqlWs(GraphqlWsOptions),
+    Stomp(StompOptions),
+}
 
-    /// Before opening: may rewrite the URL and add subprotocols to ask for.
-    fn prepare(&self, _url: &mut String, _subprotocols: &mut Vec<String>) -> Result<(), String> {
-        Ok(())
+impl ProtocolConfig {
+    /// Protocol `name` with its default options (`wsrun watch --protocol`).
+    pub fn defaults(name: ProtocolName) -> Self {
+        match name {
+            ProtocolName::Raw => ProtocolConfig::Raw,
+            ProtocolName::JsonRpc => ProtocolConfig::JsonRpc,
+            ProtocolName::SocketIo => ProtocolConfig::SocketIo(SocketIoOptions::default()),
+            ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(GraphqlWsOptions::default()),
+            ProtocolName::Stomp => ProtocolConfig::Stomp(StompOptions::default()),
+        }
     }
 
-    /// Frames to send as soon as the WebSocket is open.
-    fn greet(&mut self, _out: &mut Vec<Message>) {}
-
-    /// What the handshake still waits for (`"CONNECTED"`), or `None` once steps may run.
-    fn pending(&self) -> Option<String> {
-        None
+    pub fn name(&self) -> ProtocolName {
+        match self {
+            ProtocolConfig::Raw => ProtocolName::Raw,
+            ProtocolConfig::JsonRpc => ProtocolName::JsonRpc,
+            ProtocolConfig::SocketIo(_) => ProtocolName::SocketIo,
+            ProtocolConfig::GraphqlWs(_) => ProtocolName::GraphqlWs,
+            ProtocolConfig::Stomp(_) => ProtocolName::Stomp,
+        }
     }
 
-    /// One text or binary frame from the server (already in the transcript).
-    fn decode(&mut self, frame: Incoming, out: &mut Vec<Message>) -> Decoded;
-
-    /// A message a step sends (`send: {json}`, a `call`), in envelope form, as frames.
-    fn encode(&mut self, envelope: Value, out: &mut Vec<Message>) -> Result<(), String> {
-        out.push(Message::text(envelope.to_string()));
-        Ok(())
+    /// The variables its options name.
+    pub fn vars(&self, out: &mut Vec<VarRef>) {
+        match self {
+            ProtocolConfig::SocketIo(o) => o.vars(out),
+            ProtocolConfig::GraphqlWs(o) => o.vars(out),
+            ProtocolConfig::Stomp(o) => o.vars(out),
+            ProtocolConfig::Raw | ProtocolConfig::JsonRpc => {}
+        }
     }
-
-    /// A text frame the connection sent (a step's, or the protocol's own): a protocol that
-    /// correlates by id notes the ids in use.
-    fn sent(&mut self, _text: &str) {}
-
-    /// Whether `id` is already in use on this connection (sent by hand in a `send`), so that a
-    /// fresh id skips it: an answer to that message must never pass for a fresh one's. Asked
-    /// with ever larger ids, so smaller ones may be forgotten.
-    fn taken(&mut self, _id: u64) -> bool {
-        false
-    }
-
-    /// Whether `encode` sends a JSON message as its own text, nothing around it: then a
-    /// message's text as the collection wrote it (long numbers) can go out instead.
-    fn sends_json_as_is(&self) -> bool {
-        true
-    }
-
-    /// How often [`Protocol::tick`] runs while the connection waits for frames, if ever.
-    fn tick_every(&self) -> Option<Duration> {
-        None
-    }
-
-    /// Frames the client sends on its own, every [`Protocol::tick_every`] (heart-beats).
-    fn tick(&mut self, _out: &mut Vec<Message>) {}
-
-    /// Frames to send before the close frame.
-    fn farewell(&mut self, _out: &mut Vec<Message>) {}
 }
 
 /// The protocol of a connection, its options' templates expanded with `scope`.
@@ -123,23 +142,262 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
     match config {
         ProtocolConfig::Raw => Ok(Box::new(Raw)),
         ProtocolConfig::JsonRpc => Ok(Box::new(jsonrpc::JsonRpc::default())),
-        ProtocolConfig::GraphqlWs(o) => {
-            let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
-            let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;
-            Ok(Box::new(graphql_ws::GraphqlWs::new(init)))
-        }
-        ProtocolConfig::SocketIo(o) => {
-            let namespace = o.namespace.as_ref().map(|t| t.expand(scope)).transpose();
-            let auth = o.auth.as_ref().map(|a| a.expand(scope)).transpose();
-            let (namespace, auth) = (
-                namespace.map_err(|e| format!("socketio.namespace: {e}"))?,
-                auth.map_err(|e| format!("socketio.auth: {e}"))?,
-            );
-            Ok(Box::new(socketio::SocketIo::new(
-                namespace.as_deref(),
-                auth,
-            )))
-        }
-        ProtocolConfig::Stomp(options) => Ok(Box::new(stomp::Stomp::new(options, scope)?)),
+        ProtocolConfig::GraphqlWs(o) => graphql_ws::client(o, scope),
+        ProtocolConfig::SocketIo(o) => socketio::client(o, scope),
+        ProtocolConfig::Stomp(o) => stomp::client(o, scope),
     }
+}
+
+/// The protocol keys a request or a connection may hold, as the YAML writes them.
+#[derive(Debug, Clone, Default)]
+pub struct ProtocolKeys {
+    pub protocol: Option<ProtocolName>,
+    pub socketio: Option<Spanned<SocketIoOptions>>,
+    pub graphql_ws: Option<Spanned<GraphqlWsOptions>>,
+    pub stomp: Option<Spanned<StompOptions>>,
+}
+
+/// The line of an option, if given.
+fn line<T>(s: &Option<Spanned<T>>) -> Option<usize> {
+    s.as_ref().map(|s| s.referenced.line() as usize)
+}
+
+/// An option's value, else its defaults.
+fn value<T: Default>(s: Option<Spanned<T>>) -> T {
+    s.map(|s| s.value).unwrap_or_default()
+}
+
+/// A connection's own value, else the request's.
+fn own_or<T: Clone>(own: &Option<T>, outer: Option<&Option<T>>) -> Option<T> {
+    own.clone().or_else(|| outer.and_then(Clone::clone))
+}
+
+impl ProtocolKeys {
+    /// The configuration these keys give, with the request's keys (`outer`) as defaults for a
+    /// connection's; options for a protocol the connection does not speak are an error (with
+    /// their line).
+    pub fn config(&self, outer: Option<&ProtocolKeys>) -> Result<ProtocolConfig, (usize, String)> {
+        let name = self
+            .protocol
+            .or(outer.and_then(|o| o.protocol))
+            .unwrap_or_default();
+        let socketio = own_or(&self.socketio, outer.map(|o| &o.socketio));
+        let graphql_ws = own_or(&self.graphql_ws, outer.map(|o| &o.graphql_ws));
+        let stomp = own_or(&self.stomp, outer.map(|o| &o.stomp));
+        let stray = [
+            (line(&socketio), ProtocolName::SocketIo),
+            (line(&graphql_ws), ProtocolName::GraphqlWs),
+            (line(&stomp), ProtocolName::Stomp),
+        ]
+        .into_iter()
+        .find(|(given, p)| given.is_some() && *p != name);
+        if let Some((Some(line), p)) = stray {
+            let key = p.as_str();
+            return Err((
+                line,
+                format!(
+                    "`{key}:` options are given, but the connection speaks `{}`: add `protocol: {key}`",
+                    name.as_str()
+                ),
+            ));
+        }
+        Ok(match name {
+            ProtocolName::Raw => ProtocolConfig::Raw,
+            ProtocolName::JsonRpc => ProtocolConfig::JsonRpc,
+            ProtocolName::SocketIo => ProtocolConfig::SocketIo(value(socketio)),
+            ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(value(graphql_ws)),
+            ProtocolName::Stomp => ProtocolConfig::Stomp(value(stomp)),
+        })
+    }
+}
+
+/// The mock side of a mock's `protocol:`, if it is not `raw`.
+pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
+    match def.protocol {
+        ProtocolName::Raw => Ok(None),
+        ProtocolName::JsonRpc => jsonrpc::mock(def).map(Some),
+        ProtocolName::GraphqlWs => graphql_ws::mock(def).map(Some),
+        ProtocolName::SocketIo => socketio::mock(def).map(Some),
+        ProtocolName::Stomp => stomp::mock(def).map(Some),
+    }
+}
+
+/// A mock's protocol options and replies, checked when the collection loads: each protocol's
+/// keys need that protocol.
+pub fn check_mock(def: &MockDef) -> Result<(), String> {
+    graphql_ws::yaml::check_mock(def)?;
+    jsonrpc::yaml::check_mock(def)
+}
+
+/// A mock's protocol options checked after the rest of its definition.
+pub fn check_mock_late(def: &MockDef) -> Result<(), String> {
+    socketio::yaml::check_mock(def)
+}
+
+/// Each protocol's own step keywords, in the order hints list them.
+const STEPS: [(ProtocolName, &[&str]); 4] = [
+    (ProtocolName::JsonRpc, jsonrpc::STEPS),
+    (ProtocolName::GraphqlWs, graphql_ws::STEPS),
+    (ProtocolName::SocketIo, socketio::STEPS),
+    (ProtocolName::Stomp, stomp::STEPS),
+];
+
+/// The protocols that have step `keyword`.
+pub fn step_owners(keyword: &str) -> Vec<ProtocolName> {
+    STEPS
+        .iter()
+        .filter(|(_, keys)| keys.contains(&keyword))
+        .map(|(p, _)| *p)
+        .collect()
+}
+
+/// Every protocol step keyword, once each, in registry order.
+pub fn step_keywords() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for key in STEPS.iter().flat_map(|(_, keys)| keys.iter()) {
+        if !out.contains(key) {
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// Reads step `keyword` of protocol `p` from the YAML.
+pub fn parse_step<'de, D: serde::Deserializer<'de>>(
+    p: ProtocolName,
+    keyword: &str,
+    d: D,
+) -> Result<Box<dyn StepDef>, D::Error> {
+    match p {
+        ProtocolName::JsonRpc => jsonrpc::yaml::parse_step(keyword, d),
+        ProtocolName::GraphqlWs => graphql_ws::yaml::parse_step(keyword, d),
+        ProtocolName::SocketIo => socketio::yaml::parse_step(keyword, d),
+        ProtocolName::Stomp => stomp::yaml::parse_step(keyword, d),
+        ProtocolName::Raw => Err(serde::de::Error::custom(format!(
+            "`{keyword}` is not a step of `protocol: raw`"
+        ))),
+    }
+}
+
+/// How strongly protocol `p` reads `yaml` as its step `keyword`.
+fn claim(p: ProtocolName, keyword: &str, yaml: &Value) -> Claim {
+    match p {
+        ProtocolName::GraphqlWs => graphql_ws::yaml::claim(keyword, yaml),
+        ProtocolName::Stomp => stomp::yaml::claim(keyword, yaml),
+        _ => Claim::Fallback,
+    }
+}
+
+/// A step that is not what it should be: where (a line and column, when inside the step's
+/// YAML; else the step's own line) and why.
+pub type StepError = (Option<(usize, usize)>, String);
+
+/// A protocol step, read (if it was kept as YAML) by the protocol of its connection `conn`,
+/// which speaks `speaks`; a step of another protocol is an error naming that protocol.
+pub fn resolve_step(
+    step: ProtocolStep,
+    conn: &str,
+    speaks: ProtocolName,
+) -> Result<Box<dyn StepDef>, StepError> {
+    let step = match step {
+        ProtocolStep::Ready(s) => s,
+        ProtocolStep::Deferred(d) => {
+            // The connection's protocol reads it unless another protocol claims it more
+            // strongly (a `query` on a STOMP connection is a graphql-ws subscription, misplaced).
+            let owners = step_owners(d.keyword);
+            let best = owners
+                .iter()
+                .fold(None, |best: Option<(Claim, ProtocolName)>, p| {
+                    let c = claim(*p, d.keyword, &d.yaml);
+                    match best {
+                        Some((b, _)) if b >= c => best,
+                        _ => Some((c, *p)),
+                    }
+                });
+            let reader = match (owners.contains(&speaks), best) {
+                (true, Some((c, _))) if claim(speaks, d.keyword, &d.yaml) >= c => speaks,
+                (_, Some((_, p))) => p,
+                (_, None) => speaks,
+            };
+            parse_step(reader, d.keyword, d.yaml)
+                .map_err(|e| (Some((d.line, d.column)), e.to_string()))?
+        }
+    };
+    if step.protocol() == speaks {
+        return Ok(step);
+    }
+    if let Some(message) = step.misplaced(conn, speaks) {
+        return Err((None, message));
+    }
+    let keyword = step.keyword();
+    let names: Vec<&str> = step_owners(keyword).iter().map(|p| p.as_str()).collect();
+    // `step` was read by one of its keyword's protocols, so `names` has at least that one.
+    Err((
+        None,
+        format!(
+            "`{keyword}` is a step of `protocol: {}`, but connection `{conn}` speaks `{}`: add `protocol: {}` to the request or the connection",
+            names.join("` or `protocol: "),
+            speaks.as_str(),
+            names[0]
+        ),
+    ))
+}
+
+/// Each protocol's options key and its schema, for the editor schema.
+pub fn options_schemas() -> Vec<(String, Value)> {
+    vec![
+        ("socketio".into(), socketio::yaml::schema::options()),
+        ("graphql-ws".into(), graphql_ws::yaml::schema::options()),
+        ("stomp".into(), stomp::yaml::schema::options()),
+    ]
+}
+
+/// The schema of protocol step `keyword`: its protocol's, or any of its protocols' when
+/// several share it (`subscribe`: STOMP's or graphql-ws's).
+pub fn step_schema(keyword: &str, conn: &Value, timeout: &Value) -> Value {
+    let mut schemas: Vec<Value> = step_owners(keyword)
+        .into_iter()
+        .map(|p| match p {
+            ProtocolName::JsonRpc => jsonrpc::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::GraphqlWs => graphql_ws::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::SocketIo => socketio::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::Stomp => stomp::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::Raw => serde_json::json!({}),
+        })
+        .collect();
+    // The last registered first: the order the schema file has always had.
+    schemas.reverse();
+    match schemas.len() {
+        1 => schemas.remove(0),
+        _ => serde_json::json!({ "anyOf": schemas }),
+    }
+}
+
+/// Each protocol's keys of a mock, for the editor schema.
+pub fn mock_schemas() -> Vec<(String, Value)> {
+    let mut out = jsonrpc::yaml::schema::mock();
+    out.extend(graphql_ws::yaml::schema::mock());
+    out.extend(socketio::yaml::schema::mock());
+    out
+}
+
+/// Each protocol's keys of a mock's reply, for the editor schema.
+pub fn mock_reply_schemas() -> Vec<(String, Value)> {
+    let mut out = graphql_ws::yaml::schema::mock_reply();
+    out.extend(socketio::yaml::schema::mock_reply());
+    out
+}
+
+/// The templates of a protocol's text options, for their variables.
+pub(crate) fn template_vars<'a>(
+    texts: impl IntoIterator<Item = &'a Option<Template>>,
+    out: &mut Vec<VarRef>,
+) {
+    out.extend(
+        texts
+            .into_iter()
+            .flatten()
+            .flat_map(Template::vars)
+            .cloned(),
+    );
 }

@@ -255,8 +255,9 @@ fn step(at: At<'_>) -> Res<StepReport> {
 /// A step keyword as the results keep it (a `&'static str`): a known one, else a leaked copy
 /// (one per distinct unknown keyword, read from a newer wsrun's report).
 fn keyword(text: &str) -> &'static str {
-    crate::collection::STEP_KEYS
-        .into_iter()
+    crate::collection::step_keys()
+        .iter()
+        .copied()
         .find(|k| *k == text)
         .unwrap_or_else(|| Box::leak(text.to_string().into_boxed_str()))
 }

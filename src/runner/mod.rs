@@ -12,7 +12,8 @@ pub mod proxy;
 pub mod recorder;
 mod request;
 pub mod session;
-mod steps;
+#[doc(hidden)]
+pub mod steps;
 mod stream;
 pub mod tls;
 pub(crate) mod wire;

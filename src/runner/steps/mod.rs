@@ -1,21 +1,16 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `set`, `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
-//! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), Socket.IO's `emit` (`socketio.rs`),
-//! and STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`).
+//! `set`, `ping`, `close` and `expect_close`; a protocol's own steps run from its folder
+//! (`src/protocol/<name>/run.rs`) through the same state, timeouts and reports.
 
 mod capture;
 mod close;
 mod expect;
-mod graphql_ws;
 mod ping;
-mod reply;
-mod rpc;
+pub(crate) mod reply;
 mod send;
 mod set;
 mod snapshot;
-mod socketio;
-mod stomp;
 mod wait;
 
 use std::collections::HashMap;
@@ -25,7 +20,7 @@ use serde_json::Value;
 
 use super::conn::{Conn, Recorder};
 use super::mask::Masker;
-use crate::collection::{Collection, Request, Step, StepKind, Subscribe};
+use crate::collection::{Collection, Request, Step, StepKind};
 use crate::options::RunOptions;
 use crate::report::Failure;
 use crate::snapshot::Store;
@@ -61,32 +56,32 @@ impl<'a> Ctx<'a> {
 }
 
 /// A step's outcome: the messages it consumed, or its failure and the messages consumed so far.
-pub(super) type StepResult = Result<u64, (Failure, u64)>;
+pub type StepResult = Result<u64, (Failure, u64)>;
 
 /// A failure that consumed no message.
-fn fail(summary: impl Into<String>) -> (Failure, u64) {
+pub(crate) fn fail(summary: impl Into<String>) -> (Failure, u64) {
     (Failure::new(summary), 0)
 }
 
 /// The state steps share within a request.
-pub(super) struct State<'a> {
-    pub scope: Scope<'a>,
-    pub conns: Vec<Conn>,
-    pub rec: Recorder,
+pub struct State<'a> {
+    pub(crate) scope: Scope<'a>,
+    pub(crate) conns: Vec<Conn>,
+    pub(crate) rec: Recorder,
     /// The last message an `expect`/`wait_for`, `reply` or `call` matched, for `capture`.
-    pub last: Last,
-    pub several: bool,
+    pub(crate) last: Last,
+    pub(crate) several: bool,
     /// The round-trip time of the step that just ran, if it waited for an answer.
-    pub latency: Option<Duration>,
+    pub(crate) latency: Option<Duration>,
     /// This request's secrets: the collection's, its header credentials, its secret captures.
     /// Every step that writes something out and the request's report mask with this one.
-    pub masker: Masker,
+    pub(crate) masker: Masker,
 }
 
 /// The message `capture` reads: the last one matched. An `expect`/`wait_for` keeps its text and
 /// it is parsed only if a `capture` reads it; an answer (`reply`, `call`) is JSON already.
 #[derive(Debug, Default)]
-pub(super) enum Last {
+pub(crate) enum Last {
     #[default]
     Nothing,
     Text(String),
@@ -119,7 +114,7 @@ impl Last {
 }
 
 /// Runs one step on the connection it names (the first one when it names none).
-pub(super) async fn run(
+pub(crate) async fn run(
     ctx: &Ctx<'_>,
     request: &Request,
     step: &Step,
@@ -152,17 +147,13 @@ pub(super) async fn run(
         StepKind::ExpectClose(c) => {
             close::expect_close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await
         }
-        StepKind::Call(c) => rpc::call(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
-        StepKind::Calls(c) => rpc::calls(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
-        StepKind::Notify(n) => rpc::notify(st, conn, n).await,
-        StepKind::Subscribe(Subscribe::Graphql(s)) => graphql_ws::subscribe(st, conn, s).await,
-        StepKind::Complete(c) => graphql_ws::complete(st, conn, c).await,
-        StepKind::Emit(e) => socketio::emit(st, conn, e, timeout(e.timeout.map(|d| d.0))).await,
-        StepKind::Subscribe(Subscribe::Stomp(s)) => {
-            stomp::subscribe(st, conn, s, timeout(s.timeout.map(|d| d.0))).await
-        }
-        StepKind::Unsubscribe(u) => {
-            stomp::unsubscribe(st, conn, u, timeout(u.timeout.map(|d| d.0))).await
-        }
+        StepKind::Protocol(p) => match p.ready() {
+            Some(p) => p.run(st, conn, timeout(p.timeout())).await,
+            // The loader reads every protocol step before a collection runs.
+            None => Err(fail(format!(
+                "`{}` was not read for its connection's protocol",
+                p.keyword()
+            ))),
+        },
     }
 }

@@ -17,7 +17,7 @@ use crate::runner::conn::{Incoming, RecvError};
 
 /// The first JSON message (an envelope, or a JSON text) that `wanted` accepts, parsed; other
 /// messages stay in the inbox, in order.
-pub(super) async fn await_json(
+pub(crate) async fn await_json(
     st: &mut State<'_>,
     conn: usize,
     deadline: Instant,
@@ -40,7 +40,7 @@ pub(super) async fn await_json(
 }
 
 /// Whether `message` holds `key` at `path` (numbers by value).
-pub(super) fn holds_at(message: &Value, path: &JsonPath, key: &Value) -> bool {
+pub(crate) fn holds_at(message: &Value, path: &JsonPath, key: &Value) -> bool {
     let mut found = false;
     path.for_each(message, |node| {
         found = loosely_equal(node, key);
@@ -52,7 +52,7 @@ pub(super) fn holds_at(message: &Value, path: &JsonPath, key: &Value) -> bool {
 /// `send: {json: …, reply: {match, json}}`: sends `message` (as its written text, if it has
 /// one), then waits for the first message whose value at `match` equals the sent one's, checks
 /// it, and makes it the last matched one.
-pub(super) async fn run(
+pub(crate) async fn run(
     st: &mut State<'_>,
     conn: usize,
     (message, written): (Value, Option<String>),
@@ -108,7 +108,7 @@ pub(super) async fn run(
 
 /// A mismatch in an answer (`reply`, a response's `result`), named by `what`, with the whole
 /// answer as the message.
-pub(super) fn failure(what: &str, mismatch: Mismatch, answer: &Value) -> Failure {
+pub(crate) fn failure(what: &str, mismatch: Mismatch, answer: &Value) -> Failure {
     Failure {
         summary: format!("{what}: {}", mismatch.summary),
         path: mismatch.path,

@@ -1,6 +1,6 @@
 //! `send`: one text, JSON or binary frame, templates expanded; a JSON message goes through the
 //! connection's protocol, and with `reply:` the step waits for its answer (`reply.rs`); with a
-//! `destination`, it is a STOMP `SEND` (`stomp.rs`).
+//! `destination`, it is a STOMP `SEND` (`src/protocol/stomp/run.rs`).
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ pub(super) async fn run(
     timeout: Duration,
 ) -> StepResult {
     if let Some(stomp) = &send.stomp {
-        return super::stomp::send(st, conn, send, stomp, timeout).await;
+        return crate::protocol::stomp::run::send(st, conn, send, stomp, timeout).await;
     }
     let message = match &send.payload {
         Payload::Text(t) => Message::text(t.expand(&st.scope).map_err(|e| fail(e.to_string()))?),

@@ -5,6 +5,27 @@
 //! `{"command", "headers", "body", "json"?}` ([`frame::Frame::envelope`]).
 
 pub mod frame;
+pub(crate) mod mock;
+pub(crate) mod run;
+pub mod yaml;
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/stomp.md";
+
+/// Its own steps (and `send` with a `destination`, see `yaml::StompSend`).
+pub const STEPS: &[&str] = &["subscribe", "unsubscribe"];
+
+/// The client side, `stomp: {host, login, passcode, heartbeat}` expanded.
+pub fn client(o: &StompOptions, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+    Ok(Box::new(Stomp::new(o, scope)?))
+}
+
+/// A mock's side: a broker shared by its clients.
+pub(crate) fn mock(
+    def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(mock::Broker::compile(def)?))
+}
 
 use std::cell::OnceCell;
 use std::time::Duration;
@@ -14,9 +35,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::Incoming;
 use super::{Decoded, Protocol};
-use crate::collection::StompOptions;
 use crate::template::{Lookup, Template};
 use frame::{Frame, Parsed};
+use yaml::StompOptions;
 
 /// The subprotocols a STOMP client asks for, most wanted first.
 pub const SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];

@@ -3,6 +3,33 @@
 //! `ping` is answered with `pong`, and the steps see the protocol's own JSON (`next`, `error`,
 //! `complete` with their `id`). Also the messages the steps and the mock send.
 
+pub(crate) mod mock;
+pub(crate) mod run;
+pub mod yaml;
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/graphql-ws.md";
+
+/// Its own steps.
+pub const STEPS: &[&str] = &["subscribe", "complete"];
+
+/// The client side, `graphql-ws: {init}` expanded.
+pub fn client(
+    o: &yaml::GraphqlWsOptions,
+    scope: &dyn crate::template::Lookup,
+) -> Result<Box<dyn Protocol>, String> {
+    let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
+    let init = init.map_err(|e| format!("`graphql-ws: {{init}}`: {e}"))?;
+    Ok(Box::new(GraphqlWs::new(init)))
+}
+
+/// A mock's side.
+pub(crate) fn mock(
+    def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(mock::GraphqlWs::compile(def)?))
+}
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -5,9 +5,60 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
-use super::{Payload, ProtocolName, StepKind, Subscribe};
+use crate::collection::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
+use crate::collection::{Payload, ProtocolName, Send};
+use crate::protocol::{Claim, StepDef};
 use crate::template::{Template, VarRef};
+
+/// Reads step `keyword` (one of [`super::STEPS`]).
+pub fn parse_step<'de, D: serde::Deserializer<'de>>(
+    keyword: &str,
+    d: D,
+) -> Result<Box<dyn StepDef>, D::Error> {
+    use serde::de::Error;
+    if keyword == "unsubscribe" {
+        return Ok(Box::new(Unsubscribe::deserialize(d)?));
+    }
+    let map = match Value::deserialize(d)? {
+        map @ Value::Object(_) => map,
+        other => {
+            return Err(D::Error::custom(format!(
+                "`subscribe` takes a map such as `{{destination: /topic/x}}`, found {}",
+                crate::value::type_name(&other)
+            )))
+        }
+    };
+    let subscribe = StompSubscribe::deserialize(map).map_err(D::Error::custom)?;
+    Ok(Box::new(subscribe.check().map_err(D::Error::custom)?))
+}
+
+/// A `subscribe` with a `destination` is STOMP's; STOMP also reads the maps no other protocol
+/// claims (its errors name `destination`, the key they lack).
+pub fn claim(_keyword: &str, yaml: &Value) -> Claim {
+    if yaml.get("destination").is_some() {
+        Claim::Strong
+    } else {
+        Claim::Fallback
+    }
+}
+
+/// `stomp: {host, login, passcode, heartbeat}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StompOptions {
+    pub host: Option<Template>,
+    pub login: Option<Template>,
+    pub passcode: Option<Template>,
+    /// `[client, server]` heart-beat milliseconds (default `[0, 0]`).
+    pub heartbeat: Option<[u64; 2]>,
+}
+
+impl StompOptions {
+    /// The variables its options name.
+    pub fn vars(&self, out: &mut Vec<VarRef>) {
+        crate::protocol::template_vars([&self.host, &self.login, &self.passcode], out);
+    }
+}
 
 /// `ack:` of a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -63,14 +114,6 @@ impl StompSubscribe {
         }
         headers_vars(&self.headers, out);
     }
-}
-
-/// `subscribe:` options with `destination` are STOMP's; they are read here (the map arrives
-/// already buffered, see [`Subscribe`]).
-pub fn subscribe_from(map: serde_json::Map<String, Value>) -> Result<StompSubscribe, String> {
-    StompSubscribe::deserialize(Value::Object(map))
-        .map_err(|e| e.to_string())?
-        .check()
 }
 
 /// `unsubscribe: ID` or `unsubscribe: {id, conn, headers, receipt, timeout}` (STOMP).
@@ -198,18 +241,14 @@ fn check_timeout(timeout: bool, receipt: bool, keyword: &str) -> Result<(), Stri
     Ok(())
 }
 
-/// A `send` or `subscribe` with STOMP's options needs a STOMP connection, and on a STOMP
-/// connection every `send` is a `SEND` (so it needs a `destination`).
-pub fn check_step(kind: &StepKind, conn: &str, speaks: ProtocolName) -> Result<(), String> {
-    let (keyword, stomp_options) = match kind {
-        StepKind::Send(s) => ("send", s.stomp.is_some()),
-        StepKind::Subscribe(Subscribe::Stomp(_)) => ("subscribe", true),
-        _ => return Ok(()),
-    };
+/// A `send` with STOMP's options needs a STOMP connection, and on a STOMP connection every
+/// `send` is a `SEND` (so it needs a `destination`).
+pub fn check_send(send: &Send, conn: &str, speaks: ProtocolName) -> Result<(), String> {
+    let stomp_options = send.stomp.is_some();
     let on_stomp = speaks == ProtocolName::Stomp;
     if stomp_options && !on_stomp {
         return Err(format!(
-            "`{keyword}` with a `destination` is STOMP's, but connection `{conn}` speaks `{}`: add `protocol: stomp` to the request or the connection",
+            "`send` with a `destination` is STOMP's, but connection `{conn}` speaks `{}`: add `protocol: stomp` to the request or the connection",
             speaks.as_str()
         ));
     }
@@ -219,4 +258,46 @@ pub fn check_step(kind: &StepKind, conn: &str, speaks: ProtocolName) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// Its part of the editor schema (`src/collection/schema.rs`).
+pub mod schema {
+    use serde_json::{json, Value};
+
+    use crate::collection::schema::{obj, stomp_headers};
+
+    /// `stomp: {host, login, passcode, heartbeat}`.
+    pub fn options() -> Value {
+        obj(
+            json!({
+                "host": { "type": "string" }, "login": { "type": "string" }, "passcode": { "type": "string" },
+                "heartbeat": { "type": "array", "items": { "type": "integer", "minimum": 0 }, "minItems": 2, "maxItems": 2 }
+            }),
+            &[],
+        )
+    }
+
+    /// Step `keyword`'s schema.
+    pub fn step(keyword: &str, conn: &Value, timeout: &Value) -> Value {
+        match keyword {
+            "subscribe" => obj(
+                json!({
+                    "conn": conn, "timeout": timeout,
+                    "destination": { "type": "string" },
+                    "id": { "description": "The subscription id (default: a fresh one); `{{ last_id }}` afterwards", "type": ["string", "number"] },
+                    "ack": { "enum": ["auto", "client", "client-individual"] },
+                    "headers": stomp_headers(),
+                    "receipt": { "description": "Ask for a RECEIPT and wait for it", "type": "boolean" }
+                }),
+                &["destination"],
+            ),
+            _ => json!({ "anyOf": [
+                { "description": "The subscription id", "type": ["string", "number"] },
+                obj(json!({
+                    "conn": conn, "timeout": timeout, "id": { "type": ["string", "number"] },
+                    "headers": stomp_headers(), "receipt": { "type": "boolean" }
+                }), &["id"])
+            ]}),
+        }
+    }
 }

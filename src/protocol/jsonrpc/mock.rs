@@ -6,18 +6,18 @@
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::protocol::{Answer, Session, Speaker};
 use crate::collection::{MockDef, MockMethod};
+use crate::mock::protocol::{Answer, Session, Speaker};
 use crate::protocol::jsonrpc::{
     self, INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR,
 };
 use crate::template::{Scope, TemplateError};
 
 /// The methods of a mock, by name.
-pub(super) struct Methods(Vec<(String, MockMethod)>);
+pub(crate) struct Methods(Vec<(String, MockMethod)>);
 
 impl Methods {
-    pub(super) fn compile(def: &MockDef) -> Self {
+    pub(crate) fn compile(def: &MockDef) -> Self {
         Self(def.methods.0.clone())
     }
 }

@@ -11,22 +11,24 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::protocol::{Answer, Session, Speaker};
-use crate::collection::{is_operation_reply, MockDef, MockReply};
+use super::yaml::is_operation_reply;
+use crate::collection::{MockDef, MockReply};
+use crate::mock::protocol::{Answer, Session, Speaker};
 use crate::protocol::graphql_ws::{message, pong, SUBPROTOCOL};
 use crate::template::{TValue, Template};
 
 /// What every connection to the mock shares: its `graphql-ws:` options.
-pub(super) struct GraphqlWs {
+pub(crate) struct GraphqlWs {
     refuse: Option<u16>,
     ping: bool,
 }
 
 impl GraphqlWs {
-    pub(super) fn compile(def: &MockDef) -> Result<Self, String> {
+    pub(crate) fn compile(def: &MockDef) -> Result<Self, String> {
         let options = def.graphql_ws.clone().unwrap_or_default();
         if let Some(code) = options.refuse {
-            super::check_close_code(code).map_err(|m| format!("`graphql-ws: {{refuse}}`: {m}"))?;
+            crate::mock::check_close_code(code)
+                .map_err(|m| format!("`graphql-ws: {{refuse}}`: {m}"))?;
         }
         Ok(Self {
             refuse: options.refuse,
@@ -130,7 +132,7 @@ impl Session for Conversation<'_> {
 /// A rule's reply with `next`, `error` or `complete`, spelled out as the `json` replies it
 /// stands for, each with the subscription's id (`{{ message.id }}`): every `next` payload, the
 /// `error`, then `complete`. Other replies are kept as they are.
-pub(super) fn spell_out(reply: &MockReply) -> Result<Vec<MockReply>, String> {
+pub(crate) fn spell_out(reply: &MockReply) -> Result<Vec<MockReply>, String> {
     if !is_operation_reply(reply) {
         return Ok(vec![reply.clone()]);
     }

@@ -17,14 +17,14 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::protocol::{Answer, Session, Speaker};
 use crate::collection::MockDef;
+use crate::mock::protocol::{Answer, Session, Speaker};
 use crate::protocol::stomp::frame::{self, Frame, Parsed};
 use crate::protocol::stomp::{parse_heartbeat, to_message, SUBPROTOCOLS, VERSION};
 use crate::template::TValue;
 
 /// The broker of one mock: every client's subscriptions.
-pub(super) struct Broker {
+pub(crate) struct Broker {
     subscriptions: Mutex<Vec<Subscription>>,
     next_client: AtomicU64,
     next_message: AtomicU64,
@@ -42,7 +42,7 @@ struct Subscription {
 
 impl Broker {
     /// A broker for `def`; a rule's `json` reply must be a frame's envelope.
-    pub(super) fn compile(def: &MockDef) -> Result<Self, String> {
+    pub(crate) fn compile(def: &MockDef) -> Result<Self, String> {
         for (i, rule) in def.on.iter().enumerate() {
             for (j, reply) in rule.value.reply.iter().enumerate() {
                 let frame_like = match &reply.json {

@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::protocol::{Answer, Session, Speaker};
 use crate::collection::MockDef;
+use crate::mock::protocol::{Answer, Session, Speaker};
 use crate::protocol::socketio::{Kind, Packet, ROOT};
 
 /// A Socket.IO server's defaults.
@@ -22,7 +22,7 @@ const PING_INTERVAL: Duration = Duration::from_secs(25);
 const PING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What every client of the mock gets.
-pub(super) struct Server {
+pub(crate) struct Server {
     ping_interval: Duration,
     ping_timeout: Duration,
     /// Clients so far: session ids are `mock-1`, `mock-2`… (so transcripts stay the same
@@ -31,7 +31,7 @@ pub(super) struct Server {
 }
 
 impl Server {
-    pub(super) fn compile(def: &MockDef) -> Self {
+    pub(crate) fn compile(def: &MockDef) -> Self {
         let o = def.socketio.clone().unwrap_or_default();
         Self {
             ping_interval: o.ping_interval.map_or(PING_INTERVAL, |d| d.0),

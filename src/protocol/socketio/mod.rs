@@ -7,6 +7,37 @@
 //! a Socket.IO packet (`packet.rs`): `42["msg","hi"]`, `42/chat,7["add",2,3]`, `43/chat,7[5]`,
 //! `44{"message":"…"}`.
 
+pub(crate) mod mock;
+pub(crate) mod run;
+pub mod yaml;
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/socketio.md";
+
+/// Its own steps.
+pub const STEPS: &[&str] = &["emit"];
+
+/// The client side, `socketio: {namespace, auth}` expanded.
+pub fn client(
+    o: &yaml::SocketIoOptions,
+    scope: &dyn crate::template::Lookup,
+) -> Result<Box<dyn Protocol>, String> {
+    let namespace = o.namespace.as_ref().map(|t| t.expand(scope)).transpose();
+    let auth = o.auth.as_ref().map(|a| a.expand(scope)).transpose();
+    let (namespace, auth) = (
+        namespace.map_err(|e| format!("socketio.namespace: {e}"))?,
+        auth.map_err(|e| format!("socketio.auth: {e}"))?,
+    );
+    Ok(Box::new(SocketIo::new(namespace.as_deref(), auth)))
+}
+
+/// A mock's side.
+pub(crate) fn mock(
+    def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(mock::Server::compile(def)))
+}
+
 mod packet;
 
 use std::collections::BTreeSet;

@@ -7,17 +7,20 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
-use super::reply::await_json;
-use super::{fail, Last, State, StepResult};
-use crate::collection::{
-    OrderedMap, Payload, Send, StompSend, StompSubscribe, Unsubscribe, LAST_ID,
-};
+use super::yaml::{StompSend, StompSubscribe, Unsubscribe};
+use crate::collection::{OrderedMap, Payload, Send, LAST_ID};
 use crate::duration::format_duration;
 use crate::protocol::stomp::describe_error;
 use crate::report::{truncate, Failure};
 use crate::runner::check::PREVIEW;
 use crate::runner::conn::RecvError;
+use crate::runner::steps::reply::await_json;
+use crate::runner::steps::{fail, Last, State, StepResult};
 use crate::template::Template;
+use futures_util::future::BoxFuture;
+
+use crate::protocol::{ProtocolName, StepDef};
+use crate::template::VarRef;
 
 /// A frame being built, in envelope form (`{command, headers, body}`), as the connection's
 /// protocol encodes it.
@@ -58,7 +61,7 @@ impl Frame {
     }
 }
 
-pub(super) async fn subscribe(
+pub(crate) async fn subscribe(
     st: &mut State<'_>,
     conn: usize,
     s: &StompSubscribe,
@@ -84,7 +87,7 @@ pub(super) async fn subscribe(
     Ok(consumed)
 }
 
-pub(super) async fn unsubscribe(
+pub(crate) async fn unsubscribe(
     st: &mut State<'_>,
     conn: usize,
     u: &Unsubscribe,
@@ -99,7 +102,7 @@ pub(super) async fn unsubscribe(
 
 /// `send` with a `destination`: a `SEND` whose body is the `json` (as JSON text, with
 /// `content-type: application/json` unless `headers` say otherwise) or the `text`.
-pub(super) async fn send(
+pub(crate) async fn send(
     st: &mut State<'_>,
     conn: usize,
     send: &Send,
@@ -185,5 +188,86 @@ fn answers(envelope: &Value, id: &str) -> bool {
         Some("RECEIPT") => envelope["headers"]["receipt-id"] == id,
         Some("ERROR") => true,
         _ => false,
+    }
+}
+
+impl StepDef for StompSubscribe {
+    fn protocol(&self) -> ProtocolName {
+        ProtocolName::Stomp
+    }
+
+    fn keyword(&self) -> &'static str {
+        "subscribe"
+    }
+
+    fn conn(&self) -> Option<&str> {
+        self.conn.as_deref()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(|d| d.0)
+    }
+
+    fn vars(&self, out: &mut Vec<VarRef>) {
+        StompSubscribe::vars(self, out)
+    }
+
+    fn sets_last_id(&self) -> bool {
+        true
+    }
+
+    fn misplaced(&self, conn: &str, speaks: ProtocolName) -> Option<String> {
+        Some(format!(
+            "`subscribe` with a `destination` is STOMP's, but connection `{conn}` speaks `{}`: add `protocol: stomp` to the request or the connection",
+            speaks.as_str()
+        ))
+    }
+
+    fn run<'a>(
+        &'a self,
+        st: &'a mut State<'_>,
+        conn: usize,
+        timeout: Duration,
+    ) -> BoxFuture<'a, StepResult> {
+        Box::pin(subscribe(st, conn, self, timeout))
+    }
+
+    fn boxed(&self) -> Box<dyn StepDef> {
+        Box::new(self.clone())
+    }
+}
+
+impl StepDef for Unsubscribe {
+    fn protocol(&self) -> ProtocolName {
+        ProtocolName::Stomp
+    }
+
+    fn keyword(&self) -> &'static str {
+        "unsubscribe"
+    }
+
+    fn conn(&self) -> Option<&str> {
+        self.conn.as_deref()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(|d| d.0)
+    }
+
+    fn vars(&self, out: &mut Vec<VarRef>) {
+        Unsubscribe::vars(self, out)
+    }
+
+    fn run<'a>(
+        &'a self,
+        st: &'a mut State<'_>,
+        conn: usize,
+        timeout: Duration,
+    ) -> BoxFuture<'a, StepResult> {
+        Box::pin(unsubscribe(st, conn, self, timeout))
+    }
+
+    fn boxed(&self) -> Box<dyn StepDef> {
+        Box::new(self.clone())
     }
 }

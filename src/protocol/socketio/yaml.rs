@@ -4,10 +4,37 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::de::{map_or_scalar, Dur};
-use super::protocol::{matcher_vars, MatcherMap, ProtocolName};
-use super::MockDef;
+use crate::collection::de::{map_or_scalar, Dur};
+use crate::collection::MockDef;
+use crate::collection::{matcher_vars, MatcherMap, ProtocolName};
+use crate::protocol::StepDef;
 use crate::template::{TValue, Template, VarRef};
+
+/// Reads step `keyword` (`emit`, the one of [`super::STEPS`]).
+pub fn parse_step<'de, D: serde::Deserializer<'de>>(
+    _keyword: &str,
+    d: D,
+) -> Result<Box<dyn StepDef>, D::Error> {
+    Ok(Box::new(Emit::deserialize(d)?))
+}
+
+/// `socketio: {namespace, auth}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketIoOptions {
+    /// The namespace to connect to (default `/`).
+    pub namespace: Option<Template>,
+    /// The `auth` payload of the namespace connect.
+    pub auth: Option<TValue>,
+}
+
+impl SocketIoOptions {
+    /// The variables its options name.
+    pub fn vars(&self, out: &mut Vec<VarRef>) {
+        out.extend(self.namespace.iter().flat_map(Template::vars).cloned());
+        self.auth.iter().for_each(|a| a.vars(out));
+    }
+}
 
 /// `emit: {event, args, ack: {json: {PATH: MATCHER…}}}`, or `emit: EVENT`: an event, and with
 /// `ack:` the wait for its ack.
@@ -131,7 +158,7 @@ pub struct MockSocketIo {
 }
 
 /// `socketio:` options and `emit`/`ack` replies belong to a `protocol: socketio` mock.
-pub fn check_mock_socketio(def: &MockDef) -> Result<(), String> {
+pub fn check_mock(def: &MockDef) -> Result<(), String> {
     if def.protocol == ProtocolName::SocketIo {
         return Ok(());
     }
@@ -152,5 +179,67 @@ pub fn check_mock_socketio(def: &MockDef) -> Result<(), String> {
             if r.emit.is_some() { "emit" } else { "ack" }
         )),
         None => Ok(()),
+    }
+}
+
+/// Its part of the editor schema (`src/collection/schema.rs`).
+pub mod schema {
+    use serde_json::{json, Value};
+
+    use crate::collection::schema::{obj, r};
+
+    /// `socketio: {namespace, auth}`.
+    pub fn options() -> Value {
+        obj(
+            json!({
+                "namespace": { "description": "The namespace to connect to (default /)", "type": "string" },
+                "auth": { "description": "The auth payload of the namespace connect" }
+            }),
+            &[],
+        )
+    }
+
+    /// `emit`'s schema.
+    pub fn step(_keyword: &str, conn: &Value, timeout: &Value) -> Value {
+        json!({ "anyOf": [
+            { "description": "An event name, sent without arguments", "type": "string" },
+            obj(json!({
+                "conn": conn, "timeout": timeout,
+                "event": { "type": "string" },
+                "args": { "description": "The arguments: a list, or one value" },
+                "ack": { "anyOf": [
+                    { "description": "Wait for the ack without checking it", "const": true },
+                    obj(json!({ "json": r("matchers") }), &[])
+                ]}
+            }), &["event"])
+        ]})
+    }
+
+    /// A mock's `socketio:` options.
+    pub fn mock() -> Vec<(String, Value)> {
+        vec![(
+            "socketio".into(),
+            obj(
+                json!({ "ping_interval": r("duration"), "ping_timeout": r("duration") }),
+                &[],
+            ),
+        )]
+    }
+
+    /// Its keys of a mock's reply.
+    pub fn mock_reply() -> Vec<(String, Value)> {
+        vec![
+            (
+                "emit".into(),
+                obj(
+                    json!({ "event": { "type": "string" }, "args": {} }),
+                    &["event"],
+                ),
+            ),
+            (
+                "ack".into(),
+                json!({ "description": "The ack's arguments (Socket.IO)" }),
+            ),
+        ]
     }
 }

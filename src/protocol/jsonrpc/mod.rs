@@ -2,6 +2,23 @@
 //! message's JSON. Also the shapes of requests, notifications and responses, which the `call`
 //! steps and the mock share.
 
+pub(crate) mod mock;
+pub(crate) mod run;
+pub mod yaml;
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/jsonrpc.md";
+
+/// Its own steps.
+pub const STEPS: &[&str] = &["call", "calls", "notify"];
+
+/// A mock's side: its `methods:` answered.
+pub(crate) fn mock(
+    def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(mock::Methods::compile(def)))
+}
+
 use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};

@@ -6,14 +6,18 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::reply::{await_json, failure};
-use super::{fail, Last, State, StepResult};
-use crate::collection::Emit;
+use super::yaml::Emit;
 use crate::duration::format_duration;
 use crate::runner::check::Ready;
 use crate::runner::conn::RecvError;
+use crate::runner::steps::reply::{await_json, failure};
+use crate::runner::steps::{fail, Last, State, StepResult};
+use futures_util::future::BoxFuture;
 
-pub(super) async fn emit(
+use crate::protocol::{ProtocolName, StepDef};
+use crate::template::VarRef;
+
+pub(crate) async fn emit(
     st: &mut State<'_>,
     conn: usize,
     e: &Emit,
@@ -63,4 +67,39 @@ pub(super) async fn emit(
     }
     st.last = Last::Json(ack);
     Ok(1)
+}
+
+impl StepDef for Emit {
+    fn protocol(&self) -> ProtocolName {
+        ProtocolName::SocketIo
+    }
+
+    fn keyword(&self) -> &'static str {
+        "emit"
+    }
+
+    fn conn(&self) -> Option<&str> {
+        self.conn.as_deref()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(|d| d.0)
+    }
+
+    fn vars(&self, out: &mut Vec<VarRef>) {
+        Emit::vars(self, out)
+    }
+
+    fn run<'a>(
+        &'a self,
+        st: &'a mut State<'_>,
+        conn: usize,
+        timeout: Duration,
+    ) -> BoxFuture<'a, StepResult> {
+        Box::pin(emit(st, conn, self, timeout))
+    }
+
+    fn boxed(&self) -> Box<dyn StepDef> {
+        Box::new(self.clone())
+    }
 }

@@ -6,15 +6,20 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::reply::{await_json, failure};
-use super::{fail, Last, State, StepResult};
-use crate::collection::{Call, CallItem, Calls, MatcherMap, Notify};
+use super::yaml::{Call, CallItem, Calls, Notify};
+use crate::collection::MatcherMap;
 use crate::duration::format_duration;
 use crate::protocol::jsonrpc::{self, describe_error, Outcome};
 use crate::report::{truncate, Failure, Shown};
 use crate::runner::check::{Ready, PREVIEW};
 use crate::runner::conn::{Incoming, RecvError};
+use crate::runner::steps::reply::{await_json, failure};
+use crate::runner::steps::{fail, Last, State, StepResult};
 use crate::template::{TValue, Template};
+use futures_util::future::BoxFuture;
+
+use crate::protocol::{ProtocolName, StepDef};
+use crate::template::VarRef;
 
 /// One call as `call` and `calls` write it.
 struct Spec<'a> {
@@ -55,7 +60,7 @@ struct Pending {
     error: Option<Ready>,
 }
 
-pub(super) async fn call(
+pub(crate) async fn call(
     st: &mut State<'_>,
     conn: usize,
     c: &Call,
@@ -67,7 +72,7 @@ pub(super) async fn call(
 }
 
 /// `calls`: the responses, in the order of the list, are the last matched message (an array).
-pub(super) async fn calls(
+pub(crate) async fn calls(
     st: &mut State<'_>,
     conn: usize,
     c: &Calls,
@@ -80,7 +85,7 @@ pub(super) async fn calls(
     Ok(n)
 }
 
-pub(super) async fn notify(st: &mut State<'_>, conn: usize, n: &Notify) -> StepResult {
+pub(crate) async fn notify(st: &mut State<'_>, conn: usize, n: &Notify) -> StepResult {
     let method = n
         .method
         .expand(&st.scope)
@@ -246,5 +251,109 @@ fn check(p: &Pending, response: &Value) -> Result<(), Failure> {
             message: message(),
             ..Failure::default()
         }),
+    }
+}
+
+impl StepDef for Call {
+    fn protocol(&self) -> ProtocolName {
+        ProtocolName::JsonRpc
+    }
+
+    fn keyword(&self) -> &'static str {
+        "call"
+    }
+
+    fn conn(&self) -> Option<&str> {
+        self.conn.as_deref()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(|d| d.0)
+    }
+
+    fn vars(&self, out: &mut Vec<VarRef>) {
+        super::yaml::call_vars(&self.method, &self.params, &self.result, &self.error, out)
+    }
+
+    fn run<'a>(
+        &'a self,
+        st: &'a mut State<'_>,
+        conn: usize,
+        timeout: Duration,
+    ) -> BoxFuture<'a, StepResult> {
+        Box::pin(call(st, conn, self, timeout))
+    }
+
+    fn boxed(&self) -> Box<dyn StepDef> {
+        Box::new(self.clone())
+    }
+}
+
+impl StepDef for Calls {
+    fn protocol(&self) -> ProtocolName {
+        ProtocolName::JsonRpc
+    }
+
+    fn keyword(&self) -> &'static str {
+        "calls"
+    }
+
+    fn conn(&self) -> Option<&str> {
+        self.conn.as_deref()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(|d| d.0)
+    }
+
+    fn vars(&self, out: &mut Vec<VarRef>) {
+        for c in &self.list {
+            super::yaml::call_vars(&c.method, &c.params, &c.result, &c.error, out);
+        }
+    }
+
+    fn run<'a>(
+        &'a self,
+        st: &'a mut State<'_>,
+        conn: usize,
+        timeout: Duration,
+    ) -> BoxFuture<'a, StepResult> {
+        Box::pin(calls(st, conn, self, timeout))
+    }
+
+    fn boxed(&self) -> Box<dyn StepDef> {
+        Box::new(self.clone())
+    }
+}
+
+impl StepDef for Notify {
+    fn protocol(&self) -> ProtocolName {
+        ProtocolName::JsonRpc
+    }
+
+    fn keyword(&self) -> &'static str {
+        "notify"
+    }
+
+    fn conn(&self) -> Option<&str> {
+        self.conn.as_deref()
+    }
+
+    fn vars(&self, out: &mut Vec<VarRef>) {
+        super::yaml::call_vars(&self.method, &self.params, &None, &None, out)
+    }
+
+    fn run<'a>(
+        &'a self,
+        st: &'a mut State<'_>,
+        conn: usize,
+        timeout: Duration,
+    ) -> BoxFuture<'a, StepResult> {
+        let _ = timeout;
+        Box::pin(notify(st, conn, self))
+    }
+
+    fn boxed(&self) -> Box<dyn StepDef> {
+        Box::new(self.clone())
     }
 }

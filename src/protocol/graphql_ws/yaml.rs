@@ -4,9 +4,45 @@
 
 use serde::Deserialize;
 
-use super::de::{map_or_scalar, scalar_text};
-use super::{MockDef, MockReply, ProtocolName};
+use crate::collection::de::{map_or_scalar, scalar_text};
+use crate::collection::{MockDef, MockReply, ProtocolName};
+use crate::protocol::{Claim, StepDef};
 use crate::template::{TValue, Template, VarRef};
+
+/// Reads step `keyword` (one of [`super::STEPS`]).
+pub fn parse_step<'de, D: serde::Deserializer<'de>>(
+    keyword: &str,
+    d: D,
+) -> Result<Box<dyn StepDef>, D::Error> {
+    Ok(match keyword {
+        "subscribe" => Box::new(GraphqlSubscribe::deserialize(d)?),
+        _ => Box::new(Complete::deserialize(d)?),
+    })
+}
+
+/// A `subscribe` with a `query` is a GraphQL operation.
+pub fn claim(_keyword: &str, yaml: &serde_json::Value) -> Claim {
+    if yaml.get("query").is_some() {
+        Claim::Strong
+    } else {
+        Claim::No
+    }
+}
+
+/// `graphql-ws: {init}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlWsOptions {
+    /// The payload of `connection_init`.
+    pub init: Option<TValue>,
+}
+
+impl GraphqlWsOptions {
+    /// The variables its options name.
+    pub fn vars(&self, out: &mut Vec<VarRef>) {
+        self.init.iter().for_each(|i| i.vars(out));
+    }
+}
 
 /// `subscribe: {id, query, variables, operationName}`: starts an operation. Without `id` the
 /// connection picks a fresh one; either way it becomes `{{ last_id }}`.
@@ -116,4 +152,71 @@ pub fn check_mock(def: &MockDef) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Its part of the editor schema (`src/collection/schema.rs`).
+pub mod schema {
+    use serde_json::{json, Value};
+
+    use crate::collection::schema::obj;
+
+    /// `graphql-ws: {init}`.
+    pub fn options() -> Value {
+        obj(
+            json!({ "init": { "description": "The connection_init payload" } }),
+            &[],
+        )
+    }
+
+    /// Step `keyword`'s schema.
+    pub fn step(keyword: &str, conn: &Value, _timeout: &Value) -> Value {
+        match keyword {
+            "subscribe" => obj(
+                json!({
+                    "conn": conn,
+                    "id": { "description": "The operation id (default: a fresh one); later steps see it as {{ last_id }}", "type": ["string", "number"] },
+                    "query": { "description": "graphql-ws: the GraphQL document", "type": "string" },
+                    "variables": { "type": "object" },
+                    "operationName": { "type": "string" }
+                }),
+                &["query"],
+            ),
+            _ => json!({ "anyOf": [
+                { "description": "The id of the operation to end", "type": ["string", "number"] },
+                obj(json!({ "conn": conn, "id": { "type": ["string", "number"] } }), &["id"])
+            ]}),
+        }
+    }
+
+    /// A mock's `graphql-ws:` options.
+    pub fn mock() -> Vec<(String, Value)> {
+        vec![(
+            "graphql-ws".into(),
+            obj(
+                json!({
+                    "refuse": { "description": "Refuse connection_init, closing with this code (4403, 4401…)", "type": "integer" },
+                    "ping": { "description": "Ping each client right after connection_ack", "type": "boolean" }
+                }),
+                &[],
+            ),
+        )]
+    }
+
+    /// Its keys of a mock's reply.
+    pub fn mock_reply() -> Vec<(String, Value)> {
+        vec![
+            (
+                "next".into(),
+                json!({ "description": "graphql-ws: payloads sent as `next` messages with the subscription's id" }),
+            ),
+            (
+                "error".into(),
+                json!({ "description": "graphql-ws: the payload of an `error` message (GraphQL errors)" }),
+            ),
+            (
+                "complete".into(),
+                json!({ "description": "graphql-ws: end the subscription with `complete`", "type": "boolean" }),
+            ),
+        ]
+    }
 }
