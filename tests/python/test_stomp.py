@@ -203,6 +203,45 @@ def test_the_brokers_refusals_fail_naming_its_error_message(broker):
     assert "`stomp.host` is not given, so CONNECT sent `host:127.0.0.1`" in host.error
 
 
+ACKS = """\
+requests:
+  - name: nack redelivers, ack settles
+    url: {url}
+    protocol: stomp
+    stomp: {{ host: /, login: guest, passcode: guest }}
+    steps:
+      - subscribe: {{ destination: /queue/wsrun-acks, ack: client-individual, receipt: true }}
+      - send: {{ destination: /queue/wsrun-acks, text: once, receipt: true }}
+      - wait_for: {{ json: {{ $.command: MESSAGE, $.body: once }} }}
+      - nack: {{ receipt: true }}
+      - wait_for: {{ json: {{ $.command: MESSAGE, $.body: once, $.headers.redelivered: "true" }} }}
+      - ack: {{ receipt: true }}
+      - no_message: 500ms
+  - name: an ack id the broker never gave
+    url: {url}
+    protocol: stomp
+    stomp: {{ host: /, login: guest, passcode: guest }}
+    steps:
+      - subscribe: {{ destination: /queue/wsrun-acks-2, ack: client, receipt: true }}
+      - ack: {{ id: no-such-delivery, receipt: true }}
+"""
+
+
+def test_nack_makes_the_broker_redeliver_and_ack_settles_the_message(broker):
+    report = wsrun.run(ACKS.format(url=broker))
+    settled, unknown = report.requests
+    assert settled.passed, settled.error
+    sent = _frames(settled, "sent")
+    acks = [f for f in sent if f.startswith(("ACK\n", "NACK\n"))]
+    # Both answer the same delivery: the `ack` header of the MESSAGE each followed.
+    received = [f for f in _frames(settled, "received") if f.startswith("MESSAGE\n")]
+    ids = [line[4:] for f in received for line in f.split("\n") if line.startswith("ack:")]
+    assert len(ids) == 2 and len(acks) == 2
+    assert acks[0].startswith(f"NACK\nid:{ids[0]}\n") and acks[1].startswith(f"ACK\nid:{ids[1]}\n")
+    assert not unknown.passed
+    assert unknown.steps[1].error.startswith("the server answered the ACK with ERROR"), unknown.steps[1].error
+
+
 SILENT = """\
 requests:
   - name: promised heart-beats, sent none

@@ -13,7 +13,7 @@ pub mod yaml;
 pub const DOCS: &str = "docs/protocols/stomp.md";
 
 /// Its own steps (and `send` with a `destination`, see `yaml::StompSend`).
-pub const STEPS: &[&str] = &["subscribe", "unsubscribe"];
+pub const STEPS: &[&str] = &["subscribe", "unsubscribe", "ack", "nack"];
 
 /// The client side, `stomp: {host, login, passcode, heartbeat}` expanded.
 pub fn client(o: &StompOptions, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
-use super::yaml::{StompSend, StompSubscribe, Unsubscribe};
+use super::yaml::{Ack, StompSend, StompSubscribe, Unsubscribe};
 use crate::collection::{OrderedMap, Payload, Send, LAST_ID};
 use crate::duration::format_duration;
 use crate::protocol::stomp::describe_error;
@@ -98,6 +98,39 @@ pub(crate) async fn unsubscribe(
     frame.header("id", id);
     frame.extra(st, &u.headers).map_err(fail)?;
     exchange(st, conn, frame, u.receipt, timeout).await
+}
+
+/// `ack` / `nack`: an `ACK` (or `NACK`) whose `id` is the given one, else the `ack` header of the
+/// last matched MESSAGE.
+pub(crate) async fn ack(st: &mut State<'_>, conn: usize, a: &Ack, timeout: Duration) -> StepResult {
+    let command = if a.nack { "NACK" } else { "ACK" };
+    let keyword = if a.nack { "nack" } else { "ack" };
+    let id = match &a.id {
+        Some(id) => id.expand(&st.scope).map_err(|e| fail(e.to_string()))?,
+        None => last_ack_header(&mut st.last).map_err(|why| {
+            fail(format!(
+                "`{keyword}` without an `id` answers the last matched MESSAGE, but {why}: match the MESSAGE first (`wait_for: {{json: {{$.command: MESSAGE}}}}`), on a subscription with `ack: client` or `client-individual`"
+            ))
+        })?,
+    };
+    let mut frame = Frame::new(command);
+    frame.header("id", id);
+    frame.extra(st, &a.headers).map_err(fail)?;
+    exchange(st, conn, frame, a.receipt, timeout).await
+}
+
+/// The `ack` header of the last matched message, or why there is none.
+fn last_ack_header(last: &mut Last) -> Result<String, &'static str> {
+    let Some(envelope) = last.json() else {
+        return Err("no message was matched before it");
+    };
+    if envelope["command"] != "MESSAGE" {
+        return Err("the last matched message is not a MESSAGE");
+    }
+    match envelope["headers"]["ack"].as_str() {
+        Some(id) => Ok(id.to_string()),
+        None => Err("that MESSAGE has no `ack` header (its subscription acknowledges automatically)"),
+    }
 }
 
 /// `send` with a `destination`: a `SEND` whose body is the `json` (as JSON text, with
@@ -265,6 +298,45 @@ impl StepDef for Unsubscribe {
         timeout: Duration,
     ) -> BoxFuture<'a, StepResult> {
         Box::pin(unsubscribe(st, conn, self, timeout))
+    }
+
+    fn boxed(&self) -> Box<dyn StepDef> {
+        Box::new(self.clone())
+    }
+}
+
+impl StepDef for Ack {
+    fn protocol(&self) -> ProtocolName {
+        ProtocolName::Stomp
+    }
+
+    fn keyword(&self) -> &'static str {
+        if self.nack {
+            "nack"
+        } else {
+            "ack"
+        }
+    }
+
+    fn conn(&self) -> Option<&str> {
+        self.conn.as_deref()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(|d| d.0)
+    }
+
+    fn vars(&self, out: &mut Vec<VarRef>) {
+        Ack::vars(self, out)
+    }
+
+    fn run<'a>(
+        &'a self,
+        st: &'a mut State<'_>,
+        conn: usize,
+        timeout: Duration,
+    ) -> BoxFuture<'a, StepResult> {
+        Box::pin(ack(st, conn, self, timeout))
     }
 
     fn boxed(&self) -> Box<dyn StepDef> {

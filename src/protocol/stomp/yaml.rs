@@ -16,8 +16,14 @@ pub fn parse_step<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Box<dyn StepDef>, D::Error> {
     use serde::de::Error;
-    if keyword == "unsubscribe" {
-        return Ok(Box::new(Unsubscribe::deserialize(d)?));
+    match keyword {
+        "unsubscribe" => return Ok(Box::new(Unsubscribe::deserialize(d)?)),
+        "ack" | "nack" => {
+            let mut ack = Ack::deserialize(d)?;
+            ack.nack = keyword == "nack";
+            return Ok(Box::new(ack));
+        }
+        _ => {}
     }
     let map = match Value::deserialize(d)? {
         map @ Value::Object(_) => map,
@@ -112,6 +118,78 @@ impl StompSubscribe {
         if let Some(id) = &self.id {
             out.extend(id.vars().cloned());
         }
+        headers_vars(&self.headers, out);
+    }
+}
+
+/// `ack:` / `nack:` a MESSAGE of a subscription with `ack: client` or `client-individual`:
+/// `ack: ID` (the MESSAGE's `ack` header), `ack: {id?, conn, headers, receipt, timeout}`, or
+/// `ack: {}` (also `ack: ~`): the last matched MESSAGE's `ack` header.
+#[derive(Debug, Clone)]
+pub struct Ack {
+    /// A `NACK` rather than an `ACK`.
+    pub nack: bool,
+    pub conn: Option<String>,
+    pub timeout: Option<Dur>,
+    pub id: Option<Template>,
+    pub headers: OrderedMap<String, Template>,
+    pub receipt: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAck {
+    conn: Option<String>,
+    timeout: Option<Dur>,
+    id: Option<Template>,
+    #[serde(default)]
+    headers: OrderedMap<String, Template>,
+    #[serde(default)]
+    receipt: bool,
+}
+
+impl TryFrom<RawAck> for Ack {
+    type Error = String;
+    fn try_from(r: RawAck) -> Result<Self, String> {
+        check_timeout(r.timeout.is_some(), r.receipt, "ack")?;
+        Ok(Ack {
+            nack: false,
+            conn: r.conn,
+            timeout: r.timeout,
+            id: r.id,
+            headers: r.headers,
+            receipt: r.receipt,
+        })
+    }
+}
+
+map_or_scalar!(
+    Ack,
+    RawAck,
+    "a MESSAGE's ack id, or {id, conn, receipt}",
+    |v| {
+        let id = match v {
+            Value::Null => None,
+            v => {
+                let text = scalar_text(&v).ok_or("`ack` takes the MESSAGE's `ack` header")?;
+                Some(Template::parse(&text)?)
+            }
+        };
+        Ok(Ack {
+            nack: false,
+            conn: None,
+            timeout: None,
+            id,
+            headers: OrderedMap::default(),
+            receipt: false,
+        })
+    }
+);
+
+impl Ack {
+    /// The variables it names.
+    pub fn vars(&self, out: &mut Vec<VarRef>) {
+        out.extend(self.id.iter().flat_map(Template::vars).cloned());
         headers_vars(&self.headers, out);
     }
 }
@@ -291,6 +369,13 @@ pub mod schema {
                 }),
                 &["destination"],
             ),
+            "ack" | "nack" => json!({ "anyOf": [
+                { "description": "The MESSAGE's `ack` header; null: the last matched MESSAGE's", "type": ["string", "number", "null"] },
+                obj(json!({
+                    "conn": conn, "timeout": timeout, "id": { "type": ["string", "number"] },
+                    "headers": stomp_headers(), "receipt": { "type": "boolean" }
+                }), &[])
+            ]}),
             _ => json!({ "anyOf": [
                 { "description": "The subscription id", "type": ["string", "number"] },
                 obj(json!({
