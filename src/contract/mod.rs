@@ -187,7 +187,12 @@ impl Contract {
                 })
             }
         };
-        let valid = |s: &Option<Schema>| s.as_ref().is_none_or(|s| s.is_valid(&doc));
+        self.check_json(&doc, nth)
+    }
+
+    /// Checks one received message's data, already JSON (a protocol envelope's payload).
+    pub fn check_json(&self, doc: &Value, nth: u64) -> Result<(), Failure> {
+        let valid = |s: &Option<Schema>| s.as_ref().is_none_or(|s| s.is_valid(doc));
         if self.messages.iter().any(|(_, s)| valid(s)) {
             return Ok(());
         }
@@ -195,7 +200,7 @@ impl Contract {
         let (name, errors) = self
             .messages
             .iter()
-            .filter_map(|(n, s)| Some((n.as_str(), s.as_ref()?.errors(&doc))))
+            .filter_map(|(n, s)| Some((n.as_str(), s.as_ref()?.errors(doc))))
             .min_by_key(|(_, e)| e.len())
             .unwrap_or_default();
         let names: Vec<&str> = self.message_names().collect();
@@ -285,6 +290,21 @@ impl Watch {
         }
         if let Err(mut failure) = self.contract.check(text, self.seen) {
             failure.message = Some(crate::report::truncate(text, crate::report::PREVIEW));
+            self.violation = Some(failure);
+        }
+    }
+
+    /// Checks the data of a protocol's message (its envelope's payload).
+    pub fn observe_json(&mut self, doc: &Value) {
+        self.seen += 1;
+        if self.violation.is_some() {
+            return;
+        }
+        if let Err(mut failure) = self.contract.check_json(doc, self.seen) {
+            failure.message = Some(crate::report::truncate(
+                &doc.to_string(),
+                crate::report::PREVIEW,
+            ));
             self.violation = Some(failure);
         }
     }

@@ -50,6 +50,17 @@ pub enum Decoded {
     Failed(String),
 }
 
+/// The part of a message a request's `contract:` checks (docs/matchers.md, "Contracts").
+#[derive(Debug, PartialEq)]
+pub enum Payload {
+    /// The data the message carries, as JSON.
+    Json(Value),
+    /// Data that is text, not JSON (a STOMP body): a contract finds it is not JSON.
+    Text(String),
+    /// A message of the protocol's own (a receipt, a `complete`): no data to check.
+    None,
+}
+
 /// One connection's side of a protocol. Every method but `decode` has a default that does
 /// nothing; frames to send go in `out`, and the connection sends and records them.
 pub trait Protocol: Send {
@@ -59,6 +70,24 @@ pub trait Protocol: Send {
     /// Before opening: may rewrite the URL and add subprotocols to ask for.
     fn prepare(&self, _url: &mut String, _subprotocols: &mut Vec<String>) -> Result<(), String> {
         Ok(())
+    }
+
+    /// The failure of a handshake whose answer agreed on no subprotocol it asked for
+    /// (`agreed`: the one the server chose, if any), in this protocol's words.
+    fn unagreed(&self, message: String, _agreed: Option<&str>) -> String {
+        message
+    }
+
+    /// What a request's `contract:` checks of a message this protocol handed the steps as
+    /// `envelope`: by default the envelope itself.
+    fn payload(&self, envelope: &Value) -> Payload {
+        Payload::Json(envelope.clone())
+    }
+
+    /// The failure of a handshake the server ended with a close frame (`code`, if it gave
+    /// one), in this protocol's words.
+    fn closed_in_handshake(&self, message: String, _code: Option<u16>) -> String {
+        message
     }
 
     /// Frames to send as soon as the WebSocket is open.

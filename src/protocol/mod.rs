@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-pub use machine::{Decoded, Incoming, Protocol};
+pub use machine::{Decoded, Incoming, Payload, Protocol};
 pub use raw::Raw;
 pub use step::{Claim, Deferred, ProtocolStep, StepDef};
 

@@ -165,11 +165,17 @@ impl Conn {
                     crate::duration::format_duration(spec.connect_timeout)
                 )
             })?
-            .map_err(|e| open::failure(spec, e))?;
+            .map_err(|e| match open::no_subprotocol(&e) {
+                true => protocol.unagreed(open::failure(spec, e), None),
+                false => open::failure(spec, e),
+            })?;
         if let Some(h) = &mut handshake {
             open::answered(h, &response);
         }
-        open::check_subprotocol(spec, &response)?;
+        open::check_subprotocol(spec, &response).map_err(|e| {
+            let agreed = response.headers().get("sec-websocket-protocol");
+            protocol.unagreed(e, agreed.and_then(|v| v.to_str().ok()))
+        })?;
         let agreed = extensions::agree(&mut ws, &response, offered)
             .map_err(|e| format!("could not connect to {}: {e}", spec.url))?;
         Ok(Conn {
@@ -403,6 +409,23 @@ impl Conn {
         }
     }
 
+    /// The request's contract checks a message the steps get (not what the protocol absorbed):
+    /// a frame as it is, or the payload of a protocol's envelope.
+    fn check_contract(&mut self, incoming: Option<&Incoming>) {
+        let (Some(contract), Some(incoming)) = (&mut self.contract, incoming) else {
+            return;
+        };
+        match incoming {
+            Incoming::Text(t) => contract.observe(Some(t.as_str())),
+            Incoming::Binary(_) => contract.observe(None),
+            Incoming::Envelope(v) => match self.protocol.payload(v) {
+                crate::protocol::Payload::Json(doc) => contract.observe_json(&doc),
+                crate::protocol::Payload::Text(text) => contract.observe(Some(&text)),
+                crate::protocol::Payload::None => {}
+            },
+        }
+    }
+
     /// A frame read: data messages are returned; control frames recorded and absorbed. What
     /// the protocol answers waits for [`Conn::answer`].
     fn take(
@@ -417,10 +440,9 @@ impl Conn {
                 } else {
                     rec.record(&self.name, Direction::Received, FrameData::Text(t.clone()));
                 }
-                if let Some(c) = &mut self.contract {
-                    c.observe(Some(t.as_str()));
-                }
-                self.decode(Incoming::Text(t), rec)
+                let incoming = self.decode(Incoming::Text(t), rec);
+                self.check_contract(incoming.as_ref());
+                incoming
             }
             Some(Ok(Message::Binary(b))) => {
                 if b.len() <= COPY_LIMIT {
@@ -432,10 +454,9 @@ impl Conn {
                         FrameData::Binary(b.clone()),
                     );
                 }
-                if let Some(c) = &mut self.contract {
-                    c.observe(None);
-                }
-                self.decode(Incoming::Binary(b), rec)
+                let incoming = self.decode(Incoming::Binary(b), rec);
+                self.check_contract(incoming.as_ref());
+                incoming
             }
             Some(Ok(Message::Ping(b))) => {
                 rec.record(&self.name, Direction::Received, FrameData::Ping(b));

@@ -124,3 +124,39 @@ def test_the_cli_runs_the_collection_against_the_reference_server(graphql_url, t
         s["keyword"] for c in document["collections"] for r in c["requests"] for s in r["steps"]
     }
     assert {"subscribe", "complete"} <= keywords
+
+
+@pytest.fixture(scope="module")
+def legacy_url() -> Iterator[str]:
+    """Apollo's legacy subscriptions-transport-ws server (tests/node/graphql/legacy.mjs)."""
+    node = shutil.which("node")
+    assert node, "node is not installed (the legacy server runs on node 20)"
+    assert (SERVER_DIR / "node_modules" / "subscriptions-transport-ws").is_dir(), (
+        "the legacy server is not installed: npm ci --prefix tests/node/graphql"
+    )
+    command = [node, str(SERVER_DIR / "legacy.mjs"), "0"]
+    with port_printing_server(command, "ws://127.0.0.1:{port}/graphql") as url:
+        yield url
+
+
+LEGACY = """\
+requests:
+  - name: graphql-ws at a legacy server
+    url: {url}
+    protocol: graphql-ws
+    steps:
+      - subscribe: {{ query: "subscription {{ n }}" }}
+"""
+
+
+def test_a_legacy_only_server_is_named_with_the_legacy_protocol(legacy_url):
+    report = wsrun.run(LEGACY.format(url=legacy_url))
+    request = report.requests[0]
+    assert not request.passed
+    # The server (on ws 7) agrees to the first subprotocol asked for, then closes with 1002:
+    # subscriptions-transport-ws only speaks `graphql-ws`.
+    assert request.error == (
+        "the server closed the connection (code 1002) during the graphql-ws handshake; "
+        "a server that speaks only the legacy subscriptions-transport-ws protocol "
+        "(subprotocol `graphql-ws`) needs `protocol: graphql-ws-legacy`"
+    ), request.error

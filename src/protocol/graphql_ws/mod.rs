@@ -37,11 +37,17 @@ use serde_json::{json, Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::Incoming;
-use super::{Decoded, Protocol};
+use super::{Decoded, Payload, Protocol};
 use crate::report::truncate;
 
 /// The subprotocol of graphql-transport-ws.
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
+
+/// The subprotocol of the legacy subscriptions-transport-ws protocol.
+pub const LEGACY_SUBPROTOCOL: &str = "graphql-ws";
+
+/// What a failure to connect adds when the server may speak only the legacy protocol.
+const LEGACY_HINT: &str = "a server that speaks only the legacy subscriptions-transport-ws protocol (subprotocol `graphql-ws`) needs `protocol: graphql-ws-legacy`";
 
 /// How much of an offending message a protocol violation quotes.
 const QUOTE: usize = 160;
@@ -168,6 +174,33 @@ pub fn pong(ping: &Value) -> Value {
 }
 
 impl Protocol for GraphqlWs {
+    fn unagreed(&self, message: String, agreed: Option<&str>) -> String {
+        // Apollo's older subscriptions-transport-ws servers speak `graphql-ws` (the same name
+        // as this protocol's, another protocol), and refuse or ignore `graphql-transport-ws`.
+        match agreed {
+            None | Some(LEGACY_SUBPROTOCOL) => format!("{message}; {LEGACY_HINT}"),
+            Some(_) => message,
+        }
+    }
+
+    fn closed_in_handshake(&self, message: String, code: Option<u16>) -> String {
+        // A subscriptions-transport-ws server that was not asked for `graphql-ws` closes with
+        // 1002 (protocol error) as soon as it opened; graphql-ws servers refuse with 44xx.
+        match code {
+            Some(1002) => format!("{message}; {LEGACY_HINT}"),
+            _ => message,
+        }
+    }
+
+    /// A `next` carries an execution result (`{data, errors?}`); `error` and `complete` end an
+    /// operation and carry no data of the API's.
+    fn payload(&self, envelope: &Value) -> Payload {
+        match envelope["type"].as_str() {
+            Some("next") => Payload::Json(envelope["payload"].clone()),
+            _ => Payload::None,
+        }
+    }
+
     fn name(&self) -> &'static str {
         "graphql-ws"
     }

@@ -49,7 +49,7 @@ use packet::QUOTE;
 pub use packet::{connect_frame, normalize_namespace, Kind, Packet, ROOT};
 
 use super::Incoming;
-use super::{Decoded, Protocol};
+use super::{Decoded, Payload, Protocol};
 use crate::report::truncate;
 
 /// The server's words in a refused connect (`44{"message": "unauthorized", "data"?: …}`).
@@ -197,6 +197,18 @@ fn binary_unsupported(text: &str) -> String {
 }
 
 impl Protocol for SocketIo {
+    /// An event's data: its one argument, or the list of its arguments when it has several
+    /// (or none); an ack answers an emit and is not checked.
+    fn payload(&self, envelope: &Value) -> Payload {
+        if envelope.get("event").is_none() {
+            return Payload::None;
+        }
+        match envelope["args"].as_array().map(Vec::as_slice) {
+            Some([one]) => Payload::Json(one.clone()),
+            _ => Payload::Json(envelope["args"].clone()),
+        }
+    }
+
     fn name(&self) -> &'static str {
         "socketio"
     }

@@ -34,7 +34,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::Incoming;
-use super::{Decoded, Protocol};
+use super::{Decoded, Payload, Protocol};
 use crate::template::{Lookup, Template};
 use frame::{Frame, Parsed};
 use yaml::StompOptions;
@@ -133,6 +133,17 @@ impl Stomp {
 }
 
 impl Protocol for Stomp {
+    /// A MESSAGE's body (parsed when it is JSON); RECEIPT and ERROR frames are the protocol's.
+    fn payload(&self, envelope: &Value) -> Payload {
+        if envelope["command"] != "MESSAGE" {
+            return Payload::None;
+        }
+        match envelope.get("json") {
+            Some(json) => Payload::Json(json.clone()),
+            None => Payload::Text(envelope["body"].as_str().unwrap_or_default().to_string()),
+        }
+    }
+
     fn name(&self) -> &'static str {
         "stomp"
     }

@@ -272,6 +272,16 @@ pub(super) fn request(spec: &ConnectSpec) -> Result<(Request, bool), String> {
     Ok((request, offered))
 }
 
+/// Whether opening failed because the server agreed on none of the subprotocols asked for.
+pub(super) fn no_subprotocol(e: &ConnectError) -> bool {
+    matches!(
+        e,
+        ConnectError::Ws(tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_)
+        ))
+    )
+}
+
 /// Why opening `spec` failed, as one sentence.
 pub(super) fn failure(spec: &ConnectSpec, e: ConnectError) -> String {
     let e = match e {

@@ -21,10 +21,13 @@ impl Conn {
             if let Some(closed) = &self.closed {
                 return Err(match &closed.error {
                     Some(why) => why.clone(),
-                    None => format!(
-                        "{} during the {} handshake",
-                        closed.describe(),
-                        self.protocol.name()
+                    None => self.protocol.closed_in_handshake(
+                        format!(
+                            "{} during the {} handshake",
+                            closed.describe(),
+                            self.protocol.name()
+                        ),
+                        closed.code,
                     ),
                 });
             }
