@@ -211,3 +211,38 @@ def test_the_mock_serves_the_official_client():
         # `/chat` went over the same Engine.IO connection as `/`.
         "same_connection": True,
     }
+
+
+SOCKETIO_2_DIR = ROOT / "tests" / "node" / "socketio2"
+
+
+@pytest.fixture(scope="module")
+def sio2_url() -> Iterator[str]:
+    """A Socket.IO 2.x server (Engine.IO v3), from npm's socket.io@2."""
+    node = _node()
+    assert (SOCKETIO_2_DIR / "node_modules" / "socket.io").is_dir(), (
+        "the Socket.IO 2.x server is not installed: npm ci --prefix tests/node/socketio2"
+    )
+    with port_printing_server([node, str(SOCKETIO_2_DIR / "server.js")], "http://127.0.0.1:{port}") as url:
+        yield url
+
+
+def test_a_socketio_2_server_is_refused_naming_engine_io_3(sio2_url):
+    report = wsrun.run(
+        f"""\
+requests:
+  - name: an Engine.IO v3 server
+    url: {sio2_url}
+    protocol: socketio
+    steps:
+      - emit: {{ event: msg, args: [1] }}
+"""
+    )
+    request = report.requests[0]
+    assert not request.passed
+    assert request.error == (
+        "the server speaks Socket.IO 2.x (Engine.IO v3): its namespace connect ack (`40`) has "
+        "no `sid`; `protocol: socketio` speaks Socket.IO v5 over Engine.IO v4, the protocol of "
+        "Socket.IO 3.x and 4.x servers"
+    ), request.error
+    assert [s.status for s in request.steps] == ["skipped"]

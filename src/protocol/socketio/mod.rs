@@ -166,9 +166,14 @@ impl SocketIo {
         }
         match packet.kind {
             Kind::Connect => {
-                if packet.namespace == self.namespace {
-                    self.stage = Stage::Ready;
+                // Socket.IO v5 acknowledges a namespace connect with the socket's `sid`;
+                // Socket.IO 2.x servers (Engine.IO v3) send a bare `40`, and would expect
+                // pings from the client that a v5 client never sends.
+                let sid = packet.data.as_ref().and_then(|d| d.get("sid"));
+                if self.stage != Stage::Ready && sid.is_none() {
+                    return Decoded::Failed(ENGINE_IO_3.into());
                 }
+                self.stage = Stage::Ready;
                 Decoded::Absorbed
             }
             Kind::ConnectError => Decoded::Failed(refusal(&packet)),
@@ -188,6 +193,9 @@ impl SocketIo {
         }
     }
 }
+
+/// Why a Socket.IO 2.x server is refused.
+const ENGINE_IO_3: &str = "the server speaks Socket.IO 2.x (Engine.IO v3): its namespace connect ack (`40`) has no `sid`; `protocol: socketio` speaks Socket.IO v5 over Engine.IO v4, the protocol of Socket.IO 3.x and 4.x servers";
 
 /// A sentence of its own: the connection breaks with it (`Closed::broken`).
 fn binary_unsupported(text: &str) -> String {
@@ -369,6 +377,21 @@ mod tests {
         let (d, _) = decode(&mut p, r#"40/chat,{"sid":"y"}"#);
         assert!(matches!(d, Decoded::Absorbed));
         assert_eq!(p.pending(), None);
+    }
+
+    #[test]
+    fn a_socketio_2_connect_ack_without_a_sid_fails_naming_engine_io_3() {
+        let mut p = SocketIo::new(None, None);
+        decode(
+            &mut p,
+            r#"0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#,
+        );
+        let (d, _) = decode(&mut p, "40");
+        let Decoded::Failed(why) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(why, ENGINE_IO_3);
+        assert!(why.starts_with("the server speaks Socket.IO 2.x (Engine.IO v3)"));
     }
 
     #[test]
