@@ -72,6 +72,12 @@ pub trait Protocol: Send {
     /// One text or binary frame from the server (already in the transcript).
     fn decode(&mut self, frame: Incoming, out: &mut Vec<Message>) -> Decoded;
 
+    /// What the last frame held beyond what `decode` returned (MQTT packets coalesced in one
+    /// frame), one at a time: the connection takes these before it reads another frame.
+    fn queued(&mut self) -> Option<Decoded> {
+        None
+    }
+
     /// A message a step sends (`send: {json}`, a `call`), in envelope form, as frames.
     fn encode(&mut self, envelope: Value, out: &mut Vec<Message>) -> Result<(), String> {
         out.push(Message::text(envelope.to_string()));

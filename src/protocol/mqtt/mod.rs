@@ -1,0 +1,222 @@
+//! `protocol: mqtt` (MQTT 3.1.1 and 5.0 over WebSocket, docs/protocols/mqtt.md): asks for the
+//! subprotocol `mqtt`, sends CONNECT in a binary frame and waits for CONNACK (a refusal fails
+//! the connection naming its code), sends PINGREQ every keep-alive and absorbs PINGRESP,
+//! answers a QoS 1 PUBLISH with PUBACK, and hands the steps every PUBLISH as the envelope
+//! `{topic, payload, qos, retain}` and every acknowledgement as `{packet, id, codes}`.
+//! Packets may be split across frames or several in one ([`codec::Decoder`]).
+
+pub mod codec;
+pub mod envelope;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{Decoded, Incoming, Protocol};
+use codec::{Connect, Decoder, Packet, Version};
+
+/// The subprotocol MQTT over WebSocket asks for (MQTT 3.1.1 §6, 5.0 §6).
+pub const SUBPROTOCOL: &str = "mqtt";
+
+/// The largest packet accepted from the server: a bound on what a hostile one can make us buffer.
+pub const MAX_PACKET: usize = 64 << 20;
+
+/// A connection's options, templates expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub version: Version,
+    /// Seconds; 0 turns keep-alives off.
+    pub keepalive: u16,
+    pub clean: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            client_id: String::new(),
+            username: None,
+            password: None,
+            version: Version::V311,
+            keepalive: 60,
+            clean: true,
+        }
+    }
+}
+
+/// One MQTT client connection.
+pub struct Mqtt {
+    options: Options,
+    decoder: Decoder,
+    connected: bool,
+    /// What the last frame held beyond the message `decode` returned.
+    queued: VecDeque<Decoded>,
+}
+
+impl Mqtt {
+    pub fn new(mut options: Options) -> Self {
+        if options.client_id.is_empty() {
+            // 3.1.1 brokers may refuse an empty client id (return code 2): make one up.
+            options.client_id = format!("wsrun-{}", uuid::Uuid::new_v4().simple());
+        }
+        Self {
+            decoder: Decoder::new(options.version, MAX_PACKET),
+            options,
+            connected: false,
+            queued: VecDeque::new(),
+        }
+    }
+
+    pub fn version(&self) -> Version {
+        self.options.version
+    }
+
+    /// What one packet from the server means.
+    fn packet(&mut self, packet: Packet, out: &mut Vec<Message>) -> Decoded {
+        let version = self.options.version;
+        if !self.connected {
+            return match packet {
+                Packet::ConnAck { code: 0, .. } => {
+                    self.connected = true;
+                    Decoded::Absorbed
+                }
+                Packet::ConnAck { code, reason, .. } => Decoded::Failed(format!(
+                    "the broker refused the MQTT connection: CONNACK {}{}",
+                    envelope::describe_code(version, code, envelope::Ack::Connect),
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                )),
+                other => Decoded::Failed(format!(
+                    "the broker sent {} before CONNACK, in answer to CONNECT",
+                    envelope::name(&other)
+                )),
+            };
+        }
+        match packet {
+            Packet::PingResp => Decoded::Absorbed,
+            Packet::Publish(p) => {
+                if let (1, Some(id)) = (p.qos, p.id) {
+                    out.push(binary(&Packet::PubAck { id, code: 0 }, version));
+                }
+                Decoded::Message(Incoming::Envelope(envelope::publish(&p)))
+            }
+            Packet::PubAck { .. } | Packet::SubAck { .. } | Packet::UnsubAck { .. } => {
+                Decoded::Message(Incoming::Envelope(envelope::ack(&packet)))
+            }
+            Packet::Disconnect { code } => Decoded::Failed(format!(
+                "the broker sent DISCONNECT: reason code {}",
+                envelope::describe_code(version, code, envelope::Ack::Disconnect)
+            )),
+            other => Decoded::Failed(format!(
+                "the broker sent {}, a packet only a client sends",
+                envelope::name(&other)
+            )),
+        }
+    }
+}
+
+/// A packet as one binary frame.
+pub fn binary(packet: &Packet, version: Version) -> Message {
+    Message::binary(packet.encode(version))
+}
+
+impl Protocol for Mqtt {
+    fn name(&self) -> &'static str {
+        "mqtt"
+    }
+
+    fn prepare(&self, _url: &mut String, subprotocols: &mut Vec<String>) -> Result<(), String> {
+        if !subprotocols.iter().any(|s| s == SUBPROTOCOL) {
+            subprotocols.push(SUBPROTOCOL.to_string());
+        }
+        Ok(())
+    }
+
+    fn greet(&mut self, out: &mut Vec<Message>) {
+        let o = &self.options;
+        let connect = Packet::Connect(Connect {
+            version: o.version,
+            client_id: o.client_id.clone(),
+            username: o.username.clone(),
+            password: o.password.clone(),
+            keepalive: o.keepalive,
+            clean: o.clean,
+        });
+        out.push(binary(&connect, o.version));
+    }
+
+    fn pending(&self) -> Option<String> {
+        (!self.connected).then(|| "CONNACK".to_string())
+    }
+
+    fn decode(&mut self, frame: Incoming, out: &mut Vec<Message>) -> Decoded {
+        let bytes = match frame {
+            Incoming::Binary(b) => b,
+            Incoming::Text(t) => {
+                return Decoded::Failed(format!(
+                    "the server sent a text frame, but MQTT packets travel in binary frames: {}",
+                    crate::report::truncate(t.as_str(), 100)
+                ))
+            }
+            Incoming::Envelope(_) => return Decoded::Message(frame),
+        };
+        self.decoder.push(&bytes);
+        let mut first = None;
+        loop {
+            let decoded = match self.decoder.next() {
+                Ok(Some(packet)) => self.packet(packet, out),
+                Ok(None) => break,
+                Err(e) => Decoded::Failed(format!("the server sent {e}")),
+            };
+            let failed = matches!(decoded, Decoded::Failed(_));
+            match decoded {
+                Decoded::Absorbed => {}
+                d if first.is_none() => first = Some(d),
+                d => self.queued.push_back(d),
+            }
+            if failed {
+                break;
+            }
+        }
+        first.unwrap_or(Decoded::Absorbed)
+    }
+
+    fn queued(&mut self) -> Option<Decoded> {
+        self.queued.pop_front()
+    }
+
+    /// Steps send envelopes (`{topic, payload…}`, `{subscribe}`, `{unsubscribe}`): never as JSON text.
+    fn sends_json_as_is(&self) -> bool {
+        false
+    }
+
+    fn encode(&mut self, envelope: Value, out: &mut Vec<Message>) -> Result<(), String> {
+        let packet = envelope::outgoing(&envelope)?;
+        out.push(binary(&packet, self.options.version));
+        Ok(())
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        let seconds = self.options.keepalive;
+        (self.connected && seconds > 0).then(|| Duration::from_secs(u64::from(seconds)))
+    }
+
+    fn tick(&mut self, out: &mut Vec<Message>) {
+        out.push(binary(&Packet::PingReq, self.options.version));
+    }
+
+    fn farewell(&mut self, out: &mut Vec<Message>) {
+        if self.connected {
+            out.push(binary(
+                &Packet::Disconnect { code: 0 },
+                self.options.version,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
