@@ -5,6 +5,7 @@
 //! `{topic, payload, qos, retain}` and every acknowledgement as `{packet, id, codes}`.
 //! Packets may be split across frames or several in one ([`codec::Decoder`]).
 
+pub mod broker;
 pub mod codec;
 pub mod envelope;
 
