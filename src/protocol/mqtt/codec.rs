@@ -413,7 +413,12 @@ fn decode_body(first: u8, body: &[u8], version: Version) -> Result<Packet, BodyE
             fixed_flags(0)?;
             let ack = r.u8("the acknowledge flags")?;
             let code = r.u8("the return code")?;
-            let reason = r.properties(version)?;
+            // A 3.1.1 broker refuses a 5.0 CONNECT in 3.1.1's form: no properties.
+            let reason = if r.rest().is_empty() {
+                None
+            } else {
+                r.properties(version)?
+            };
             Packet::ConnAck {
                 session_present: ack & 1 == 1,
                 code,

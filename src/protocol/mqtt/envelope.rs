@@ -31,16 +31,30 @@ pub fn publish(p: &Publish) -> Value {
     Value::Object(m)
 }
 
-/// An acknowledgement (PUBACK, SUBACK, UNSUBACK) as steps see it.
-pub fn ack(packet: &Packet) -> Value {
-    match packet {
-        Packet::PubAck { id, code } => json!({"packet": "PUBACK", "id": id, "code": code}),
-        Packet::SubAck { id, codes } => json!({"packet": "SUBACK", "id": id, "codes": codes}),
-        Packet::UnsubAck { id, codes } => {
-            json!({"packet": "UNSUBACK", "id": id, "codes": codes})
-        }
-        other => json!({"packet": name(other)}),
+/// An acknowledgement (PUBACK, SUBACK, UNSUBACK) as steps see it; a refusal (a code of 0x80
+/// or more) adds `refused`, the first such code in words.
+pub fn ack(packet: &Packet, version: Version) -> Value {
+    let (name, id, codes, kind) = match packet {
+        Packet::PubAck { id, code } => ("PUBACK", id, std::slice::from_ref(code), Ack::Other),
+        Packet::SubAck { id, codes } => ("SUBACK", id, &codes[..], Ack::Subscribe),
+        Packet::UnsubAck { id, codes } => ("UNSUBACK", id, &codes[..], Ack::Other),
+        other => return json!({"packet": name(other)}),
+    };
+    let mut m = Map::with_capacity(4);
+    m.insert("packet".into(), name.into());
+    m.insert("id".into(), (*id).into());
+    if let Packet::PubAck { code, .. } = packet {
+        m.insert("code".into(), (*code).into());
+    } else {
+        m.insert("codes".into(), codes.to_vec().into());
     }
+    if let Some(&refused) = codes.iter().find(|&&c| c >= 0x80) {
+        m.insert(
+            "refused".into(),
+            describe_code(version, refused, kind).into(),
+        );
+    }
+    Value::Object(m)
 }
 
 /// The packet's type name (`SUBACK`).

@@ -85,6 +85,13 @@ impl Mqtt {
                     self.connected = true;
                     Decoded::Absorbed
                 }
+                // 5.0 refusals are 0x80 and up: a lower code is a 3.1.1 broker's answer.
+                Packet::ConnAck { code, .. } if version == Version::V5 && code < 0x80 => {
+                    Decoded::Failed(format!(
+                        "the broker refused the MQTT connection: CONNACK {}, in MQTT 3.1.1's form: it does not speak MQTT 5.0 (`mqtt: {{version: \"3.1.1\"}}`)",
+                        envelope::describe_code(Version::V311, code, envelope::Ack::Connect),
+                    ))
+                }
                 Packet::ConnAck { code, reason, .. } => Decoded::Failed(format!(
                     "the broker refused the MQTT connection: CONNACK {}{}",
                     envelope::describe_code(version, code, envelope::Ack::Connect),
@@ -105,12 +112,15 @@ impl Mqtt {
                 Decoded::Message(Incoming::Envelope(envelope::publish(&p)))
             }
             Packet::PubAck { .. } | Packet::SubAck { .. } | Packet::UnsubAck { .. } => {
-                Decoded::Message(Incoming::Envelope(envelope::ack(&packet)))
+                Decoded::Message(Incoming::Envelope(envelope::ack(&packet, version)))
             }
             Packet::Disconnect { code } => Decoded::Failed(format!(
                 "the broker sent DISCONNECT: reason code {}",
                 envelope::describe_code(version, code, envelope::Ack::Disconnect)
             )),
+            Packet::ConnAck { .. } => {
+                Decoded::Failed("the broker sent a second CONNACK".to_string())
+            }
             other => Decoded::Failed(format!(
                 "the broker sent {}, a packet only a client sends",
                 envelope::name(&other)

@@ -181,7 +181,7 @@ fn packets_coalesced_in_one_frame_come_out_one_at_a_time_in_order() {
     assert_eq!(envelope(c.queued().unwrap())["topic"], "b");
     assert_eq!(
         envelope(c.queued().unwrap()),
-        json!({"packet": "SUBACK", "id": 3, "codes": [128]})
+        json!({"packet": "SUBACK", "id": 3, "codes": [128], "refused": "return code 0x80 (failure)"})
     );
     assert!(c.queued().is_none());
 }
@@ -279,4 +279,21 @@ fn farewell_sends_disconnect_once_connected() {
     assert!(out.is_empty());
     connected(Version::V311).farewell(&mut out);
     assert_eq!(out, [Message::binary(vec![0xE0, 0])]);
+}
+
+#[test]
+fn a_3_1_1_broker_refusing_a_5_0_connect_is_named_as_such() {
+    // aedes answers a 5.0 CONNECT with 3.1.1's "unacceptable protocol version", no properties.
+    let mut c = client(Version::V5);
+    let d = c.decode(
+        Incoming::Binary(vec![0x20, 2, 0, 1].into()),
+        &mut Vec::new(),
+    );
+    let Decoded::Failed(why) = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(
+        why,
+        "the broker refused the MQTT connection: CONNACK return code 1 (unacceptable protocol version), in MQTT 3.1.1's form: it does not speak MQTT 5.0 (`mqtt: {version: \"3.1.1\"}`)"
+    );
 }
