@@ -72,9 +72,10 @@ pub trait Protocol: Send {
     /// One text or binary frame from the server (already in the transcript).
     fn decode(&mut self, frame: Incoming, out: &mut Vec<Message>) -> Decoded;
 
-    /// What the last frame held beyond what `decode` returned (MQTT packets coalesced in one
-    /// frame), one at a time: the connection takes these before it reads another frame.
-    fn queued(&mut self) -> Option<Decoded> {
+    /// What frames already read hold beyond what `decode` returned (MQTT packets coalesced in
+    /// one frame), one at a time: the connection asks before it reads another frame. Answers
+    /// go in `out`, as for `decode`.
+    fn queued(&mut self, _out: &mut Vec<Message>) -> Option<Decoded> {
         None
     }
 

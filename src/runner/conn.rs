@@ -316,6 +316,7 @@ impl Conn {
         rec: &mut Recorder,
     ) -> Result<Option<Incoming>, Elapsed> {
         if let Some(queued) = self.queued(rec) {
+            self.answer(rec).await;
             return Ok(queued);
         }
         // A server faster than us always has a frame ready, and the timer below is only asked

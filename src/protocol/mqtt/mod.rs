@@ -9,7 +9,6 @@ pub mod broker;
 pub mod codec;
 pub mod envelope;
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -54,8 +53,8 @@ pub struct Mqtt {
     options: Options,
     decoder: Decoder,
     connected: bool,
-    /// What the last frame held beyond the message `decode` returned.
-    queued: VecDeque<Decoded>,
+    /// Set by a failure: what follows it is not read.
+    broken: bool,
 }
 
 impl Mqtt {
@@ -68,7 +67,7 @@ impl Mqtt {
             decoder: Decoder::new(options.version, MAX_PACKET),
             options,
             connected: false,
-            queued: VecDeque::new(),
+            broken: false,
         }
     }
 
@@ -174,29 +173,32 @@ impl Protocol for Mqtt {
             }
             Incoming::Envelope(_) => return Decoded::Message(frame),
         };
-        self.decoder.push(&bytes);
-        let mut first = None;
-        loop {
-            let decoded = match self.decoder.next() {
-                Ok(Some(packet)) => self.packet(packet, out),
-                Ok(None) => break,
-                Err(e) => Decoded::Failed(format!("the server sent {e}")),
-            };
-            let failed = matches!(decoded, Decoded::Failed(_));
-            match decoded {
-                Decoded::Absorbed => {}
-                d if first.is_none() => first = Some(d),
-                d => self.queued.push_back(d),
-            }
-            if failed {
-                break;
-            }
+        if self.broken {
+            return Decoded::Absorbed;
         }
-        first.unwrap_or(Decoded::Absorbed)
+        self.decoder.push(&bytes);
+        self.queued(out).unwrap_or(Decoded::Absorbed)
     }
 
-    fn queued(&mut self) -> Option<Decoded> {
-        self.queued.pop_front()
+    /// The next packet already received that is a message or a failure: packets are decoded
+    /// one at a time, so a frame of many small packets costs no more memory than its bytes.
+    fn queued(&mut self, out: &mut Vec<Message>) -> Option<Decoded> {
+        while !self.broken {
+            let decoded = match self.decoder.next() {
+                Ok(Some(packet)) => self.packet(packet, out),
+                Ok(None) => return None,
+                Err(e) => Decoded::Failed(format!("the server sent {e}")),
+            };
+            match decoded {
+                Decoded::Absorbed => {}
+                Decoded::Failed(_) => {
+                    self.broken = true;
+                    return Some(decoded);
+                }
+                Decoded::Message(_) => return Some(decoded),
+            }
+        }
+        None
     }
 
     /// Steps send envelopes (`{topic, payload…}`, `{subscribe}`, `{unsubscribe}`): never as JSON text.

@@ -178,12 +178,12 @@ fn packets_coalesced_in_one_frame_come_out_one_at_a_time_in_order() {
     ];
     let v = envelope(c.decode(frame(&packets, Version::V311), &mut Vec::new()));
     assert_eq!(v["topic"], "a");
-    assert_eq!(envelope(c.queued().unwrap())["topic"], "b");
+    assert_eq!(envelope(c.queued(&mut Vec::new()).unwrap())["topic"], "b");
     assert_eq!(
-        envelope(c.queued().unwrap()),
+        envelope(c.queued(&mut Vec::new()).unwrap()),
         json!({"packet": "SUBACK", "id": 3, "codes": [128], "refused": "return code 0x80 (failure)"})
     );
-    assert!(c.queued().is_none());
+    assert!(c.queued(&mut Vec::new()).is_none());
 }
 
 #[test]
@@ -207,7 +207,7 @@ fn a_malformed_packet_after_a_good_one_is_queued_as_the_failure() {
     let mut bytes = publish("a", b"1", 0).encode(Version::V311);
     bytes.extend([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]);
     envelope(c.decode(Incoming::Binary(bytes.into()), &mut Vec::new()));
-    let Some(Decoded::Failed(why)) = c.queued() else {
+    let Some(Decoded::Failed(why)) = c.queued(&mut Vec::new()) else {
         panic!()
     };
     assert_eq!(
@@ -296,4 +296,23 @@ fn a_3_1_1_broker_refusing_a_5_0_connect_is_named_as_such() {
         why,
         "the broker refused the MQTT connection: CONNACK return code 1 (unacceptable protocol version), in MQTT 3.1.1's form: it does not speak MQTT 5.0 (`mqtt: {version: \"3.1.1\"}`)"
     );
+}
+
+#[test]
+fn a_frame_of_many_packets_is_decoded_one_packet_at_a_time() {
+    // Memory stays the frame's bytes: no envelope is built before a step asks for it.
+    let mut c = connected(Version::V311);
+    let packets: Vec<Packet> = (0..1000)
+        .map(|i| publish(&format!("t/{i}"), b"1", 0))
+        .collect();
+    let one = packets[0].encode(Version::V311).len();
+    let f = frame(&packets, Version::V311);
+    assert_eq!(envelope(c.decode(f, &mut Vec::new()))["topic"], "t/0");
+    assert!(c.decoder.partial() >= 999 * one);
+    let mut n = 1;
+    while let Some(d) = c.queued(&mut Vec::new()) {
+        assert_eq!(envelope(d)["topic"], format!("t/{n}"));
+        n += 1;
+    }
+    assert_eq!((n, c.decoder.partial()), (1000, 0));
 }

@@ -147,7 +147,7 @@ impl Conn {
     /// The next message the protocol holds from a frame already read (several MQTT packets in
     /// one frame), if any: `Some(None)` when it was absorbed or failed the connection.
     pub(super) fn queued(&mut self, rec: &mut Recorder) -> Option<Option<Incoming>> {
-        let decoded = self.protocol.queued()?;
+        let decoded = self.protocol.queued(&mut self.out)?;
         Some(self.decoded(decoded, rec))
     }
 
@@ -231,12 +231,16 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
                 if let Some(m) = taken {
                     conn.inbox.push_back(m);
                 }
-                // The rest of the frame, before the next frame can be read.
-                while let Some(queued) = conn.queued(rec) {
-                    if let Some(m) = queued {
-                        conn.inbox.push_back(m);
+                // The rest of the frame, up to the inbox's limit (what is left stays with the
+                // protocol, ahead of any later frame).
+                while conn.inbox.len() < INBOX_LIMIT {
+                    match conn.queued(rec) {
+                        Some(Some(m)) => conn.inbox.push_back(m),
+                        Some(None) => {}
+                        None => break,
                     }
                 }
+                conn.answer(rec).await;
             }
         }
     }
