@@ -12,15 +12,42 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::broker::{self, Broker, End};
 use super::{binary, envelope, SUBPROTOCOL};
+use crate::collection::MockDef;
 use crate::mock::protocol::{Answer, Session, Speaker};
+use crate::template::TValue;
 
 /// A close reason is at most 123 bytes (RFC 6455 §5.5).
 const REASON_MAX: usize = 123;
 
 /// What a mock of `protocol: mqtt` knows: its broker.
-#[derive(Default)]
 pub(crate) struct Mock {
     broker: Broker,
+}
+
+impl Mock {
+    /// A mock for `def`; a rule's `json` reply must be a PUBLISH's envelope.
+    pub(crate) fn compile(def: &MockDef) -> Result<Self, String> {
+        for (i, rule) in def.on.iter().enumerate() {
+            for (j, reply) in rule.value.reply.iter().enumerate() {
+                let publish_like = match &reply.json {
+                    None => true,
+                    Some(TValue::Object(fields)) => fields.iter().any(|(k, _)| k == "topic"),
+                    Some(TValue::Literal(v)) => envelope::outgoing(v).is_ok(),
+                    Some(_) => false,
+                };
+                if !publish_like {
+                    return Err(format!(
+                        "rule {} reply {}: an MQTT mock replies with PUBLISH packets: `json: {{topic: T, json: …}}` (or `text`, `binary`; `qos`, `retain`)",
+                        i + 1,
+                        j + 1
+                    ));
+                }
+            }
+        }
+        Ok(Self {
+            broker: Broker::default(),
+        })
+    }
 }
 
 impl Speaker for Mock {

@@ -8,6 +8,9 @@
 pub mod broker;
 pub mod codec;
 pub mod envelope;
+pub(crate) mod mock;
+pub(crate) mod run;
+pub mod yaml;
 
 use std::time::Duration;
 
@@ -16,6 +19,28 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{Decoded, Incoming, Protocol};
 use codec::{Connect, Decoder, Packet, Version};
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/mqtt.md";
+
+/// Its own steps.
+pub const STEPS: &[&str] = &["publish", "subscribe", "unsubscribe"];
+
+/// The client side, `mqtt: {client_id, username, password, version, keepalive, clean}`
+/// expanded.
+pub fn client(
+    o: &yaml::MqttOptions,
+    scope: &dyn crate::template::Lookup,
+) -> Result<Box<dyn Protocol>, String> {
+    Ok(Box::new(Mqtt::new(o.expand(scope)?)))
+}
+
+/// A mock's side: a broker shared by its clients.
+pub(crate) fn mock(
+    def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    mock::Mock::compile(def).map(|m| Box::new(m) as Box<dyn crate::mock::protocol::Speaker>)
+}
 
 /// The subprotocol MQTT over WebSocket asks for (MQTT 3.1.1 §6, 5.0 §6).
 pub const SUBPROTOCOL: &str = "mqtt";

@@ -47,10 +47,23 @@ async fn publish(st: &mut State<'_>, conn: usize, p: &Publish, timeout: Duration
         envelope.insert("id".into(), id.into());
     }
     let what = format!("PUBLISH to `{topic}`");
-    exchange(st, conn, Value::Object(envelope), id.map(|id| ("PUBACK", id)), &what, timeout).await
+    exchange(
+        st,
+        conn,
+        Value::Object(envelope),
+        id.map(|id| ("PUBACK", id)),
+        &what,
+        timeout,
+    )
+    .await
 }
 
-async fn subscribe(st: &mut State<'_>, conn: usize, s: &Subscribe, timeout: Duration) -> StepResult {
+async fn subscribe(
+    st: &mut State<'_>,
+    conn: usize,
+    s: &Subscribe,
+    timeout: Duration,
+) -> StepResult {
     let topic = s.topic.expand(&st.scope).map_err(|e| fail(e.to_string()))?;
     let id = packet_id(st, conn);
     let envelope = json!({"subscribe": topic, "qos": s.qos.unwrap_or(0), "id": id});

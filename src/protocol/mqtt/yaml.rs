@@ -159,7 +159,11 @@ pub struct Publish {
 impl Publish {
     fn check(self) -> Result<Self, String> {
         check_qos(self.qos, "publish")?;
-        let payloads = [self.json.is_some(), self.text.is_some(), self.binary.is_some()];
+        let payloads = [
+            self.json.is_some(),
+            self.text.is_some(),
+            self.binary.is_some(),
+        ];
         if payloads.into_iter().filter(|p| *p).count() > 1 {
             return Err("a `publish` has one payload: `json`, `text` or `binary`".into());
         }
@@ -215,51 +219,49 @@ impl Unsubscribe {
     }
 }
 
-/// A closed object of the editor schema.
-fn object(props: Value, required: &[&str]) -> Value {
-    let mut o = serde_json::json!({ "type": "object", "additionalProperties": false, "properties": props });
-    if !required.is_empty() {
-        o["required"] = serde_json::json!(required);
-    }
-    o
-}
+/// The editor schema of `mqtt:` and of MQTT's steps.
+pub mod schema {
+    use serde_json::{json, Value};
 
-/// The editor schema of `mqtt:`.
-pub fn options_schema() -> Value {
-    object(
-        serde_json::json!({
-            "client_id": { "description": "MQTT: the client identifier (default wsrun- and a random hex string)", "type": "string" },
-            "username": { "type": "string" },
-            "password": { "description": "Masked in every rendering", "type": "string" },
-            "version": { "description": "MQTT: 3.1.1 (default) or 5.0", "enum": ["3.1.1", "5.0", 5] },
-            "keepalive": { "description": "Seconds between PINGREQs (default 60; 0: none)", "type": "integer", "minimum": 0, "maximum": 65535 },
-            "clean": { "description": "Clean session / clean start (default true)", "type": "boolean" }
-        }),
-        &[],
-    )
-}
+    use crate::collection::schema::obj;
 
-/// The editor schema of MQTT's step `keyword`, for the `anyOf` of that keyword.
-pub fn step_schema(keyword: &str, conn: &Value, timeout: &Value) -> Value {
-    let topic = serde_json::json!({ "description": "MQTT: a topic (publish) or a topic filter with + and # (subscribe, unsubscribe)", "type": "string" });
-    let qos = serde_json::json!({ "enum": [0, 1] });
-    match keyword {
-        "publish" => object(
-            serde_json::json!({
-                "conn": conn, "timeout": timeout, "topic": topic,
-                "json": {}, "text": { "type": "string" },
-                "binary": { "description": "Base64", "type": "string" },
-                "qos": qos, "retain": { "type": "boolean" }
+    /// `mqtt: {client_id, username, password, version, keepalive, clean}`.
+    pub fn options() -> Value {
+        obj(
+            json!({
+                "client_id": { "description": "The client identifier (default: wsrun- and a random hex string)", "type": "string" },
+                "username": { "type": "string" },
+                "password": { "description": "Masked in every rendering", "type": "string" },
+                "version": { "description": "3.1.1 (default) or 5.0", "enum": ["3.1.1", "5.0", 5] },
+                "keepalive": { "description": "Seconds between PINGREQs (default 60; 0: none)", "type": "integer", "minimum": 0, "maximum": 65535 },
+                "clean": { "description": "Clean session (3.1.1) or clean start (5.0); default true", "type": "boolean" }
             }),
-            &["topic"],
-        ),
-        "subscribe" => object(
-            serde_json::json!({ "conn": conn, "timeout": timeout, "topic": topic, "qos": qos }),
-            &["topic"],
-        ),
-        _ => object(
-            serde_json::json!({ "conn": conn, "timeout": timeout, "topic": topic }),
-            &["topic"],
-        ),
+            &[],
+        )
+    }
+
+    /// Step `keyword`'s schema.
+    pub fn step(keyword: &str, conn: &Value, timeout: &Value) -> Value {
+        let topic = json!({ "description": "MQTT: a topic (publish) or a topic filter with + and # (subscribe, unsubscribe)", "type": "string" });
+        let qos = json!({ "enum": [0, 1] });
+        match keyword {
+            "publish" => obj(
+                json!({
+                    "conn": conn, "timeout": timeout, "topic": topic,
+                    "json": {}, "text": { "type": "string" },
+                    "binary": { "description": "Base64", "type": "string" },
+                    "qos": qos, "retain": { "type": "boolean" }
+                }),
+                &["topic"],
+            ),
+            "subscribe" => obj(
+                json!({ "conn": conn, "timeout": timeout, "topic": topic, "qos": qos }),
+                &["topic"],
+            ),
+            _ => obj(
+                json!({ "conn": conn, "timeout": timeout, "topic": topic }),
+                &["topic"],
+            ),
+        }
     }
 }

@@ -129,7 +129,9 @@ fn last_ack_header(last: &mut Last) -> Result<String, &'static str> {
     }
     match envelope["headers"]["ack"].as_str() {
         Some(id) => Ok(id.to_string()),
-        None => Err("that MESSAGE has no `ack` header (its subscription acknowledges automatically)"),
+        None => {
+            Err("that MESSAGE has no `ack` header (its subscription acknowledges automatically)")
+        }
     }
 }
 
