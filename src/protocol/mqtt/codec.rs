@@ -439,18 +439,7 @@ fn decode_body(first: u8, body: &[u8], version: Version) -> Result<Packet, BodyE
         }
         8 => {
             fixed_flags(2)?;
-            let id = r.id()?;
-            r.properties(version)?;
-            let mut filters = Vec::new();
-            while !r.rest().is_empty() {
-                let f = r.string("a topic filter")?.to_string();
-                let options = r.u8("a filter's options")?;
-                filters.push((f, options & 3));
-            }
-            if filters.is_empty() {
-                return Err(BodyError::Malformed(packet, "no topic filter".into()));
-            }
-            Packet::Subscribe { id, filters }
+            decode_subscribe(&mut r, version)?
         }
         9 | 11 => {
             fixed_flags(0)?;
@@ -468,13 +457,7 @@ fn decode_body(first: u8, body: &[u8], version: Version) -> Result<Packet, BodyE
         }
         10 => {
             fixed_flags(2)?;
-            let id = r.id()?;
-            r.properties(version)?;
-            let mut filters = Vec::new();
-            while !r.rest().is_empty() {
-                filters.push(r.string("a topic filter")?.to_string());
-            }
-            Packet::Unsubscribe { id, filters }
+            decode_unsubscribe(&mut r, version)?
         }
         12 | 13 => {
             fixed_flags(0)?;
@@ -508,6 +491,31 @@ fn decode_body(first: u8, body: &[u8], version: Version) -> Result<Packet, BodyE
         }
     };
     Ok(p)
+}
+
+fn decode_subscribe(r: &mut Reader, version: Version) -> Result<Packet, BodyError> {
+    let id = r.id()?;
+    r.properties(version)?;
+    let mut filters = Vec::new();
+    while !r.rest().is_empty() {
+        let f = r.string("a topic filter")?.to_string();
+        let options = r.u8("a filter's options")?;
+        filters.push((f, options & 3));
+    }
+    if filters.is_empty() {
+        return Err(BodyError::Malformed("SUBSCRIBE", "no topic filter".into()));
+    }
+    Ok(Packet::Subscribe { id, filters })
+}
+
+fn decode_unsubscribe(r: &mut Reader, version: Version) -> Result<Packet, BodyError> {
+    let id = r.id()?;
+    r.properties(version)?;
+    let mut filters = Vec::new();
+    while !r.rest().is_empty() {
+        filters.push(r.string("a topic filter")?.to_string());
+    }
+    Ok(Packet::Unsubscribe { id, filters })
 }
 
 fn decode_publish(r: &mut Reader, flags: u8, version: Version) -> Result<Publish, BodyError> {
@@ -568,149 +576,6 @@ fn decode_connect(r: &mut Reader) -> Result<Connect, BodyError> {
         keepalive,
         clean: flags & 0x02 != 0,
     })
-}
-
-impl Packet {
-    /// The packet on the wire. Strings longer than 65,535 bytes are the caller's to refuse.
-    pub fn encode(&self, version: Version) -> Vec<u8> {
-        let v5 = version == Version::V5;
-        let mut body = Vec::new();
-        let first: u8 = match self {
-            Packet::Connect(c) => {
-                push_str(&mut body, "MQTT");
-                body.push(c.version.level());
-                let mut flags = 0u8;
-                if c.clean {
-                    flags |= 0x02;
-                }
-                if c.username.is_some() {
-                    flags |= 0x80;
-                }
-                if c.password.is_some() {
-                    flags |= 0x40;
-                }
-                body.push(flags);
-                body.extend_from_slice(&c.keepalive.to_be_bytes());
-                if c.version == Version::V5 {
-                    body.push(0);
-                }
-                push_str(&mut body, &c.client_id);
-                if let Some(u) = &c.username {
-                    push_str(&mut body, u);
-                }
-                if let Some(p) = &c.password {
-                    push_str(&mut body, p);
-                }
-                0x10
-            }
-            Packet::ConnAck {
-                session_present,
-                code,
-                reason,
-            } => {
-                body.push(u8::from(*session_present));
-                body.push(*code);
-                if v5 {
-                    match reason {
-                        Some(r) => {
-                            let mut props = vec![0x1F];
-                            push_str(&mut props, r);
-                            push_varint(&mut body, props.len());
-                            body.extend_from_slice(&props);
-                        }
-                        None => body.push(0),
-                    }
-                }
-                0x20
-            }
-            Packet::Publish(p) => {
-                push_str(&mut body, &p.topic);
-                if let Some(id) = p.id {
-                    body.extend_from_slice(&id.to_be_bytes());
-                }
-                if v5 {
-                    body.push(0);
-                }
-                body.extend_from_slice(&p.payload);
-                0x30 | (u8::from(p.dup) << 3) | (p.qos << 1) | u8::from(p.retain)
-            }
-            Packet::PubAck { id, code } => {
-                body.extend_from_slice(&id.to_be_bytes());
-                if v5 && *code != 0 {
-                    body.push(*code);
-                }
-                0x40
-            }
-            Packet::Subscribe { id, filters } => {
-                body.extend_from_slice(&id.to_be_bytes());
-                if v5 {
-                    body.push(0);
-                }
-                for (f, qos) in filters {
-                    push_str(&mut body, f);
-                    body.push(*qos);
-                }
-                0x82
-            }
-            Packet::SubAck { id, codes } | Packet::UnsubAck { id, codes } => {
-                body.extend_from_slice(&id.to_be_bytes());
-                if v5 {
-                    body.push(0);
-                }
-                if v5 || matches!(self, Packet::SubAck { .. }) {
-                    body.extend_from_slice(codes);
-                }
-                if matches!(self, Packet::SubAck { .. }) {
-                    0x90
-                } else {
-                    0xB0
-                }
-            }
-            Packet::Unsubscribe { id, filters } => {
-                body.extend_from_slice(&id.to_be_bytes());
-                if v5 {
-                    body.push(0);
-                }
-                for f in filters {
-                    push_str(&mut body, f);
-                }
-                0xA2
-            }
-            Packet::PingReq => 0xC0,
-            Packet::PingResp => 0xD0,
-            Packet::Disconnect { code } => {
-                if v5 && *code != 0 {
-                    body.push(*code);
-                }
-                0xE0
-            }
-        };
-        let mut out = Vec::with_capacity(body.len() + 5);
-        out.push(first);
-        push_varint(&mut out, body.len());
-        out.extend_from_slice(&body);
-        out
-    }
-}
-
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&s.as_bytes()[..usize::from(len)]);
-}
-
-fn push_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let mut b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod broker;
 pub mod codec;
+mod encode;
 pub mod envelope;
 pub(crate) mod mock;
 pub(crate) mod run;
