@@ -182,36 +182,7 @@ impl Session<'_> {
                 published.push(envelope::publish(&p));
                 self.publish(p, out);
             }
-            Packet::Subscribe { id, filters } => {
-                let mut codes = Vec::with_capacity(filters.len());
-                let mut retained = Vec::new();
-                let mut state = self.broker.state();
-                for (filter, qos) in filters {
-                    if !valid_filter(&filter) {
-                        // 3.1.1's failure; 5.0's "topic filter invalid".
-                        codes.push(if version == Version::V5 { 0x8F } else { 0x80 });
-                        continue;
-                    }
-                    let qos = qos.min(1);
-                    codes.push(qos);
-                    for p in state.retained.values() {
-                        if matches(&filter, &p.topic) {
-                            retained.push(link.deliver(p, qos, true));
-                        }
-                    }
-                    state
-                        .subscriptions
-                        .retain(|s| !(s.to.client == self.client && s.filter == filter));
-                    state.subscriptions.push(Subscription {
-                        filter,
-                        qos,
-                        to: link.clone(),
-                    });
-                }
-                drop(state);
-                out.push(binary(&Packet::SubAck { id, codes }, version));
-                out.extend(retained);
-            }
+            Packet::Subscribe { id, filters } => self.subscribe(&link, id, filters, out),
             Packet::Unsubscribe { id, filters } => {
                 let mut state = self.broker.state();
                 let mut codes = Vec::new();
@@ -241,6 +212,45 @@ impl Session<'_> {
             }
         }
         Ok(())
+    }
+
+    /// SUBACK (a malformed filter refused), then the retained messages the filters match.
+    fn subscribe(
+        &mut self,
+        link: &Arc<Link>,
+        id: u16,
+        filters: Vec<(String, u8)>,
+        out: &mut Vec<Message>,
+    ) {
+        let version = link.version;
+        let mut codes = Vec::with_capacity(filters.len());
+        let mut retained = Vec::new();
+        let mut state = self.broker.state();
+        for (filter, qos) in filters {
+            if !valid_filter(&filter) {
+                // 3.1.1's failure; 5.0's "topic filter invalid".
+                codes.push(if version == Version::V5 { 0x8F } else { 0x80 });
+                continue;
+            }
+            let qos = qos.min(1);
+            codes.push(qos);
+            for p in state.retained.values() {
+                if matches(&filter, &p.topic) {
+                    retained.push(link.deliver(p, qos, true));
+                }
+            }
+            state
+                .subscriptions
+                .retain(|s| !(s.to.client == self.client && s.filter == filter));
+            state.subscriptions.push(Subscription {
+                filter,
+                qos,
+                to: link.clone(),
+            });
+        }
+        drop(state);
+        out.push(binary(&Packet::SubAck { id, codes }, version));
+        out.extend(retained);
     }
 
     /// Keeps a retained message (an empty one deletes it) and delivers `p` to every client
