@@ -47,10 +47,10 @@ pub enum ProtocolName {
     GraphqlWs,
     #[serde(rename = "stomp")]
     Stomp,
-    #[serde(rename = "mqtt")]
-    Mqtt,
     #[serde(rename = "jsonrpc")]
     JsonRpc,
+    #[serde(rename = "mqtt")]
+    Mqtt,
 }
 
 /// Every protocol: its name as collections write it, and its reference page.
