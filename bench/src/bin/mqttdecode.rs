@@ -64,17 +64,17 @@ fn client(frames: &[Bytes], n: usize) -> usize {
     };
     m.decode(Incoming::Binary(connack.encode(Version::V311).into()), &mut out);
     let mut count = 0;
-    let mut take = |d: Decoded| {
+    let take = |d: Decoded, count: &mut usize| {
         if let Decoded::Message(Incoming::Envelope(v)) = d {
             black_box(v);
-            count += 1;
+            *count += 1;
         }
     };
     'all: loop {
         for f in frames {
-            take(m.decode(Incoming::Binary(f.clone()), &mut out));
-            while let Some(d) = m.queued() {
-                take(d);
+            take(m.decode(Incoming::Binary(f.clone()), &mut out), &mut count);
+            while let Some(d) = m.queued(&mut out) {
+                take(d, &mut count);
             }
             if count >= n {
                 break 'all;
