@@ -4,7 +4,7 @@
 //! `mqttdecode [N]` — N messages (default 1,000,000), in frames of 64 coalesced PUBLISH packets
 //! (a topic of 20 bytes, a JSON payload of ~60), cut at 1,000-byte boundaries so that packets
 //! also straddle frames. Prints messages/s for each variant, best of 5 passes:
-//! - `codec`: `Decoder::push` per frame, then `Decoder::next` until it has no whole packet;
+//! - `codec`: `Decoder::push` per frame, then `Decoder::next_packet` until it has no whole packet;
 //! - `client`: the `Mqtt` protocol's `decode` + `queued` per frame, as the connection calls
 //!   them: each packet's envelope built (payload parsed as JSON), QoS 0.
 
@@ -42,7 +42,7 @@ fn codec(frames: &[Bytes], n: usize) -> usize {
     'all: loop {
         for f in frames {
             d.push(f);
-            while let Some(p) = d.next().expect("valid packets") {
+            while let Some(p) = d.next_packet().expect("valid packets") {
                 black_box(&p);
                 count += 1;
                 if count == n {

@@ -130,7 +130,7 @@ impl Session<'_> {
     ) -> Result<(), End> {
         self.decoder.push(bytes);
         loop {
-            let packet = match self.decoder.next() {
+            let packet = match self.decoder.next_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(End::Refused(format!("the client sent {e}"))),

@@ -38,7 +38,7 @@ fn packets(messages: &[Message], version: Version) -> Vec<Packet> {
     let mut out = Vec::new();
     for m in messages {
         d.push(&m.clone().into_data());
-        while let Some(p) = d.next().unwrap() {
+        while let Some(p) = d.next_packet().unwrap() {
             out.push(p);
         }
     }

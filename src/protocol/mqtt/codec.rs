@@ -162,7 +162,7 @@ pub fn hex_preview(bytes: &[u8]) -> String {
 }
 
 /// Packets from a byte stream cut anywhere: bytes go in with [`Decoder::push`], whole packets
-/// come out of [`Decoder::next`]; a packet's start waits for the rest of it.
+/// come out of [`Decoder::next_packet`]; a packet's start waits for the rest of it.
 #[derive(Debug)]
 pub struct Decoder {
     buf: Vec<u8>,
@@ -203,7 +203,7 @@ impl Decoder {
     }
 
     /// The next whole packet, `None` until one is there.
-    pub fn next(&mut self) -> Result<Option<Packet>, MqttError> {
+    pub fn next_packet(&mut self) -> Result<Option<Packet>, MqttError> {
         let rest = &self.buf[self.start..];
         let Some((header, body_len)) = fixed_header(rest, self.limit)? else {
             if rest.is_empty() {

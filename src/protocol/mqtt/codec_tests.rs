@@ -58,7 +58,7 @@ fn decode_all(version: Version, bytes: &[u8]) -> Result<Vec<Packet>, MqttError> 
     let mut d = Decoder::new(version, 1 << 20);
     d.push(bytes);
     let mut out = Vec::new();
-    while let Some(p) = d.next()? {
+    while let Some(p) = d.next_packet()? {
         out.push(p);
     }
     Ok(out)
@@ -176,7 +176,7 @@ fn a_stream_cut_at_random_places_decodes_to_the_same_packets() {
             let end = (at + n).min(stream.len());
             d.push(&stream[at..end]);
             at = end;
-            while let Some(p) = d.next().unwrap() {
+            while let Some(p) = d.next_packet().unwrap() {
                 got.push(p);
             }
         }
@@ -241,7 +241,7 @@ fn qos_2_packets_are_refused_by_name() {
 fn a_packet_over_the_limit_is_refused_before_it_is_buffered() {
     let mut d = Decoder::new(Version::V311, 100);
     d.push(&[0x30, 0xff, 0x7f]);
-    let e = d.next().unwrap_err();
+    let e = d.next_packet().unwrap_err();
     assert_eq!(
         e.to_string(),
         "an MQTT packet of 16386 bytes, over the limit of 100 (received 30 ff 7f)"
@@ -253,10 +253,10 @@ fn a_split_packet_waits_for_its_rest() {
     let bytes = publish("t", b"hi", 0, false).encode(Version::V311);
     let mut d = Decoder::new(Version::V311, 1 << 20);
     d.push(&bytes[..1]);
-    assert_eq!(d.next().unwrap(), None);
+    assert_eq!(d.next_packet().unwrap(), None);
     d.push(&bytes[1..4]);
-    assert_eq!(d.next().unwrap(), None);
+    assert_eq!(d.next_packet().unwrap(), None);
     assert_eq!(d.partial(), 4);
     d.push(&bytes[4..]);
-    assert!(matches!(d.next().unwrap(), Some(Packet::Publish(_))));
+    assert!(matches!(d.next_packet().unwrap(), Some(Packet::Publish(_))));
 }

@@ -210,7 +210,7 @@ impl Protocol for Mqtt {
     /// one at a time, so a frame of many small packets costs no more memory than its bytes.
     fn queued(&mut self, out: &mut Vec<Message>) -> Option<Decoded> {
         while !self.broken {
-            let decoded = match self.decoder.next() {
+            let decoded = match self.decoder.next_packet() {
                 Ok(Some(packet)) => self.packet(packet, out),
                 Ok(None) => return None,
                 Err(e) => Decoded::Failed(format!("the server sent {e}")),

@@ -69,7 +69,7 @@ fn it_asks_for_the_mqtt_subprotocol_and_sends_connect_with_the_options() {
     };
     let mut d = Decoder::new(Version::V311, 1000);
     d.push(b);
-    let Some(Packet::Connect(connect)) = d.next().unwrap() else {
+    let Some(Packet::Connect(connect)) = d.next_packet().unwrap() else {
         panic!()
     };
     assert_eq!(
@@ -250,17 +250,17 @@ fn envelopes_from_steps_become_publish_subscribe_and_unsubscribe() {
         d.push(&m.clone().into_data());
     }
     assert!(
-        matches!(d.next().unwrap(), Some(Packet::Publish(p)) if &p.payload[..] == br#"{"a":1}"# && p.retain && p.id == Some(4))
+        matches!(d.next_packet().unwrap(), Some(Packet::Publish(p)) if &p.payload[..] == br#"{"a":1}"# && p.retain && p.id == Some(4))
     );
     assert_eq!(
-        d.next().unwrap(),
+        d.next_packet().unwrap(),
         Some(Packet::Subscribe {
             id: 5,
             filters: vec![("s/#".into(), 1)]
         })
     );
     assert_eq!(
-        d.next().unwrap(),
+        d.next_packet().unwrap(),
         Some(Packet::Unsubscribe {
             id: 6,
             filters: vec!["s/#".into()]
