@@ -255,7 +255,7 @@ fn usage_errors_exit_2_before_connecting() {
     assert_eq!(run.code, 2, "{}", run.output());
     assert_eq!(
         run.stderr,
-        "error: --protocol socket.io: unknown protocol; wsrun speaks raw, socketio, graphql-ws, stomp, jsonrpc\n"
+        "error: --protocol socket.io: unknown protocol; wsrun speaks raw, socketio, graphql-ws, stomp, jsonrpc, mqtt\n"
     );
 
     let run = watch(ws.path(), &[&server.url(), "--send", "{{ nope }}"]);

@@ -205,7 +205,7 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
         (
             "subscribe (graphql-ws)",
             req("    protocol: graphql-ws\n    steps:\n      - subscribe: {query: q, zzz_unknown: 1}\n"),
-            step("subscribe")["anyOf"][1].clone(),
+            step("subscribe")["anyOf"][2].clone(),
         ),
         (
             "complete",
@@ -244,12 +244,32 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
         (
             "subscribe (stomp)",
             req("    protocol: stomp\n    steps:\n      - subscribe: {zzz_unknown: 1}\n"),
-            step("subscribe")["anyOf"][0].clone(),
+            step("subscribe")["anyOf"][1].clone(),
         ),
         (
             "unsubscribe",
             req("    protocol: stomp\n    steps:\n      - unsubscribe: {zzz_unknown: 1}\n"),
-            step("unsubscribe")["anyOf"][1].clone(),
+            step("unsubscribe")["anyOf"][1]["anyOf"][1].clone(),
+        ),
+        (
+            "mqtt options",
+            req("    protocol: mqtt\n    mqtt: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["mqtt"].clone(),
+        ),
+        (
+            "publish",
+            req("    protocol: mqtt\n    steps:\n      - publish: {topic: t, zzz_unknown: 1}\n"),
+            step("publish"),
+        ),
+        (
+            "subscribe (mqtt)",
+            req("    protocol: mqtt\n    steps:\n      - subscribe: {topic: t, zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][0].clone(),
+        ),
+        (
+            "unsubscribe (mqtt)",
+            req("    protocol: mqtt\n    steps:\n      - unsubscribe: {topic: t, zzz_unknown: 1}\n"),
+            step("unsubscribe")["anyOf"][0].clone(),
         ),
         (
             "mock method",

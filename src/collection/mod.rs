@@ -153,6 +153,7 @@ struct RawRequest {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    mqtt: Option<Spanned<crate::protocol::mqtt::yaml::MqttOptions>>,
     contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
@@ -182,6 +183,7 @@ struct RawConnection {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    mqtt: Option<Spanned<crate::protocol::mqtt::yaml::MqttOptions>>,
 }
 
 impl RawConnection {
@@ -191,6 +193,7 @@ impl RawConnection {
             socketio: self.socketio.clone(),
             graphql_ws: self.graphql_ws.clone(),
             stomp: self.stomp.clone(),
+            mqtt: self.mqtt.clone(),
         }
     }
 }
@@ -366,6 +369,7 @@ fn build_request(
         socketio: r.socketio,
         graphql_ws: r.graphql_ws,
         stomp: r.stomp,
+        mqtt: r.mqtt,
     };
     r.tls.check().map_err(|(l, m)| at(l, m))?;
     check_proxy(r.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;

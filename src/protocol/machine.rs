@@ -101,6 +101,13 @@ pub trait Protocol: Send {
     /// One text or binary frame from the server (already in the transcript).
     fn decode(&mut self, frame: Incoming, out: &mut Vec<Message>) -> Decoded;
 
+    /// What frames already read hold beyond what `decode` returned (MQTT packets coalesced in
+    /// one frame), one at a time: the connection asks before it reads another frame. Answers
+    /// go in `out`, as for `decode`.
+    fn queued(&mut self, _out: &mut Vec<Message>) -> Option<Decoded> {
+        None
+    }
+
     /// A message a step sends (`send: {json}`, a `call`), in envelope form, as frames.
     fn encode(&mut self, envelope: Value, out: &mut Vec<Message>) -> Result<(), String> {
         out.push(Message::text(envelope.to_string()));

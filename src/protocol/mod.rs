@@ -14,6 +14,7 @@ pub mod step;
 
 pub mod graphql_ws;
 pub mod jsonrpc;
+pub mod mqtt;
 pub mod socketio;
 pub mod stomp;
 
@@ -29,6 +30,7 @@ use crate::collection::MockDef;
 use crate::mock::protocol::Speaker;
 use crate::template::{Lookup, Template, VarRef};
 use graphql_ws::yaml::GraphqlWsOptions;
+use mqtt::yaml::MqttOptions;
 use socketio::yaml::SocketIoOptions;
 use stomp::yaml::StompOptions;
 
@@ -47,24 +49,28 @@ pub enum ProtocolName {
     Stomp,
     #[serde(rename = "jsonrpc")]
     JsonRpc,
+    #[serde(rename = "mqtt")]
+    Mqtt,
 }
 
 /// Every protocol: its name as collections write it, and its reference page.
-const PROTOCOLS: [(ProtocolName, &str, &str); 5] = [
+const PROTOCOLS: [(ProtocolName, &str, &str); 6] = [
     (ProtocolName::Raw, "raw", "docs/format.md"),
     (ProtocolName::SocketIo, "socketio", socketio::DOCS),
     (ProtocolName::GraphqlWs, "graphql-ws", graphql_ws::DOCS),
     (ProtocolName::Stomp, "stomp", stomp::DOCS),
     (ProtocolName::JsonRpc, "jsonrpc", jsonrpc::DOCS),
+    (ProtocolName::Mqtt, "mqtt", mqtt::DOCS),
 ];
 
 /// Every protocol name, for the schema.
-pub const PROTOCOL_NAMES: [&str; 5] = [
+pub const PROTOCOL_NAMES: [&str; 6] = [
     PROTOCOLS[0].1,
     PROTOCOLS[1].1,
     PROTOCOLS[2].1,
     PROTOCOLS[3].1,
     PROTOCOLS[4].1,
+    PROTOCOLS[5].1,
 ];
 
 impl ProtocolName {
@@ -102,6 +108,7 @@ pub enum ProtocolConfig {
     SocketIo(SocketIoOptions),
     GraphqlWs(GraphqlWsOptions),
     Stomp(StompOptions),
+    Mqtt(MqttOptions),
 }
 
 impl ProtocolConfig {
@@ -113,6 +120,7 @@ impl ProtocolConfig {
             ProtocolName::SocketIo => ProtocolConfig::SocketIo(SocketIoOptions::default()),
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(GraphqlWsOptions::default()),
             ProtocolName::Stomp => ProtocolConfig::Stomp(StompOptions::default()),
+            ProtocolName::Mqtt => ProtocolConfig::Mqtt(MqttOptions::default()),
         }
     }
 
@@ -123,6 +131,7 @@ impl ProtocolConfig {
             ProtocolConfig::SocketIo(_) => ProtocolName::SocketIo,
             ProtocolConfig::GraphqlWs(_) => ProtocolName::GraphqlWs,
             ProtocolConfig::Stomp(_) => ProtocolName::Stomp,
+            ProtocolConfig::Mqtt(_) => ProtocolName::Mqtt,
         }
     }
 
@@ -132,7 +141,17 @@ impl ProtocolConfig {
             ProtocolConfig::SocketIo(o) => o.vars(out),
             ProtocolConfig::GraphqlWs(o) => o.vars(out),
             ProtocolConfig::Stomp(o) => o.vars(out),
+            ProtocolConfig::Mqtt(o) => o.vars(out),
             ProtocolConfig::Raw | ProtocolConfig::JsonRpc => {}
+        }
+    }
+
+    /// Credentials among its options, expanded with `scope`: masked in every rendering
+    /// (MQTT's password travels inside CONNECT).
+    pub fn secrets(&self, scope: &dyn Lookup) -> Vec<String> {
+        match self {
+            ProtocolConfig::Mqtt(o) => o.secrets(scope),
+            _ => Vec::new(),
         }
     }
 }
@@ -145,6 +164,7 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
         ProtocolConfig::GraphqlWs(o) => graphql_ws::client(o, scope),
         ProtocolConfig::SocketIo(o) => socketio::client(o, scope),
         ProtocolConfig::Stomp(o) => stomp::client(o, scope),
+        ProtocolConfig::Mqtt(o) => mqtt::client(o, scope),
     }
 }
 
@@ -155,6 +175,7 @@ pub struct ProtocolKeys {
     pub socketio: Option<Spanned<SocketIoOptions>>,
     pub graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     pub stomp: Option<Spanned<StompOptions>>,
+    pub mqtt: Option<Spanned<MqttOptions>>,
 }
 
 /// The line of an option, if given.
@@ -184,10 +205,12 @@ impl ProtocolKeys {
         let socketio = own_or(&self.socketio, outer.map(|o| &o.socketio));
         let graphql_ws = own_or(&self.graphql_ws, outer.map(|o| &o.graphql_ws));
         let stomp = own_or(&self.stomp, outer.map(|o| &o.stomp));
+        let mqtt = own_or(&self.mqtt, outer.map(|o| &o.mqtt));
         let stray = [
             (line(&socketio), ProtocolName::SocketIo),
             (line(&graphql_ws), ProtocolName::GraphqlWs),
             (line(&stomp), ProtocolName::Stomp),
+            (line(&mqtt), ProtocolName::Mqtt),
         ]
         .into_iter()
         .find(|(given, p)| given.is_some() && *p != name);
@@ -207,6 +230,7 @@ impl ProtocolKeys {
             ProtocolName::SocketIo => ProtocolConfig::SocketIo(value(socketio)),
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(value(graphql_ws)),
             ProtocolName::Stomp => ProtocolConfig::Stomp(value(stomp)),
+            ProtocolName::Mqtt => ProtocolConfig::Mqtt(value(mqtt)),
         })
     }
 }
@@ -219,6 +243,7 @@ pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
         ProtocolName::GraphqlWs => graphql_ws::mock(def).map(Some),
         ProtocolName::SocketIo => socketio::mock(def).map(Some),
         ProtocolName::Stomp => stomp::mock(def).map(Some),
+        ProtocolName::Mqtt => mqtt::mock(def).map(Some),
     }
 }
 
@@ -235,11 +260,12 @@ pub fn check_mock_late(def: &MockDef) -> Result<(), String> {
 }
 
 /// Each protocol's own step keywords, in the order hints list them.
-const STEPS: [(ProtocolName, &[&str]); 4] = [
+const STEPS: [(ProtocolName, &[&str]); 5] = [
     (ProtocolName::JsonRpc, jsonrpc::STEPS),
     (ProtocolName::GraphqlWs, graphql_ws::STEPS),
     (ProtocolName::SocketIo, socketio::STEPS),
     (ProtocolName::Stomp, stomp::STEPS),
+    (ProtocolName::Mqtt, mqtt::STEPS),
 ];
 
 /// The protocols that have step `keyword`.
@@ -273,6 +299,7 @@ pub fn parse_step<'de, D: serde::Deserializer<'de>>(
         ProtocolName::GraphqlWs => graphql_ws::yaml::parse_step(keyword, d),
         ProtocolName::SocketIo => socketio::yaml::parse_step(keyword, d),
         ProtocolName::Stomp => stomp::yaml::parse_step(keyword, d),
+        ProtocolName::Mqtt => mqtt::yaml::parse_step(keyword, d),
         ProtocolName::Raw => Err(serde::de::Error::custom(format!(
             "`{keyword}` is not a step of `protocol: raw`"
         ))),
@@ -284,6 +311,7 @@ fn claim(p: ProtocolName, keyword: &str, yaml: &Value) -> Claim {
     match p {
         ProtocolName::GraphqlWs => graphql_ws::yaml::claim(keyword, yaml),
         ProtocolName::Stomp => stomp::yaml::claim(keyword, yaml),
+        ProtocolName::Mqtt => mqtt::yaml::claim(keyword, yaml),
         _ => Claim::Fallback,
     }
 }
@@ -349,6 +377,7 @@ pub fn options_schemas() -> Vec<(String, Value)> {
         ("socketio".into(), socketio::yaml::schema::options()),
         ("graphql-ws".into(), graphql_ws::yaml::schema::options()),
         ("stomp".into(), stomp::yaml::schema::options()),
+        ("mqtt".into(), mqtt::yaml::schema::options()),
     ]
 }
 
@@ -362,6 +391,7 @@ pub fn step_schema(keyword: &str, conn: &Value, timeout: &Value) -> Value {
             ProtocolName::GraphqlWs => graphql_ws::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::SocketIo => socketio::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Stomp => stomp::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::Mqtt => mqtt::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Raw => serde_json::json!({}),
         })
         .collect();

@@ -102,6 +102,8 @@ pub(super) fn header_secrets(
                 masker.extend(proxy.secrets());
             }
         }
+        // A protocol's credentials (MQTT's password, sent inside CONNECT).
+        masker.extend(c.protocol.secrets(scope));
         for (name, value) in &c.headers {
             if is_secret_header(name) {
                 if let Ok(v) = value.expand(scope) {

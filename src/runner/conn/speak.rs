@@ -143,7 +143,19 @@ impl Conn {
     /// steps, or `None` when the protocol absorbed it or failed on it. Its answers wait in
     /// `out` for [`Conn::answer`].
     pub(super) fn decode(&mut self, frame: Incoming, rec: &mut Recorder) -> Option<Incoming> {
-        match self.protocol.decode(frame, &mut self.out) {
+        let decoded = self.protocol.decode(frame, &mut self.out);
+        self.decoded(decoded, rec)
+    }
+
+    /// The next message the protocol holds from a frame already read (several MQTT packets in
+    /// one frame), if any: `Some(None)` when it was absorbed or failed the connection.
+    pub(super) fn queued(&mut self, rec: &mut Recorder) -> Option<Option<Incoming>> {
+        let decoded = self.protocol.queued(&mut self.out)?;
+        Some(self.decoded(decoded, rec))
+    }
+
+    fn decoded(&mut self, decoded: Decoded, rec: &mut Recorder) -> Option<Incoming> {
+        match decoded {
             Decoded::Message(m) => Some(m),
             Decoded::Absorbed => None,
             Decoded::Failed(why) => {
@@ -222,6 +234,16 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
                 if let Some(m) = taken {
                     conn.inbox.push_back(m);
                 }
+                // The rest of the frame, up to the inbox's limit (what is left stays with the
+                // protocol, ahead of any later frame).
+                while conn.inbox.len() < INBOX_LIMIT {
+                    match conn.queued(rec) {
+                        Some(Some(m)) => conn.inbox.push_back(m),
+                        Some(None) => {}
+                        None => break,
+                    }
+                }
+                conn.answer(rec).await;
             }
         }
     }
