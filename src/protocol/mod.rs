@@ -13,6 +13,7 @@ mod raw;
 pub mod step;
 
 pub mod graphql_ws;
+pub mod graphql_ws_legacy;
 pub mod jsonrpc;
 pub mod socketio;
 pub mod stomp;
