@@ -46,6 +46,8 @@ pub enum Decoded {
     Message(Incoming),
     /// Handled by the protocol (a handshake step, a keep-alive): no step sees it.
     Absorbed,
+    /// Several messages for the steps, in order (a SignalR frame carries several records).
+    Several(Vec<Incoming>),
     /// The server refused or broke the protocol: the connection fails with these words.
     Failed(String),
 }

@@ -15,6 +15,7 @@ pub mod step;
 pub mod graphql_ws;
 pub mod graphql_ws_legacy;
 pub mod jsonrpc;
+pub mod signalr;
 pub mod socketio;
 pub mod stomp;
 

@@ -76,6 +76,9 @@ pub struct Conn {
     pub name: Arc<str>,
     ws: Ws,
     inbox: inbox::Inbox,
+    /// The messages a frame carried after its first (a SignalR frame's records), read before
+    /// the socket so that they keep their order.
+    decoded: VecDeque<Incoming>,
     /// When the message `recv` last returned arrived, if it waited in the inbox; `None` when
     /// it was read from the socket just then.
     arrived: Option<Instant>,
@@ -182,6 +185,7 @@ impl Conn {
             name: spec.name.as_str().into(),
             ws,
             inbox: inbox::Inbox::default(),
+            decoded: VecDeque::new(),
             arrived: None,
             closed: None,
             pongs: VecDeque::new(),
@@ -321,6 +325,9 @@ impl Conn {
         deadline: Instant,
         rec: &mut Recorder,
     ) -> Result<Option<Incoming>, Elapsed> {
+        if let Some(m) = self.decoded.pop_front() {
+            return Ok(Some(m));
+        }
         // A server faster than us always has a frame ready, and the timer below is only asked
         // when none is: the clock is read every `CLOCK_EVERY` reads as well.
         self.unclocked += 1;

@@ -145,6 +145,12 @@ impl Conn {
     pub(super) fn decode(&mut self, frame: Incoming, rec: &mut Recorder) -> Option<Incoming> {
         match self.protocol.decode(frame, &mut self.out) {
             Decoded::Message(m) => Some(m),
+            Decoded::Several(messages) => {
+                let mut messages = messages.into_iter();
+                let first = messages.next();
+                self.decoded.extend(messages);
+                first
+            }
             Decoded::Absorbed => None,
             Decoded::Failed(why) => {
                 rec.record(
@@ -220,6 +226,9 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
                 let taken = conn.take(next, rec);
                 conn.answer(rec).await;
                 if let Some(m) = taken {
+                    conn.inbox.push_back(m);
+                }
+                while let Some(m) = conn.decoded.pop_front() {
                     conn.inbox.push_back(m);
                 }
             }

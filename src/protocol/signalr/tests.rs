@@ -1,0 +1,179 @@
+//! The SignalR client frame by frame: handshake, records, completions, pings and closes.
+
+use serde_json::json;
+
+use super::*;
+
+fn decode(p: &mut SignalR, text: &str) -> Decoded {
+    p.decode(Incoming::Text(text.into()), &mut Vec::new())
+}
+
+fn envelopes(d: Decoded) -> Vec<Value> {
+    let all = match d {
+        Decoded::Message(m) => vec![m],
+        Decoded::Several(ms) => ms,
+        other => panic!("no message: {other:?}"),
+    };
+    all.into_iter()
+        .map(|m| match m {
+            Incoming::Envelope(v) => v,
+            other => panic!("not an envelope: {other:?}"),
+        })
+        .collect()
+}
+
+fn failure(d: Decoded) -> String {
+    match d {
+        Decoded::Failed(why) => why,
+        other => panic!("not a failure: {other:?}"),
+    }
+}
+
+fn shaken() -> SignalR {
+    let mut p = SignalR::new(None);
+    assert!(matches!(decode(&mut p, "{}\u{1e}"), Decoded::Absorbed));
+    p
+}
+
+#[test]
+fn the_handshake_is_sent_first_and_waits_for_an_empty_answer() {
+    let mut p = SignalR::new(None);
+    let mut out = Vec::new();
+    p.greet(&mut out);
+    assert_eq!(
+        out,
+        [Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}")]
+    );
+    assert_eq!(
+        p.pending().as_deref(),
+        Some("the SignalR handshake response (`{}`)")
+    );
+    assert!(matches!(decode(&mut p, "{}\u{1e}"), Decoded::Absorbed));
+    assert_eq!(p.pending(), None);
+}
+
+#[test]
+fn a_handshake_error_fails_with_the_servers_words() {
+    let mut p = SignalR::new(None);
+    let d = decode(
+        &mut p,
+        "{\"error\":\"Requested protocol 'messagepack' is not available.\"}\u{1e}",
+    );
+    assert_eq!(
+        failure(d),
+        "the server refused the SignalR handshake: Requested protocol 'messagepack' is not available."
+    );
+}
+
+#[test]
+fn the_handshake_answer_and_the_records_after_it_share_a_frame() {
+    let mut p = SignalR::new(None);
+    let frame = "{}\u{1e}{\"type\":6}\u{1e}{\"type\":1,\"target\":\"Welcome\",\"arguments\":[\"hi\"]}\u{1e}{\"type\":1,\"target\":\"Tick\",\"arguments\":[1],\"headers\":{\"a\":\"b\"}}\u{1e}";
+    assert_eq!(
+        envelopes(decode(&mut p, frame)),
+        [
+            json!({"target": "Welcome", "arguments": ["hi"]}),
+            json!({"target": "Tick", "arguments": [1]})
+        ]
+    );
+    assert_eq!(p.pending(), None);
+}
+
+#[test]
+fn pings_are_absorbed_and_sent_as_keep_alives() {
+    let mut p = shaken();
+    assert!(matches!(decode(&mut p, "{\"type\":6}\u{1e}"), Decoded::Absorbed));
+    assert_eq!(p.tick_every(), Some(Duration::from_secs(15)));
+    let mut out = Vec::new();
+    p.tick(&mut out);
+    p.farewell(&mut out);
+    assert_eq!(
+        out,
+        [
+            Message::text("{\"type\":6}\u{1e}"),
+            Message::text("{\"type\":7}\u{1e}")
+        ]
+    );
+}
+
+#[test]
+fn a_completion_reaches_the_steps_once_for_an_invocation_sent_with_its_id() {
+    let mut p = shaken();
+    let mut out = Vec::new();
+    let invocation = wire::invocation(Some("1"), "Add", vec![json!(40), json!(2)]);
+    p.encode(invocation, &mut out).unwrap();
+    let sent = out[0].to_text().unwrap().to_string();
+    assert_eq!(
+        sent,
+        "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Add\",\"arguments\":[40,2]}\u{1e}"
+    );
+    p.sent(&sent);
+    assert!(p.taken(1) && !p.taken(2));
+    let completion = "{\"type\":3,\"invocationId\":\"1\",\"result\":42}\u{1e}";
+    assert_eq!(
+        envelopes(decode(&mut p, completion)),
+        [json!({"type": 3, "invocationId": "1", "result": 42})]
+    );
+    assert_eq!(
+        failure(decode(&mut p, completion)),
+        "protocol violation: the server sent a completion for an invocation this connection is not waiting for: {\"type\":3,\"invocationId\":\"1\",\"result\":42}"
+    );
+}
+
+#[test]
+fn a_close_message_fails_the_connection_with_its_error() {
+    let mut p = shaken();
+    assert_eq!(
+        failure(decode(
+            &mut p,
+            "{\"type\":7,\"error\":\"Connection closed with an error.\",\"allowReconnect\":true}\u{1e}"
+        )),
+        "the server closed the SignalR connection with an error: Connection closed with an error."
+    );
+    let mut p = shaken();
+    assert_eq!(
+        failure(decode(&mut p, "{\"type\":7}\u{1e}")),
+        "the server closed the SignalR connection (a close message, no error)"
+    );
+}
+
+#[test]
+fn broken_frames_fail_naming_signalr() {
+    let mut p = shaken();
+    assert_eq!(
+        failure(decode(&mut p, "{\"type\":6}")),
+        "a SignalR frame must end with the record separator (\\x1e); this one does not: `{\"type\":6}`"
+    );
+    let binary = p.decode(Incoming::Binary(vec![1u8].into()), &mut Vec::new());
+    assert_eq!(
+        failure(binary),
+        "the server sent a binary frame on a SignalR JSON connection"
+    );
+}
+
+#[test]
+fn a_step_sends_target_and_arguments_as_an_invocation_and_typed_messages_as_they_are() {
+    assert_eq!(
+        outgoing(json!({"target": "Send", "arguments": ["hi"]})).unwrap(),
+        "{\"type\":1,\"target\":\"Send\",\"arguments\":[\"hi\"]}\u{1e}"
+    );
+    assert_eq!(
+        outgoing(json!({"type": 5, "invocationId": "3"})).unwrap(),
+        "{\"type\":5,\"invocationId\":\"3\"}\u{1e}"
+    );
+    assert_eq!(
+        outgoing(json!([1])).unwrap_err(),
+        "a SignalR message is a JSON object (`{target, arguments}`, or a message with its `type`), not `[1]`"
+    );
+}
+
+#[test]
+fn the_access_token_goes_in_the_query_encoded() {
+    let p = SignalR::new(Some("a b/c".into()));
+    let mut url = "ws://h/hub".to_string();
+    p.prepare(&mut url, &mut Vec::new()).unwrap();
+    assert_eq!(url, "ws://h/hub?access_token=a%20b%2Fc");
+    let mut url = "ws://h/hub?id=1".to_string();
+    p.prepare(&mut url, &mut Vec::new()).unwrap();
+    assert_eq!(url, "ws://h/hub?id=1&access_token=a%20b%2Fc");
+}
