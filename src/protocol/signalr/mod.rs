@@ -153,7 +153,7 @@ impl Protocol for SignalR {
     }
 
     fn pending(&self) -> Option<String> {
-        (!self.shaken).then(|| "the SignalR handshake response (`{}`)".to_string())
+        (!self.shaken).then(|| "handshake response (`{}`)".to_string())
     }
 
     /// A frame with several records is several messages: see [`Decoded::Several`].

@@ -46,7 +46,7 @@ fn the_handshake_is_sent_first_and_waits_for_an_empty_answer() {
     );
     assert_eq!(
         p.pending().as_deref(),
-        Some("the SignalR handshake response (`{}`)")
+        Some("handshake response (`{}`)")
     );
     assert!(matches!(decode(&mut p, "{}\u{1e}"), Decoded::Absorbed));
     assert_eq!(p.pending(), None);

@@ -9,7 +9,7 @@
 // - greeting: "Hello, <user of the init payload>", then complete.
 // - boom: the subscribe function throws "boom".
 // - ticks: 0, 1, 2… every 50ms until the client stops it.
-// - keepAlive: a `ka` every 40ms (and one right after `connection_ack`).
+// - keepAlive: a `ka` every 100ms (and one right after `connection_ack`).
 import { createRequire } from "node:module";
 import { buildSchema, execute, subscribe } from "graphql";
 
@@ -59,7 +59,7 @@ SubscriptionServer.create(
     rootValue,
     execute,
     subscribe,
-    keepAlive: 40,
+    keepAlive: 100,
     onConnect: (params) => {
       if (params?.token !== "let-me-in") {
         throw new Error("Forbidden");
