@@ -14,11 +14,13 @@ use super::SUBPROTOCOL;
 use crate::protocol::graphql_ws::message;
 
 /// A mock's `graphql-ws-legacy:` options.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Options {
     /// Refuse every `connection_init` with `connection_error` and this message.
     pub refuse: Option<String>,
     /// Send a `ka` right after `connection_ack`.
+    #[serde(default)]
     pub keep_alive: bool,
 }
 
@@ -65,7 +67,10 @@ impl<'a> Conversation<'a> {
         match v.get("type").and_then(Value::as_str) {
             Some("connection_init") => {
                 if let Some(refusal) = &self.options.refuse {
-                    send(message("connection_error", Some(json!({ "message": refusal }))), out);
+                    send(
+                        message("connection_error", Some(json!({ "message": refusal }))),
+                        out,
+                    );
                     return close(1011, "", out);
                 }
                 self.acked = true;
@@ -94,7 +99,10 @@ impl<'a> Conversation<'a> {
             }
             _ => {
                 let kind = v.get("type").map(Value::to_string).unwrap_or_default();
-                send(error(v.get("id"), &format!("Invalid message type {kind}")), out);
+                send(
+                    error(v.get("id"), &format!("Invalid message type {kind}")),
+                    out,
+                );
                 None
             }
         }
@@ -167,7 +175,10 @@ mod tests {
         assert!(c
             .receive(&Message::text(r#"{"type":"connection_init"}"#), &mut out)
             .is_none());
-        assert_eq!(texts(&out), [r#"{"type":"connection_ack"}"#, r#"{"type":"ka"}"#]);
+        assert_eq!(
+            texts(&out),
+            [r#"{"type":"connection_ack"}"#, r#"{"type":"ka"}"#]
+        );
         assert_eq!(
             c.receive(&start, &mut out),
             Some(json!({"id": "1", "type": "subscribe", "payload": {"query": "q"}}))
@@ -213,7 +224,9 @@ mod tests {
         c.answer(&json!({"id": "2", "type": "subscribe"}), &mut out);
         assert_eq!(
             texts(&out),
-            [r#"{"type":"error","payload":{"message":"no rule of the mock matches this subscription"},"id":"2"}"#]
+            [
+                r#"{"type":"error","payload":{"message":"no rule of the mock matches this subscription"},"id":"2"}"#
+            ]
         );
         c.receive(&Message::text("garbage"), &mut out);
         assert_eq!(

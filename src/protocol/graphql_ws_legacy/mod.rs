@@ -46,11 +46,13 @@ impl GraphqlWsLegacy {
     /// `wire` is the frame as the server sent it, which a violation quotes.
     fn operation(&mut self, wire: &str, v: Value, out: &mut Vec<Message>) -> Decoded {
         let modern = v.to_string();
-        match self.modern.decode(Incoming::Text(modern.as_str().into()), out) {
-            Decoded::Failed(why) => Decoded::Failed(legacy_words(&why).replace(
-                &truncate(&modern, QUOTE),
-                &truncate(wire, QUOTE),
-            )),
+        match self
+            .modern
+            .decode(Incoming::Text(modern.as_str().into()), out)
+        {
+            Decoded::Failed(why) => Decoded::Failed(
+                legacy_words(&why).replace(&truncate(&modern, QUOTE), &truncate(wire, QUOTE)),
+            ),
             other => other,
         }
     }

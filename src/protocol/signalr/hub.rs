@@ -149,9 +149,7 @@ impl<'a> Conversation<'a> {
         let refusal = match (&self.options.refuse, m.get("protocol")) {
             (Some(refuse), _) => Some(refuse.expand(&scope).unwrap_or_else(|e| e.to_string())),
             (None, Some(Value::String(p))) if p == "json" => None,
-            (None, Some(Value::String(p))) => {
-                Some(format!("The protocol '{p}' is not supported."))
-            }
+            (None, Some(Value::String(p))) => Some(format!("The protocol '{p}' is not supported.")),
             (None, _) => Some("Handshake request is missing the protocol.".to_string()),
         };
         if let Some(error) = refusal {
@@ -206,7 +204,11 @@ impl<'a> Conversation<'a> {
         let delay = method.delay.map(|d| d.0);
         let mut first = true;
         let mut push = |message: Message, out: &mut Vec<Send>| {
-            let delay = if std::mem::take(&mut first) { delay } else { None };
+            let delay = if std::mem::take(&mut first) {
+                delay
+            } else {
+                None
+            };
             out.push(Send { delay, message });
         };
         for call in &method.invoke {

@@ -10,6 +10,7 @@
 
 pub mod hub;
 pub mod wire;
+pub mod yaml;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -55,7 +56,9 @@ impl SignalR {
     fn record(&mut self, mut m: Map<String, Value>) -> Decoded {
         if !self.shaken {
             if let Some(error) = m.get("error") {
-                let words = error.as_str().map_or_else(|| error.to_string(), str::to_string);
+                let words = error
+                    .as_str()
+                    .map_or_else(|| error.to_string(), str::to_string);
                 return Decoded::Failed(format!(
                     "the server refused the SignalR handshake: {words}"
                 ));
@@ -119,7 +122,7 @@ pub fn outgoing(envelope: Value) -> Result<String, String> {
 }
 
 /// `text` as a URL query value: unreserved characters as they are, every other byte `%XX`.
-fn query_encoded(text: &str) -> String {
+pub fn query_encoded(text: &str) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {

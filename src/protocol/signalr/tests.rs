@@ -44,10 +44,7 @@ fn the_handshake_is_sent_first_and_waits_for_an_empty_answer() {
         out,
         [Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}")]
     );
-    assert_eq!(
-        p.pending().as_deref(),
-        Some("handshake response (`{}`)")
-    );
+    assert_eq!(p.pending().as_deref(), Some("handshake response (`{}`)"));
     assert!(matches!(decode(&mut p, "{}\u{1e}"), Decoded::Absorbed));
     assert_eq!(p.pending(), None);
 }
@@ -82,7 +79,10 @@ fn the_handshake_answer_and_the_records_after_it_share_a_frame() {
 #[test]
 fn pings_are_absorbed_and_sent_as_keep_alives() {
     let mut p = shaken();
-    assert!(matches!(decode(&mut p, "{\"type\":6}\u{1e}"), Decoded::Absorbed));
+    assert!(matches!(
+        decode(&mut p, "{\"type\":6}\u{1e}"),
+        Decoded::Absorbed
+    ));
     assert_eq!(p.tick_every(), Some(Duration::from_secs(15)));
     let mut out = Vec::new();
     p.tick(&mut out);

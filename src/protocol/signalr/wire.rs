@@ -199,7 +199,9 @@ mod tests {
             "a SignalR frame must end with the record separator (\\x1e); this one does not: `{\"type\":6}`"
         );
         assert_eq!(
-            records("{\"type\":6}\u{1e}[1]\u{1e}").unwrap_err().to_string(),
+            records("{\"type\":6}\u{1e}[1]\u{1e}")
+                .unwrap_err()
+                .to_string(),
             "a SignalR record is not a JSON object: `[1]`"
         );
         assert_eq!(

@@ -9,7 +9,8 @@
 // {"error"}) on anything else, or after 5 seconds.
 import signalR from "@microsoft/signalr";
 
-const url = process.argv[2];
+// The client takes the hub's http(s) URL and turns it into ws(s) itself.
+const url = process.argv[2].replace(/^ws/, "http");
 const seen = {};
 let heard;
 const heardOnce = new Promise((resolve) => (heard = resolve));

@@ -38,7 +38,10 @@ fn a_refused_or_unknown_protocol_is_an_error_answer_then_a_close() {
     let o = options("{ refuse: Unauthorized }");
     let mut out = Vec::new();
     Conversation::new(&o).receive(&text(HANDSHAKE), &mut out);
-    assert_eq!(out[0].message.to_string(), "{\"error\":\"Unauthorized\"}\u{1e}");
+    assert_eq!(
+        out[0].message.to_string(),
+        "{\"error\":\"Unauthorized\"}\u{1e}"
+    );
     assert!(matches!(out[1].message, Message::Close(_)));
     let o = HubOptions::default();
     let mut out = Vec::new();
@@ -73,7 +76,10 @@ fn invocations_reach_the_rules_and_methods_answer_them_by_target() {
     for e in &envelopes {
         c.answer(e, &mut out);
     }
-    c.answer(&json!({"invocationId": "3", "target": "Nope", "arguments": []}), &mut out);
+    c.answer(
+        &json!({"invocationId": "3", "target": "Nope", "arguments": []}),
+        &mut out,
+    );
     c.answer(&json!({"target": "Shout", "arguments": ["hey"]}), &mut out);
     assert_eq!(
         texts(&out),
@@ -106,6 +112,8 @@ fn a_rules_reply_is_an_invocation_of_the_client() {
     let mut c = Conversation::new(&o);
     assert_eq!(
         c.encode(json!({"target": "Notify", "arguments": [1]})),
-        [text("{\"type\":1,\"target\":\"Notify\",\"arguments\":[1]}\u{1e}")]
+        [text(
+            "{\"type\":1,\"target\":\"Notify\",\"arguments\":[1]}\u{1e}"
+        )]
     );
 }
