@@ -46,8 +46,9 @@ pub enum Decoded {
     Message(Incoming),
     /// Handled by the protocol (a handshake step, a keep-alive): no step sees it.
     Absorbed,
-    /// Several messages for the steps, in order (a SignalR frame carries several records).
-    Several(Vec<Incoming>),
+    /// Several outcomes of one frame, in order (a SignalR frame carries several records): its
+    /// messages, and a failure after them if it broke off there.
+    Several(Vec<Decoded>),
     /// The server refused or broke the protocol: the connection fails with these words.
     Failed(String),
 }

@@ -76,9 +76,9 @@ pub struct Conn {
     pub name: Arc<str>,
     ws: Ws,
     inbox: inbox::Inbox,
-    /// The messages a frame carried after its first (a SignalR frame's records), read before
-    /// the socket so that they keep their order.
-    decoded: VecDeque<Incoming>,
+    /// What a frame carried after its first message (a SignalR frame's records), taken
+    /// before the socket is read again so that the order holds (see [`Conn::apply`]).
+    decoded: VecDeque<crate::protocol::Decoded>,
     /// When the message `recv` last returned arrived, if it waited in the inbox; `None` when
     /// it was read from the socket just then.
     arrived: Option<Instant>,
@@ -325,8 +325,8 @@ impl Conn {
         deadline: Instant,
         rec: &mut Recorder,
     ) -> Result<Option<Incoming>, Elapsed> {
-        if let Some(m) = self.decoded.pop_front() {
-            return Ok(Some(m));
+        if let Some(d) = self.decoded.pop_front() {
+            return Ok(self.apply(d, rec));
         }
         // A server faster than us always has a frame ready, and the timer below is only asked
         // when none is: the clock is read every `CLOCK_EVERY` reads as well.

@@ -93,10 +93,21 @@ impl SignalR {
         }
     }
 
-    /// Every record of a text frame, in order; a broken frame ends in a failure.
+    /// Every record of a text frame, in order, up to a failure; a broken frame is a failure.
     pub fn decode_all(&mut self, text: &str) -> Vec<Decoded> {
         match wire::records(text) {
-            Ok(records) => records.into_iter().map(|m| self.record(m)).collect(),
+            Ok(records) => {
+                let mut outcomes = Vec::with_capacity(records.len());
+                for m in records {
+                    let d = self.record(m);
+                    let failed = matches!(d, Decoded::Failed(_));
+                    outcomes.push(d);
+                    if failed {
+                        break;
+                    }
+                }
+                outcomes
+            }
             Err(e) => vec![Decoded::Failed(e.to_string())],
         }
     }
@@ -159,7 +170,8 @@ impl Protocol for SignalR {
         (!self.shaken).then(|| "handshake response (`{}`)".to_string())
     }
 
-    /// A frame with several records is several messages: see [`Decoded::Several`].
+    /// A frame with several records is several outcomes: see [`Decoded::Several`]. What the
+    /// records before a failure carried still reaches the steps.
     fn decode(&mut self, frame: Incoming, _out: &mut Vec<Message>) -> Decoded {
         let text = match &frame {
             Incoming::Text(t) => t.as_str(),
@@ -170,18 +182,15 @@ impl Protocol for SignalR {
             }
             Incoming::Envelope(_) => return Decoded::Message(frame),
         };
-        let mut messages = Vec::new();
-        for d in self.decode_all(text) {
-            match d {
-                Decoded::Message(m) => messages.push(m),
-                Decoded::Absorbed => {}
-                failed => return failed,
-            }
-        }
-        match messages.len() {
+        let mut outcomes: Vec<Decoded> = self
+            .decode_all(text)
+            .into_iter()
+            .filter(|d| !matches!(d, Decoded::Absorbed))
+            .collect();
+        match outcomes.len() {
             0 => Decoded::Absorbed,
-            1 => Decoded::Message(messages.remove(0)),
-            _ => Decoded::Several(messages),
+            1 => outcomes.remove(0),
+            _ => Decoded::Several(outcomes),
         }
     }
 

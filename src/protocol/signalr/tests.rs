@@ -11,7 +11,13 @@ fn decode(p: &mut SignalR, text: &str) -> Decoded {
 fn envelopes(d: Decoded) -> Vec<Value> {
     let all = match d {
         Decoded::Message(m) => vec![m],
-        Decoded::Several(ms) => ms,
+        Decoded::Several(ds) => ds
+            .into_iter()
+            .map(|d| match d {
+                Decoded::Message(m) => m,
+                other => panic!("not a message: {other:?}"),
+            })
+            .collect(),
         other => panic!("no message: {other:?}"),
     };
     all.into_iter()
@@ -176,4 +182,18 @@ fn the_access_token_goes_in_the_query_encoded() {
     let mut url = "ws://h/hub?id=1".to_string();
     p.prepare(&mut url, &mut Vec::new()).unwrap();
     assert_eq!(url, "ws://h/hub?id=1&access_token=a%20b%2Fc");
+}
+
+#[test]
+fn the_messages_before_a_close_in_the_same_frame_still_count() {
+    let mut p = SignalR::new(None);
+    let frame = "{}\u{1e}{\"type\":1,\"target\":\"Bye\",\"arguments\":[]}\u{1e}{\"type\":7,\"error\":\"Stopping.\"}\u{1e}{\"type\":1,\"target\":\"Never\",\"arguments\":[]}\u{1e}";
+    let Decoded::Several(outcomes) = decode(&mut p, frame) else {
+        panic!("not several outcomes");
+    };
+    assert!(
+        matches!(&outcomes[..], [Decoded::Message(Incoming::Envelope(bye)), Decoded::Failed(why)]
+            if bye["target"] == "Bye" && why == "the server closed the SignalR connection with an error: Stopping."),
+        "{outcomes:?}"
+    );
 }

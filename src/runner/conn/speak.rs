@@ -143,13 +143,21 @@ impl Conn {
     /// steps, or `None` when the protocol absorbed it or failed on it. Its answers wait in
     /// `out` for [`Conn::answer`].
     pub(super) fn decode(&mut self, frame: Incoming, rec: &mut Recorder) -> Option<Incoming> {
-        match self.protocol.decode(frame, &mut self.out) {
+        let decoded = self.protocol.decode(frame, &mut self.out);
+        self.apply(decoded, rec)
+    }
+
+    /// What the protocol made of a frame, taken: a frame of several outcomes (a SignalR
+    /// frame's records) gives its first, and queues the others to be taken in order before the
+    /// next frame is read, a failure among them included (the messages before it still count).
+    pub(super) fn apply(&mut self, decoded: Decoded, rec: &mut Recorder) -> Option<Incoming> {
+        match decoded {
             Decoded::Message(m) => Some(m),
-            Decoded::Several(messages) => {
-                let mut messages = messages.into_iter();
-                let first = messages.next();
-                self.decoded.extend(messages);
-                first
+            Decoded::Several(outcomes) => {
+                let mut outcomes = outcomes.into_iter();
+                let first = outcomes.next()?;
+                self.decoded.extend(outcomes);
+                self.apply(first, rec)
             }
             Decoded::Absorbed => None,
             Decoded::Failed(why) => {
@@ -228,8 +236,10 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
                 if let Some(m) = taken {
                     conn.inbox.push_back(m);
                 }
-                while let Some(m) = conn.decoded.pop_front() {
-                    conn.inbox.push_back(m);
+                while let Some(d) = conn.decoded.pop_front() {
+                    if let Some(m) = conn.apply(d, rec) {
+                        conn.inbox.push_back(m);
+                    }
                 }
             }
         }
