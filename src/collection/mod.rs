@@ -153,6 +153,10 @@ struct RawRequest {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    #[serde(rename = "graphql-ws-legacy")]
+    graphql_ws_legacy:
+        Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
+    signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
     contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
@@ -182,6 +186,10 @@ struct RawConnection {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    #[serde(rename = "graphql-ws-legacy")]
+    graphql_ws_legacy:
+        Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
+    signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
 }
 
 impl RawConnection {
@@ -191,6 +199,8 @@ impl RawConnection {
             socketio: self.socketio.clone(),
             graphql_ws: self.graphql_ws.clone(),
             stomp: self.stomp.clone(),
+            graphql_ws_legacy: self.graphql_ws_legacy.clone(),
+            signalr: self.signalr.clone(),
         }
     }
 }
@@ -366,6 +376,8 @@ fn build_request(
         socketio: r.socketio,
         graphql_ws: r.graphql_ws,
         stomp: r.stomp,
+        graphql_ws_legacy: r.graphql_ws_legacy,
+        signalr: r.signalr,
     };
     r.tls.check().map_err(|(l, m)| at(l, m))?;
     check_proxy(r.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;

@@ -31,6 +31,8 @@ use crate::collection::MockDef;
 use crate::mock::protocol::Speaker;
 use crate::template::{Lookup, Template, VarRef};
 use graphql_ws::yaml::GraphqlWsOptions;
+use graphql_ws_legacy::yaml::GraphqlWsLegacyOptions;
+use signalr::yaml::SignalROptions;
 use socketio::yaml::SocketIoOptions;
 use stomp::yaml::StompOptions;
 
@@ -49,24 +51,36 @@ pub enum ProtocolName {
     Stomp,
     #[serde(rename = "jsonrpc")]
     JsonRpc,
+    #[serde(rename = "graphql-ws-legacy")]
+    GraphqlWsLegacy,
+    #[serde(rename = "signalr")]
+    SignalR,
 }
 
 /// Every protocol: its name as collections write it, and its reference page.
-const PROTOCOLS: [(ProtocolName, &str, &str); 5] = [
+const PROTOCOLS: [(ProtocolName, &str, &str); 7] = [
     (ProtocolName::Raw, "raw", "docs/format.md"),
     (ProtocolName::SocketIo, "socketio", socketio::DOCS),
     (ProtocolName::GraphqlWs, "graphql-ws", graphql_ws::DOCS),
     (ProtocolName::Stomp, "stomp", stomp::DOCS),
     (ProtocolName::JsonRpc, "jsonrpc", jsonrpc::DOCS),
+    (
+        ProtocolName::GraphqlWsLegacy,
+        "graphql-ws-legacy",
+        graphql_ws_legacy::DOCS,
+    ),
+    (ProtocolName::SignalR, "signalr", signalr::DOCS),
 ];
 
 /// Every protocol name, for the schema.
-pub const PROTOCOL_NAMES: [&str; 5] = [
+pub const PROTOCOL_NAMES: [&str; 7] = [
     PROTOCOLS[0].1,
     PROTOCOLS[1].1,
     PROTOCOLS[2].1,
     PROTOCOLS[3].1,
     PROTOCOLS[4].1,
+    PROTOCOLS[5].1,
+    PROTOCOLS[6].1,
 ];
 
 impl ProtocolName {
@@ -104,6 +118,8 @@ pub enum ProtocolConfig {
     SocketIo(SocketIoOptions),
     GraphqlWs(GraphqlWsOptions),
     Stomp(StompOptions),
+    GraphqlWsLegacy(GraphqlWsLegacyOptions),
+    SignalR(SignalROptions),
 }
 
 impl ProtocolConfig {
@@ -115,6 +131,10 @@ impl ProtocolConfig {
             ProtocolName::SocketIo => ProtocolConfig::SocketIo(SocketIoOptions::default()),
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(GraphqlWsOptions::default()),
             ProtocolName::Stomp => ProtocolConfig::Stomp(StompOptions::default()),
+            ProtocolName::GraphqlWsLegacy => {
+                ProtocolConfig::GraphqlWsLegacy(GraphqlWsLegacyOptions::default())
+            }
+            ProtocolName::SignalR => ProtocolConfig::SignalR(SignalROptions::default()),
         }
     }
 
@@ -125,6 +145,8 @@ impl ProtocolConfig {
             ProtocolConfig::SocketIo(_) => ProtocolName::SocketIo,
             ProtocolConfig::GraphqlWs(_) => ProtocolName::GraphqlWs,
             ProtocolConfig::Stomp(_) => ProtocolName::Stomp,
+            ProtocolConfig::GraphqlWsLegacy(_) => ProtocolName::GraphqlWsLegacy,
+            ProtocolConfig::SignalR(_) => ProtocolName::SignalR,
         }
     }
 
@@ -134,6 +156,8 @@ impl ProtocolConfig {
             ProtocolConfig::SocketIo(o) => o.vars(out),
             ProtocolConfig::GraphqlWs(o) => o.vars(out),
             ProtocolConfig::Stomp(o) => o.vars(out),
+            ProtocolConfig::GraphqlWsLegacy(o) => o.vars(out),
+            ProtocolConfig::SignalR(o) => o.vars(out),
             ProtocolConfig::Raw | ProtocolConfig::JsonRpc => {}
         }
     }
@@ -147,6 +171,8 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
         ProtocolConfig::GraphqlWs(o) => graphql_ws::client(o, scope),
         ProtocolConfig::SocketIo(o) => socketio::client(o, scope),
         ProtocolConfig::Stomp(o) => stomp::client(o, scope),
+        ProtocolConfig::GraphqlWsLegacy(o) => graphql_ws_legacy::client(o, scope),
+        ProtocolConfig::SignalR(o) => signalr::client(o, scope),
     }
 }
 
@@ -157,6 +183,8 @@ pub struct ProtocolKeys {
     pub socketio: Option<Spanned<SocketIoOptions>>,
     pub graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     pub stomp: Option<Spanned<StompOptions>>,
+    pub graphql_ws_legacy: Option<Spanned<GraphqlWsLegacyOptions>>,
+    pub signalr: Option<Spanned<SignalROptions>>,
 }
 
 /// The line of an option, if given.
@@ -186,10 +214,14 @@ impl ProtocolKeys {
         let socketio = own_or(&self.socketio, outer.map(|o| &o.socketio));
         let graphql_ws = own_or(&self.graphql_ws, outer.map(|o| &o.graphql_ws));
         let stomp = own_or(&self.stomp, outer.map(|o| &o.stomp));
+        let legacy = own_or(&self.graphql_ws_legacy, outer.map(|o| &o.graphql_ws_legacy));
+        let signalr = own_or(&self.signalr, outer.map(|o| &o.signalr));
         let stray = [
             (line(&socketio), ProtocolName::SocketIo),
             (line(&graphql_ws), ProtocolName::GraphqlWs),
             (line(&stomp), ProtocolName::Stomp),
+            (line(&legacy), ProtocolName::GraphqlWsLegacy),
+            (line(&signalr), ProtocolName::SignalR),
         ]
         .into_iter()
         .find(|(given, p)| given.is_some() && *p != name);
@@ -209,6 +241,8 @@ impl ProtocolKeys {
             ProtocolName::SocketIo => ProtocolConfig::SocketIo(value(socketio)),
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(value(graphql_ws)),
             ProtocolName::Stomp => ProtocolConfig::Stomp(value(stomp)),
+            ProtocolName::GraphqlWsLegacy => ProtocolConfig::GraphqlWsLegacy(value(legacy)),
+            ProtocolName::SignalR => ProtocolConfig::SignalR(value(signalr)),
         })
     }
 }
@@ -221,6 +255,8 @@ pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
         ProtocolName::GraphqlWs => graphql_ws::mock(def).map(Some),
         ProtocolName::SocketIo => socketio::mock(def).map(Some),
         ProtocolName::Stomp => stomp::mock(def).map(Some),
+        ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::mock(def).map(Some),
+        ProtocolName::SignalR => signalr::mock(def).map(Some),
     }
 }
 
@@ -228,6 +264,8 @@ pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
 /// keys need that protocol.
 pub fn check_mock(def: &MockDef) -> Result<(), String> {
     graphql_ws::yaml::check_mock(def)?;
+    graphql_ws_legacy::yaml::check_mock(def)?;
+    signalr::yaml::check_mock(def)?;
     jsonrpc::yaml::check_mock(def)
 }
 
@@ -237,11 +275,13 @@ pub fn check_mock_late(def: &MockDef) -> Result<(), String> {
 }
 
 /// Each protocol's own step keywords, in the order hints list them.
-const STEPS: [(ProtocolName, &[&str]); 4] = [
+const STEPS: [(ProtocolName, &[&str]); 6] = [
     (ProtocolName::JsonRpc, jsonrpc::STEPS),
     (ProtocolName::GraphqlWs, graphql_ws::STEPS),
     (ProtocolName::SocketIo, socketio::STEPS),
     (ProtocolName::Stomp, stomp::STEPS),
+    (ProtocolName::GraphqlWsLegacy, graphql_ws_legacy::STEPS),
+    (ProtocolName::SignalR, signalr::STEPS),
 ];
 
 /// The protocols that have step `keyword`.
@@ -275,6 +315,8 @@ pub fn parse_step<'de, D: serde::Deserializer<'de>>(
         ProtocolName::GraphqlWs => graphql_ws::yaml::parse_step(keyword, d),
         ProtocolName::SocketIo => socketio::yaml::parse_step(keyword, d),
         ProtocolName::Stomp => stomp::yaml::parse_step(keyword, d),
+        ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::yaml::parse_step(keyword, d),
+        ProtocolName::SignalR => signalr::yaml::parse_step(keyword, d),
         ProtocolName::Raw => Err(serde::de::Error::custom(format!(
             "`{keyword}` is not a step of `protocol: raw`"
         ))),
@@ -286,6 +328,7 @@ fn claim(p: ProtocolName, keyword: &str, yaml: &Value) -> Claim {
     match p {
         ProtocolName::GraphqlWs => graphql_ws::yaml::claim(keyword, yaml),
         ProtocolName::Stomp => stomp::yaml::claim(keyword, yaml),
+        ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::yaml::claim(keyword, yaml),
         _ => Claim::Fallback,
     }
 }
@@ -351,6 +394,11 @@ pub fn options_schemas() -> Vec<(String, Value)> {
         ("socketio".into(), socketio::yaml::schema::options()),
         ("graphql-ws".into(), graphql_ws::yaml::schema::options()),
         ("stomp".into(), stomp::yaml::schema::options()),
+        (
+            "graphql-ws-legacy".into(),
+            graphql_ws_legacy::yaml::schema::options(),
+        ),
+        ("signalr".into(), signalr::yaml::schema::options()),
     ]
 }
 
@@ -364,11 +412,25 @@ pub fn step_schema(keyword: &str, conn: &Value, timeout: &Value) -> Value {
             ProtocolName::GraphqlWs => graphql_ws::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::SocketIo => socketio::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Stomp => stomp::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::GraphqlWsLegacy => {
+                graphql_ws_legacy::yaml::schema::step(keyword, conn, timeout)
+            }
+            ProtocolName::SignalR => signalr::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Raw => serde_json::json!({}),
         })
         .collect();
     // The last registered first: the order the schema file has always had.
     schemas.reverse();
+    // Protocols that share a step's form (graphql-ws-legacy's are graphql-ws's) give it once,
+    // where its first owner puts it.
+    let mut unique: Vec<Value> = Vec::with_capacity(schemas.len());
+    for s in schemas.into_iter().rev() {
+        if !unique.contains(&s) {
+            unique.push(s);
+        }
+    }
+    unique.reverse();
+    let mut schemas = unique;
     match schemas.len() {
         1 => schemas.remove(0),
         _ => serde_json::json!({ "anyOf": schemas }),
@@ -380,6 +442,8 @@ pub fn mock_schemas() -> Vec<(String, Value)> {
     let mut out = jsonrpc::yaml::schema::mock();
     out.extend(graphql_ws::yaml::schema::mock());
     out.extend(socketio::yaml::schema::mock());
+    out.extend(graphql_ws_legacy::yaml::schema::mock());
+    out.extend(signalr::yaml::schema::mock());
     out
 }
 

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::SUBPROTOCOL;
+use crate::mock::protocol::{Answer, Session, Speaker};
 use crate::protocol::graphql_ws::message;
 
 /// A mock's `graphql-ws-legacy:` options.
@@ -147,6 +148,48 @@ pub fn legacy_reply(mut v: Value) -> Value {
         _ => {}
     }
     v
+}
+
+/// The mock as the server runs it: one [`Conversation`] per client.
+pub(crate) struct Legacy(Options);
+
+impl Legacy {
+    pub(crate) fn compile(def: &crate::collection::MockDef) -> Self {
+        Self(def.graphql_ws_legacy.clone().unwrap_or_default())
+    }
+}
+
+impl Speaker for Legacy {
+    fn session(&self) -> Box<dyn Session + '_> {
+        Box::new(Conversation::new(&self.0))
+    }
+
+    fn subprotocols(&self) -> &'static [&'static str] {
+        SUBPROTOCOLS
+    }
+}
+
+fn answers(out: Vec<Message>, into: &mut Vec<Answer>) {
+    into.extend(out.into_iter().map(Answer::now));
+}
+
+impl Session for Conversation<'_> {
+    fn receive(&mut self, frame: &Message, out: &mut Vec<Answer>) -> Option<Value> {
+        let mut sent = Vec::new();
+        let envelope = Conversation::receive(self, frame, &mut sent);
+        answers(sent, out);
+        envelope
+    }
+
+    fn encode(&mut self, envelope: Value) -> Vec<Message> {
+        Conversation::encode(self, envelope)
+    }
+
+    fn answer(&mut self, envelope: &Value, out: &mut Vec<Answer>) {
+        let mut sent = Vec::new();
+        Conversation::answer(self, envelope, &mut sent);
+        answers(sent, out);
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! protocols judge a server alike. The transcript keeps the frames as they were on the wire.
 
 pub mod mock;
+pub(crate) mod run;
+pub mod yaml;
 
 use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -16,6 +18,29 @@ use tokio_tungstenite::tungstenite::Message;
 use super::graphql_ws::{message, GraphqlWs};
 use super::{Decoded, Incoming, Protocol};
 use crate::report::truncate;
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/graphql-ws-legacy.md";
+
+/// Its steps: graphql-ws's.
+pub const STEPS: &[&str] = &["subscribe", "complete"];
+
+/// The client side, its `init` expanded with `scope`.
+pub fn client(
+    o: &yaml::GraphqlWsLegacyOptions,
+    scope: &dyn crate::template::Lookup,
+) -> Result<Box<dyn Protocol>, String> {
+    let init = o.init.as_ref().map(|i| i.expand(scope)).transpose();
+    let init = init.map_err(|e| format!("`graphql-ws-legacy: {{init}}`: {e}"))?;
+    Ok(Box::new(GraphqlWsLegacy::new(init)))
+}
+
+/// The mock side.
+pub(crate) fn mock(
+    def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(mock::Legacy::compile(def)))
+}
 
 /// The subprotocol of subscriptions-transport-ws (graphql-transport-ws's predecessor took the
 /// name first, hence the confusing pair).

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::wire::{self, Outcome, COMPLETION, INVOCATION, PING};
 use crate::collection::{Dur, OrderedMap};
+use crate::mock::protocol::{Answer, Session, Speaker};
 use crate::template::{Scope, TValue, Template, TemplateError};
 
 /// A mock's `signalr:` options.
@@ -241,6 +242,47 @@ fn invocation_of_client(call: &HubInvocation, scope: &Scope<'_>) -> Message {
     match expanded {
         Ok(v) => record(&v),
         Err(e) => record(&wire::close(Some(&e.to_string()))),
+    }
+}
+
+/// The hub as the mock server runs it: one [`Conversation`] per client.
+pub(crate) struct Hub(pub(crate) HubOptions);
+
+impl Speaker for Hub {
+    fn session(&self) -> Box<dyn Session + '_> {
+        Box::new(Conversation::new(&self.0))
+    }
+}
+
+fn answers(out: Vec<Send>, into: &mut Vec<Answer>) {
+    into.extend(out.into_iter().map(|s| Answer {
+        delay: s.delay,
+        message: s.message,
+    }));
+}
+
+impl Session for Conversation<'_> {
+    /// The first invocation of a frame goes to the `on:` rules; the hub's methods answer the
+    /// others of the same frame (the official clients send one message a frame).
+    fn receive(&mut self, frame: &Message, out: &mut Vec<Answer>) -> Option<Value> {
+        let mut sent = Vec::new();
+        let mut envelopes = Conversation::receive(self, frame, &mut sent).into_iter();
+        let first = envelopes.next();
+        for rest in envelopes {
+            Conversation::answer(self, &rest, &mut sent);
+        }
+        answers(sent, out);
+        first
+    }
+
+    fn encode(&mut self, envelope: Value) -> Vec<Message> {
+        Conversation::encode(self, envelope)
+    }
+
+    fn answer(&mut self, envelope: &Value, out: &mut Vec<Answer>) {
+        let mut sent = Vec::new();
+        Conversation::answer(self, envelope, &mut sent);
+        answers(sent, out);
     }
 }
 

@@ -9,6 +9,7 @@
 //! invocation, and a message with a `type` as it is.
 
 pub mod hub;
+pub(crate) mod run;
 pub mod wire;
 pub mod yaml;
 
@@ -21,6 +22,29 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{Decoded, Incoming, Protocol};
 use crate::report::truncate;
 use wire::{COMPLETION, INVOCATION, PING};
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/signalr.md";
+
+/// Its own steps (`send` with a `target` is `send`'s, in `collection::step`).
+pub const STEPS: &[&str] = &["invoke"];
+
+/// The client side, its access token expanded with `scope`.
+pub fn client(
+    o: &yaml::SignalROptions,
+    scope: &dyn crate::template::Lookup,
+) -> Result<Box<dyn Protocol>, String> {
+    let token = o.access_token.as_ref().map(|t| t.expand(scope)).transpose();
+    let token = token.map_err(|e| format!("`signalr: {{access_token}}`: {e}"))?;
+    Ok(Box::new(SignalR::new(token)))
+}
+
+/// The mock side: a hub.
+pub(crate) fn mock(
+    def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(hub::Hub(def.signalr.clone().unwrap_or_default())))
+}
 
 /// How often the client pings an otherwise quiet server (the official clients' default).
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);

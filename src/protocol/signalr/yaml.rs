@@ -4,8 +4,40 @@
 use serde::Deserialize;
 
 use crate::collection::Dur;
-use crate::collection::{matcher_vars, MatcherMap};
+use crate::collection::{matcher_vars, MatcherMap, MockDef};
+use crate::protocol::{ProtocolName, StepDef};
 use crate::template::{TValue, Template, VarRef};
+
+/// Reads step `keyword` (one of [`super::STEPS`]).
+pub fn parse_step<'de, D: serde::Deserializer<'de>>(
+    _keyword: &str,
+    d: D,
+) -> Result<Box<dyn StepDef>, D::Error> {
+    Ok(Box::new(Invoke::deserialize(d)?))
+}
+
+/// `signalr:` options belong to a `protocol: signalr` mock.
+pub fn check_mock(def: &MockDef) -> Result<(), String> {
+    if def.signalr.is_some() && def.protocol != ProtocolName::SignalR {
+        return Err(format!(
+            "`signalr:` options are given, but this mock speaks `{}`: add `protocol: signalr`",
+            def.protocol.as_str()
+        ));
+    }
+    Ok(())
+}
+
+/// `send: {target, args}` belongs to a `protocol: signalr` connection.
+pub fn check_send(send: &SendInvocation, conn: &str, speaks: ProtocolName) -> Result<(), String> {
+    let _ = send;
+    if speaks == ProtocolName::SignalR {
+        return Ok(());
+    }
+    Err(format!(
+        "`send` with a `target` is a SignalR invocation, but connection `{conn}` speaks `{}`: add `protocol: signalr` to the request or the connection",
+        speaks.as_str()
+    ))
+}
 
 /// `signalr: {access_token}`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,6 +90,12 @@ pub struct SendInvocation {
     pub args: Vec<TValue>,
 }
 
+impl SendInvocation {
+    pub fn vars(&self, out: &mut Vec<VarRef>) {
+        invocation_vars(&self.target, &self.args, out);
+    }
+}
+
 /// The variables a target and its arguments name.
 pub fn invocation_vars(target: &Template, args: &[TValue], out: &mut Vec<VarRef>) {
     out.extend(target.vars().cloned());
@@ -69,5 +107,63 @@ impl Invoke {
         invocation_vars(&self.target, &self.args, out);
         matcher_vars(self.result.as_ref(), out);
         matcher_vars(self.error.as_ref(), out);
+    }
+}
+
+/// Its part of the editor schema (`src/collection/schema.rs`).
+pub mod schema {
+    use serde_json::{json, Value};
+
+    use crate::collection::schema::{obj, r};
+
+    /// `signalr: {access_token}`.
+    pub fn options() -> Value {
+        obj(
+            json!({
+                "access_token": { "description": "Sent as the URL's access_token query parameter (masked)", "type": "string" }
+            }),
+            &[],
+        )
+    }
+
+    /// `invoke`'s schema.
+    pub fn step(_keyword: &str, conn: &Value, timeout: &Value) -> Value {
+        obj(
+            json!({
+                "conn": conn, "timeout": timeout,
+                "target": { "description": "SignalR: the hub method", "type": "string" },
+                "args": { "description": "Its arguments", "type": "array" },
+                "result": r("matchers"),
+                "error": r("matchers")
+            }),
+            &["target"],
+        )
+    }
+
+    fn invocation() -> Value {
+        obj(
+            json!({ "target": { "type": "string" }, "args": { "type": "array" } }),
+            &["target"],
+        )
+    }
+
+    /// A mock's `signalr:` hub.
+    pub fn mock() -> Vec<(String, Value)> {
+        vec![(
+            "signalr".into(),
+            obj(
+                json!({
+                    "methods": { "type": "object", "additionalProperties": obj(json!({
+                        "result": {},
+                        "error": { "type": "string" },
+                        "invoke": { "type": "array", "items": invocation() },
+                        "delay": r("duration")
+                    }), &[]) },
+                    "invoke": { "description": "Invocations of the client's methods after the handshake", "type": "array", "items": invocation() },
+                    "refuse": { "description": "Refuse the handshake with this error", "type": "string" }
+                }),
+                &[],
+            ),
+        )]
     }
 }
