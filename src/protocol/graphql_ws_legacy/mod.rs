@@ -108,7 +108,7 @@ pub fn modernise(mut v: Value) -> Value {
             }
         }
         Some("complete") if m.get("payload").is_some_and(Value::is_null) => {
-            m.remove("payload");
+            m.shift_remove("payload");
         }
         _ => {}
     }

@@ -124,8 +124,8 @@ impl<'a> Conversation<'a> {
             match wire::kind(&m) {
                 Some(INVOCATION) => {
                     let mut m = m;
-                    m.remove("type");
-                    m.remove("headers");
+                    m.shift_remove("type");
+                    m.shift_remove("headers");
                     envelopes.push(Value::Object(m));
                 }
                 Some(PING | COMPLETION) => {}

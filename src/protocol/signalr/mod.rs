@@ -98,8 +98,8 @@ impl SignalR {
                     .to_string(),
             }),
             Some(INVOCATION) => {
-                m.remove("type");
-                m.remove("headers");
+                m.shift_remove("type");
+                m.shift_remove("headers");
                 Decoded::Message(Incoming::Envelope(Value::Object(m)))
             }
             Some(COMPLETION) => {
