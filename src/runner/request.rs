@@ -99,6 +99,9 @@ pub(super) fn header_secrets(
         // An access token is a credential, whether or not its variable is a secret.
         if let crate::protocol::ProtocolConfig::SignalR(o) = &c.protocol {
             masker.extend(o.secrets(scope));
+            if let Ok(url) = c.url.expand(scope) {
+                masker.extend(crate::protocol::signalr::query_tokens(&url));
+            }
         }
         // A proxy's credentials: a bad URL or proxy is reported when the connection opens.
         if let Ok(url) = c.url.expand(scope) {

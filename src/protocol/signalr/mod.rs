@@ -156,6 +156,19 @@ pub fn outgoing(envelope: Value) -> Result<String, String> {
     Ok(wire::record(&Value::Object(typed)))
 }
 
+/// The `access_token` values in a URL's query, as the URL writes them: a token given in the
+/// `url:` itself is as much a credential as `signalr: {access_token}`.
+pub fn query_tokens(url: &str) -> Vec<String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("access_token="))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// `text` as a URL query value: unreserved characters as they are, every other byte `%XX`.
 pub fn query_encoded(text: &str) -> String {
     use std::fmt::Write;

@@ -179,6 +179,16 @@ fn a_step_sends_target_and_arguments_as_an_invocation_and_typed_messages_as_they
 }
 
 #[test]
+fn access_tokens_written_in_the_url_are_found_for_masking() {
+    assert_eq!(
+        query_tokens("ws://h/hub?id=1&access_token=abc%2F1&x=2#frag"),
+        ["abc%2F1"]
+    );
+    assert!(query_tokens("ws://h/hub?access_token=").is_empty());
+    assert!(query_tokens("ws://h/hub").is_empty());
+}
+
+#[test]
 fn the_access_token_goes_in_the_query_encoded() {
     let p = SignalR::new(Some("a b/c".into()));
     let mut url = "ws://h/hub".to_string();
