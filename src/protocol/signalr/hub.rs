@@ -89,6 +89,9 @@ fn close(code: CloseCode, out: &mut Vec<Send>) {
 pub struct Conversation<'a> {
     options: &'a HubOptions,
     shaken: bool,
+    /// When the hub pings next: every [`super::KEEP_ALIVE`] once the handshake is done, as
+    /// ASP.NET Core does (the official clients give up on a hub silent for 30s).
+    next_ping: Option<tokio::time::Instant>,
 }
 
 impl<'a> Conversation<'a> {
@@ -96,6 +99,7 @@ impl<'a> Conversation<'a> {
         Self {
             options,
             shaken: false,
+            next_ping: None,
         }
     }
 
@@ -130,6 +134,7 @@ impl<'a> Conversation<'a> {
                 }
                 Some(PING | COMPLETION) => {}
                 Some(wire::CLOSE) => {
+                    self.next_ping = None;
                     close(CloseCode::Normal, out);
                     return envelopes;
                 }
@@ -161,6 +166,7 @@ impl<'a> Conversation<'a> {
             return false;
         }
         self.shaken = true;
+        self.next_ping = Some(tokio::time::Instant::now() + super::KEEP_ALIVE);
         out.push(Send::now(record(&Value::Object(Map::new()))));
         for call in &self.options.invoke {
             out.push(Send::now(invocation_of_client(call, &scope)));
@@ -168,9 +174,19 @@ impl<'a> Conversation<'a> {
         true
     }
 
+    /// A ping when one is due (see `next_ping`).
+    pub fn tick(&mut self, out: &mut Vec<Send>) {
+        let now = tokio::time::Instant::now();
+        if self.next_ping.is_some_and(|at| at <= now) {
+            out.push(Send::now(record(&wire::ping())));
+            self.next_ping = Some(now + super::KEEP_ALIVE);
+        }
+    }
+
     /// A close message with the error, then the close frame: how the server ends a
     /// conversation the client broke.
     fn close_with(&mut self, error: &str, out: &mut Vec<Send>) {
+        self.next_ping = None;
         out.push(Send::now(record(&wire::close(Some(error)))));
         close(CloseCode::Normal, out);
     }
@@ -282,6 +298,16 @@ impl Session for Conversation<'_> {
     fn answer(&mut self, envelope: &Value, out: &mut Vec<Answer>) {
         let mut sent = Vec::new();
         Conversation::answer(self, envelope, &mut sent);
+        answers(sent, out);
+    }
+
+    fn next_tick(&self) -> Option<tokio::time::Instant> {
+        self.next_ping
+    }
+
+    fn tick(&mut self, out: &mut Vec<Answer>) {
+        let mut sent = Vec::new();
+        Conversation::tick(self, &mut sent);
         answers(sent, out);
     }
 }

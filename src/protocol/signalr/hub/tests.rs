@@ -107,6 +107,31 @@ fn a_broken_frame_is_answered_with_a_close_message_naming_it() {
 }
 
 #[test]
+fn the_hub_pings_every_fifteen_seconds_once_the_handshake_is_done() {
+    let o = HubOptions::default();
+    let mut c = Conversation::new(&o);
+    let mut out = Vec::new();
+    assert_eq!(c.next_ping, None, "no ping before the handshake");
+    let before = tokio::time::Instant::now();
+    c.receive(&text(HANDSHAKE), &mut out);
+    let due = c.next_ping.expect("a ping due after the handshake");
+    assert!(due >= before + std::time::Duration::from_secs(15));
+    out.clear();
+    c.tick(&mut out);
+    assert!(out.is_empty(), "no ping before it is due");
+    // As if the 15 seconds had passed.
+    c.next_ping = Some(tokio::time::Instant::now());
+    c.tick(&mut out);
+    assert_eq!(texts(&out), ["{\"type\":6}\u{1e}"]);
+    assert!(c
+        .next_ping
+        .is_some_and(|at| at > tokio::time::Instant::now()));
+    // A client's close message ends the pings.
+    c.receive(&text("{\"type\":7}\u{1e}"), &mut out);
+    assert_eq!(c.next_ping, None);
+}
+
+#[test]
 fn a_rules_reply_is_an_invocation_of_the_client() {
     let o = HubOptions::default();
     let mut c = Conversation::new(&o);
