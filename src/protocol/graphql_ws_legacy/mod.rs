@@ -161,6 +161,11 @@ impl Protocol for GraphqlWsLegacy {
         self.modern.pending()
     }
 
+    /// The envelopes are graphql-ws's, so is what a contract checks: a `next`'s payload.
+    fn payload(&self, envelope: &Value) -> super::Payload {
+        self.modern.payload(envelope)
+    }
+
     /// `connection_ack` and `ka` are the protocol's own and `connection_error` a refusal;
     /// `data`, `error` and `complete` reach the steps in graphql-transport-ws's form. A text
     /// that is not JSON reaches them as it is.

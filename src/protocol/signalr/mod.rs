@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Decoded, Incoming, Protocol};
+use super::{Decoded, Incoming, Payload, Protocol};
 use crate::report::truncate;
 use wire::{COMPLETION, INVOCATION, PING};
 
@@ -201,6 +201,23 @@ impl Protocol for SignalR {
 
     fn greet(&mut self, out: &mut Vec<Message>) {
         out.push(Message::text(wire::handshake_request()));
+    }
+
+    /// A contract checks the API's data: an invocation's `arguments`, a completion's `result`,
+    /// a stream item's `item`; an error completion and the protocol's own messages carry none.
+    fn payload(&self, envelope: &Value) -> Payload {
+        let member = if envelope.get("target").is_some() {
+            "arguments"
+        } else {
+            match envelope.get("type").and_then(Value::as_u64) {
+                Some(COMPLETION) => "result",
+                Some(wire::STREAM_ITEM) => "item",
+                _ => return Payload::None,
+            }
+        };
+        envelope
+            .get(member)
+            .map_or(Payload::None, |v| Payload::Json(v.clone()))
     }
 
     fn pending(&self) -> Option<String> {

@@ -189,6 +189,34 @@ fn access_tokens_written_in_the_url_are_found_for_masking() {
 }
 
 #[test]
+fn a_contract_checks_arguments_results_and_items_and_nothing_else() {
+    use crate::protocol::Payload;
+    let p = SignalR::new(None);
+    let json = |v: Value| match p.payload(&v) {
+        Payload::Json(j) => Some(j),
+        Payload::None => None,
+        Payload::Text(t) => panic!("text {t}"),
+    };
+    assert_eq!(
+        json(json!({"target": "T", "arguments": [1]})),
+        Some(json!([1]))
+    );
+    assert_eq!(
+        json(json!({"type": 3, "invocationId": "1", "result": {"a": 1}})),
+        Some(json!({"a": 1}))
+    );
+    assert_eq!(
+        json(json!({"type": 2, "invocationId": "1", "item": 5})),
+        Some(json!(5))
+    );
+    assert_eq!(
+        json(json!({"type": 3, "invocationId": "1", "error": "e"})),
+        None
+    );
+    assert_eq!(json(json!({"type": 4})), None);
+}
+
+#[test]
 fn the_access_token_goes_in_the_query_encoded() {
     let p = SignalR::new(Some("a b/c".into()));
     let mut url = "ws://h/hub".to_string();
