@@ -255,7 +255,7 @@ fn usage_errors_exit_2_before_connecting() {
     assert_eq!(run.code, 2, "{}", run.output());
     assert_eq!(
         run.stderr,
-        "error: --protocol socket.io: unknown protocol; wsrun speaks raw, socketio, graphql-ws, stomp, jsonrpc, mqtt\n"
+        "error: --protocol socket.io: unknown protocol; wsrun speaks raw, socketio, graphql-ws, stomp, jsonrpc, mqtt, graphql-ws-legacy, signalr\n"
     );
 
     let run = watch(ws.path(), &[&server.url(), "--send", "{{ nope }}"]);
@@ -338,5 +338,53 @@ fn protocol_does_the_handshake_and_prints_each_message_as_its_envelope() {
     assert_eq!(
         run.stdout,
         "{\"event\":\"hello\",\"args\":[1],\"namespace\":\"/\"}\n"
+    );
+}
+
+#[test]
+fn signalr_does_the_handshake_and_prints_the_hubs_invocations_as_envelopes() {
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        "mocks:\n  hub: { protocol: signalr, signalr: { invoke: [ { target: Welcome, args: [hi, 2] } ] } }\nrequests: []\n",
+    );
+    let server = Serving::start(&ws);
+    // The handshake answer `{}` is the protocol's: the one message shown is the invocation.
+    let run = watch(
+        ws.path(),
+        &[&server.url, "--protocol", "signalr", "--count", "1"],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(
+        run.stdout,
+        "{\"target\":\"Welcome\",\"arguments\":[\"hi\",2]}\n"
+    );
+}
+
+#[test]
+fn graphql_ws_legacy_acks_and_prints_data_as_graphql_ws_envelopes() {
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        "mocks:\n  gql: { protocol: graphql-ws-legacy, graphql-ws-legacy: { keep_alive: true }, on: [ { match: { $.type: subscribe }, reply: { next: [ { data: { n: 1 } } ] } } ] }\nrequests: []\n",
+    );
+    let server = Serving::start(&ws);
+    // `connection_ack` and the `ka` are the protocol's; `data` shows as graphql-ws's `next`.
+    let run = watch(
+        ws.path(),
+        &[
+            &server.url,
+            "--protocol",
+            "graphql-ws-legacy",
+            "--send",
+            r#"{"id":"1","type":"start","payload":{"query":"subscription { n }"}}"#,
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(
+        run.stdout,
+        "{\"id\":\"1\",\"type\":\"next\",\"payload\":{\"data\":{\"n\":1}}}\n"
     );
 }

@@ -33,7 +33,10 @@ fn accepted_keys(yaml: &str) -> BTreeSet<String> {
         .map(|(_, rest)| rest)
         .unwrap_or_else(|| panic!("no key list in: {err}"));
     let list = list.split(" (did you mean").next().unwrap_or(list);
+    // "one of `a`, `b`, `c`", or for two keys "`a` or `b`" (a step several protocols share is
+    // read from its YAML as JSON, whose errors word two keys so).
     list.split(", ")
+        .flat_map(|k| k.split("` or `"))
         .map(|k| k.trim_matches(|c| c == '`' || c == ' ').to_string())
         .collect()
 }
@@ -270,6 +273,39 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             "unsubscribe (mqtt)",
             req("    protocol: mqtt\n    steps:\n      - unsubscribe: {topic: t, zzz_unknown: 1}\n"),
             step("unsubscribe")["anyOf"][0].clone(),
+        ),
+        (
+            "graphql-ws-legacy options",
+            req("    protocol: graphql-ws-legacy\n    graphql-ws-legacy: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["graphql-ws-legacy"].clone(),
+        ),
+        (
+            "mock graphql-ws-legacy options",
+            "mocks: {m: {protocol: graphql-ws-legacy, graphql-ws-legacy: {zzz_unknown: 1}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["graphql-ws-legacy"].clone(),
+        ),
+        (
+            "signalr options",
+            req("    protocol: signalr\n    signalr: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["signalr"].clone(),
+        ),
+        (
+            "invoke",
+            req("    protocol: signalr\n    steps:\n      - invoke: {target: t, zzz_unknown: 1}\n"),
+            step("invoke"),
+        ),
+        (
+            "mock signalr options",
+            "mocks: {m: {protocol: signalr, signalr: {zzz_unknown: 1}}}\nrequests: []\n".into(),
+            d["mock"]["properties"]["signalr"].clone(),
+        ),
+        (
+            "mock signalr method",
+            "mocks: {m: {protocol: signalr, signalr: {methods: {Add: {zzz_unknown: 1}}}}}\nrequests: []\n"
+                .into(),
+            d["mock"]["properties"]["signalr"]["properties"]["methods"]["additionalProperties"]
+                .clone(),
         ),
         (
             "mock method",

@@ -202,6 +202,26 @@ class _Steps(Generic[_R]):
         __tracebackhide__ = True
         return self._run({"complete": {"id": id}})
 
+    def invoke(
+        self,
+        target: str,
+        *args: Any,
+        result: Optional[Mapping[str, Any]] = None,
+        error: Optional[Mapping[str, Any]] = None,
+        timeout: Seconds = None,
+    ) -> _R:
+        """SignalR: invokes the hub method ``target`` with ``args`` and waits for its
+        completion, within ``timeout`` (other messages stay for later steps).
+        ``result=``/``error=`` are matcher maps over the completion's ``result``/``error`` (as
+        ``$``); an error completion fails unless ``error=`` is given. Returns the completion.
+        ``send(json={"target": …, "arguments": […]})`` invokes without waiting."""
+        __tracebackhide__ = True
+        body: Dict[str, Any] = {"target": target}
+        if args:
+            body["args"] = list(args)
+        body.update(_body(result=result, error=error, timeout=_duration(timeout)))
+        return self._run({"invoke": body})
+
     def close(self, code: int = 1000, reason: str = "", *, timeout: Seconds = None) -> _R:
         """Closes and waits for the server's close; ``close_code`` is then its answer."""
         __tracebackhide__ = True

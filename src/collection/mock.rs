@@ -43,6 +43,11 @@ pub struct MockDef {
     /// A graphql-ws mock's options (`protocol: graphql-ws`).
     #[serde(rename = "graphql-ws")]
     pub graphql_ws: Option<GraphqlWsMock>,
+    /// A subscriptions-transport-ws mock's options (`protocol: graphql-ws-legacy`).
+    #[serde(rename = "graphql-ws-legacy")]
+    pub graphql_ws_legacy: Option<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyMock>,
+    /// A SignalR hub's methods and invocations (`protocol: signalr`).
+    pub signalr: Option<crate::protocol::signalr::hub::HubOptions>,
     /// Socket.IO pings (`protocol: socketio`).
     pub socketio: Option<MockSocketIo>,
     /// Subprotocols it agrees to: the first one a client asks for.

@@ -154,6 +154,10 @@ struct RawRequest {
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
     mqtt: Option<Spanned<crate::protocol::mqtt::yaml::MqttOptions>>,
+    #[serde(rename = "graphql-ws-legacy")]
+    graphql_ws_legacy:
+        Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
+    signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
     contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
@@ -184,6 +188,10 @@ struct RawConnection {
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
     mqtt: Option<Spanned<crate::protocol::mqtt::yaml::MqttOptions>>,
+    #[serde(rename = "graphql-ws-legacy")]
+    graphql_ws_legacy:
+        Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
+    signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
 }
 
 impl RawConnection {
@@ -194,6 +202,8 @@ impl RawConnection {
             graphql_ws: self.graphql_ws.clone(),
             stomp: self.stomp.clone(),
             mqtt: self.mqtt.clone(),
+            graphql_ws_legacy: self.graphql_ws_legacy.clone(),
+            signalr: self.signalr.clone(),
         }
     }
 }
@@ -370,6 +380,8 @@ fn build_request(
         graphql_ws: r.graphql_ws,
         stomp: r.stomp,
         mqtt: r.mqtt,
+        graphql_ws_legacy: r.graphql_ws_legacy,
+        signalr: r.signalr,
     };
     r.tls.check().map_err(|(l, m)| at(l, m))?;
     check_proxy(r.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;

@@ -19,8 +19,14 @@ pub fn check_step_protocol(
     speaks: ProtocolName,
 ) -> Result<(), (usize, usize, String)> {
     match &mut step.kind {
-        StepKind::Send(send) => crate::protocol::stomp::yaml::check_send(send, conn, speaks)
-            .map_err(|m| (step.line, 0, m)),
+        StepKind::Send(send) => {
+            if let Some(invocation) = &send.signalr {
+                crate::protocol::signalr::yaml::check_send(invocation, conn, speaks)
+                    .map_err(|m| (step.line, 0, m))?;
+            }
+            crate::protocol::stomp::yaml::check_send(send, conn, speaks)
+                .map_err(|m| (step.line, 0, m))
+        }
         StepKind::Protocol(p) => {
             let resolved = crate::protocol::resolve_step(p.clone(), conn, speaks);
             let resolved = resolved.map_err(|(at, m)| match at {

@@ -292,7 +292,9 @@ fn step() -> Value {
                     "timeout": timeout,
                     "destination": { "description": "STOMP: the SEND's destination", "type": "string" },
                     "headers": stomp_headers(),
-                    "receipt": { "description": "STOMP: ask for a RECEIPT and wait for it", "type": "boolean" }
+                    "receipt": { "description": "STOMP: ask for a RECEIPT and wait for it", "type": "boolean" },
+                    "target": { "description": "SignalR: the hub method to invoke without waiting", "type": "string" },
+                    "args": { "description": "SignalR: the invocation's arguments", "type": "array" }
                 }), &[])
             ]}),
             "expect" | "wait_for" => r("expect"),

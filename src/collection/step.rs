@@ -173,6 +173,8 @@ pub struct Send {
     pub timeout: Option<Dur>,
     /// The STOMP `SEND` this is, when it has a `destination`.
     pub stomp: Option<StompSend>,
+    /// The SignalR invocation this is, when it has a `target`.
+    pub signalr: Option<crate::protocol::signalr::yaml::SendInvocation>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,11 +196,19 @@ struct RawSend {
     destination: Option<Template>,
     headers: Option<OrderedMap<String, Template>>,
     receipt: Option<bool>,
+    target: Option<Template>,
+    args: Option<Vec<TValue>>,
 }
 
 impl TryFrom<RawSend> for Send {
     type Error = String;
     fn try_from(raw: RawSend) -> Result<Self, String> {
+        if let Some(target) = raw.target {
+            return signalr_send(raw.conn, target, raw.args);
+        }
+        if raw.args.is_some() {
+            return Err("`args` are a SignalR invocation's: add its `target`".into());
+        }
         let payload = match (raw.text, raw.json, raw.binary) {
             (Some(t), None, None) => Payload::Text(t),
             (None, Some(j), None) => Payload::Json(j),
@@ -241,8 +251,30 @@ impl TryFrom<RawSend> for Send {
             reply: raw.reply,
             timeout: raw.timeout,
             stomp,
+            signalr: None,
         })
     }
+}
+
+/// `send: {target, args}`: a SignalR invocation without an id. Its payload is never read (the
+/// runner sends the invocation), so it is left empty.
+fn signalr_send(
+    conn: Option<String>,
+    target: Template,
+    args: Option<Vec<TValue>>,
+) -> Result<Send, String> {
+    Ok(Send {
+        conn: conn.clone(),
+        payload: Payload::Json(TValue::Literal(Value::Null)),
+        reply: None,
+        timeout: None,
+        stomp: None,
+        signalr: Some(crate::protocol::signalr::yaml::SendInvocation {
+            conn,
+            target,
+            args: args.unwrap_or_default(),
+        }),
+    })
 }
 
 map_or_scalar!(
@@ -261,6 +293,8 @@ map_or_scalar!(
                 destination: None,
                 headers: None,
                 receipt: None,
+                target: None,
+                args: None,
             }),
             other => Err(format!(
                 "`send` takes `{{text: …}}`, `{{json: …}}` or `{{binary: BASE64}}`, found {}",

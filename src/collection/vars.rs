@@ -59,6 +59,9 @@ impl Request {
                     if let Some(stomp) = &s.stomp {
                         stomp.vars(&mut vars);
                     }
+                    if let Some(invocation) = &s.signalr {
+                        invocation.vars(&mut vars);
+                    }
                 }
                 StepKind::Protocol(p) => p.ready().iter().for_each(|p| p.vars(&mut vars)),
                 StepKind::Expect(e) | StepKind::WaitFor(e) => e.vars(&mut vars),

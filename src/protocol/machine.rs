@@ -102,8 +102,8 @@ pub trait Protocol: Send {
     fn decode(&mut self, frame: Incoming, out: &mut Vec<Message>) -> Decoded;
 
     /// What frames already read hold beyond what `decode` returned (MQTT packets coalesced in
-    /// one frame), one at a time: the connection asks before it reads another frame. Answers
-    /// go in `out`, as for `decode`.
+    /// one frame, a SignalR frame's later records), one at a time: the connection asks before
+    /// it reads another frame. Answers go in `out`, as for `decode`.
     fn queued(&mut self, _out: &mut Vec<Message>) -> Option<Decoded> {
         None
     }

@@ -13,8 +13,10 @@ mod raw;
 pub mod step;
 
 pub mod graphql_ws;
+pub mod graphql_ws_legacy;
 pub mod jsonrpc;
 pub mod mqtt;
+pub mod signalr;
 pub mod socketio;
 pub mod stomp;
 
@@ -31,6 +33,8 @@ use crate::mock::protocol::Speaker;
 use crate::template::{Lookup, Template, VarRef};
 use graphql_ws::yaml::GraphqlWsOptions;
 use mqtt::yaml::MqttOptions;
+use graphql_ws_legacy::yaml::GraphqlWsLegacyOptions;
+use signalr::yaml::SignalROptions;
 use socketio::yaml::SocketIoOptions;
 use stomp::yaml::StompOptions;
 
@@ -51,27 +55,38 @@ pub enum ProtocolName {
     JsonRpc,
     #[serde(rename = "mqtt")]
     Mqtt,
+    #[serde(rename = "graphql-ws-legacy")]
+    GraphqlWsLegacy,
+    #[serde(rename = "signalr")]
+    SignalR,
 }
 
 /// Every protocol: its name as collections write it, and its reference page.
-const PROTOCOLS: [(ProtocolName, &str, &str); 6] = [
+const PROTOCOLS: [(ProtocolName, &str, &str); 8] = [
     (ProtocolName::Raw, "raw", "docs/format.md"),
     (ProtocolName::SocketIo, "socketio", socketio::DOCS),
     (ProtocolName::GraphqlWs, "graphql-ws", graphql_ws::DOCS),
     (ProtocolName::Stomp, "stomp", stomp::DOCS),
     (ProtocolName::JsonRpc, "jsonrpc", jsonrpc::DOCS),
     (ProtocolName::Mqtt, "mqtt", mqtt::DOCS),
+    (
+        ProtocolName::GraphqlWsLegacy,
+        "graphql-ws-legacy",
+        graphql_ws_legacy::DOCS,
+    ),
+    (ProtocolName::SignalR, "signalr", signalr::DOCS),
 ];
 
 /// Every protocol name, for the schema.
-pub const PROTOCOL_NAMES: [&str; 6] = [
-    PROTOCOLS[0].1,
-    PROTOCOLS[1].1,
-    PROTOCOLS[2].1,
-    PROTOCOLS[3].1,
-    PROTOCOLS[4].1,
-    PROTOCOLS[5].1,
-];
+pub const PROTOCOL_NAMES: [&str; PROTOCOLS.len()] = {
+    let mut names = [""; PROTOCOLS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = PROTOCOLS[i].1;
+        i += 1;
+    }
+    names
+};
 
 impl ProtocolName {
     /// The name as collections write it.
@@ -109,6 +124,8 @@ pub enum ProtocolConfig {
     GraphqlWs(GraphqlWsOptions),
     Stomp(StompOptions),
     Mqtt(MqttOptions),
+    GraphqlWsLegacy(GraphqlWsLegacyOptions),
+    SignalR(SignalROptions),
 }
 
 impl ProtocolConfig {
@@ -121,6 +138,10 @@ impl ProtocolConfig {
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(GraphqlWsOptions::default()),
             ProtocolName::Stomp => ProtocolConfig::Stomp(StompOptions::default()),
             ProtocolName::Mqtt => ProtocolConfig::Mqtt(MqttOptions::default()),
+            ProtocolName::GraphqlWsLegacy => {
+                ProtocolConfig::GraphqlWsLegacy(GraphqlWsLegacyOptions::default())
+            }
+            ProtocolName::SignalR => ProtocolConfig::SignalR(SignalROptions::default()),
         }
     }
 
@@ -132,6 +153,8 @@ impl ProtocolConfig {
             ProtocolConfig::GraphqlWs(_) => ProtocolName::GraphqlWs,
             ProtocolConfig::Stomp(_) => ProtocolName::Stomp,
             ProtocolConfig::Mqtt(_) => ProtocolName::Mqtt,
+            ProtocolConfig::GraphqlWsLegacy(_) => ProtocolName::GraphqlWsLegacy,
+            ProtocolConfig::SignalR(_) => ProtocolName::SignalR,
         }
     }
 
@@ -142,6 +165,8 @@ impl ProtocolConfig {
             ProtocolConfig::GraphqlWs(o) => o.vars(out),
             ProtocolConfig::Stomp(o) => o.vars(out),
             ProtocolConfig::Mqtt(o) => o.vars(out),
+            ProtocolConfig::GraphqlWsLegacy(o) => o.vars(out),
+            ProtocolConfig::SignalR(o) => o.vars(out),
             ProtocolConfig::Raw | ProtocolConfig::JsonRpc => {}
         }
     }
@@ -165,6 +190,8 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
         ProtocolConfig::SocketIo(o) => socketio::client(o, scope),
         ProtocolConfig::Stomp(o) => stomp::client(o, scope),
         ProtocolConfig::Mqtt(o) => mqtt::client(o, scope),
+        ProtocolConfig::GraphqlWsLegacy(o) => graphql_ws_legacy::client(o, scope),
+        ProtocolConfig::SignalR(o) => signalr::client(o, scope),
     }
 }
 
@@ -176,6 +203,8 @@ pub struct ProtocolKeys {
     pub graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     pub stomp: Option<Spanned<StompOptions>>,
     pub mqtt: Option<Spanned<MqttOptions>>,
+    pub graphql_ws_legacy: Option<Spanned<GraphqlWsLegacyOptions>>,
+    pub signalr: Option<Spanned<SignalROptions>>,
 }
 
 /// The line of an option, if given.
@@ -206,11 +235,15 @@ impl ProtocolKeys {
         let graphql_ws = own_or(&self.graphql_ws, outer.map(|o| &o.graphql_ws));
         let stomp = own_or(&self.stomp, outer.map(|o| &o.stomp));
         let mqtt = own_or(&self.mqtt, outer.map(|o| &o.mqtt));
+        let legacy = own_or(&self.graphql_ws_legacy, outer.map(|o| &o.graphql_ws_legacy));
+        let signalr = own_or(&self.signalr, outer.map(|o| &o.signalr));
         let stray = [
             (line(&socketio), ProtocolName::SocketIo),
             (line(&graphql_ws), ProtocolName::GraphqlWs),
             (line(&stomp), ProtocolName::Stomp),
             (line(&mqtt), ProtocolName::Mqtt),
+            (line(&legacy), ProtocolName::GraphqlWsLegacy),
+            (line(&signalr), ProtocolName::SignalR),
         ]
         .into_iter()
         .find(|(given, p)| given.is_some() && *p != name);
@@ -231,6 +264,8 @@ impl ProtocolKeys {
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(value(graphql_ws)),
             ProtocolName::Stomp => ProtocolConfig::Stomp(value(stomp)),
             ProtocolName::Mqtt => ProtocolConfig::Mqtt(value(mqtt)),
+            ProtocolName::GraphqlWsLegacy => ProtocolConfig::GraphqlWsLegacy(value(legacy)),
+            ProtocolName::SignalR => ProtocolConfig::SignalR(value(signalr)),
         })
     }
 }
@@ -244,6 +279,8 @@ pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
         ProtocolName::SocketIo => socketio::mock(def).map(Some),
         ProtocolName::Stomp => stomp::mock(def).map(Some),
         ProtocolName::Mqtt => mqtt::mock(def).map(Some),
+        ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::mock(def).map(Some),
+        ProtocolName::SignalR => signalr::mock(def).map(Some),
     }
 }
 
@@ -251,6 +288,8 @@ pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
 /// keys need that protocol.
 pub fn check_mock(def: &MockDef) -> Result<(), String> {
     graphql_ws::yaml::check_mock(def)?;
+    graphql_ws_legacy::yaml::check_mock(def)?;
+    signalr::yaml::check_mock(def)?;
     jsonrpc::yaml::check_mock(def)
 }
 
@@ -260,12 +299,14 @@ pub fn check_mock_late(def: &MockDef) -> Result<(), String> {
 }
 
 /// Each protocol's own step keywords, in the order hints list them.
-const STEPS: [(ProtocolName, &[&str]); 5] = [
+const STEPS: [(ProtocolName, &[&str]); 7] = [
     (ProtocolName::JsonRpc, jsonrpc::STEPS),
     (ProtocolName::GraphqlWs, graphql_ws::STEPS),
     (ProtocolName::SocketIo, socketio::STEPS),
     (ProtocolName::Stomp, stomp::STEPS),
     (ProtocolName::Mqtt, mqtt::STEPS),
+    (ProtocolName::GraphqlWsLegacy, graphql_ws_legacy::STEPS),
+    (ProtocolName::SignalR, signalr::STEPS),
 ];
 
 /// The protocols that have step `keyword`.
@@ -300,6 +341,8 @@ pub fn parse_step<'de, D: serde::Deserializer<'de>>(
         ProtocolName::SocketIo => socketio::yaml::parse_step(keyword, d),
         ProtocolName::Stomp => stomp::yaml::parse_step(keyword, d),
         ProtocolName::Mqtt => mqtt::yaml::parse_step(keyword, d),
+        ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::yaml::parse_step(keyword, d),
+        ProtocolName::SignalR => signalr::yaml::parse_step(keyword, d),
         ProtocolName::Raw => Err(serde::de::Error::custom(format!(
             "`{keyword}` is not a step of `protocol: raw`"
         ))),
@@ -312,6 +355,7 @@ fn claim(p: ProtocolName, keyword: &str, yaml: &Value) -> Claim {
         ProtocolName::GraphqlWs => graphql_ws::yaml::claim(keyword, yaml),
         ProtocolName::Stomp => stomp::yaml::claim(keyword, yaml),
         ProtocolName::Mqtt => mqtt::yaml::claim(keyword, yaml),
+        ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::yaml::claim(keyword, yaml),
         _ => Claim::Fallback,
     }
 }
@@ -378,6 +422,11 @@ pub fn options_schemas() -> Vec<(String, Value)> {
         ("graphql-ws".into(), graphql_ws::yaml::schema::options()),
         ("stomp".into(), stomp::yaml::schema::options()),
         ("mqtt".into(), mqtt::yaml::schema::options()),
+        (
+            "graphql-ws-legacy".into(),
+            graphql_ws_legacy::yaml::schema::options(),
+        ),
+        ("signalr".into(), signalr::yaml::schema::options()),
     ]
 }
 
@@ -392,11 +441,25 @@ pub fn step_schema(keyword: &str, conn: &Value, timeout: &Value) -> Value {
             ProtocolName::SocketIo => socketio::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Stomp => stomp::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Mqtt => mqtt::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::GraphqlWsLegacy => {
+                graphql_ws_legacy::yaml::schema::step(keyword, conn, timeout)
+            }
+            ProtocolName::SignalR => signalr::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Raw => serde_json::json!({}),
         })
         .collect();
     // The last registered first: the order the schema file has always had.
     schemas.reverse();
+    // Protocols that share a step's form (graphql-ws-legacy's are graphql-ws's) give it once,
+    // where its first owner puts it.
+    let mut unique: Vec<Value> = Vec::with_capacity(schemas.len());
+    for s in schemas.into_iter().rev() {
+        if !unique.contains(&s) {
+            unique.push(s);
+        }
+    }
+    unique.reverse();
+    let mut schemas = unique;
     match schemas.len() {
         1 => schemas.remove(0),
         _ => serde_json::json!({ "anyOf": schemas }),
@@ -408,6 +471,8 @@ pub fn mock_schemas() -> Vec<(String, Value)> {
     let mut out = jsonrpc::yaml::schema::mock();
     out.extend(graphql_ws::yaml::schema::mock());
     out.extend(socketio::yaml::schema::mock());
+    out.extend(graphql_ws_legacy::yaml::schema::mock());
+    out.extend(signalr::yaml::schema::mock());
     out
 }
 

@@ -96,6 +96,13 @@ pub(super) fn header_secrets(
     masker: &mut Masker,
 ) {
     for c in &request.connections {
+        // An access token is a credential, whether or not its variable is a secret.
+        if let crate::protocol::ProtocolConfig::SignalR(o) = &c.protocol {
+            masker.extend(o.secrets(scope));
+            if let Ok(url) = c.url.expand(scope) {
+                masker.extend(crate::protocol::signalr::query_tokens(&url));
+            }
+        }
         // A proxy's credentials: a bad URL or proxy is reported when the connection opens.
         if let Ok(url) = c.url.expand(scope) {
             if let Ok(Some(proxy)) = proxy_for(collection, c, &url, scope) {

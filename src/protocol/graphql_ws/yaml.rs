@@ -129,8 +129,12 @@ pub fn is_operation_reply(reply: &MockReply) -> bool {
 /// `graphql-ws:` options and `next`/`error`/`complete` replies belong to a `protocol: graphql-ws`
 /// mock, and such a reply sends no `json`, `text` or `binary` beside them.
 pub fn check_mock(def: &MockDef) -> Result<(), String> {
-    let speaks = def.protocol == ProtocolName::GraphqlWs;
-    if def.graphql_ws.is_some() && !speaks {
+    // graphql-ws-legacy's mock answers with the same replies, renamed on the wire.
+    let speaks = matches!(
+        def.protocol,
+        ProtocolName::GraphqlWs | ProtocolName::GraphqlWsLegacy
+    );
+    if def.graphql_ws.is_some() && def.protocol != ProtocolName::GraphqlWs {
         return Err(format!(
             "`graphql-ws:` options are given, but this mock speaks `{}`: add `protocol: graphql-ws`",
             def.protocol.as_str()

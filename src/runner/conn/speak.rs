@@ -147,8 +147,8 @@ impl Conn {
         self.decoded(decoded, rec)
     }
 
-    /// The next message the protocol holds from a frame already read (several MQTT packets in
-    /// one frame), if any: `Some(None)` when it was absorbed or failed the connection.
+    /// The next message the protocol holds from a frame already read (several MQTT packets or
+    /// SignalR records in one frame), if any: `Some(None)` when it was absorbed or failed the connection.
     pub(super) fn queued(&mut self, rec: &mut Recorder) -> Option<Option<Incoming>> {
         let decoded = self.protocol.queued(&mut self.out)?;
         Some(self.decoded(decoded, rec))

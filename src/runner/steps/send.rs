@@ -16,6 +16,9 @@ pub(super) async fn run(
     send: &Send,
     timeout: Duration,
 ) -> StepResult {
+    if let Some(invocation) = &send.signalr {
+        return crate::protocol::signalr::run::send(st, conn, invocation).await;
+    }
     if let Some(stomp) = &send.stomp {
         return crate::protocol::stomp::run::send(st, conn, send, stomp, timeout).await;
     }
