@@ -14,6 +14,7 @@ pub mod step;
 
 pub mod graphql_ws;
 pub mod jsonrpc;
+pub mod phoenix;
 pub mod socketio;
 pub mod stomp;
 
