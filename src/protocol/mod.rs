@@ -12,6 +12,7 @@ mod machine;
 mod raw;
 pub mod step;
 
+pub mod actioncable;
 pub mod graphql_ws;
 pub mod jsonrpc;
 pub mod phoenix;
