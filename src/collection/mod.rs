@@ -21,6 +21,7 @@ use serde_saphyr::Spanned;
 
 pub use crate::protocol::graphql_ws::yaml::{GraphqlWsMock, GraphqlWsOptions};
 pub use crate::protocol::jsonrpc::yaml::MockMethod;
+pub use crate::protocol::phoenix::yaml::PhoenixOptions;
 pub use crate::protocol::socketio::yaml::{MockEmit, MockSocketIo, SocketIoOptions};
 pub use crate::protocol::stomp::yaml::StompOptions;
 pub use crate::threshold::LatencyCheck;
@@ -153,6 +154,7 @@ struct RawRequest {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    phoenix: Option<Spanned<PhoenixOptions>>,
     contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
@@ -182,6 +184,7 @@ struct RawConnection {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
+    phoenix: Option<Spanned<PhoenixOptions>>,
 }
 
 impl RawConnection {
@@ -191,6 +194,7 @@ impl RawConnection {
             socketio: self.socketio.clone(),
             graphql_ws: self.graphql_ws.clone(),
             stomp: self.stomp.clone(),
+            phoenix: self.phoenix.clone(),
         }
     }
 }
@@ -366,6 +370,7 @@ fn build_request(
         socketio: r.socketio,
         graphql_ws: r.graphql_ws,
         stomp: r.stomp,
+        phoenix: r.phoenix,
     };
     r.tls.check().map_err(|(l, m)| at(l, m))?;
     check_proxy(r.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;

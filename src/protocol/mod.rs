@@ -31,6 +31,7 @@ use crate::collection::MockDef;
 use crate::mock::protocol::Speaker;
 use crate::template::{Lookup, Template, VarRef};
 use graphql_ws::yaml::GraphqlWsOptions;
+use phoenix::yaml::PhoenixOptions;
 use socketio::yaml::SocketIoOptions;
 use stomp::yaml::StompOptions;
 
@@ -49,24 +50,32 @@ pub enum ProtocolName {
     Stomp,
     #[serde(rename = "jsonrpc")]
     JsonRpc,
+    #[serde(rename = "phoenix")]
+    Phoenix,
+    #[serde(rename = "actioncable")]
+    ActionCable,
 }
 
 /// Every protocol: its name as collections write it, and its reference page.
-const PROTOCOLS: [(ProtocolName, &str, &str); 5] = [
+const PROTOCOLS: [(ProtocolName, &str, &str); 7] = [
     (ProtocolName::Raw, "raw", "docs/format.md"),
     (ProtocolName::SocketIo, "socketio", socketio::DOCS),
     (ProtocolName::GraphqlWs, "graphql-ws", graphql_ws::DOCS),
     (ProtocolName::Stomp, "stomp", stomp::DOCS),
     (ProtocolName::JsonRpc, "jsonrpc", jsonrpc::DOCS),
+    (ProtocolName::Phoenix, "phoenix", phoenix::DOCS),
+    (ProtocolName::ActionCable, "actioncable", actioncable::DOCS),
 ];
 
 /// Every protocol name, for the schema.
-pub const PROTOCOL_NAMES: [&str; 5] = [
+pub const PROTOCOL_NAMES: [&str; 7] = [
     PROTOCOLS[0].1,
     PROTOCOLS[1].1,
     PROTOCOLS[2].1,
     PROTOCOLS[3].1,
     PROTOCOLS[4].1,
+    PROTOCOLS[5].1,
+    PROTOCOLS[6].1,
 ];
 
 impl ProtocolName {
@@ -104,6 +113,8 @@ pub enum ProtocolConfig {
     SocketIo(SocketIoOptions),
     GraphqlWs(GraphqlWsOptions),
     Stomp(StompOptions),
+    Phoenix(PhoenixOptions),
+    ActionCable,
 }
 
 impl ProtocolConfig {
@@ -115,6 +126,8 @@ impl ProtocolConfig {
             ProtocolName::SocketIo => ProtocolConfig::SocketIo(SocketIoOptions::default()),
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(GraphqlWsOptions::default()),
             ProtocolName::Stomp => ProtocolConfig::Stomp(StompOptions::default()),
+            ProtocolName::Phoenix => ProtocolConfig::Phoenix(PhoenixOptions::default()),
+            ProtocolName::ActionCable => ProtocolConfig::ActionCable,
         }
     }
 
@@ -125,6 +138,8 @@ impl ProtocolConfig {
             ProtocolConfig::SocketIo(_) => ProtocolName::SocketIo,
             ProtocolConfig::GraphqlWs(_) => ProtocolName::GraphqlWs,
             ProtocolConfig::Stomp(_) => ProtocolName::Stomp,
+            ProtocolConfig::Phoenix(_) => ProtocolName::Phoenix,
+            ProtocolConfig::ActionCable => ProtocolName::ActionCable,
         }
     }
 
@@ -134,7 +149,8 @@ impl ProtocolConfig {
             ProtocolConfig::SocketIo(o) => o.vars(out),
             ProtocolConfig::GraphqlWs(o) => o.vars(out),
             ProtocolConfig::Stomp(o) => o.vars(out),
-            ProtocolConfig::Raw | ProtocolConfig::JsonRpc => {}
+            ProtocolConfig::Phoenix(o) => o.vars(out),
+            ProtocolConfig::Raw | ProtocolConfig::JsonRpc | ProtocolConfig::ActionCable => {}
         }
     }
 }
@@ -147,6 +163,8 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
         ProtocolConfig::GraphqlWs(o) => graphql_ws::client(o, scope),
         ProtocolConfig::SocketIo(o) => socketio::client(o, scope),
         ProtocolConfig::Stomp(o) => stomp::client(o, scope),
+        ProtocolConfig::Phoenix(o) => phoenix::client(o, scope),
+        ProtocolConfig::ActionCable => Ok(actioncable::client()),
     }
 }
 
@@ -157,6 +175,7 @@ pub struct ProtocolKeys {
     pub socketio: Option<Spanned<SocketIoOptions>>,
     pub graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     pub stomp: Option<Spanned<StompOptions>>,
+    pub phoenix: Option<Spanned<PhoenixOptions>>,
 }
 
 /// The line of an option, if given.
@@ -186,10 +205,12 @@ impl ProtocolKeys {
         let socketio = own_or(&self.socketio, outer.map(|o| &o.socketio));
         let graphql_ws = own_or(&self.graphql_ws, outer.map(|o| &o.graphql_ws));
         let stomp = own_or(&self.stomp, outer.map(|o| &o.stomp));
+        let phoenix = own_or(&self.phoenix, outer.map(|o| &o.phoenix));
         let stray = [
             (line(&socketio), ProtocolName::SocketIo),
             (line(&graphql_ws), ProtocolName::GraphqlWs),
             (line(&stomp), ProtocolName::Stomp),
+            (line(&phoenix), ProtocolName::Phoenix),
         ]
         .into_iter()
         .find(|(given, p)| given.is_some() && *p != name);
@@ -209,6 +230,8 @@ impl ProtocolKeys {
             ProtocolName::SocketIo => ProtocolConfig::SocketIo(value(socketio)),
             ProtocolName::GraphqlWs => ProtocolConfig::GraphqlWs(value(graphql_ws)),
             ProtocolName::Stomp => ProtocolConfig::Stomp(value(stomp)),
+            ProtocolName::Phoenix => ProtocolConfig::Phoenix(value(phoenix)),
+            ProtocolName::ActionCable => ProtocolConfig::ActionCable,
         })
     }
 }
@@ -221,6 +244,8 @@ pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
         ProtocolName::GraphqlWs => graphql_ws::mock(def).map(Some),
         ProtocolName::SocketIo => socketio::mock(def).map(Some),
         ProtocolName::Stomp => stomp::mock(def).map(Some),
+        ProtocolName::Phoenix => phoenix::mock(def).map(Some),
+        ProtocolName::ActionCable => actioncable::mock(def).map(Some),
     }
 }
 
@@ -237,11 +262,13 @@ pub fn check_mock_late(def: &MockDef) -> Result<(), String> {
 }
 
 /// Each protocol's own step keywords, in the order hints list them.
-const STEPS: [(ProtocolName, &[&str]); 4] = [
+const STEPS: [(ProtocolName, &[&str]); 6] = [
     (ProtocolName::JsonRpc, jsonrpc::STEPS),
     (ProtocolName::GraphqlWs, graphql_ws::STEPS),
     (ProtocolName::SocketIo, socketio::STEPS),
     (ProtocolName::Stomp, stomp::STEPS),
+    (ProtocolName::Phoenix, phoenix::STEPS),
+    (ProtocolName::ActionCable, actioncable::STEPS),
 ];
 
 /// The protocols that have step `keyword`.
@@ -275,6 +302,8 @@ pub fn parse_step<'de, D: serde::Deserializer<'de>>(
         ProtocolName::GraphqlWs => graphql_ws::yaml::parse_step(keyword, d),
         ProtocolName::SocketIo => socketio::yaml::parse_step(keyword, d),
         ProtocolName::Stomp => stomp::yaml::parse_step(keyword, d),
+        ProtocolName::Phoenix => phoenix::yaml::parse_step(keyword, d),
+        ProtocolName::ActionCable => actioncable::yaml::parse_step(keyword, d),
         ProtocolName::Raw => Err(serde::de::Error::custom(format!(
             "`{keyword}` is not a step of `protocol: raw`"
         ))),
@@ -286,6 +315,7 @@ fn claim(p: ProtocolName, keyword: &str, yaml: &Value) -> Claim {
     match p {
         ProtocolName::GraphqlWs => graphql_ws::yaml::claim(keyword, yaml),
         ProtocolName::Stomp => stomp::yaml::claim(keyword, yaml),
+        ProtocolName::ActionCable => actioncable::yaml::claim(keyword, yaml),
         _ => Claim::Fallback,
     }
 }
@@ -351,6 +381,7 @@ pub fn options_schemas() -> Vec<(String, Value)> {
         ("socketio".into(), socketio::yaml::schema::options()),
         ("graphql-ws".into(), graphql_ws::yaml::schema::options()),
         ("stomp".into(), stomp::yaml::schema::options()),
+        ("phoenix".into(), phoenix::yaml::schema::options()),
     ]
 }
 
@@ -364,6 +395,8 @@ pub fn step_schema(keyword: &str, conn: &Value, timeout: &Value) -> Value {
             ProtocolName::GraphqlWs => graphql_ws::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::SocketIo => socketio::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Stomp => stomp::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::Phoenix => phoenix::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::ActionCable => actioncable::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Raw => serde_json::json!({}),
         })
         .collect();

@@ -3,13 +3,81 @@
 //! and `unsubscribe` forgotten. Rules see `{command, channel, params, action?, data?}` (the
 //! identifier and the data decoded); their `json` replies are `{type: reject_subscription}` /
 //! `{type: confirm_subscription}` for the command's subscription, `{message}` broadcast on its
-//! channel (or on `{channel, params}`), or anything with a `type` (`disconnect`) as it is.
+//! channel (or on `{channel, params}`), or anything with a `type` (`disconnect`) as it is. A
+//! frame that is not an Action Cable command closes the connection with 1007 (invalid data).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::wire;
+use crate::mock::protocol::{Answer, Session, Speaker};
+use crate::protocol::phoenix::mock::refuse;
+
+/// An Action Cable server: a [`Cable`] per client, and its pings.
+pub(crate) struct Server;
+
+impl Speaker for Server {
+    fn session(&self) -> Box<dyn Session + '_> {
+        Box::new(Client {
+            cable: Cable::default(),
+            next_ping: Instant::now() + PING_EVERY,
+        })
+    }
+
+    fn subprotocols(&self) -> &'static [&'static str] {
+        // Rails agrees to the JSON protocol only; `actioncable-unsupported` is the client's
+        // way to learn that a server speaks none it knows.
+        &wire::SUBPROTOCOLS[..1]
+    }
+}
+
+/// One client's connection, and when its next ping is due.
+struct Client {
+    cable: Cable,
+    next_ping: Instant,
+}
+
+impl Session for Client {
+    fn greet(&mut self, out: &mut Vec<Answer>) {
+        out.push(Answer::now(Message::text(welcome())));
+    }
+
+    fn receive(&mut self, frame: &Message, out: &mut Vec<Answer>) -> Option<Value> {
+        let Message::Text(text) = frame else {
+            return None;
+        };
+        match self.cable.receive(text.as_str()) {
+            Heard::Envelope(v) => Some(v),
+            Heard::Broken(why) => {
+                out.push(refuse(&why));
+                None
+            }
+        }
+    }
+
+    fn encode(&mut self, envelope: Value) -> Vec<Message> {
+        vec![Message::text(self.cable.encode(envelope))]
+    }
+
+    fn answer(&mut self, _envelope: &Value, out: &mut Vec<Answer>) {
+        out.extend(self.cable.answer().map(|f| Answer::now(Message::text(f))));
+    }
+
+    fn next_tick(&self) -> Option<Instant> {
+        Some(self.next_ping)
+    }
+
+    fn tick(&mut self, out: &mut Vec<Answer>) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        out.push(Answer::now(Message::text(ping(now.as_secs()))));
+        self.next_ping = Instant::now() + PING_EVERY;
+    }
+}
 
 /// How often Rails pings its clients.
 pub const PING_EVERY: Duration = Duration::from_secs(3);
@@ -85,7 +153,10 @@ impl Cable {
             // A rule's reply that is no object goes out as it is: the rule's author asked.
             return envelope.to_string();
         };
-        let named = match (fields.shift_remove("channel"), fields.shift_remove("params")) {
+        let named = match (
+            fields.shift_remove("channel"),
+            fields.shift_remove("params"),
+        ) {
             (Some(Value::String(channel)), params) => {
                 let params = match params {
                     Some(Value::Object(p)) => p,
@@ -96,10 +167,8 @@ impl Cable {
             _ => None,
         };
         let kind = fields.get("type").and_then(Value::as_str);
-        let subscription_answer = matches!(
-            kind,
-            Some("confirm_subscription" | "reject_subscription")
-        );
+        let subscription_answer =
+            matches!(kind, Some("confirm_subscription" | "reject_subscription"));
         if kind.is_none() || subscription_answer {
             if let Some(id) = named.or_else(|| self.last.clone()) {
                 let mut frame = Map::new();
@@ -114,9 +183,9 @@ impl Cable {
     /// Action Cable's own answer to a command no rule answered: a subscription is confirmed.
     pub fn answer(&mut self) -> Option<String> {
         match (self.last_command.as_deref(), &self.last) {
-            (Some("subscribe"), Some(id)) => Some(
-                json!({"identifier": id, "type": "confirm_subscription"}).to_string(),
-            ),
+            (Some("subscribe"), Some(id)) => {
+                Some(json!({"identifier": id, "type": "confirm_subscription"}).to_string())
+            }
             _ => None,
         }
     }
@@ -179,10 +248,15 @@ mod tests {
             panic!("accepted")
         };
         assert_eq!(why, "the client sent an Action Cable identifier that is not the JSON text of an object with a `channel`: Chat");
-        let Heard::Broken(why) = c.receive(r#"{"command":"message","identifier":"{\"channel\":\"C\"}","data":"x"}"#) else {
+        let Heard::Broken(why) =
+            c.receive(r#"{"command":"message","identifier":"{\"channel\":\"C\"}","data":"x"}"#)
+        else {
             panic!("accepted")
         };
-        assert_eq!(why, r#"the client sent Action Cable `data` that is not the JSON text of an object: "x""#);
+        assert_eq!(
+            why,
+            r#"the client sent Action Cable `data` that is not the JSON text of an object: "x""#
+        );
         assert_eq!(welcome(), r#"{"type":"welcome"}"#);
         assert_eq!(ping(5), r#"{"type":"ping","message":5}"#);
     }

@@ -5,8 +5,28 @@
 //! subscription's answer `{type, channel, params}`. Steps send envelopes
 //! `{command, channel, params?, action?, data?}`, written as the official client writes them.
 
-pub mod mock;
+pub(crate) mod mock;
+pub(crate) mod run;
 pub mod wire;
+pub mod yaml;
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/actioncable.md";
+
+/// Its own steps (`subscribe` with a `channel`; other protocols have `subscribe` too).
+pub const STEPS: &[&str] = &["subscribe", "perform"];
+
+/// The client side (Action Cable has no options).
+pub fn client() -> Box<dyn Protocol> {
+    Box::new(ActionCable::default())
+}
+
+/// A mock's side: an Action Cable server.
+pub(crate) fn mock(
+    _def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(mock::Server))
+}
 
 use serde_json::{json, Map, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -49,7 +69,9 @@ impl ActionCable {
         let text = |v: Option<Value>, key: &str| match v {
             Some(Value::String(s)) => Ok(Some(s)),
             None => Ok(None),
-            Some(other) => Err(format!("{shape}: its `{key}` must be a string, not {other}")),
+            Some(other) => Err(format!(
+                "{shape}: its `{key}` must be a string, not {other}"
+            )),
         };
         let command = text(fields.shift_remove("command"), "command")?
             .ok_or_else(|| format!("{shape}: it has no `command`"))?;
@@ -103,7 +125,7 @@ impl Protocol for ActionCable {
     }
 
     fn pending(&self) -> Option<String> {
-        (!self.welcomed).then(|| "the Action Cable `welcome`".to_string())
+        (!self.welcomed).then(|| "`welcome`".to_string())
     }
 
     fn decode(&mut self, frame: Incoming, _out: &mut Vec<Message>) -> Decoded {
@@ -115,7 +137,10 @@ impl Protocol for ActionCable {
             Ok(fields) => fields,
             Err(why) => return Decoded::Failed(why),
         };
-        let kind = fields.get("type").and_then(Value::as_str).map(str::to_string);
+        let kind = fields
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         match kind.as_deref() {
             Some("welcome") => {
                 self.welcomed = true;
@@ -176,7 +201,7 @@ mod tests {
 
     fn welcomed() -> ActionCable {
         let mut c = ActionCable::default();
-        assert_eq!(c.pending().as_deref(), Some("the Action Cable `welcome`"));
+        assert_eq!(c.pending().as_deref(), Some("`welcome`"));
         let d = c.decode(text(r#"{"type":"welcome"}"#), &mut Vec::new());
         assert!(matches!(d, Decoded::Absorbed));
         assert_eq!(c.pending(), None);
@@ -195,13 +220,17 @@ mod tests {
         ActionCable::default()
             .prepare(&mut String::new(), &mut subprotocols)
             .unwrap();
-        assert_eq!(subprotocols, ["actioncable-v1-json", "actioncable-unsupported"]);
+        assert_eq!(
+            subprotocols,
+            ["actioncable-v1-json", "actioncable-unsupported"]
+        );
     }
 
     #[test]
     fn subscribe_and_perform_are_written_as_the_official_client_writes_them() {
         let mut c = welcomed();
-        let sub = json!({"command": "subscribe", "channel": "ChatChannel", "params": {"room": "1"}});
+        let sub =
+            json!({"command": "subscribe", "channel": "ChatChannel", "params": {"room": "1"}});
         assert_eq!(
             encoded(&mut c, sub),
             r#"{"command":"subscribe","identifier":"{\"channel\":\"ChatChannel\",\"room\":\"1\"}"}"#
@@ -246,7 +275,9 @@ mod tests {
             text(r#"{"type":"disconnect","reason":"unauthorized","reconnect":false}"#),
             &mut Vec::new(),
         );
-        let Decoded::Failed(why) = d else { panic!("{d:?}") };
+        let Decoded::Failed(why) = d else {
+            panic!("{d:?}")
+        };
         assert_eq!(
             why,
             "the server disconnected (Action Cable `disconnect`, reason \"unauthorized\", reconnect: false)"
@@ -256,16 +287,22 @@ mod tests {
             text(r#"{"identifier":"ChatChannel","message":1}"#),
             &mut Vec::new(),
         );
-        let Decoded::Failed(why) = d else { panic!("{d:?}") };
+        let Decoded::Failed(why) = d else {
+            panic!("{d:?}")
+        };
         assert_eq!(why, "the server sent an Action Cable identifier that is not the JSON text of an object with a `channel`: ChatChannel");
         let d = c.decode(text("hello"), &mut Vec::new());
-        assert!(matches!(d, Decoded::Failed(w) if w == "the server sent a frame that is not an Action Cable message (a JSON object): hello"));
+        assert!(
+            matches!(d, Decoded::Failed(w) if w == "the server sent a frame that is not an Action Cable message (a JSON object): hello")
+        );
     }
 
     #[test]
     fn a_message_before_welcome_fails_the_handshake() {
         let mut c = ActionCable::default();
         let d = c.decode(text(r#"{"message":1}"#), &mut Vec::new());
-        assert!(matches!(d, Decoded::Failed(w) if w == r#"the server sent {"message":1} before its Action Cable `welcome`"#));
+        assert!(
+            matches!(d, Decoded::Failed(w) if w == r#"the server sent {"message":1} before its Action Cable `welcome`"#)
+        );
     }
 }

@@ -92,7 +92,10 @@ mod tests {
         let id = identifier("ChatChannel", params.as_object().unwrap());
         assert_eq!(id, r#"{"channel":"ChatChannel","room":"Best Room"}"#);
         let (channel, back) = channel_of(&id, "server").unwrap();
-        assert_eq!((channel.as_str(), Value::Object(back)), ("ChatChannel", params));
+        assert_eq!(
+            (channel.as_str(), Value::Object(back)),
+            ("ChatChannel", params)
+        );
     }
 
     #[test]

@@ -3,13 +3,73 @@
 //! its reply and the channel's `phx_close`, and a push to a topic the client has not joined
 //! gets Phoenix's own `unmatched topic` error. Rules see `{topic, event, payload, ref}`; their
 //! `json` replies are `{event, payload, topic?}`: a `phx_reply` answers the message the rule
-//! matched (its ref, join_ref and topic), anything else is pushed on the topic.
+//! matched (its ref, join_ref and topic), anything else is pushed on the topic. A frame that
+//! is not a Phoenix message closes the socket with 1007 (invalid data), as Phoenix drops it.
 
 use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::wire::{self, Msg};
+use crate::mock::protocol::{Answer, Session, Speaker};
+
+/// A Phoenix endpoint: a [`Channels`] per client.
+pub(crate) struct Endpoint;
+
+impl Speaker for Endpoint {
+    fn session(&self) -> Box<dyn Session + '_> {
+        Box::new(Channels::default())
+    }
+}
+
+impl Session for Channels {
+    fn receive(&mut self, frame: &Message, out: &mut Vec<Answer>) -> Option<Value> {
+        let Message::Text(text) = frame else {
+            return None;
+        };
+        match Channels::receive(self, text.as_str()) {
+            Heard::Envelope(v) => Some(v),
+            Heard::Answered(frames) => {
+                out.extend(frames.into_iter().map(|f| Answer::now(Message::text(f))));
+                None
+            }
+            Heard::Broken(why) => {
+                out.push(refuse(&why));
+                None
+            }
+        }
+    }
+
+    fn encode(&mut self, envelope: Value) -> Vec<Message> {
+        vec![Message::text(Channels::encode(self, envelope))]
+    }
+
+    fn answer(&mut self, _envelope: &Value, out: &mut Vec<Answer>) {
+        let frames = Channels::answer(self);
+        out.extend(frames.into_iter().map(|f| Answer::now(Message::text(f))));
+    }
+}
+
+/// The close of a client that sent something else than the protocol: 1007, with the start of
+/// why (a close frame's reason holds 123 bytes).
+pub(crate) fn refuse(why: &str) -> Answer {
+    let mut reason = why.to_string();
+    if reason.len() > 123 {
+        let mut cut = 120;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    Answer::now(Message::Close(Some(CloseFrame {
+        code: CloseCode::Invalid,
+        reason: reason.into(),
+    })))
+}
 
 /// One client's socket on the mock.
 #[derive(Default)]
@@ -173,7 +233,9 @@ mod tests {
         envelope(&mut c, r#"[null,"3","room:9","shout",{}]"#);
         assert_eq!(
             c.answer(),
-            [r#"[null,"3","room:9","phx_reply",{"status":"error","response":{"reason":"unmatched topic"}}]"#]
+            [
+                r#"[null,"3","room:9","phx_reply",{"status":"error","response":{"reason":"unmatched topic"}}]"#
+            ]
         );
     }
 
@@ -190,7 +252,10 @@ mod tests {
         let Heard::Broken(why) = c.receive(r#"{"event":"x"}"#) else {
             panic!("an object passed")
         };
-        assert!(why.starts_with("the client sent a frame that is not a Phoenix message (not an array;"), "{why}");
+        assert!(
+            why.starts_with("the client sent a frame that is not a Phoenix message (not an array;"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -4,8 +4,38 @@
 //! the envelope `{topic, event, payload}` (with `ref` on replies). Messages the steps send in
 //! envelope form get a fresh ref, and the `join_ref` of their topic's `phx_join`.
 
-pub mod mock;
+pub(crate) mod mock;
+pub(crate) mod run;
 pub mod wire;
+pub mod yaml;
+
+/// Its reference page.
+pub const DOCS: &str = "docs/protocols/phoenix.md";
+
+/// Its own steps.
+pub const STEPS: &[&str] = &["join", "push", "leave"];
+
+/// The client side, `phoenix: {params, heartbeat}` expanded.
+pub fn client(o: &yaml::PhoenixOptions, scope: &dyn Lookup) -> Result<Box<dyn Protocol>, String> {
+    let mut params = Vec::new();
+    for (key, value) in &o.params.0 {
+        let value = value.expand(scope);
+        params.push((
+            key.clone(),
+            value.map_err(|e| format!("phoenix.params.{key}: {e}"))?,
+        ));
+    }
+    let heartbeat = o.heartbeat.map_or(HEARTBEAT_EVERY, |d| d.0);
+    let heartbeat = (!heartbeat.is_zero()).then_some(heartbeat);
+    Ok(Box::new(Phoenix::new(params, heartbeat)))
+}
+
+/// A mock's side: a Phoenix endpoint, one socket per client.
+pub(crate) fn mock(
+    _def: &crate::collection::MockDef,
+) -> Result<Box<dyn crate::mock::protocol::Speaker>, String> {
+    Ok(Box::new(mock::Endpoint))
+}
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
@@ -14,6 +44,7 @@ use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{Decoded, Incoming, Protocol};
+use crate::template::Lookup;
 use wire::Msg;
 
 /// phoenix.js's default heart-beat period.
@@ -151,7 +182,9 @@ impl Phoenix {
             Some(Value::String(s)) => Ok(Some(s)),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             None | Some(Value::Null) => Ok(None),
-            Some(other) => Err(format!("{shape}: its `{key}` must be a string, not {other}")),
+            Some(other) => Err(format!(
+                "{shape}: its `{key}` must be a string, not {other}"
+            )),
         };
         let topic = text("topic")?.ok_or_else(|| format!("{shape}: it has no `topic`"))?;
         let event = text("event")?.ok_or_else(|| format!("{shape}: it has no `event`"))?;

@@ -36,7 +36,14 @@ pub struct Msg {
 impl Msg {
     /// The text frame: `[join_ref, ref, topic, event, payload]`.
     pub fn encode(&self) -> String {
-        json!([self.join_ref, self.r#ref, self.topic, self.event, self.payload]).to_string()
+        json!([
+            self.join_ref,
+            self.r#ref,
+            self.topic,
+            self.event,
+            self.payload
+        ])
+        .to_string()
     }
 
     /// What steps and mock rules see: `{topic, event, payload}`, and `ref` when the message
@@ -94,8 +101,19 @@ pub fn decode(text: &str) -> Result<Msg, String> {
 /// `url` with `vsn=2.0.0` added to its query (unless it names a `vsn` already) and `params`,
 /// as phoenix.js builds its endpoint URL. Another `vsn` is refused: its frames differ.
 pub fn with_query(url: &str, params: &[(String, String)]) -> Result<String, String> {
-    let (base, fragment) = url.split_once('#').map_or((url, None), |(b, f)| (b, Some(f)));
+    let (base, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(b, f)| (b, Some(f)));
     let mut out = base.to_string();
+    // `ws://host:port` has no path: the query needs one (`ws://host:port/?vsn=…`).
+    let authority_end = out.find("://").map(|i| i + 3);
+    if let Some(start) = authority_end {
+        let rest = &out[start..];
+        if !rest.contains('/') {
+            let at = rest.find('?').map_or(out.len(), |q| start + q);
+            out.insert(at, '/');
+        }
+    }
     let mut add = |key: &str, value: &str| {
         out.push(if out.contains('?') { '&' } else { '?' });
         out.push_str(&encode_component(key));
@@ -142,14 +160,14 @@ mod tests {
 
     #[test]
     fn the_documented_join_and_reply_round_trip() {
-        // phoenix.js serializer.js / the Phoenix guide's "Channels" wire example.
+        // As phoenix.js (serializer.js) writes them: `[join_ref, ref, topic, event, payload]`.
         let join = r#"["3","3","room:lobby","phx_join",{"token":"abc"}]"#;
         let msg = decode(join).unwrap();
         assert_eq!(msg.join_ref.as_deref(), Some("3"));
         assert_eq!(msg.topic, "room:lobby");
         assert_eq!(msg.encode(), join);
-        let reply = decode(r#"["3","3","room:lobby","phx_reply",{"response":{},"status":"ok"}]"#)
-            .unwrap();
+        let reply =
+            decode(r#"["3","3","room:lobby","phx_reply",{"response":{},"status":"ok"}]"#).unwrap();
         assert_eq!(reply.reply_status(), Some("ok"));
         assert_eq!(
             reply.envelope(),
@@ -196,6 +214,7 @@ mod tests {
             .unwrap(),
             "ws://h/socket/websocket?x=1&token=a%20b%26c&vsn=2.0.0#f"
         );
+        assert_eq!(with_query("ws://h:1", &[]).unwrap(), "ws://h:1/?vsn=2.0.0");
         assert_eq!(
             with_query("ws://h/s?vsn=2.0.0", &[]).unwrap(),
             "ws://h/s?vsn=2.0.0"
