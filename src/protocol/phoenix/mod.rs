@@ -37,7 +37,7 @@ pub(crate) fn mock(
     Ok(Box::new(mock::Endpoint))
 }
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -46,6 +46,10 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{Decoded, Incoming, Protocol};
 use crate::template::Lookup;
 use wire::Msg;
+
+/// How many unanswered heart-beats are remembered: a server that never answers them costs no
+/// more than this (a reply to an older one reaches the steps as a message).
+const BEATS_REMEMBERED: usize = 16;
 
 /// phoenix.js's default heart-beat period.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
@@ -58,8 +62,8 @@ pub struct Phoenix {
     heartbeat: Option<Duration>,
     /// The `join_ref` of every topic joined, by topic.
     joined: HashMap<String, String>,
-    /// The refs of heart-beats whose reply has not come yet.
-    beating: HashSet<String>,
+    /// The refs of heart-beats whose reply has not come yet, oldest first.
+    beating: VecDeque<String>,
     /// Numeric refs sent on this connection: fresh refs skip them.
     used: BTreeSet<u64>,
 }
@@ -71,7 +75,7 @@ impl Phoenix {
             params,
             heartbeat,
             joined: HashMap::new(),
-            beating: HashSet::new(),
+            beating: VecDeque::new(),
             used: BTreeSet::new(),
         }
     }
@@ -80,6 +84,8 @@ impl Phoenix {
     fn own_ref(&mut self) -> String {
         let id = self.used.last().map_or(1, |last| last + 1);
         self.used.insert(id);
+        // Heart-beats alone would grow the set for ever; refs this far back are long answered.
+        self.used = self.used.split_off(&id.saturating_sub(1024));
         id.to_string()
     }
 
@@ -111,7 +117,8 @@ impl Protocol for Phoenix {
         };
         if msg.topic == wire::SOCKET_TOPIC && msg.event == wire::REPLY {
             if let Some(r) = &msg.r#ref {
-                if self.beating.remove(r) {
+                if let Some(at) = self.beating.iter().position(|b| b == r) {
+                    self.beating.remove(at);
                     return Decoded::Absorbed;
                 }
             }
@@ -158,7 +165,10 @@ impl Protocol for Phoenix {
 
     fn tick(&mut self, out: &mut Vec<Message>) {
         let r = self.own_ref();
-        self.beating.insert(r.clone());
+        self.beating.push_back(r.clone());
+        if self.beating.len() > BEATS_REMEMBERED {
+            self.beating.pop_front();
+        }
         let beat = Msg {
             join_ref: None,
             r#ref: Some(r),
@@ -275,6 +285,15 @@ mod tests {
             p.decode(text(reply), &mut out),
             Decoded::Message(Incoming::Envelope(_))
         ));
+        // A server that never answers: only the latest beats are remembered.
+        for _ in 0..100 {
+            p.tick(&mut out);
+        }
+        assert_eq!(p.beating.len(), BEATS_REMEMBERED);
+        for _ in 0..2000 {
+            p.tick(&mut out);
+        }
+        assert!(p.used.len() <= 1025, "{}", p.used.len());
     }
 
     #[test]
