@@ -53,7 +53,7 @@ def test_connect_speaks_action_cable():
             assert c.protocol == "actioncable"
             confirmed = c.step({"subscribe": {"channel": "ChatChannel", "params": {"room": "2"}}})
             assert confirmed == {"type": "confirm_subscription", "channel": "ChatChannel", "params": {"room": "2"}}
-            c.step({"perform": {"channel": "ChatChannel", "action": "speak", "data": {"body": "yo"}}})
+            assert c.perform("ChatChannel", "speak", {"body": "yo"}) is None
             assert c.expect(json={"$.message.body": "yo"}) == {
                 "channel": "ChatChannel",
                 "params": {"room": "2"},

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -49,9 +50,9 @@ def test_connect_speaks_phoenix_with_its_options():
     with wsrun.serve(COLLECTION, mock="endpoint") as url:
         with wsrun.connect(url, protocol="phoenix", options={"params": {"token": "t-1"}}) as c:
             assert c.protocol == "phoenix"
-            joined = c.step({"join": {"topic": "room:lobby"}})
+            joined = c.join("room:lobby")
             assert joined["payload"] == {"status": "ok", "response": {}}
-            reply = c.step({"push": {"topic": "room:lobby", "event": "shout", "payload": {"n": 1}}})
+            reply = c.push("room:lobby", "shout", {"n": 1})
             assert reply["payload"]["response"] == {"n": 1}
             assert c.expect(json={"$.event": "shouted"}) == {
                 "topic": "room:lobby",
@@ -59,4 +60,18 @@ def test_connect_speaks_phoenix_with_its_options():
                 "payload": {"n": 1},
             }
             with pytest.raises(wsrun.AssertionFailed, match="the join of `room:secret` with status error"):
-                c.step({"join": {"topic": "room:secret"}})
+                c.join("room:secret")
+            assert c.leave("room:lobby")["payload"]["status"] == "ok"
+            assert c.expect(json={"$.event": "phx_close"})["topic"] == "room:lobby"
+
+
+def test_async_connect_joins_and_pushes_without_waiting_for_a_reply():
+    async def main() -> "dict[str, object]":
+        with wsrun.serve(COLLECTION, mock="endpoint") as url:
+            async with wsrun.connect(url, protocol="phoenix") as c:
+                await c.join("room:lobby", {"nick": "async"})
+                assert await c.push("room:lobby", "shout", {"n": 2}, reply=False) is None
+                await c.expect(json={"$.event": "phx_reply", "$.payload.response.n": 2})
+                return await c.expect(json={"$.event": "shouted"})
+
+    assert asyncio.run(main())["payload"] == {"n": 2}
