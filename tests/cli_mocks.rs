@@ -1,4 +1,4 @@
-//! Mocks through the binary: the offline default, mocks named in a URL, `wsrun serve` answering a
+//! Mocks through the binary: the offline default and channel protocol collections, mocks named in a URL, `wsrun serve` answering a
 //! plain client and stopping on SIGINT, and `wsrun record` → `replay:` with exact values.
 
 #[allow(dead_code)]
@@ -25,6 +25,23 @@ fn the_offline_default_collection_passes() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("(env: local)"), "{stdout}");
     assert!(stdout.contains("2 requests: 2 passed"), "{stdout}");
+}
+
+/// The channel protocols' collections run offline against their own mocks.
+#[test]
+fn the_phoenix_and_action_cable_collections_pass_offline() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (file, requests) in [("phoenix.yaml", 2), ("actioncable.yaml", 2)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_wsrun"))
+            .arg(format!("{root}/collections/{file}"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run wsrun");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{file}: {stdout}");
+        let summary = format!("{requests} requests: {requests} passed");
+        assert!(stdout.contains(&summary), "{file}: {stdout}");
+    }
 }
 
 #[test]

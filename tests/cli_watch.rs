@@ -255,7 +255,7 @@ fn usage_errors_exit_2_before_connecting() {
     assert_eq!(run.code, 2, "{}", run.output());
     assert_eq!(
         run.stderr,
-        "error: --protocol socket.io: unknown protocol; wsrun speaks raw, socketio, graphql-ws, stomp, jsonrpc, mqtt, graphql-ws-legacy, signalr\n"
+        "error: --protocol socket.io: unknown protocol; wsrun speaks raw, socketio, graphql-ws, stomp, jsonrpc, mqtt, graphql-ws-legacy, signalr, phoenix, actioncable\n"
     );
 
     let run = watch(ws.path(), &[&server.url(), "--send", "{{ nope }}"]);
@@ -386,5 +386,59 @@ fn graphql_ws_legacy_acks_and_prints_data_as_graphql_ws_envelopes() {
     assert_eq!(
         run.stdout,
         "{\"id\":\"1\",\"type\":\"next\",\"payload\":{\"data\":{\"n\":1}}}\n"
+    );
+}
+
+#[test]
+fn protocol_phoenix_and_actioncable_show_replies_as_envelopes() {
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        "mocks:\n  endpoint: { protocol: phoenix }\nrequests: []\n",
+    );
+    let server = Serving::start(&ws);
+    let join = r#"["1","1","room:lobby","phx_join",{}]"#;
+    let run = watch(
+        ws.path(),
+        &[
+            &server.url,
+            "--protocol",
+            "phoenix",
+            "--send",
+            join,
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(
+        run.stdout,
+        "{\"topic\":\"room:lobby\",\"event\":\"phx_reply\",\"payload\":{\"status\":\"ok\",\"response\":{}},\"ref\":\"1\"}\n"
+    );
+
+    // Action Cable's `welcome` is the handshake, not a message: the first one is the answer.
+    let ws = cli::Workspace::new();
+    ws.write(
+        "c.yaml",
+        "mocks:\n  cable: { protocol: actioncable }\nrequests: []\n",
+    );
+    let server = Serving::start(&ws);
+    let subscribe = r#"{"command":"subscribe","identifier":"{\"channel\":\"ChatChannel\"}"}"#;
+    let run = watch(
+        ws.path(),
+        &[
+            &server.url,
+            "--protocol",
+            "actioncable",
+            "--send",
+            subscribe,
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(
+        run.stdout,
+        "{\"type\":\"confirm_subscription\",\"channel\":\"ChatChannel\",\"params\":{}}\n"
     );
 }

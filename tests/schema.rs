@@ -181,6 +181,36 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
             d["connection"]["properties"]["stomp"].clone(),
         ),
         (
+            "phoenix options",
+            req("    protocol: phoenix\n    phoenix: {zzz_unknown: 1}\n"),
+            d["connection"]["properties"]["phoenix"].clone(),
+        ),
+        (
+            "join",
+            req("    protocol: phoenix\n    steps:\n      - join: {topic: t, zzz_unknown: 1}\n"),
+            step("join"),
+        ),
+        (
+            "push",
+            req("    protocol: phoenix\n    steps:\n      - push: {topic: t, event: e, zzz_unknown: 1}\n"),
+            step("push"),
+        ),
+        (
+            "leave",
+            req("    protocol: phoenix\n    steps:\n      - leave: {topic: t, zzz_unknown: 1}\n"),
+            step("leave"),
+        ),
+        (
+            "subscribe (actioncable)",
+            req("    protocol: actioncable\n    steps:\n      - subscribe: {channel: C, zzz_unknown: 1}\n"),
+            step("subscribe")["anyOf"][0].clone(),
+        ),
+        (
+            "perform",
+            req("    protocol: actioncable\n    steps:\n      - perform: {channel: C, action: a, zzz_unknown: 1}\n"),
+            step("perform"),
+        ),
+        (
             "send reply",
             req("    steps:\n      - send: {json: {}, reply: {zzz_unknown: 1}}\n"),
             step("send")["anyOf"][1]["properties"]["reply"].clone(),

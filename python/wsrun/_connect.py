@@ -222,6 +222,50 @@ class _Steps(Generic[_R]):
         body.update(_body(result=result, error=error, timeout=_duration(timeout)))
         return self._run({"invoke": body})
 
+    def join(
+        self, topic: str, payload: Optional[Mapping[str, Any]] = None, *, timeout: Seconds = None
+    ) -> _R:
+        """Phoenix: joins ``topic`` and waits for its ``phx_reply`` (a status other than
+        ``ok`` fails with the server's response). Returns the reply's envelope."""
+        __tracebackhide__ = True
+        return self._run({"join": _body(topic=topic, payload=payload, timeout=_duration(timeout))})
+
+    def push(
+        self,
+        topic: str,
+        event: str,
+        payload: Optional[Mapping[str, Any]] = None,
+        *,
+        reply: bool = True,
+        timeout: Seconds = None,
+    ) -> _R:
+        """Phoenix: pushes ``event`` on ``topic`` and, unless ``reply=False``, waits for the
+        ``phx_reply`` with its ref (other messages stay in the inbox) and returns it."""
+        __tracebackhide__ = True
+        body = _body(topic=topic, event=event, payload=payload, timeout=_duration(timeout))
+        if not reply:
+            body["reply"] = False
+        return self._run({"push": body})
+
+    def leave(self, topic: str, *, timeout: Seconds = None) -> _R:
+        """Phoenix: leaves ``topic`` and waits for the ``phx_reply``."""
+        __tracebackhide__ = True
+        return self._run({"leave": _body(topic=topic, timeout=_duration(timeout))})
+
+    def perform(
+        self,
+        channel: str,
+        action: str,
+        data: Optional[Mapping[str, Any]] = None,
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+    ) -> _R:
+        """Action Cable: performs ``action`` on the subscription to ``channel`` (the latest
+        one, or the one with ``params``); what it broadcasts is then ``expect``ed. Subscribe
+        with ``c.step({"subscribe": {"channel": NAME, "params": {…}}})``."""
+        __tracebackhide__ = True
+        return self._run({"perform": _body(channel=channel, action=action, data=data, params=params)})
+
     def close(self, code: int = 1000, reason: str = "", *, timeout: Seconds = None) -> _R:
         """Closes and waits for the server's close; ``close_code`` is then its answer."""
         __tracebackhide__ = True

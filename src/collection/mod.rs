@@ -21,6 +21,7 @@ use serde_saphyr::Spanned;
 
 pub use crate::protocol::graphql_ws::yaml::{GraphqlWsMock, GraphqlWsOptions};
 pub use crate::protocol::jsonrpc::yaml::MockMethod;
+pub use crate::protocol::phoenix::yaml::PhoenixOptions;
 pub use crate::protocol::socketio::yaml::{MockEmit, MockSocketIo, SocketIoOptions};
 pub use crate::protocol::stomp::yaml::StompOptions;
 pub use crate::threshold::LatencyCheck;
@@ -158,6 +159,7 @@ struct RawRequest {
     graphql_ws_legacy:
         Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
     signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
+    phoenix: Option<Spanned<PhoenixOptions>>,
     contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
     #[serde(default)]
@@ -192,6 +194,7 @@ struct RawConnection {
     graphql_ws_legacy:
         Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
     signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
+    phoenix: Option<Spanned<PhoenixOptions>>,
 }
 
 impl RawConnection {
@@ -204,6 +207,7 @@ impl RawConnection {
             mqtt: self.mqtt.clone(),
             graphql_ws_legacy: self.graphql_ws_legacy.clone(),
             signalr: self.signalr.clone(),
+            phoenix: self.phoenix.clone(),
         }
     }
 }
@@ -382,6 +386,7 @@ fn build_request(
         mqtt: r.mqtt,
         graphql_ws_legacy: r.graphql_ws_legacy,
         signalr: r.signalr,
+        phoenix: r.phoenix,
     };
     r.tls.check().map_err(|(l, m)| at(l, m))?;
     check_proxy(r.proxy.as_ref()).map_err(|(l, m)| at(l, m))?;

@@ -12,11 +12,13 @@ mod machine;
 mod raw;
 pub mod step;
 
+pub mod actioncable;
 pub mod graphql_ws;
 pub mod graphql_ws_legacy;
 pub mod jsonrpc;
 pub mod mqtt;
 pub mod signalr;
+pub mod phoenix;
 pub mod socketio;
 pub mod stomp;
 
@@ -35,6 +37,7 @@ use graphql_ws::yaml::GraphqlWsOptions;
 use mqtt::yaml::MqttOptions;
 use graphql_ws_legacy::yaml::GraphqlWsLegacyOptions;
 use signalr::yaml::SignalROptions;
+use phoenix::yaml::PhoenixOptions;
 use socketio::yaml::SocketIoOptions;
 use stomp::yaml::StompOptions;
 
@@ -59,10 +62,14 @@ pub enum ProtocolName {
     GraphqlWsLegacy,
     #[serde(rename = "signalr")]
     SignalR,
+    #[serde(rename = "phoenix")]
+    Phoenix,
+    #[serde(rename = "actioncable")]
+    ActionCable,
 }
 
 /// Every protocol: its name as collections write it, and its reference page.
-const PROTOCOLS: [(ProtocolName, &str, &str); 8] = [
+const PROTOCOLS: [(ProtocolName, &str, &str); 10] = [
     (ProtocolName::Raw, "raw", "docs/format.md"),
     (ProtocolName::SocketIo, "socketio", socketio::DOCS),
     (ProtocolName::GraphqlWs, "graphql-ws", graphql_ws::DOCS),
@@ -75,6 +82,8 @@ const PROTOCOLS: [(ProtocolName, &str, &str); 8] = [
         graphql_ws_legacy::DOCS,
     ),
     (ProtocolName::SignalR, "signalr", signalr::DOCS),
+    (ProtocolName::Phoenix, "phoenix", phoenix::DOCS),
+    (ProtocolName::ActionCable, "actioncable", actioncable::DOCS),
 ];
 
 /// Every protocol name, for the schema.
@@ -126,6 +135,8 @@ pub enum ProtocolConfig {
     Mqtt(MqttOptions),
     GraphqlWsLegacy(GraphqlWsLegacyOptions),
     SignalR(SignalROptions),
+    Phoenix(PhoenixOptions),
+    ActionCable,
 }
 
 impl ProtocolConfig {
@@ -142,6 +153,8 @@ impl ProtocolConfig {
                 ProtocolConfig::GraphqlWsLegacy(GraphqlWsLegacyOptions::default())
             }
             ProtocolName::SignalR => ProtocolConfig::SignalR(SignalROptions::default()),
+            ProtocolName::Phoenix => ProtocolConfig::Phoenix(PhoenixOptions::default()),
+            ProtocolName::ActionCable => ProtocolConfig::ActionCable,
         }
     }
 
@@ -155,6 +168,8 @@ impl ProtocolConfig {
             ProtocolConfig::Mqtt(_) => ProtocolName::Mqtt,
             ProtocolConfig::GraphqlWsLegacy(_) => ProtocolName::GraphqlWsLegacy,
             ProtocolConfig::SignalR(_) => ProtocolName::SignalR,
+            ProtocolConfig::Phoenix(_) => ProtocolName::Phoenix,
+            ProtocolConfig::ActionCable => ProtocolName::ActionCable,
         }
     }
 
@@ -167,7 +182,8 @@ impl ProtocolConfig {
             ProtocolConfig::Mqtt(o) => o.vars(out),
             ProtocolConfig::GraphqlWsLegacy(o) => o.vars(out),
             ProtocolConfig::SignalR(o) => o.vars(out),
-            ProtocolConfig::Raw | ProtocolConfig::JsonRpc => {}
+            ProtocolConfig::Phoenix(o) => o.vars(out),
+            ProtocolConfig::Raw | ProtocolConfig::JsonRpc | ProtocolConfig::ActionCable => {}
         }
     }
 
@@ -192,6 +208,8 @@ pub fn build(config: &ProtocolConfig, scope: &dyn Lookup) -> Result<Box<dyn Prot
         ProtocolConfig::Mqtt(o) => mqtt::client(o, scope),
         ProtocolConfig::GraphqlWsLegacy(o) => graphql_ws_legacy::client(o, scope),
         ProtocolConfig::SignalR(o) => signalr::client(o, scope),
+        ProtocolConfig::Phoenix(o) => phoenix::client(o, scope),
+        ProtocolConfig::ActionCable => Ok(actioncable::client()),
     }
 }
 
@@ -205,6 +223,7 @@ pub struct ProtocolKeys {
     pub mqtt: Option<Spanned<MqttOptions>>,
     pub graphql_ws_legacy: Option<Spanned<GraphqlWsLegacyOptions>>,
     pub signalr: Option<Spanned<SignalROptions>>,
+    pub phoenix: Option<Spanned<PhoenixOptions>>,
 }
 
 /// The line of an option, if given.
@@ -237,6 +256,7 @@ impl ProtocolKeys {
         let mqtt = own_or(&self.mqtt, outer.map(|o| &o.mqtt));
         let legacy = own_or(&self.graphql_ws_legacy, outer.map(|o| &o.graphql_ws_legacy));
         let signalr = own_or(&self.signalr, outer.map(|o| &o.signalr));
+        let phoenix = own_or(&self.phoenix, outer.map(|o| &o.phoenix));
         let stray = [
             (line(&socketio), ProtocolName::SocketIo),
             (line(&graphql_ws), ProtocolName::GraphqlWs),
@@ -244,6 +264,7 @@ impl ProtocolKeys {
             (line(&mqtt), ProtocolName::Mqtt),
             (line(&legacy), ProtocolName::GraphqlWsLegacy),
             (line(&signalr), ProtocolName::SignalR),
+            (line(&phoenix), ProtocolName::Phoenix),
         ]
         .into_iter()
         .find(|(given, p)| given.is_some() && *p != name);
@@ -266,6 +287,8 @@ impl ProtocolKeys {
             ProtocolName::Mqtt => ProtocolConfig::Mqtt(value(mqtt)),
             ProtocolName::GraphqlWsLegacy => ProtocolConfig::GraphqlWsLegacy(value(legacy)),
             ProtocolName::SignalR => ProtocolConfig::SignalR(value(signalr)),
+            ProtocolName::Phoenix => ProtocolConfig::Phoenix(value(phoenix)),
+            ProtocolName::ActionCable => ProtocolConfig::ActionCable,
         })
     }
 }
@@ -281,6 +304,8 @@ pub(crate) fn mock(def: &MockDef) -> Result<Option<Box<dyn Speaker>>, String> {
         ProtocolName::Mqtt => mqtt::mock(def).map(Some),
         ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::mock(def).map(Some),
         ProtocolName::SignalR => signalr::mock(def).map(Some),
+        ProtocolName::Phoenix => phoenix::mock(def).map(Some),
+        ProtocolName::ActionCable => actioncable::mock(def).map(Some),
     }
 }
 
@@ -299,7 +324,7 @@ pub fn check_mock_late(def: &MockDef) -> Result<(), String> {
 }
 
 /// Each protocol's own step keywords, in the order hints list them.
-const STEPS: [(ProtocolName, &[&str]); 7] = [
+const STEPS: [(ProtocolName, &[&str]); 9] = [
     (ProtocolName::JsonRpc, jsonrpc::STEPS),
     (ProtocolName::GraphqlWs, graphql_ws::STEPS),
     (ProtocolName::SocketIo, socketio::STEPS),
@@ -307,6 +332,8 @@ const STEPS: [(ProtocolName, &[&str]); 7] = [
     (ProtocolName::Mqtt, mqtt::STEPS),
     (ProtocolName::GraphqlWsLegacy, graphql_ws_legacy::STEPS),
     (ProtocolName::SignalR, signalr::STEPS),
+    (ProtocolName::Phoenix, phoenix::STEPS),
+    (ProtocolName::ActionCable, actioncable::STEPS),
 ];
 
 /// The protocols that have step `keyword`.
@@ -343,6 +370,8 @@ pub fn parse_step<'de, D: serde::Deserializer<'de>>(
         ProtocolName::Mqtt => mqtt::yaml::parse_step(keyword, d),
         ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::yaml::parse_step(keyword, d),
         ProtocolName::SignalR => signalr::yaml::parse_step(keyword, d),
+        ProtocolName::Phoenix => phoenix::yaml::parse_step(keyword, d),
+        ProtocolName::ActionCable => actioncable::yaml::parse_step(keyword, d),
         ProtocolName::Raw => Err(serde::de::Error::custom(format!(
             "`{keyword}` is not a step of `protocol: raw`"
         ))),
@@ -356,6 +385,7 @@ fn claim(p: ProtocolName, keyword: &str, yaml: &Value) -> Claim {
         ProtocolName::Stomp => stomp::yaml::claim(keyword, yaml),
         ProtocolName::Mqtt => mqtt::yaml::claim(keyword, yaml),
         ProtocolName::GraphqlWsLegacy => graphql_ws_legacy::yaml::claim(keyword, yaml),
+        ProtocolName::ActionCable => actioncable::yaml::claim(keyword, yaml),
         _ => Claim::Fallback,
     }
 }
@@ -427,6 +457,7 @@ pub fn options_schemas() -> Vec<(String, Value)> {
             graphql_ws_legacy::yaml::schema::options(),
         ),
         ("signalr".into(), signalr::yaml::schema::options()),
+        ("phoenix".into(), phoenix::yaml::schema::options()),
     ]
 }
 
@@ -445,6 +476,8 @@ pub fn step_schema(keyword: &str, conn: &Value, timeout: &Value) -> Value {
                 graphql_ws_legacy::yaml::schema::step(keyword, conn, timeout)
             }
             ProtocolName::SignalR => signalr::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::Phoenix => phoenix::yaml::schema::step(keyword, conn, timeout),
+            ProtocolName::ActionCable => actioncable::yaml::schema::step(keyword, conn, timeout),
             ProtocolName::Raw => serde_json::json!({}),
         })
         .collect();
