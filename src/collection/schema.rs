@@ -321,6 +321,11 @@ fn step() -> Value {
                     "headers": stomp_headers(), "receipt": { "type": "boolean" }
                 }), &["id"])
             ]}),
+            "connect" => json!({ "anyOf": [
+                { "description": "Opens the request's single connection here (again, after a `close`)", "type": "null" },
+                { "description": "The connection to open here (again, after a `close`)", "type": "string" },
+                obj(json!({ "conn": conn }), &[])
+            ]}),
             "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
             "calls" => json!({ "anyOf": [
                 { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) },

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::control::{Close, ExpectClose, Ping};
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
 use super::graphql_ws::Complete;
+use super::opening::Connect;
 use super::protocol::{Call, Calls, Notify, Reply};
 use super::socketio::Emit;
 use super::stomp::{StompSend, Unsubscribe};
@@ -43,10 +44,12 @@ pub enum StepKind {
     Complete(Complete),
     Emit(Emit),
     Unsubscribe(Unsubscribe),
+    /// `connect: NAME`: opens the connection here (again, after a `close`).
+    Connect(Connect),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 18] = [
+pub const STEP_KEYS: [&str; 19] = [
     "send",
     "expect",
     "wait_for",
@@ -65,6 +68,7 @@ pub const STEP_KEYS: [&str; 18] = [
     "complete",
     "emit",
     "unsubscribe",
+    "connect",
 ];
 
 impl StepKind {
@@ -88,6 +92,7 @@ impl StepKind {
             StepKind::Complete(_) => "complete",
             StepKind::Emit(_) => "emit",
             StepKind::Unsubscribe(_) => "unsubscribe",
+            StepKind::Connect(_) => "connect",
         }
     }
 
@@ -108,6 +113,7 @@ impl StepKind {
             StepKind::Complete(c) => c.conn.as_deref(),
             StepKind::Emit(e) => e.conn.as_deref(),
             StepKind::Unsubscribe(u) => u.conn.as_deref(),
+            StepKind::Connect(c) => c.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) => None,
         }
     }
