@@ -93,3 +93,20 @@ def test_a_value_captured_by_a_run_feeds_connect(server):
     ) as c:
         seen = c.expect(json={"$.cookie": "session=s-1-abc", "$['x-n']": "1"})
     assert seen["cookie"] == "session=s-1-abc"
+
+
+def test_a_connect_step_reconnects_after_close_and_refuses_an_open_connection(server):
+    url = server.url("/nth?key=reconnect-step")
+    with wsrun.connect(url) as c:
+        assert c.expect(json={"$.n": 1}) == {"n": 1}
+        with pytest.raises(wsrun.AssertionFailed) as still_open:
+            c.step({"connect": None})
+        assert str(still_open.value) == (
+            f"step 2 connect ({url}): cannot connect: connection `default` is still open;"
+            " `close` it first to reconnect"
+        )
+        c.close(1000)
+        c.step({"connect": None})
+        # A fresh socket: the server counts a second connection, and the inbox starts with it.
+        assert c.expect(json={"$.n": 2}) == {"n": 2}
+    assert server.paths.count("/nth?key=reconnect-step") == 2
