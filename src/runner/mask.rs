@@ -472,11 +472,17 @@ mod tests {
         let mut r = RequestReport::new("r".into(), 1);
         r.captures = vec![
             ("pin".into(), serde_json::json!(123456)),
-            ("url".into(), serde_json::json!({"q": ["?pin=123456"], "n": 123456, "ok": true})),
+            (
+                "url".into(),
+                serde_json::json!({"q": ["?pin=123456"], "n": 123456, "ok": true}),
+            ),
         ];
         m.request(&mut r);
         let expected = serde_json::json!({"q": ["?pin=***"], "n": "***", "ok": true});
-        assert_eq!(r.captures, [("pin".into(), "***".into()), ("url".into(), expected)]);
+        assert_eq!(
+            r.captures,
+            [("pin".into(), "***".into()), ("url".into(), expected)]
+        );
     }
 
     #[test]

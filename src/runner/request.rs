@@ -59,7 +59,9 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         }
     }
     report.steps = steps.finish(request);
-    let mut captures: Vec<_> = std::mem::take(&mut state.scope.captures).into_iter().collect();
+    let mut captures: Vec<_> = std::mem::take(&mut state.scope.captures)
+        .into_iter()
+        .collect();
     captures.sort_by(|a, b| a.0.cmp(&b.0));
     report.captures = captures;
     let mut rec = state.rec;
