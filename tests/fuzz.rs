@@ -452,6 +452,7 @@ fn request_with(name: &str, failure: Failure, texts: &[String], in_step: bool) -
         transcript: Default::default(),
         rates: Vec::new(),
         load: None,
+        captures: Vec::new(),
     };
     for (i, t) in texts.iter().enumerate() {
         r.transcript.push(Frame {

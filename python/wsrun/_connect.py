@@ -360,12 +360,33 @@ class Connection(_Steps[Any]):
         await self._native.shutdown_async()
 
 
+def _cookie_part(text: str, what: str, forbidden: str) -> str:
+    """``text`` as a cookie's name or value, refused when it could break the header."""
+    bad = [c for c in text if c in forbidden or ord(c) < 0x20 or ord(c) == 0x7F]
+    if bad or (what == "name" and not text):
+        found = repr(bad[0]) if bad else "an empty name"
+        raise ValueError(f"connect(cookies=…): a cookie {what} cannot hold {found}: {text!r}")
+    return text
+
+
+def _add_cookies(headers: Dict[str, str], cookies: Mapping[str, Any]) -> None:
+    """Adds ``cookies`` to the ``Cookie`` header of ``headers`` (whatever its case), making it
+    when there is none."""
+    pairs = "; ".join(
+        f"{_cookie_part(str(n), 'name', '=;, ')}={_cookie_part(str(v), 'value', ';')}"
+        for n, v in cookies.items()
+    )
+    name = next((h for h in headers if h.lower() == "cookie"), "Cookie")
+    headers[name] = f"{headers[name]}; {pairs}" if headers.get(name) else pairs
+
+
 def connect(
     url: str,
     *,
     protocol: Optional[str] = None,
     options: Optional[Mapping[str, Any]] = None,
     headers: Optional[Headers] = None,
+    cookies: Optional[Mapping[str, Any]] = None,
     subprotocols: Optional[Sequence[str]] = None,
     timeout: Seconds = None,
     connect_timeout: Seconds = None,
@@ -383,12 +404,19 @@ def connect(
     ``key`` are PEM files (a client certificate needs both ``cert`` and ``key``); ``proxy`` is
     ``http://[user:pass@]host:port``, ``socks5://…``, ``socks5h://…`` or ``"none"`` (without it,
     ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` apply); ``compression=False`` does
-    not offer permessage-deflate. A connection that
+    not offer permessage-deflate. ``cookies`` (name → value) go out as one ``Cookie`` header
+    on the handshake (``a=1; b=2``), after the value of a ``Cookie`` in ``headers``; like an
+    ``Authorization``, its value is masked wherever wsrun shows it. A connection that
     cannot open raises :class:`ConnectionFailed`: here, or, inside a running event loop, at
     ``async with`` or the first step."""
     request: Dict[str, Any] = {"name": url, "url": url}
+    merged: Dict[str, str] = {}
     if headers is not None:
-        request["headers"] = dict(headers) if isinstance(headers, Mapping) else dict(list(headers))
+        merged = dict(headers) if isinstance(headers, Mapping) else dict(list(headers))
+    if cookies:
+        _add_cookies(merged, cookies)
+    if merged or headers is not None:
+        request["headers"] = merged
     if subprotocols is not None:
         request["subprotocols"] = list(subprotocols)
     if insecure or ca is not None or cert is not None or key is not None:

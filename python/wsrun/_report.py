@@ -131,8 +131,8 @@ class StepResult:
 
 class RequestResult:
     """One request: ``passed``, ``name``, ``duration``, ``steps``, ``error`` (the first
-    failure's summary), ``failure_text`` (wsrun's own failure report, as the CLI prints it) and
-    ``transcript`` (its frames)."""
+    failure's summary), ``failure_text`` (wsrun's own failure report, as the CLI prints it),
+    ``captures`` (the values its steps captured or set) and ``transcript`` (its frames)."""
 
     __slots__ = ("_d", "collection", "_index")
 
@@ -167,6 +167,14 @@ class RequestResult:
         c = self.collection
         text = c._report._native.failure_text(c._index, self._index, root)
         return text if text is not None else (self.error or "")
+
+    @property
+    def captures(self) -> Dict[str, Any]:
+        """The values the request's ``capture`` and ``set`` steps stored, by name, as it ended
+        (a secret's value is ``"***"``, and secrets inside other values are masked): what to
+        hand to :func:`wsrun.connect` or another request. Empty for a ``load:`` request."""
+        c = self.collection
+        return c._report._native.captures(c._index, self._index)
 
     @property
     def transcript(self) -> List[FrameDict]:

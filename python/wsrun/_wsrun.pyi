@@ -107,6 +107,7 @@ class _Report:
     def failure_text(
         self, collection: int, request: int, root: Optional[_PathLike] = None
     ) -> Optional[str]: ...
+    def captures(self, collection: int, request: int) -> Dict[str, Any]: ...
 
 @disjoint_base
 class _Stream:

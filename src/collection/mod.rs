@@ -7,6 +7,7 @@ pub(crate) mod de;
 mod error;
 mod load;
 mod mock;
+mod opening;
 mod protocol;
 pub mod schema;
 mod step;
@@ -31,6 +32,7 @@ pub use de::{parse_size, Dur, OrderedMap, Size};
 pub use error::LoadError;
 pub use load::{latency_check, measures_round_trip, Load, Metric, Threshold, MAX_USERS};
 pub use mock::{MockDef, MockReply, MockRule};
+pub use opening::{Connect, Opens};
 pub use protocol::*;
 pub use step::*;
 use transport::check_proxy;
@@ -91,6 +93,8 @@ pub struct Request {
     pub thresholds: Vec<Threshold>,
     /// `data:`: rows for `{{ row.COLUMN }}`, one per load user or `repeat` iteration.
     pub data: Option<data::Data>,
+    /// When each of `connections` opens (`collection::opening`).
+    pub opens: Vec<Opens>,
 }
 
 /// The name a request's single `url:` connection goes by.
@@ -483,6 +487,8 @@ fn build_request(
         thresholds.push((t_line, t));
     }
     load::check_request(&steps, r.load.as_ref(), &thresholds, line).map_err(|(l, m)| at(l, m))?;
+    let again = repeat > 1 || r.load.is_some();
+    let opens = opening::schedule(&connections, &steps, again).map_err(|(l, m)| at(l, m))?;
     let data = r
         .data
         .map(|file| data::Data::load(file, dir))
@@ -500,6 +506,7 @@ fn build_request(
         load: r.load,
         thresholds: thresholds.into_iter().map(|(_, t)| t).collect(),
         data,
+        opens,
     })
 }
 

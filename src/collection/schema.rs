@@ -297,6 +297,11 @@ fn step() -> Value {
                     "args": { "description": "SignalR: the invocation's arguments", "type": "array" }
                 }), &[])
             ]}),
+            "connect" => json!({ "anyOf": [
+                { "description": "Opens the request's single connection here (again, after a `close`)", "type": "null" },
+                { "description": "The connection to open here (again, after a `close`)", "type": "string" },
+                obj(json!({ "conn": conn }), &[])
+            ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })

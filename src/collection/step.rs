@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::control::{Close, ExpectClose, Ping};
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
 use super::protocol::Reply;
+use super::opening::Connect;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::protocol::stomp::yaml::StompSend;
@@ -35,10 +36,12 @@ pub enum StepKind {
     ExpectClose(ExpectClose),
     /// A step of a protocol (`call`, `subscribe`, `emit`…): `src/protocol/`.
     Protocol(ProtocolStep),
+    /// `connect: NAME`: opens the connection here (again, after a `close`).
+    Connect(Connect),
 }
 
 /// The steps every connection has.
-const GENERIC_STEPS: [&str; 11] = [
+const GENERIC_STEPS: [&str; 12] = [
     "send",
     "expect",
     "wait_for",
@@ -50,6 +53,7 @@ const GENERIC_STEPS: [&str; 11] = [
     "sleep",
     "close",
     "expect_close",
+    "connect",
 ];
 
 /// Every step keyword, for hints: the generic ones, then the protocols' own.
@@ -135,6 +139,7 @@ impl StepKind {
             StepKind::Close(_) => "close",
             StepKind::ExpectClose(_) => "expect_close",
             StepKind::Protocol(p) => p.keyword(),
+            StepKind::Connect(_) => "connect",
         }
     }
 
@@ -149,6 +154,7 @@ impl StepKind {
             StepKind::Close(c) => c.conn.as_deref(),
             StepKind::ExpectClose(c) => c.conn.as_deref(),
             StepKind::Protocol(p) => p.conn(),
+            StepKind::Connect(c) => c.conn.as_deref(),
             StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) => None,
         }
     }

@@ -6,6 +6,42 @@ use super::*;
 /// The variable a `subscribe` step sets to its subscription's id.
 pub const LAST_ID: &str = "last_id";
 
+impl Connection {
+    /// The variables its settings name (URL, headers, subprotocols, TLS files, proxy, protocol
+    /// options), each with its line.
+    pub fn refs(&self) -> Vec<(usize, VarRef)> {
+        let c = self;
+        let mut out = Vec::new();
+        for v in c.url.vars() {
+            out.push((c.line, v.clone()));
+        }
+        for t in c.headers.iter().map(|(_, h)| h).chain(&c.subprotocols) {
+            for v in t.vars() {
+                out.push((c.line, v.clone()));
+            }
+        }
+        for file in [&c.tls.ca, &c.tls.cert, &c.tls.key, &c.proxy]
+            .into_iter()
+            .flatten()
+        {
+            let line = file.referenced.line() as usize;
+            out.extend(file.value.vars().map(|v| (line, v.clone())));
+        }
+        let mut options = Vec::new();
+        c.protocol.vars(&mut options);
+        out.extend(options.into_iter().map(|v| (c.line, v)));
+        out
+    }
+
+    /// The root names of [`Connection::refs`]: what it waits for when a step provides one.
+    pub fn template_vars(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.refs().into_iter().map(|(_, v)| v.root).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
 impl Request {
     pub fn connection(&self, name: Option<&str>) -> &Connection {
         name.and_then(|n| self.connections.iter().find(|c| c.name == n))
@@ -18,28 +54,7 @@ impl Request {
     }
 
     fn connection_refs(&self) -> Vec<(usize, VarRef)> {
-        let mut out = Vec::new();
-        for c in &self.connections {
-            for v in c.url.vars() {
-                out.push((c.line, v.clone()));
-            }
-            for t in c.headers.iter().map(|(_, h)| h).chain(&c.subprotocols) {
-                for v in t.vars() {
-                    out.push((c.line, v.clone()));
-                }
-            }
-            for file in [&c.tls.ca, &c.tls.cert, &c.tls.key, &c.proxy]
-                .into_iter()
-                .flatten()
-            {
-                let line = file.referenced.line() as usize;
-                out.extend(file.value.vars().map(|v| (line, v.clone())));
-            }
-            let mut options = Vec::new();
-            c.protocol.vars(&mut options);
-            out.extend(options.into_iter().map(|v| (c.line, v)));
-        }
-        out
+        self.connections.iter().flat_map(Connection::refs).collect()
     }
 
     /// Every template variable the request names, with the line it is on; names captured by an
@@ -92,26 +107,20 @@ impl Request {
                     .filter(|v| !captured.contains(&v.root.as_str()))
                     .map(|v| (step.line, v)),
             );
-            if let StepKind::Protocol(p) = &step.kind {
-                if p.ready().is_some_and(|p| p.sets_last_id()) {
-                    captured.push(LAST_ID);
-                }
+            if step.kind.provides().contains(&LAST_ID) {
+                captured.push(LAST_ID);
             }
         }
         out
     }
 
-    /// Names captured (or `set`) anywhere in the request (a later step may use them).
+    /// Names captured (or `set`) anywhere in the request (a later step may use them); a
+    /// `subscribe`'s `last_id` is checked in order instead ([`Request::free_vars`]).
     pub fn captured_names(&self) -> Vec<&str> {
         self.steps
             .iter()
-            .flat_map(|s| -> Vec<&str> {
-                match &s.kind {
-                    StepKind::Capture(c) => c.0.iter().map(|(n, _)| n.as_str()).collect(),
-                    StepKind::Set(s) => s.0.iter().map(|(n, _)| n.as_str()).collect(),
-                    _ => Vec::new(),
-                }
-            })
+            .flat_map(|s| s.kind.provides())
+            .filter(|name| *name != LAST_ID)
             .collect()
     }
 }

@@ -40,6 +40,24 @@ impl PyReport {
         html::report(&self.report)
     }
 
+    /// The values request `request` of collection `collection` captured or `set`, by name, as
+    /// it ended (secret ones `***`), as a dict.
+    fn captures<'py>(
+        &self,
+        py: Python<'py>,
+        collection: usize,
+        request: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let r = self
+            .report
+            .collections
+            .get(collection)
+            .and_then(|c| c.requests.get(request))
+            .ok_or_else(|| PyIndexError::new_err("no such request"))?;
+        let map: serde_json::Map<String, serde_json::Value> = r.captures.iter().cloned().collect();
+        json_to_py(py, &serde_json::Value::Object(map))
+    }
+
     /// The failure of request `request` of collection `collection` as the terminal shows it
     /// (flush left, without colors), or None when the request passed. With `root`, the
     /// collection's path is shown relative to it (when it lies under it).

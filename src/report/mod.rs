@@ -63,6 +63,9 @@ pub struct RequestReport {
     pub rates: Vec<RateSeries>,
     /// What a `load:` measured (its steps' round trips are in `steps`).
     pub load: Option<Box<load::LoadReport>>,
+    /// The values the request's steps captured or `set`, by name, as the request ended (secret
+    /// ones masked); empty for a load. Not part of the JSON document: Python reads them.
+    pub captures: Vec<(String, serde_json::Value)>,
 }
 
 /// How many messages a connection received in each successive time bucket.
@@ -260,6 +263,7 @@ impl RequestReport {
             transcript: Default::default(),
             rates: Vec::new(),
             load: None,
+            captures: Vec::new(),
         }
     }
 

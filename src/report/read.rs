@@ -209,6 +209,8 @@ fn request(at: At<'_>) -> Res<RequestReport> {
     }
     transcript.elided = at.obj("transcript", |t| t.u64("elided"))?;
     Ok(RequestReport {
+        // The document does not carry them.
+        captures: Vec::new(),
         name: at.str("name")?,
         line: at.u64("line")? as usize,
         duration: at.ms("duration_ms")?,

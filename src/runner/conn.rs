@@ -73,7 +73,10 @@ pub struct ConnectSpec {
 
 /// An open connection with its inbox of frames read but not yet consumed by a step.
 pub struct Conn {
+    /// Its name in transcripts: the connection's, `NAME#2` for its second socket (`connect`).
     pub name: Arc<str>,
+    /// Which socket of its connection this is, from 1.
+    pub socket: u32,
     ws: Ws,
     inbox: inbox::Inbox,
     /// When the message `recv` last returned arrived, if it waited in the inbox; `None` when
@@ -180,6 +183,7 @@ impl Conn {
             .map_err(|e| format!("could not connect to {}: {e}", spec.url))?;
         Ok(Conn {
             name: spec.name.as_str().into(),
+            socket: 1,
             ws,
             inbox: inbox::Inbox::default(),
             arrived: None,
@@ -197,6 +201,18 @@ impl Conn {
             agreed,
             deflater: None,
         })
+    }
+
+    /// The name of its connection (without the `#N` of a later socket).
+    pub fn base_name(&self) -> &str {
+        let suffix = format!("#{}", self.socket);
+        match self.socket {
+            1 => &self.name,
+            _ => self
+                .name
+                .strip_suffix(suffix.as_str())
+                .unwrap_or(&self.name),
+        }
     }
 
     /// The opening handshake, for the transcript (once; `None` for a load's connections).

@@ -44,7 +44,12 @@ pub(super) async fn run_steps(
     let measure = !ctx.opts.no_latency;
     for (index, step) in request.steps.iter().enumerate() {
         let started = Instant::now();
-        let result = super::steps::run(ctx, request, step, st).await;
+        let mut result = super::steps::run(ctx, request, step, st).await;
+        if result.is_ok() {
+            if let Err(f) = super::steps::after_step(ctx, request, index, st).await {
+                result = Err((f, result.unwrap_or(0)));
+            }
+        }
         let result = contract_violation(st, result);
         let ended = Instant::now();
         let mut latency = st.latency.take().filter(|_| measure);

@@ -277,6 +277,10 @@ impl Plan<'_, '_> {
             let passed = run_steps(self.ctx, self.request, st, &mut sink).await;
             done += 1;
             let mut totals = self.shared.totals();
+            for (took, added) in st.opened_late.drain(..) {
+                totals.connected(took);
+                self.shared.open.fetch_add(u64::from(added), Relaxed);
+            }
             totals.iterations += 1;
             if let Some((index, mut failure)) = sink.failure.filter(|_| !passed) {
                 st.masker.failure(&mut failure);

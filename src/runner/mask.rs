@@ -188,15 +188,6 @@ impl Masker {
         }
     }
 
-    fn mask_value(&self, v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::String(s) => self.mask_string(s),
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| self.mask_value(i)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|i| self.mask_value(i)),
-            _ => {}
-        }
-    }
-
     pub fn failure(&self, f: &mut Failure) {
         self.mask_string(&mut f.summary);
         self.mask_opt(&mut f.path);
@@ -236,13 +227,43 @@ impl Masker {
         out
     }
 
-    /// Masks a finished request: failures and the frames kept in its transcript.
+    /// Masks the texts inside a JSON value, and the keys of its maps.
+    fn mask_value(&self, value: &mut Value) {
+        match value {
+            Value::String(t) => self.mask_string(t),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.mask_value(v)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (mut k, mut v) in entries {
+                    self.mask_string(&mut k);
+                    self.mask_value(&mut v);
+                    map.insert(k, v);
+                }
+            }
+            // A secret number (a PIN captured as one) is masked like its text.
+            Value::Number(n) => {
+                if let Cow::Owned(masked) = self.mask(&n.to_string()) {
+                    *value = Value::String(masked);
+                }
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+
+    /// Masks a finished request: failures, captured values and the frames in its transcript.
     pub fn request(&self, r: &mut RequestReport) {
         if self.is_empty() {
             return;
         }
         if let Some(f) = &mut r.error {
             self.failure(f);
+        }
+        for (name, value) in &mut r.captures {
+            if self.names.iter().any(|n| n == name) {
+                *value = Value::String(MASK.into());
+            } else {
+                self.mask_value(value);
+            }
         }
         for s in &mut r.steps {
             if let Outcome::Failed(f) = &mut s.outcome {
@@ -442,6 +463,27 @@ fn is_cut_mark(rest: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captures_are_masked_whole_under_a_secret_name_and_inside_other_values() {
+        let mut m = Masker::default();
+        m.name_secrets(["pin".to_string()]);
+        m.capture("pin", &serde_json::json!(123456));
+        let mut r = RequestReport::new("r".into(), 1);
+        r.captures = vec![
+            ("pin".into(), serde_json::json!(123456)),
+            (
+                "url".into(),
+                serde_json::json!({"q": ["?pin=123456"], "n": 123456, "ok": true}),
+            ),
+        ];
+        m.request(&mut r);
+        let expected = serde_json::json!({"q": ["?pin=***"], "n": "***", "ok": true});
+        assert_eq!(
+            r.captures,
+            [("pin".into(), "***".into()), ("url".into(), expected)]
+        );
+    }
 
     #[test]
     fn secrets_are_masked_longest_first_and_short_ones_left() {

@@ -11,7 +11,7 @@ use super::mask::{is_secret_header, Masker};
 use super::max_message_size;
 use super::proxy::Proxy;
 use super::steps::{Ctx, State};
-use crate::collection::{latency_check, Request};
+use crate::collection::{latency_check, Opens, Request};
 use crate::latency::{format_ms, Bounds, Latency, Stat, Unit};
 use crate::protocol::Protocol;
 use crate::report::{Failure, Outcome, RequestReport, StepReport};
@@ -52,11 +52,18 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
             // Under `repeat`, each iteration takes the next row.
             state.scope.row = Some(data.row(iteration - 1));
         }
+        // Only a load counts the connections opened between steps.
+        state.opened_late.clear();
         if !run_steps(ctx, request, &mut state, &mut steps).await {
             break;
         }
     }
     report.steps = steps.finish(request);
+    let mut captures: Vec<_> = std::mem::take(&mut state.scope.captures)
+        .into_iter()
+        .collect();
+    captures.sort_by(|a, b| a.0.cmp(&b.0));
+    report.captures = captures;
     let mut rec = state.rec;
     for conn in state.conns {
         conn.shutdown(&mut rec).await;
@@ -83,6 +90,7 @@ pub(super) fn new_state<'a>(ctx: &Ctx<'a>, request: &Request, rec: Recorder) -> 
         several: request.connections.len() > 1,
         latency: None,
         masker: ctx.masker.clone(),
+        opened_late: Vec::new(),
     };
     header_secrets(ctx.collection, request, &state.scope, &mut state.masker);
     state
@@ -103,21 +111,32 @@ pub(super) fn header_secrets(
                 masker.extend(crate::protocol::signalr::query_tokens(&url));
             }
         }
-        // A proxy's credentials: a bad URL or proxy is reported when the connection opens.
-        if let Ok(url) = c.url.expand(scope) {
-            if let Ok(Some(proxy)) = proxy_for(collection, c, &url, scope) {
-                masker.extend(proxy.secrets());
-            }
+        connection_secrets(collection, c, scope, masker);
+    }
+}
+
+/// The credentials in connection `c`'s headers and proxy URL, as far as `scope` expands them (a
+/// connection that waits for a captured value adds its own when it opens).
+pub(super) fn connection_secrets(
+    collection: &crate::collection::Collection,
+    c: &crate::collection::Connection,
+    scope: &Scope<'_>,
+    masker: &mut Masker,
+) {
+    // A proxy's credentials: a bad URL or proxy is reported when the connection opens.
+    if let Ok(url) = c.url.expand(scope) {
+        if let Ok(Some(proxy)) = proxy_for(collection, c, &url, scope) {
+            masker.extend(proxy.secrets());
         }
         // A protocol's credentials (MQTT's password, sent inside CONNECT).
         masker.extend(c.protocol.secrets(scope));
-        for (name, value) in &c.headers {
-            if is_secret_header(name) {
-                if let Ok(v) = value.expand(scope) {
-                    // `Bearer abc…`: mask the credential, and the whole value.
-                    let credential = v.split_whitespace().last().unwrap_or_default().to_string();
-                    masker.extend([v, credential]);
-                }
+    }
+    for (name, value) in &c.headers {
+        if is_secret_header(name) {
+            if let Ok(v) = value.expand(scope) {
+                // `Bearer abc…`: mask the credential, and the whole value.
+                let credential = v.split_whitespace().last().unwrap_or_default().to_string();
+                masker.extend([v, credential]);
             }
         }
     }
@@ -298,73 +317,95 @@ pub(super) async fn open_all(
     Ok(conns)
 }
 
-/// What opening each connection of the request needs, its templates expanded with `scope`.
+/// The connections of the request that open before its first step (the others wait for a
+/// value a step provides, or for their `connect`).
+pub(super) fn at_start(request: &Request) -> impl Iterator<Item = &crate::collection::Connection> {
+    request
+        .connections
+        .iter()
+        .zip(&request.opens)
+        .filter(|(_, o)| **o == Opens::Start)
+        .map(|(c, _)| c)
+}
+
+/// What opening each connection of the request that opens at the start needs, its templates
+/// expanded with `scope`.
 pub(super) fn connect_specs(
     ctx: &Ctx<'_>,
     request: &Request,
     scope: &Scope<'_>,
 ) -> Result<Vec<ConnectSpec>, Failure> {
-    let base = ctx.collection.base_dir();
-    let mut specs = Vec::new();
-    for c in &request.connections {
-        let fail = |e: String| Failure {
-            summary: e,
-            connection: Some(c.name.clone()),
-            ..Failure::default()
-        };
-        let url = c.url.expand(scope).map_err(|e| fail(e.to_string()))?;
-        let headers = c
-            .headers
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
-            .collect::<Result<Vec<_>, crate::template::TemplateError>>()
-            .map_err(|e| fail(e.to_string()))?;
-        let subprotocols = c
-            .subprotocols
-            .iter()
-            .map(|p| p.expand(scope))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fail(e.to_string()))?;
-        let proxy = proxy_for(ctx.collection, c, &url, scope).map_err(fail)?;
-        let files = c.tls.files(scope).map_err(|e| fail(e.to_string()))?;
-        let tls = super::tls::client_config(&files, &base).map_err(fail)?;
-        specs.push(ConnectSpec {
-            name: c.name.clone(),
-            url,
-            headers,
-            subprotocols,
-            tls,
-            connect_timeout: c
-                .connect_timeout
-                .or(ctx.collection.defaults.connect_timeout.map(|d| d.0))
-                .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
-            max_message_size: max_message_size(ctx.collection),
-            proxy,
-            compression: c
-                .compression
-                .or(ctx.collection.defaults.compression)
-                .unwrap_or(true),
-        });
-    }
-    Ok(specs)
+    at_start(request)
+        .map(|c| connect_spec(ctx, c, scope))
+        .collect()
 }
 
-/// The protocol each connection of the request speaks, its templates expanded with `scope`.
+/// What opening connection `c` needs, its templates expanded with `scope`.
+pub(super) fn connect_spec(
+    ctx: &Ctx<'_>,
+    c: &crate::collection::Connection,
+    scope: &Scope<'_>,
+) -> Result<ConnectSpec, Failure> {
+    let base = ctx.collection.base_dir();
+    let fail = |e: String| Failure {
+        summary: e,
+        connection: Some(c.name.clone()),
+        ..Failure::default()
+    };
+    let url = c.url.expand(scope).map_err(|e| fail(e.to_string()))?;
+    let headers = c
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), v.expand(scope)?)))
+        .collect::<Result<Vec<_>, crate::template::TemplateError>>()
+        .map_err(|e| fail(e.to_string()))?;
+    let subprotocols = c
+        .subprotocols
+        .iter()
+        .map(|p| p.expand(scope))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    let proxy = proxy_for(ctx.collection, c, &url, scope).map_err(fail)?;
+    let files = c.tls.files(scope).map_err(|e| fail(e.to_string()))?;
+    let tls = super::tls::client_config(&files, &base).map_err(fail)?;
+    Ok(ConnectSpec {
+        name: c.name.clone(),
+        url,
+        headers,
+        subprotocols,
+        tls,
+        connect_timeout: c
+            .connect_timeout
+            .or(ctx.collection.defaults.connect_timeout.map(|d| d.0))
+            .unwrap_or(crate::collection::DEFAULT_TIMEOUT),
+        max_message_size: max_message_size(ctx.collection),
+        proxy,
+        compression: c
+            .compression
+            .or(ctx.collection.defaults.compression)
+            .unwrap_or(true),
+    })
+}
+
+/// The protocol each connection of the request that opens at the start speaks, its templates
+/// expanded with `scope`.
 pub(super) fn protocols(
     request: &Request,
     scope: &Scope<'_>,
 ) -> Result<Vec<Box<dyn Protocol>>, Failure> {
-    request
-        .connections
-        .iter()
-        .map(|c| {
-            crate::protocol::build(&c.protocol, scope).map_err(|e| Failure {
-                summary: e,
-                connection: Some(c.name.clone()),
-                ..Failure::default()
-            })
-        })
-        .collect()
+    at_start(request).map(|c| protocol(c, scope)).collect()
+}
+
+/// The protocol connection `c` speaks, its templates expanded with `scope`.
+pub(super) fn protocol(
+    c: &crate::collection::Connection,
+    scope: &Scope<'_>,
+) -> Result<Box<dyn Protocol>, Failure> {
+    crate::protocol::build(&c.protocol, scope).map_err(|e| Failure {
+        summary: e,
+        connection: Some(c.name.clone()),
+        ..Failure::default()
+    })
 }
 
 /// The failure of a connection that could not open, at its line.

@@ -133,6 +133,7 @@ impl Session {
             several: false,
             masker: self.masker.clone(),
             latency: None,
+            opened_late: Vec::new(),
         };
         let result = steps::run(&ctx, &self.collection.requests[0], step, &mut st).await;
         self.captures = st.scope.captures;

@@ -15,6 +15,8 @@ Paths:
   /nth?key=K       sends {"n": N}, N counting the connections made with this key, then echoes
   /close?code=C    sends {"closing": C}, then closes with code C
   /slow-handshake?ms=M  answers the upgrade only after M milliseconds, then echoes
+  /headers         sends one JSON object of the handshake's headers (names lower-cased, repeated
+                   ones joined with ", "), then waits
 Every path connected to is kept, in order, in `server.paths`.
 """
 
@@ -85,6 +87,13 @@ async def _handler(ws) -> None:
             await ws.send(json.dumps({"n": _NTH[query.get("key", "")]}))
             async for message in ws:
                 await ws.send(message)
+        elif path == "/headers":
+            seen: dict = {}
+            for name, value in ws.request.headers.raw_items():
+                key = name.lower()
+                seen[key] = f"{seen[key]}, {value}" if key in seen else value
+            await ws.send(json.dumps(seen))
+            await ws.wait_closed()
         elif path == "/close":
             code = int(query.get("code", "1000"))
             await ws.send(json.dumps({"closing": code}))

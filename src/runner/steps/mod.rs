@@ -5,6 +5,7 @@
 
 mod capture;
 mod close;
+mod connect;
 mod expect;
 mod ping;
 pub(crate) mod reply;
@@ -76,6 +77,9 @@ pub struct State<'a> {
     /// This request's secrets: the collection's, its header credentials, its secret captures.
     /// Every step that writes something out and the request's report mask with this one.
     pub(crate) masker: Masker,
+    /// The connections opened between steps since a load last counted them: how long each
+    /// took to open, and whether it added a connection (rather than replacing a closed socket).
+    pub opened_late: Vec<(Duration, bool)>,
 }
 
 /// The message `capture` reads: the last one matched. An `expect`/`wait_for` keeps its text and
@@ -113,6 +117,8 @@ impl Last {
     }
 }
 
+pub(super) use connect::after_step;
+
 /// Runs one step on the connection it names (the first one when it names none).
 pub(crate) async fn run(
     ctx: &Ctx<'_>,
@@ -120,11 +126,23 @@ pub(crate) async fn run(
     step: &Step,
     st: &mut State<'_>,
 ) -> StepResult {
-    let conn = step
+    let name = step
         .kind
         .conn()
-        .and_then(|n| request.connections.iter().position(|c| c.name == n))
-        .unwrap_or(0);
+        .unwrap_or(request.connections[0].name.as_str());
+    let slot = st.conns.iter().position(|c| c.base_name() == name);
+    let conn = match (&step.kind, slot) {
+        (StepKind::Connect(c), _) => {
+            return connect::run(ctx, request, st, c.conn.as_deref()).await
+        }
+        (_, Some(slot)) => slot,
+        // The loader rejects a step on a connection before it opens; a load's user that could
+        // not open one stops before its steps.
+        (kind, None) if kind.uses_connection() => {
+            return Err(fail(format!("connection `{name}` is not open")))
+        }
+        (_, None) => 0,
+    };
     let timeout = |own: Option<Duration>| super::step_timeout(own, request, ctx.collection);
     match &step.kind {
         StepKind::Send(s) => send::run(st, conn, s, timeout(s.timeout.map(|d| d.0))).await,
@@ -155,5 +173,7 @@ pub(crate) async fn run(
                 p.keyword()
             ))),
         },
+        // Answered above, before a slot is needed.
+        StepKind::Connect(c) => connect::run(ctx, request, st, c.conn.as_deref()).await,
     }
 }
