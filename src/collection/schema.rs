@@ -321,6 +321,20 @@ fn step() -> Value {
                     "headers": stomp_headers(), "receipt": { "type": "boolean" }
                 }), &["id"])
             ]}),
+            "http" => json!({ "anyOf": [
+                { "description": "A URL to GET", "type": "string" },
+                obj(json!({
+                    "method": { "type": "string" }, "url": { "type": "string" },
+                    "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "json": {}, "body": { "type": "string" },
+                    "form": { "type": "object" }, "timeout": timeout,
+                    "expect": obj(json!({
+                        "status": {}, "json": { "type": "object" }, "headers": { "type": "object" }
+                    }), &[]),
+                    "capture": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "capture_headers": { "type": "object", "additionalProperties": { "type": "string" } }
+                }), &["url"])
+            ]}),
             "call" => obj(call_props(Some((&conn, &timeout))), &["method"]),
             "calls" => json!({ "anyOf": [
                 { "type": "array", "minItems": 1, "items": obj(call_props(None), &["method"]) },

@@ -43,10 +43,12 @@ pub enum StepKind {
     Complete(Complete),
     Emit(Emit),
     Unsubscribe(Unsubscribe),
+    /// `http: {…}`: one HTTP(S) request (docs/steps.md, "http").
+    Http(Box<super::http::Http>),
 }
 
 /// Every step keyword, for hints.
-pub const STEP_KEYS: [&str; 18] = [
+pub const STEP_KEYS: [&str; 19] = [
     "send",
     "expect",
     "wait_for",
@@ -65,6 +67,7 @@ pub const STEP_KEYS: [&str; 18] = [
     "complete",
     "emit",
     "unsubscribe",
+    "http",
 ];
 
 impl StepKind {
@@ -88,6 +91,7 @@ impl StepKind {
             StepKind::Complete(_) => "complete",
             StepKind::Emit(_) => "emit",
             StepKind::Unsubscribe(_) => "unsubscribe",
+            StepKind::Http(_) => "http",
         }
     }
 
@@ -108,7 +112,9 @@ impl StepKind {
             StepKind::Complete(c) => c.conn.as_deref(),
             StepKind::Emit(e) => e.conn.as_deref(),
             StepKind::Unsubscribe(u) => u.conn.as_deref(),
-            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) => None,
+            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) | StepKind::Http(_) => {
+                None
+            }
         }
     }
 
@@ -116,7 +122,7 @@ impl StepKind {
     pub fn uses_connection(&self) -> bool {
         !matches!(
             self,
-            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_)
+            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) | StepKind::Http(_)
         )
     }
 }

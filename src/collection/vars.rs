@@ -93,6 +93,16 @@ impl Request {
                         captured.push(name);
                     }
                 }
+                StepKind::Http(h) => {
+                    h.vars(&mut vars);
+                    out.extend(
+                        std::mem::take(&mut vars)
+                            .into_iter()
+                            .filter(|v| !captured.contains(&v.root.as_str()))
+                            .map(|v| (step.line, v)),
+                    );
+                    captured.extend(h.captured());
+                }
                 StepKind::Subscribe(Subscribe::Graphql(s)) => s.vars(&mut vars),
                 StepKind::Complete(c) => vars.extend(c.id.vars().cloned()),
                 _ => {}
@@ -117,6 +127,7 @@ impl Request {
                 match &s.kind {
                     StepKind::Capture(c) => c.0.iter().map(|(n, _)| n.as_str()).collect(),
                     StepKind::Set(s) => s.0.iter().map(|(n, _)| n.as_str()).collect(),
+                    StepKind::Http(h) => h.captured().collect(),
                     _ => Vec::new(),
                 }
             })

@@ -3,6 +3,7 @@
 
 pub(crate) mod check;
 pub mod conn;
+pub mod http;
 mod iteration;
 mod load;
 mod load_users;

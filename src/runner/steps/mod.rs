@@ -2,7 +2,8 @@
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
 //! `set`, `ping`, `close` and `expect_close`, JSON-RPC's `call`, `calls` and `notify` (`rpc.rs`), and
 //! graphql-ws's `subscribe` and `complete` (`graphql_ws.rs`), Socket.IO's `emit` (`socketio.rs`),
-//! and STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`).
+//! and STOMP's `subscribe`, `unsubscribe` and `send` with a `destination` (`stomp.rs`); `http`
+//! lives in `runner::http`.
 
 mod capture;
 mod close;
@@ -81,6 +82,8 @@ pub(super) struct State<'a> {
     /// This request's secrets: the collection's, its header credentials, its secret captures.
     /// Every step that writes something out and the request's report mask with this one.
     pub masker: Masker,
+    /// The cookies `http` steps were given, sent on later `http` steps and handshakes.
+    pub jar: super::http::CookieJar,
 }
 
 /// The message `capture` reads: the last one matched. An `expect`/`wait_for` keeps its text and
@@ -163,6 +166,10 @@ pub(super) async fn run(
         }
         StepKind::Unsubscribe(u) => {
             stomp::unsubscribe(st, conn, u, timeout(u.timeout.map(|d| d.0))).await
+        }
+        StepKind::Http(h) => {
+            let t = timeout(h.timeout.map(|d| d.0));
+            super::http::run(ctx, request, h, st, t).await
         }
     }
 }
