@@ -32,7 +32,7 @@ pub use error::LoadError;
 pub use graphql_ws::*;
 pub use http::{check_method, check_url, Http, HttpBody, HttpExpect};
 pub use load::{latency_check, measures_round_trip, Load, Metric, Threshold, MAX_USERS};
-pub use mock::{MockDef, MockReply, MockRule};
+pub use mock::{MockDef, MockHttpRoute, MockReply, MockRule};
 pub use protocol::*;
 pub use socketio::*;
 pub use step::*;

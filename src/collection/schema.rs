@@ -474,6 +474,12 @@ fn mock() -> Value {
             "close_after": { "type": "integer", "minimum": 0 },
             "close_code": { "type": "integer" },
             "subprotocols": { "description": "Subprotocols it agrees to: the first one a client asks for", "type": "array", "items": { "type": "string" } },
+            "http": { "description": "HTTP routes answered on the mock's port", "type": "array", "items": obj(json!({
+                "method": { "type": "string" }, "path": { "type": "string", "pattern": "^/" },
+                "status": { "type": "integer", "minimum": 100, "maximum": 999 },
+                "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                "json": {}, "body": { "type": "string" }
+            }), &["path"]) },
             "compression": { "description": "Agree to permessage-deflate when a client offers it (default true)", "type": "boolean" },
             "protocol": r("protocol"),
             "methods": { "type": "object", "additionalProperties": obj(json!({
