@@ -196,3 +196,36 @@ pub(super) async fn serve(mut tcp: TcpStream, routes: &[Route]) {
     let _ = tcp.write_all(&reply).await;
     let _ = tcp.shutdown().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the routes answer to `request`, sent by a plain TCP client.
+    async fn ask(routes: Vec<Route>, request: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            if let Sniffed::Http = sniff(&tcp).await {
+                serve(tcp, &routes).await;
+            }
+        });
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client.write_all(&request).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = client.read_to_end(&mut answer).await;
+        server.await.unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn oversized_heads_and_bodies_are_refused() {
+        let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_HEAD)).into_bytes();
+        assert!(ask(Vec::new(), long).await.starts_with("HTTP/1.1 431 "));
+        let big = b"POST /x HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n".to_vec();
+        let answer = ask(Vec::new(), big).await;
+        assert!(answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{answer}");
+        assert!(answer.ends_with(r#"{"error":"request body too large"}"#), "{answer}");
+    }
+}

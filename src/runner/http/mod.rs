@@ -360,3 +360,34 @@ pub(crate) fn add_cookies(jar: &CookieJar, specs: &mut [super::conn::ConnectSpec
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handshake_gets_the_cookies_of_its_host_after_its_own() {
+        let mut jar = CookieJar::default();
+        jar.store("api.local", "/login", "sid=abc; Path=/");
+        let spec = |url: &str, headers: Vec<(String, String)>| super::super::conn::ConnectSpec {
+            name: "default".into(),
+            url: url.into(),
+            headers,
+            subprotocols: Vec::new(),
+            tls: None,
+            connect_timeout: Duration::from_secs(1),
+            max_message_size: 1 << 20,
+            proxy: None,
+            compression: true,
+        };
+        let mut specs = [
+            spec("ws://api.local:9000/stream", Vec::new()),
+            spec("wss://api.local/s", vec![("cookie".into(), "own=1".into())]),
+            spec("ws://elsewhere.local/stream", Vec::new()),
+        ];
+        add_cookies(&jar, &mut specs);
+        assert_eq!(specs[0].headers, [("Cookie".to_string(), "sid=abc".to_string())]);
+        assert_eq!(specs[1].headers, [("cookie".to_string(), "own=1; sid=abc".to_string())]);
+        assert!(specs[2].headers.is_empty());
+    }
+}
