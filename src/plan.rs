@@ -183,7 +183,10 @@ pub fn collection_vars(
         .iter()
         .map(|(name, url)| {
             let http = http_url(url);
-            (name.clone(), serde_json::json!({ "url": url, "http_url": http }))
+            (
+                name.clone(),
+                serde_json::json!({ "url": url, "http_url": http }),
+            )
         })
         .collect();
     vars.entry("mocks".to_string())

@@ -41,7 +41,8 @@ impl Flow {
     /// `{"tokens_used": [...]}` from the API, read with a bare HTTP/1.0 request.
     fn stats(&self) -> serde_json::Value {
         let mut tcp = std::net::TcpStream::connect(("127.0.0.1", self.http)).expect("connect");
-        tcp.write_all(b"GET /stats HTTP/1.0\r\n\r\n").expect("write");
+        tcp.write_all(b"GET /stats HTTP/1.0\r\n\r\n")
+            .expect("write");
         let mut answer = String::new();
         tcp.read_to_string(&mut answer).expect("read");
         let body = answer.split("\r\n\r\n").nth(1).expect("a body");
@@ -98,14 +99,29 @@ fn a_flow_logs_in_over_http_and_signs_its_first_message() {
     let run = ws.run_collection(&flow.fill(FLOW), &["-v"]);
     let out = run.output();
     assert_eq!(run.code, 0, "{out}");
-    assert!(out.contains("http → POST HTTP/login HTTP/1.1".replace("HTTP/login", &format!("http://127.0.0.1:{}/login", flow.http)).as_str()), "{out}");
+    assert!(
+        out.contains(
+            "http → POST HTTP/login HTTP/1.1"
+                .replace(
+                    "HTTP/login",
+                    &format!("http://127.0.0.1:{}/login", flow.http)
+                )
+                .as_str()
+        ),
+        "{out}"
+    );
     assert!(out.contains("http ← HTTP/1.1 200 OK"), "{out}");
     // The cookie is a credential: masked in -v, in the Set-Cookie answered and the Cookie sent.
-    assert!(out.contains("Set-Cookie: sid=***; Path=/; HttpOnly"), "{out}");
+    assert!(
+        out.contains("Set-Cookie: sid=***; Path=/; HttpOnly"),
+        "{out}"
+    );
     assert!(out.contains("Cookie: sid=***"), "{out}");
     let used = flow.stats()["tokens_used"].clone();
     assert_eq!(used.as_array().map(Vec::len), Some(1), "{used}");
-    assert!(used[0].as_str().is_some_and(|t| t.contains('+') && t.contains('/') && t.ends_with("==")));
+    assert!(used[0]
+        .as_str()
+        .is_some_and(|t| t.contains('+') && t.contains('/') && t.ends_with("==")));
 }
 
 /// Without `| urlencode` the server reads `+` as a space: the flow fails, proving the filter
@@ -114,7 +130,9 @@ fn a_flow_logs_in_over_http_and_signs_its_first_message() {
 fn without_urlencode_the_server_refuses_the_token() {
     let flow = Flow::start();
     let ws = cli::Workspace::new();
-    let yaml = flow.fill(FLOW).replace("{{ token | urlencode }}", "{{ token }}");
+    let yaml = flow
+        .fill(FLOW)
+        .replace("{{ token | urlencode }}", "{{ token }}");
     let run = ws.run_collection(&yaml, &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(run.output().contains("unknown token"), "{}", run.output());
@@ -129,7 +147,10 @@ fn each_load_user_runs_its_own_http_steps() {
     let yaml = FLOW
         .replace("user: ada", "user: \"u{{ user.index }}\"")
         .replace("$.user: ada", "$.user: \"u{{ user.index }}\"")
-        .replace("    url: WS/stream\n", "    url: WS/stream\n    load: { users: 20 }\n");
+        .replace(
+            "    url: WS/stream\n",
+            "    url: WS/stream\n    load: { users: 20 }\n",
+        );
     let run = ws.run_collection(&flow.fill(&yaml), &[]);
     assert_eq!(run.code, 0, "{}", run.output());
     let used = flow.stats()["tokens_used"].clone();
@@ -165,7 +186,10 @@ fn failures_name_the_status_the_body_and_the_step_line() {
 
     let (code, out) = one_step(&flow, "{ url: HTTP/me }", "");
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("expected a 2xx status, got 401 Unauthorized"), "{out}");
+    assert!(
+        out.contains("expected a 2xx status, got 401 Unauthorized"),
+        "{out}"
+    );
 
     let (code, out) = one_step(&flow, "{ url: HTTP/text, capture: { x: $.x } }", "");
     assert_eq!(code, 1, "{out}");
@@ -176,19 +200,42 @@ fn failures_name_the_status_the_body_and_the_step_line() {
 
     let (code, out) = one_step(&flow, "{ url: HTTP/slow, timeout: 300ms }", "");
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("GET HTTP/slow: no response within 300ms".replace("HTTP", &format!("http://127.0.0.1:{}", flow.http)).as_str()), "{out}");
+    assert!(
+        out.contains(
+            "GET HTTP/slow: no response within 300ms"
+                .replace("HTTP", &format!("http://127.0.0.1:{}", flow.http))
+                .as_str()
+        ),
+        "{out}"
+    );
 
-    let (code, out) = one_step(&flow, "{ url: HTTP/big }", "defaults: { max_message_size: 1MiB }\n");
+    let (code, out) = one_step(
+        &flow,
+        "{ url: HTTP/big }",
+        "defaults: { max_message_size: 1MiB }\n",
+    );
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("the response body is larger than 1 MiB"), "{out}");
+    assert!(
+        out.contains("the response body is larger than 1 MiB"),
+        "{out}"
+    );
 
     let refused = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let (code, out) = one_step(&flow, &format!("{{ url: \"http://127.0.0.1:{refused}/x\" }}"), "");
+    let (code, out) = one_step(
+        &flow,
+        &format!("{{ url: \"http://127.0.0.1:{refused}/x\" }}"),
+        "",
+    );
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains(&format!("cannot connect to 127.0.0.1:{refused}: connection refused")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "cannot connect to 127.0.0.1:{refused}: connection refused"
+        )),
+        "{out}"
+    );
 }
 
 #[test]

@@ -89,8 +89,7 @@ impl TryFrom<RawHttp> for Http {
             check_header_name(name)?;
         }
         for (name, header) in &r.capture_headers.0 {
-            check_header_name(header)
-                .map_err(|e| format!("capture_headers `{name}`: {e}"))?;
+            check_header_name(header).map_err(|e| format!("capture_headers `{name}`: {e}"))?;
         }
         Ok(Http {
             method,
@@ -174,7 +173,12 @@ impl Http {
         }
         let e = &self.expect;
         let json = e.json.iter().flat_map(|j| j.0.iter().map(|(_, m)| m));
-        for m in e.status.iter().chain(json).chain(e.headers.0.iter().map(|(_, m)| m)) {
+        for m in e
+            .status
+            .iter()
+            .chain(json)
+            .chain(e.headers.0.iter().map(|(_, m)| m))
+        {
             m.vars(out);
         }
     }

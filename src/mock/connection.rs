@@ -51,7 +51,9 @@ async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
     if !behaviour.http.is_empty() {
         match timeout(HANDSHAKE_TIMEOUT, super::http::sniff(&tcp)).await {
             Ok(super::http::Sniffed::Upgrade) => {}
-            Ok(super::http::Sniffed::Http) => return super::http::serve(tcp, &behaviour.http).await,
+            Ok(super::http::Sniffed::Http) => {
+                return super::http::serve(tcp, &behaviour.http).await
+            }
             Ok(super::http::Sniffed::Gone) | Err(_) => return,
         }
     }

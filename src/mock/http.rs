@@ -225,7 +225,13 @@ mod tests {
         assert!(ask(Vec::new(), long).await.starts_with("HTTP/1.1 431 "));
         let big = b"POST /x HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n".to_vec();
         let answer = ask(Vec::new(), big).await;
-        assert!(answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{answer}");
-        assert!(answer.ends_with(r#"{"error":"request body too large"}"#), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+            "{answer}"
+        );
+        assert!(
+            answer.ends_with(r#"{"error":"request body too large"}"#),
+            "{answer}"
+        );
     }
 }

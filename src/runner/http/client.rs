@@ -362,7 +362,10 @@ mod tests {
             (true, "api.example.com", 443, "/api/v3/x?a=1")
         );
         let t = Target::parse("http://[::1]:8080?q").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("::1", 8080, "/?q"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("::1", 8080, "/?q")
+        );
         assert_eq!(
             Target::parse("http://h:x/").unwrap_err(),
             "`http://h:x/` has an invalid port `x`"
@@ -370,7 +373,9 @@ mod tests {
         assert!(Target::parse("http://u:p@h/")
             .unwrap_err()
             .contains("use an `Authorization` header"));
-        assert!(Target::parse("http://h/a b").unwrap_err().contains("urlencode"));
+        assert!(Target::parse("http://h/a b")
+            .unwrap_err()
+            .contains("urlencode"));
     }
 
     #[tokio::test]
@@ -390,7 +395,9 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((r.status, r.body.as_slice()), (201, &b"abcde"[..]));
-        let r = read(b"HTTP/1.0 200 OK\r\n\r\nto the end", 100).await.unwrap();
+        let r = read(b"HTTP/1.0 200 OK\r\n\r\nto the end", 100)
+            .await
+            .unwrap();
         assert_eq!(r.body, b"to the end");
         let e = read(b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n", 100)
             .await
@@ -402,10 +409,16 @@ mod tests {
         let e = read(b"HTTP/1.0 200 OK\r\n\r\n", 0).await.unwrap();
         assert!(e.body.is_empty());
         let e = read(b"SSH-2.0-OpenSSH\r\n\r\n", 100).await.unwrap_err();
-        assert!(e.to_string().starts_with("the server's answer is not HTTP"), "{e}");
-        let e = read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 100)
-            .await
-            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("the server's answer is not HTTP"),
+            "{e}"
+        );
+        let e = read(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+            100,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "the server's answer is not HTTP: the chunked body ended early"

@@ -104,7 +104,10 @@ impl CookieJar {
     pub fn header_for_url(&self, url: &str) -> Option<String> {
         let (secure, rest) = ["https://", "wss://", "http://", "ws://"]
             .iter()
-            .find_map(|s| url.strip_prefix(s).map(|r| (s.starts_with("https") || s.starts_with("wss"), r)))?;
+            .find_map(|s| {
+                url.strip_prefix(s)
+                    .map(|r| (s.starts_with("https") || s.starts_with("wss"), r))
+            })?;
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(split);
         let host = match authority.strip_prefix('[') {
@@ -127,7 +130,8 @@ fn domain_match(host: &str, domain: &str) -> bool {
 /// RFC 6265 5.1.4: the cookie's path is the request's, or a directory above it.
 fn path_match(path: &str, cookie: &str) -> bool {
     path == cookie
-        || (path.starts_with(cookie) && (cookie.ends_with('/') || path[cookie.len()..].starts_with('/')))
+        || (path.starts_with(cookie)
+            && (cookie.ends_with('/') || path[cookie.len()..].starts_with('/')))
 }
 
 /// The directory of the request path, the default `Path` of a cookie.
@@ -167,12 +171,19 @@ mod tests {
         jar.store("a.example.com", "/", "p=1; Path=/api");
         jar.store("a.example.com", "/", "s=1; Secure");
         assert_eq!(jar.header("b.example.com", "/", true), Some("d=1".into()));
-        assert_eq!(jar.header("a.example.com", "/apix", false), Some("d=1".into()));
+        assert_eq!(
+            jar.header("a.example.com", "/apix", false),
+            Some("d=1".into())
+        );
         assert_eq!(
             jar.header("a.example.com", "/api/v1", true),
             Some("d=1; p=1; s=1".into())
         );
-        jar.store("a.example.com", "/", "d=gone; Domain=example.com; Max-Age=0");
+        jar.store(
+            "a.example.com",
+            "/",
+            "d=gone; Domain=example.com; Max-Age=0",
+        );
         assert_eq!(jar.header("a.example.com", "/", false), None);
         assert_eq!(jar.store("h", "/", "no equals sign"), None);
     }

@@ -109,7 +109,11 @@ fn prepare(step: &Http, st: &mut State<'_>) -> Result<Prepared, String> {
             return Err(format!("header `{name}` has a line break in its value"));
         }
         if is_secret_header(name) {
-            let credential = value.split_whitespace().last().unwrap_or_default().to_string();
+            let credential = value
+                .split_whitespace()
+                .last()
+                .unwrap_or_default()
+                .to_string();
             st.masker.extend([value.clone(), credential]);
         }
         headers.push((name.clone(), value));
@@ -142,12 +146,19 @@ fn prepare(step: &Http, st: &mut State<'_>) -> Result<Prepared, String> {
     if let Some(kind) = kind.filter(|_| !given(&headers, "content-type")) {
         headers.push(("Content-Type".into(), kind.into()));
     }
-    if !body.is_empty() || matches!(method.to_ascii_uppercase().as_str(), "POST" | "PUT" | "PATCH")
+    if !body.is_empty()
+        || matches!(
+            method.to_ascii_uppercase().as_str(),
+            "POST" | "PUT" | "PATCH"
+        )
     {
         headers.push(("Content-Length".into(), body.len().to_string()));
     }
     if !given(&headers, "user-agent") {
-        headers.push(("User-Agent".into(), concat!("wsrun/", env!("CARGO_PKG_VERSION")).into()));
+        headers.push((
+            "User-Agent".into(),
+            concat!("wsrun/", env!("CARGO_PKG_VERSION")).into(),
+        ));
     }
     if !given(&headers, "accept") {
         headers.push(("Accept".into(), "*/*".into()));
@@ -280,7 +291,9 @@ fn check(step: &Http, st: &State<'_>, r: &Response, body: &Body) -> StepResult {
     }
     for (name, m) in &e.headers.0 {
         let m = m.resolve(&st.scope).map_err(resolve_fail)?;
-        let value = r.header(name).map_or(Value::Null, |v| Value::String(v.into()));
+        let value = r
+            .header(name)
+            .map_or(Value::Null, |v| Value::String(v.into()));
         if let Some(expected) = m.mismatch(Subject::Json(&value)) {
             let got = match &value {
                 Value::Null => "no such header".to_string(),
@@ -386,8 +399,14 @@ mod tests {
             spec("ws://elsewhere.local/stream", Vec::new()),
         ];
         add_cookies(&jar, &mut specs);
-        assert_eq!(specs[0].headers, [("Cookie".to_string(), "sid=abc".to_string())]);
-        assert_eq!(specs[1].headers, [("cookie".to_string(), "own=1; sid=abc".to_string())]);
+        assert_eq!(
+            specs[0].headers,
+            [("Cookie".to_string(), "sid=abc".to_string())]
+        );
+        assert_eq!(
+            specs[1].headers,
+            [("cookie".to_string(), "own=1; sid=abc".to_string())]
+        );
         assert!(specs[2].headers.is_empty());
     }
 }
