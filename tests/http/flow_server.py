@@ -15,7 +15,8 @@ HTTP:
   GET  /big                 -> a 2 MiB body
   POST /form                -> the form fields as JSON; Content-Type echoed as X-Got-Type
   GET  /stats               -> {"tokens_used": [..]} (tokens presented on the WebSocket side)
-WebSocket (/stream): the first message must be {"token", "cookie", "ts", "sig"}: the token
+WebSocket (/stream): the first message must be {"token", "cookie", "ts", "sig"} (token and
+cookie may instead come as `?token=` and the handshake's Cookie header): the token
 URL-encoded (`| urlencode`: read back with `+` as a space, as a query is), an issued one not used by another connection; the login's
 Set-Cookie (its `sid`); and sig = hex HMAC-SHA256 of "ts" under the login's key. Answers {"ok": true, "user"}
 or {"ok": false, "why"}. A `Cookie: sid=…` header on the handshake is checked the same way and
@@ -34,7 +35,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 LOCK = threading.Lock()
 SESSIONS: dict = {}  # sid -> {"user", "token", "key"}
@@ -130,7 +131,11 @@ async def stream(ws):
         first = json.loads(await ws.recv())
     except Exception:
         return
-    token = unquote_plus(first.get("token", ""))
+    # The token and cookie may come in the first message, or (a connection opened after the
+    # login) in the URL's query and the handshake's Cookie header.
+    query = parse_qs(urlsplit(ws.request.path).query)
+    token = unquote_plus(first.get("token", "")) or query.get("token", [""])[0]
+    cookie = first.get("cookie") or ws.request.headers.get("Cookie")
     with LOCK:
         sid = TOKENS.get(token)
         session = SESSIONS.get(sid) if sid else None
@@ -142,7 +147,7 @@ async def stream(ws):
         why = f"unknown token {first.get('token')!r}"
     elif reused:
         why = "token already used by another connection"
-    elif (session_of(first.get("cookie")) or {}).get("token") != token:
+    elif (session_of(cookie) or {}).get("token") != token:
         why = "cookie does not belong to the token"
     else:
         want = hmac.new(session["key"].encode(), str(first.get("ts")).encode(), hashlib.sha256)
