@@ -155,7 +155,7 @@ pub async fn exchange(
         let tls = tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| HttpError::Tls(address.clone(), e.to_string()))?;
+            .map_err(|e| HttpError::Tls(address.clone(), tls_words(&e)))?;
         Stream::Tls(Box::new(tls))
     } else {
         Stream::Plain(tcp)
@@ -174,6 +174,15 @@ fn head(out: &Outgoing<'_>) -> Vec<u8> {
     }
     head.push_str("Connection: close\r\n\r\n");
     head.into_bytes()
+}
+
+/// A certificate refused says how to trust it, as a `wss://` connection's failure does.
+fn tls_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with("invalid peer certificate") {
+        return format!("{text}; use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`");
+    }
+    text
 }
 
 fn io_words(e: &std::io::Error) -> String {
