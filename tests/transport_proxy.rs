@@ -478,7 +478,7 @@ fn an_http_step_goes_through_the_environment_s_proxy() {
     let proxy = TestProxy::start(Mode::Http(None), api);
     let ws = cli::Workspace::new();
     let yaml = format!(
-        "requests:\n  - name: proxied\n    url: \"{}\"\n    steps:\n      - http: {{ url: \"http://api.test:8080/v1?q=1\", expect: {{ json: {{ $.ok: true }} }} }}\n",
+        "requests:\n  - name: proxied\n    url: \"{}\"\n    steps:\n      - http: {{ url: \"http://api.test:8080/v1?q=1\", expect: {{ json: {{ $.ok: true }} }} }}\n      - http: {{ url: \"http://api.test:8080/v2\", headers: {{ Host: virtual.test }} }}\n",
         echo.url()
     );
     ws.write("c.yaml", &yaml);
@@ -487,11 +487,17 @@ fn an_http_step_goes_through_the_environment_s_proxy() {
         &[("HTTP_PROXY", &format!("http://{}", proxy.addr))],
     );
     assert_eq!(run.code, 0, "{}", run.output());
-    assert_eq!(proxy.asked().len(), 1, "{:?}", proxy.asked());
+    assert_eq!(proxy.asked().len(), 2, "{:?}", proxy.asked());
     assert!(proxy.asked()[0].starts_with("CONNECT api.test:8080 HTTP/1.1\r\n"));
     let heads = heads.lock().expect("log").clone();
     assert!(
         heads[0].starts_with("GET /v1?q=1 HTTP/1.1\r\nHost: api.test:8080\r\n"),
         "{heads:?}"
     );
+    // A `Host` header of the step's own replaces the URL's, not added beside it.
+    assert!(
+        heads[1].starts_with("GET /v2 HTTP/1.1\r\nHost: virtual.test\r\n"),
+        "{heads:?}"
+    );
+    assert_eq!(heads[1].matches("Host:").count(), 1, "{heads:?}");
 }

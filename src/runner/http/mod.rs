@@ -143,6 +143,14 @@ fn prepare(step: &Http, st: &mut State<'_>) -> Result<Prepared, String> {
     let given = |headers: &[(String, String)], n: &str| {
         headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(n))
     };
+    // A `Host` of the step's own (a virtual host behind an address) replaces the URL's.
+    if headers
+        .iter()
+        .skip(1)
+        .any(|(h, _)| h.eq_ignore_ascii_case("host"))
+    {
+        headers.remove(0);
+    }
     if let Some(kind) = kind.filter(|_| !given(&headers, "content-type")) {
         headers.push(("Content-Type".into(), kind.into()));
     }
