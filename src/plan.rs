@@ -27,7 +27,8 @@ pub struct Prepared {
 /// One source of variables: names and their (templated) values.
 type Layer = Vec<(String, TValue)>;
 
-/// Names outside the variables: built-ins, `env.X`, `mocks.NAME.url`.
+/// Names outside the variables: built-ins, `env.X`, `mocks.NAME.url` (and `.http_url`, the
+/// same port as `http://`, for its HTTP routes).
 struct Builtins<'a> {
     mocks: &'a HashMap<String, String>,
     mock_names: Vec<&'a str>,
@@ -44,6 +45,9 @@ impl Lookup for Builtins<'_> {
                 match (self.mocks.get(name), field) {
                     (Some(url), Some("url")) if var.path.len() == 2 => {
                         Ok(Value::String(url.clone()))
+                    }
+                    (Some(url), Some("http_url")) if var.path.len() == 2 => {
+                        Ok(Value::String(http_url(url)))
                     }
                     (Some(_), _) => Err(TemplateError::NoField {
                         name: format!("mocks.{name}"),
@@ -177,7 +181,13 @@ pub fn collection_vars(
     .resolve(&urls)?;
     let named: serde_json::Map<String, Value> = mocks
         .iter()
-        .map(|(name, url)| (name.clone(), serde_json::json!({ "url": url })))
+        .map(|(name, url)| {
+            let http = http_url(url);
+            (
+                name.clone(),
+                serde_json::json!({ "url": url, "http_url": http }),
+            )
+        })
         .collect();
     vars.entry("mocks".to_string())
         .or_insert(Value::Object(named));
@@ -513,6 +523,14 @@ pub fn load_each(paths: &[PathBuf], opts: &RunOptions) -> Result<Loaded, LoadErr
         }
     }
     Ok(out)
+}
+
+/// A mock's `ws://` URL as `http://` (its HTTP routes answer on the same port).
+pub(crate) fn http_url(ws: &str) -> String {
+    match ws.strip_prefix("ws://") {
+        Some(rest) => format!("http://{rest}"),
+        None => ws.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -284,3 +284,63 @@ fn record_takes_the_connection_flags_and_masks_secrets_in_the_file() {
         unknown.output()
     );
 }
+
+#[test]
+fn the_offline_binance_user_data_collection_passes() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(env!("CARGO_BIN_EXE_wsrun"))
+        .arg(format!("{root}/collections/binance-user-data.yaml"))
+        .arg("-v")
+        .env("NO_COLOR", "1")
+        .env_remove("BINANCE_API_KEY")
+        .output()
+        .expect("run wsrun");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("1 request: 1 passed"), "{stdout}");
+    // The API key is a secret: masked in the -v transcript of the http steps.
+    assert!(stdout.contains("http →   X-MBX-APIKEY: ***"), "{stdout}");
+    assert!(!stdout.contains("offline-api-key"), "{stdout}");
+}
+
+/// A mock answers HTTP routes and WebSocket upgrades on one port: a route's Set-Cookie is kept
+/// by the jar and sent on the next `http` step; an unknown path is 404, a known path with
+/// another method 405.
+#[test]
+fn a_mock_answers_http_routes_beside_its_websocket() {
+    let ws = cli::Workspace::new();
+    let run = ws.run_collection(
+        r#"mocks:
+  api:
+    echo: true
+    http:
+      - method: POST
+        path: /login
+        status: 201
+        headers: { Set-Cookie: "sid=s3cr3t; Path=/", X-Mock: "{{ who }}" }
+        json: { token: "tok-{{ who }}" }
+      - { method: ANY, path: /whoami, body: plain words }
+vars: { who: ada }
+requests:
+  - name: routes
+    url: "{{ mocks.api.url }}/ws"
+    steps:
+      - http:
+          method: POST
+          url: "{{ mocks.api.http_url }}/login?x=1"
+          expect: { status: 201, headers: { X-Mock: ada }, json: { $.token: tok-ada } }
+          capture: { token: $.token }
+      - http: { method: DELETE, url: "{{ mocks.api.http_url }}/whoami", capture_headers: { kind: Content-Type } }
+      - http: { url: "{{ mocks.api.http_url }}/nothing", expect: { status: 404, json: { $.error: no route for /nothing } } }
+      - http: { url: "{{ mocks.api.http_url }}/login", expect: { status: 405 } }
+      - send: { text: "{{ token }} {{ kind }}" }
+      - expect: { text: "tok-ada text/plain; charset=utf-8" }
+"#,
+        &["-v"],
+    );
+    let out = run.output();
+    assert_eq!(run.code, 0, "{out}");
+    // The cookie the route set goes back on the next http step (masked: it is a credential).
+    assert!(out.contains("http →   Cookie: sid=***"), "{out}");
+    assert!(!out.contains("s3cr3t"), "{out}");
+}

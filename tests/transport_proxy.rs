@@ -440,3 +440,64 @@ fn wss_goes_end_to_end_through_the_tunnel_checking_the_url_s_host() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(proxy.asked()[0].starts_with("CONNECT echo.test:8443 HTTP/1.1\r\n"));
 }
+
+/// An HTTP server on 127.0.0.1 answering every request `{"ok": true}`, keeping each request head.
+fn tiny_http_api() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("address");
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let log = heads.clone();
+    std::thread::spawn(move || {
+        for mut tcp in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && tcp.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            log.lock()
+                .expect("log")
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let body = r#"{"ok": true}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(answer.as_bytes());
+        }
+    });
+    (addr, heads)
+}
+
+/// The `http` step goes through the same proxy as connections: here the environment's, for a
+/// host only the proxy knows, while the loopback WebSocket connection goes direct.
+#[test]
+fn an_http_step_goes_through_the_environment_s_proxy() {
+    let echo = common::echo();
+    let (api, heads) = tiny_http_api();
+    let proxy = TestProxy::start(Mode::Http(None), api);
+    let ws = cli::Workspace::new();
+    let yaml = format!(
+        "requests:\n  - name: proxied\n    url: \"{}\"\n    steps:\n      - http: {{ url: \"http://api.test:8080/v1?q=1\", expect: {{ json: {{ $.ok: true }} }} }}\n      - http: {{ url: \"http://api.test:8080/v2\", headers: {{ Host: virtual.test }} }}\n",
+        echo.url()
+    );
+    ws.write("c.yaml", &yaml);
+    let run = ws.wsrun_env(
+        &["c.yaml"],
+        &[("HTTP_PROXY", &format!("http://{}", proxy.addr))],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(proxy.asked().len(), 2, "{:?}", proxy.asked());
+    assert!(proxy.asked()[0].starts_with("CONNECT api.test:8080 HTTP/1.1\r\n"));
+    let heads = heads.lock().expect("log").clone();
+    assert!(
+        heads[0].starts_with("GET /v1?q=1 HTTP/1.1\r\nHost: api.test:8080\r\n"),
+        "{heads:?}"
+    );
+    // A `Host` header of the step's own replaces the URL's, not added beside it.
+    assert!(
+        heads[1].starts_with("GET /v2 HTTP/1.1\r\nHost: virtual.test\r\n"),
+        "{heads:?}"
+    );
+    assert_eq!(heads[1].matches("Host:").count(), 1, "{heads:?}");
+}

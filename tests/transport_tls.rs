@@ -390,3 +390,65 @@ fn bad_client_certificate_files_are_errors_at_load_with_their_line() {
         assert!(run.stderr.contains(message), "{tls}: {}", run.output());
     }
 }
+
+/// An HTTPS server answering every request `{"secure": true}`.
+fn tls_http_api(config: rustls::ServerConfig) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let addr = listener.local_addr().expect("address");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let task = runtime().spawn(async move {
+        let listener = TcpListener::from_std(listener).expect("listener");
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tls.read_u8().await {
+                        Ok(b) => head.push(b),
+                        Err(_) => return,
+                    }
+                }
+                let body = r#"{"secure": true}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// The request's `tls: {ca}` applies to its `http` steps as to its connections.
+#[test]
+fn an_https_step_trusts_the_request_s_tls_ca() {
+    let server_pem = self_signed_ca(&["127.0.0.1", "localhost"]);
+    let (api, task) = tls_http_api(server_config(&server_pem, None));
+    let echo = common::echo();
+    let ws = cli::Workspace::new();
+    ws.write("server.pem", &server_pem.cert);
+    let yaml = |tls: &str| {
+        format!(
+            "requests:\n  - name: https\n    url: \"{}\"\n{tls}    steps:\n      - http: {{ url: \"https://{api}/x\", expect: {{ json: {{ $.secure: true }} }} }}\n",
+            echo.url()
+        )
+    };
+    let run = ws.run_collection(&yaml("    tls: { ca: server.pem }\n"), &[]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let run = ws.run_collection(&yaml(""), &[]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.output()
+            .contains(&format!("GET https://{api}/x: TLS handshake with {api} failed: invalid peer certificate: Other(OtherError(CaUsedAsEndEntity)); use `tls: {{ca: FILE}}` or `tls: {{insecure: true}}`")),
+        "{}",
+        run.output()
+    );
+    task.abort();
+}

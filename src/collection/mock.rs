@@ -53,6 +53,74 @@ pub struct MockDef {
     /// Subprotocols it agrees to: the first one a client asks for.
     #[serde(default)]
     pub subprotocols: Vec<String>,
+    /// HTTP routes answered on the same port as the WebSocket upgrades.
+    #[serde(default)]
+    pub http: Vec<MockHttpRoute>,
+}
+
+/// `http:` of a mock: a canned answer to `method path` (docs/mocks.md, "HTTP routes").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawHttpRoute")]
+pub struct MockHttpRoute {
+    /// Upper-case; `ANY` answers every method.
+    pub method: String,
+    /// The path, without the query, exactly.
+    pub path: String,
+    pub status: u16,
+    pub headers: OrderedMap<String, Template>,
+    /// A JSON body (templates over the collection's variables)…
+    pub json: Option<TValue>,
+    /// …or a text one.
+    pub body: Option<Template>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttpRoute {
+    #[serde(default = "get")]
+    method: String,
+    path: String,
+    #[serde(default = "ok")]
+    status: u16,
+    #[serde(default)]
+    headers: OrderedMap<String, Template>,
+    json: Option<TValue>,
+    body: Option<Template>,
+}
+
+impl TryFrom<RawHttpRoute> for MockHttpRoute {
+    type Error = String;
+    fn try_from(r: RawHttpRoute) -> Result<Self, String> {
+        let method = r.method.to_ascii_uppercase();
+        if method != "ANY" {
+            super::check_method(&method)?;
+        }
+        if !r.path.starts_with('/') {
+            return Err(format!("`path` `{}` must start with `/`", r.path));
+        }
+        if !(100..=999).contains(&r.status) {
+            return Err(format!("`status` {} is not an HTTP status", r.status));
+        }
+        if r.json.is_some() && r.body.is_some() {
+            return Err("an http route takes `json` or `body`, not both".into());
+        }
+        Ok(MockHttpRoute {
+            method,
+            path: r.path,
+            status: r.status,
+            headers: r.headers,
+            json: r.json,
+            body: r.body,
+        })
+    }
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn ok() -> u16 {
+    200
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -63,6 +63,7 @@ impl StepKind {
         match self {
             StepKind::Capture(c) => c.0.iter().map(|(n, _)| n.as_str()).collect(),
             StepKind::Set(s) => s.0.iter().map(|(n, _)| n.as_str()).collect(),
+            StepKind::Http(h) => h.captured().collect(),
             StepKind::Protocol(p) if p.ready().is_some_and(|p| p.sets_last_id()) => vec![LAST_ID],
             _ => Vec::new(),
         }

@@ -302,6 +302,20 @@ fn step() -> Value {
                 { "description": "The connection to open here (again, after a `close`)", "type": "string" },
                 obj(json!({ "conn": conn }), &[])
             ]}),
+            "http" => json!({ "anyOf": [
+                { "description": "A URL to GET", "type": "string" },
+                obj(json!({
+                    "method": { "type": "string" }, "url": { "type": "string" },
+                    "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "json": {}, "body": { "type": "string" },
+                    "form": { "type": "object" }, "timeout": timeout,
+                    "expect": obj(json!({
+                        "status": {}, "json": { "type": "object" }, "headers": { "type": "object" }
+                    }), &[]),
+                    "capture": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "capture_headers": { "type": "object", "additionalProperties": { "type": "string" } }
+                }), &["url"])
+            ]}),
             "expect" | "wait_for" => r("expect"),
             "no_message" => {
                 json!({ "anyOf": [ r("duration"), obj(json!({ "conn": conn, "within": r("duration") }), &["within"]) ] })
@@ -382,6 +396,12 @@ fn mock() -> Value {
             "close_after": { "type": "integer", "minimum": 0 },
             "close_code": { "type": "integer" },
             "subprotocols": { "description": "Subprotocols it agrees to: the first one a client asks for", "type": "array", "items": { "type": "string" } },
+            "http": { "description": "HTTP routes answered on the mock's port", "type": "array", "items": obj(json!({
+                "method": { "type": "string" }, "path": { "type": "string", "pattern": "^/" },
+                "status": { "type": "integer", "minimum": 100, "maximum": 999 },
+                "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                "json": {}, "body": { "type": "string" }
+            }), &["path"]) },
             "compression": { "description": "Agree to permessage-deflate when a client offers it (default true)", "type": "boolean" },
             "protocol": r("protocol")
         }),

@@ -38,10 +38,12 @@ pub enum StepKind {
     Protocol(ProtocolStep),
     /// `connect: NAME`: opens the connection here (again, after a `close`).
     Connect(Connect),
+    /// `http: {…}`: one HTTP(S) request (docs/steps.md, "http").
+    Http(Box<super::http::Http>),
 }
 
 /// The steps every connection has.
-const GENERIC_STEPS: [&str; 12] = [
+const GENERIC_STEPS: [&str; 13] = [
     "send",
     "expect",
     "wait_for",
@@ -54,6 +56,7 @@ const GENERIC_STEPS: [&str; 12] = [
     "close",
     "expect_close",
     "connect",
+    "http",
 ];
 
 /// Every step keyword, for hints: the generic ones, then the protocols' own.
@@ -140,6 +143,7 @@ impl StepKind {
             StepKind::ExpectClose(_) => "expect_close",
             StepKind::Protocol(p) => p.keyword(),
             StepKind::Connect(_) => "connect",
+            StepKind::Http(_) => "http",
         }
     }
 
@@ -155,7 +159,9 @@ impl StepKind {
             StepKind::ExpectClose(c) => c.conn.as_deref(),
             StepKind::Protocol(p) => p.conn(),
             StepKind::Connect(c) => c.conn.as_deref(),
-            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) => None,
+            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) | StepKind::Http(_) => {
+                None
+            }
         }
     }
 
@@ -163,7 +169,7 @@ impl StepKind {
     pub fn uses_connection(&self) -> bool {
         !matches!(
             self,
-            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_)
+            StepKind::Capture(_) | StepKind::Set(_) | StepKind::Sleep(_) | StepKind::Http(_)
         )
     }
 }

@@ -100,6 +100,16 @@ impl Request {
                         captured.push(name);
                     }
                 }
+                StepKind::Http(h) => {
+                    h.vars(&mut vars);
+                    out.extend(
+                        std::mem::take(&mut vars)
+                            .into_iter()
+                            .filter(|v| !captured.contains(&v.root.as_str()))
+                            .map(|v| (step.line, v)),
+                    );
+                    captured.extend(h.captured());
+                }
                 _ => {}
             }
             out.extend(

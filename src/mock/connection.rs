@@ -48,6 +48,15 @@ fn ws_config() -> WebSocketConfig {
 /// Serves one client until it leaves or the mock closes it.
 async fn serve_connection(tcp: TcpStream, behaviour: Arc<Behaviour>) {
     let _ = tcp.set_nodelay(true);
+    if !behaviour.http.is_empty() {
+        match timeout(HANDSHAKE_TIMEOUT, super::http::sniff(&tcp)).await {
+            Ok(super::http::Sniffed::Upgrade) => {}
+            Ok(super::http::Sniffed::Http) => {
+                return super::http::serve(tcp, &behaviour.http).await
+            }
+            Ok(super::http::Sniffed::Gone) | Err(_) => return,
+        }
+    }
     let speaks = behaviour
         .speaker
         .as_ref()

@@ -27,6 +27,7 @@
 
 mod connection;
 pub(crate) mod protocol;
+mod http;
 mod replay;
 mod rules;
 
@@ -289,6 +290,8 @@ struct Behaviour {
     subprotocols: Vec<String>,
     /// Agree to permessage-deflate when a client offers it.
     compression: bool,
+    /// HTTP routes answered on the same port (`http.rs`).
+    http: Vec<http::Route>,
 }
 
 impl Behaviour {
@@ -317,6 +320,7 @@ impl Behaviour {
             .collect::<Result<Vec<_>, _>>()?;
         let close_code = def.close_code.unwrap_or(DEFAULT_CLOSE_CODE);
         let speaker = crate::protocol::mock(def).map_err(invalid)?;
+        let http = http::compile(&def.http, &scope).map_err(invalid)?;
         if let Some(bad) = def.subprotocols.iter().find(|p| {
             p.is_empty() || tokio_tungstenite::tungstenite::http::HeaderValue::from_str(p).is_err()
         }) {
@@ -336,6 +340,7 @@ impl Behaviour {
             speaker,
             subprotocols: def.subprotocols.clone(),
             compression: def.compression.unwrap_or(true),
+            http,
         })
     }
 }

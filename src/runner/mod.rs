@@ -3,6 +3,7 @@
 
 pub(crate) mod check;
 pub mod conn;
+pub mod http;
 mod iteration;
 mod load;
 mod load_users;
@@ -370,10 +371,13 @@ async fn start_mocks(
         bound.push((name, mock));
     }
     let mut vars = p.resolve(&urls).map_err(|e| Failure::new(e.to_string()))?;
-    // `{{ mocks.NAME.url }}` may also stand in a request's own URL or steps.
+    // `{{ mocks.NAME.url }}` (and `.http_url`) may also stand in a request's own URL or steps.
     let mocks: serde_json::Map<String, Value> = urls
         .into_iter()
-        .map(|(name, url)| (name, serde_json::json!({ "url": url })))
+        .map(|(name, url)| {
+            let http = crate::plan::http_url(&url);
+            (name, serde_json::json!({ "url": url, "http_url": http }))
+        })
         .collect();
     vars.entry("mocks".to_string())
         .or_insert(Value::Object(mocks));

@@ -26,7 +26,7 @@ pub async fn run_request(ctx: &Ctx<'_>, request: &Request) -> RequestReport {
         request,
         Recorder::with_progress(ctx.opts.progress.clone()),
     );
-    match open_all(ctx, request, &state.scope, &mut state.rec).await {
+    match open_all(ctx, request, &state.scope, &state.jar, &mut state.rec).await {
         Ok(mut conns) => {
             watch_contract(request, &mut conns);
             state.conns = conns
@@ -91,6 +91,7 @@ pub(super) fn new_state<'a>(ctx: &Ctx<'a>, request: &Request, rec: Recorder) -> 
         latency: None,
         masker: ctx.masker.clone(),
         opened_late: Vec::new(),
+        jar: Default::default(),
     };
     header_secrets(ctx.collection, request, &state.scope, &mut state.masker);
     state
@@ -287,9 +288,11 @@ pub(super) async fn open_all(
     ctx: &Ctx<'_>,
     request: &Request,
     scope: &Scope<'_>,
+    jar: &super::http::CookieJar,
     rec: &mut Recorder,
 ) -> Result<Vec<Conn>, Failure> {
-    let specs = connect_specs(ctx, request, scope)?;
+    let mut specs = connect_specs(ctx, request, scope)?;
+    super::http::add_cookies(jar, &mut specs);
     let protocols = protocols(request, scope)?;
     let opening = specs
         .iter()

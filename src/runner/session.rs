@@ -63,7 +63,7 @@ impl Session {
             let request = &collection.requests[0];
             super::request::header_secrets(&collection, request, &scope, &mut masker);
             let ctx = Ctx::new(&collection, &vars, &opts, &masker, store);
-            super::request::open_all(&ctx, request, &scope, &mut rec).await?
+            super::request::open_all(&ctx, request, &scope, &Default::default(), &mut rec).await?
         };
         Ok(Session {
             collection,
@@ -134,6 +134,7 @@ impl Session {
             masker: self.masker.clone(),
             latency: None,
             opened_late: Vec::new(),
+            jar: Default::default(),
         };
         let result = steps::run(&ctx, &self.collection.requests[0], step, &mut st).await;
         self.captures = st.scope.captures;

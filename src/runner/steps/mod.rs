@@ -1,7 +1,8 @@
 //! The steps of a request, one file per family, behind one dispatch: `send` (with `reply`:
 //! `reply.rs`), `expect` and `wait_for`, `no_message` and `sleep`, `capture`, `snapshot`,
-//! `set`, `ping`, `close` and `expect_close`; a protocol's own steps run from its folder
-//! (`src/protocol/<name>/run.rs`) through the same state, timeouts and reports.
+//! `set`, `ping`, `close`, `expect_close` and `connect`; `http` lives in `runner::http`; a
+//! protocol's own steps run from its folder (`src/protocol/<name>/run.rs`) through the same
+//! state, timeouts and reports.
 
 mod capture;
 mod close;
@@ -80,6 +81,8 @@ pub struct State<'a> {
     /// The connections opened between steps since a load last counted them: how long each
     /// took to open, and whether it added a connection (rather than replacing a closed socket).
     pub opened_late: Vec<(Duration, bool)>,
+    /// The cookies `http` steps were given, sent on later `http` steps and handshakes.
+    pub jar: super::http::CookieJar,
 }
 
 /// The message `capture` reads: the last one matched. An `expect`/`wait_for` keeps its text and
@@ -175,5 +178,9 @@ pub(crate) async fn run(
         },
         // Answered above, before a slot is needed.
         StepKind::Connect(c) => connect::run(ctx, request, st, c.conn.as_deref()).await,
+        StepKind::Http(h) => {
+            let t = timeout(h.timeout.map(|d| d.0));
+            super::http::run(ctx, request, h, st, t).await
+        }
     }
 }
