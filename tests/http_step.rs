@@ -124,6 +124,30 @@ fn a_flow_logs_in_over_http_and_signs_its_first_message() {
         .is_some_and(|t| t.contains('+') && t.contains('/') && t.ends_with("==")));
 }
 
+/// The stream's URL names the token the login returned: the connection opens right after the
+/// step that captures it, with the login's cookie (from the jar) on its handshake.
+#[test]
+fn a_connection_opens_after_the_login_with_its_token_and_cookie() {
+    let flow = Flow::start();
+    let ws = cli::Workspace::new();
+    let yaml = r#"requests:
+  - name: login then stream
+    url: WS/stream?token={{ token | urlencode }}
+    steps:
+      - http:
+          method: POST
+          url: HTTP/login
+          json: { user: ada }
+          capture: { token: $.token, key: $.key }
+      - set: { ts: "{{ now_ms }}" }
+      - send: { json: { ts: "{{ ts }}", sig: "{{ ts | hmac_sha256(key) }}" } }
+      - expect: { json: { $.ok: true, $.user: ada, $.cookie_on_handshake: true } }
+"#;
+    let run = ws.run_collection(&flow.fill(yaml), &[]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(flow.stats()["tokens_used"].as_array().map(Vec::len), Some(1));
+}
+
 /// Without `| urlencode` the server reads `+` as a space: the flow fails, proving the filter
 /// is what makes it pass.
 #[test]

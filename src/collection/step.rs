@@ -119,6 +119,8 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
             "sleep" => StepKind::Sleep(v.newtype_variant()?),
             "close" => StepKind::Close(v.newtype_variant()?),
             "expect_close" => StepKind::ExpectClose(v.newtype_variant()?),
+            "connect" => StepKind::Connect(v.newtype_variant()?),
+            "http" => StepKind::Http(v.newtype_variant()?),
             other => match step_keys().iter().find(|k| **k == other) {
                 Some(keyword) => StepKind::Protocol(v.newtype_variant_seed(ProtocolSeed(keyword))?),
                 None => return Err(serde::de::Error::unknown_variant(other, step_keys())),

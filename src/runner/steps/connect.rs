@@ -82,6 +82,8 @@ async fn open(
     let c = request.connection(Some(name));
     connection_secrets(ctx.collection, c, &st.scope, &mut st.masker);
     let mut spec = connect_spec(ctx, c, &st.scope)?;
+    // The cookies the request's `http` steps were given so far go on the handshake.
+    crate::runner::http::add_cookies(&st.jar, std::slice::from_mut(&mut spec));
     let built = protocol(c, &st.scope)?;
     let slot = st.conns.iter().position(|s| s.base_name() == c.name);
     let socket = slot.map_or(1, |i| st.conns[i].socket + 1);
