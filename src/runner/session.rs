@@ -191,6 +191,12 @@ impl Session {
         self.conns.first().is_none_or(|c| c.closed().is_some())
     }
 
+    /// The open connection itself, for a reader that takes over (Python's `stream`); the
+    /// session's captures and transcript go with the rest of it.
+    pub fn into_conn(mut self) -> Option<Conn> {
+        self.conns.drain(..).next()
+    }
+
     /// Closes politely without waiting long for the server's answer.
     pub async fn shutdown(&mut self) {
         for conn in std::mem::take(&mut self.conns) {
