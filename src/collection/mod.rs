@@ -23,13 +23,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-pub use crate::threshold::LatencyCheck;
 pub use crate::yaml::yaml_options;
 pub use control::{Close, ExpectClose, Ping};
-pub use de::{parse_size, Dur, OrderedMap, Size};
+pub use de::{Dur, OrderedMap, Size};
 pub use error::LoadError;
 pub use graphql_ws::*;
-pub use load::{latency_check, measures_round_trip, Load, Metric, Threshold, MAX_USERS};
+pub use load::{latency_check, measures_round_trip, Load, Metric, Threshold};
 pub use mock::{MockDef, MockReply, MockRule};
 pub use protocol::*;
 pub use socketio::*;

@@ -79,11 +79,6 @@ impl Session {
         })
     }
 
-    /// The protocol the connection speaks.
-    pub fn protocol(&self) -> ProtocolName {
-        self.collection.requests[0].connections[0].protocol.name()
-    }
-
     /// Runs one step on the connection. A step cut short (its future dropped) loses the
     /// connection: later steps fail saying so.
     pub async fn step(&mut self, step: &Step) -> Stepped {
