@@ -25,7 +25,8 @@ def _in_event_loop() -> bool:
 
 class Stream(_wsrun._Stream):
     """Messages of a live WebSocket: dicts/lists for JSON text, ``str`` for other text, ``bytes``
-    for binary. Iterate it (``for`` or ``async for``); ``send()`` more; ``close()`` or use it as
+    for binary (each wrapped in a :class:`Message` with its arrival time when the stream was
+    opened with ``timed=True``). Iterate it (``for`` or ``async for``); ``send()`` more; ``close()`` or use it as
     a context manager; ``close_code`` is the server's, once it closed. A background reader keeps
     at most ~1000 messages waiting, so a slow consumer slows the server down rather than filling
     memory."""
