@@ -128,7 +128,7 @@ pub fn is_collection(path: &Path) -> Result<bool, LoadError> {
 ///
 /// ```
 /// # use std::path::Path;
-/// use wsrun::discover::is_collection_text;
+/// use wsrun::is_collection_text;
 /// let p = Path::new("x.yaml");
 /// assert!(is_collection_text("\u{feff}{\"requests\": []}", p).unwrap());
 /// assert!(!is_collection_text("requests: {cpu: 100m}", p).unwrap());

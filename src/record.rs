@@ -19,8 +19,6 @@ use crate::runner::conn::ConnectSpec;
 use crate::runner::mask::Masker;
 use crate::watch::{Event, Plan, Target, WatchError};
 
-pub use crate::watch::CONNECT_TIMEOUT;
-
 /// Why a recording failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {

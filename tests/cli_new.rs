@@ -46,7 +46,7 @@ fn a_starter_from_the_binance_recording_runs_green_offline_under_ci() {
     let run = run_in_ci(&ws, &["trades.yaml"]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(run.stdout.contains("1 request: 1 passed"), "{}", run.stdout);
-    let pending = wsrun::snapshot::pending(ws.path());
+    let pending = wsrun::internals::pending_snapshots(ws.path());
     assert!(pending.is_empty(), "{pending:?}");
 }
 

@@ -102,7 +102,7 @@ fn save_writes_a_recording_that_replays_the_same_messages() {
         run.stderr
     );
     let text = std::fs::read_to_string(ws.path().join("rec/trades.jsonl")).expect("saved");
-    let recording = wsrun::mock::Recording::parse(&text, "trades.jsonl").expect("replayable");
+    let recording = wsrun::Recording::parse(&text, "trades.jsonl").expect("replayable");
     let texts: Vec<String> = recording
         .messages()
         .map(|m| m.to_text().expect("text").to_string())
@@ -173,7 +173,7 @@ fn ctrl_c_ends_the_watch_cleanly_with_what_was_saved() {
     assert!(stderr.contains("stopped (Ctrl-C)"), "{stderr}");
     let saved = std::fs::read_to_string(ws.path().join("live.jsonl")).expect("saved");
     assert!(!saved.is_empty() && saved.ends_with('\n'), "{saved}");
-    wsrun::mock::Recording::parse(&saved, "live.jsonl").expect("a whole recording");
+    wsrun::Recording::parse(&saved, "live.jsonl").expect("a whole recording");
 }
 
 #[test]

@@ -16,16 +16,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wsrun::collection::Collection;
-use wsrun::discover::{collection_files, is_collection};
-use wsrun::jsonpath::JsonPath;
-use wsrun::matcher::{Matcher, Subject};
-use wsrun::report::{
-    self, CollectionReport, Direction, Failure, Frame, FrameData, Outcome, RequestReport,
-    RunReport, Shown, StepReport,
+use wsrun::internals::Masker;
+use wsrun::internals::{Matcher, Subject};
+use wsrun::internals::{Scope, TValue, Template};
+use wsrun::Collection;
+use wsrun::JsonPath;
+use wsrun::{collection_files, is_collection};
+use wsrun::{
+    human, json, junit, CollectionReport, Direction, Failure, Frame, FrameData, Outcome,
+    RequestReport, RunReport, Shown, StepReport,
 };
-use wsrun::runner::mask::Masker;
-use wsrun::template::{Scope, TValue, Template};
 
 #[path = "fuzz/contracts.rs"]
 mod contracts;
@@ -222,7 +222,7 @@ fn loading_any_bytes_never_panics() {
         let text = String::from_utf8_lossy(bytes);
         if let Ok(c) = Collection::parse(&text, Path::new("fuzz.yaml")) {
             // A collection that loads must also prepare (or fail) cleanly.
-            let _ = wsrun::plan::prepare(c, &Default::default());
+            let _ = wsrun::prepare(c, &Default::default());
         }
     });
 }
@@ -415,7 +415,7 @@ fn renderings(rng: &mut Rng, secret: &str) -> Vec<String> {
         // As a field of a map, shown as its JSON.
         json!({ "user": "u", "pass": secret }).to_string(),
         // Cut by a preview, anywhere.
-        report::truncate(&json_message, rng.below(json_message.chars().count() + 2)),
+        wsrun::internals::truncate(&json_message, rng.below(json_message.chars().count() + 2)),
     ];
     // Escaped by a protocol on the wire: a STOMP header, a Socket.IO frame.
     out.extend(escapes::stomp(rng, secret));
@@ -537,13 +537,13 @@ fn a_secret_in_any_rendering_never_appears_in_any_report() {
         for r in &mut requests {
             masker.request(r);
         }
-        let style = report::human::Style {
+        let style = human::Style {
             verbose: true,
             ..Default::default()
         };
         let mut human = String::new();
         for r in &requests {
-            human.push_str(&report::human::request(&style, "fuzz.yaml", r));
+            human.push_str(&human::request(&style, "fuzz.yaml", r));
         }
         let run = RunReport {
             collections: vec![CollectionReport {
@@ -556,8 +556,8 @@ fn a_secret_in_any_rendering_never_appears_in_any_report() {
             ..RunReport::default()
         };
         let mut json_texts = Vec::new();
-        json_strings(&report::json::report(&run), &mut json_texts);
-        let junit = report::junit::report(&run);
+        json_strings(&json::report(&run), &mut json_texts);
+        let junit = junit::report(&run);
 
         // As it is, or as a protocol escaped it on the wire.
         let shows = |t: &str| t.contains(&secret) || escapes::shows_stomp_escaped(t, &secret);
@@ -566,7 +566,7 @@ fn a_secret_in_any_rendering_never_appears_in_any_report() {
             ("the JSON report", json_texts.iter().any(|t| shows(t))),
             (
                 "the JUnit report",
-                shows(&junit) || junit.contains(&report::junit::escape(&secret)),
+                shows(&junit) || junit.contains(&junit::escape(&secret)),
             ),
         ];
         for (output, leaked) in leaks {

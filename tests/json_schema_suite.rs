@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use wsrun::contract::schema::{Draft, LocalFiles, Options, Schema};
+use wsrun::internals::{Draft, LocalFiles, Schema, SchemaOptions as Options};
 
 /// The suite's convention: remote schemas are served at this URL.
 const REMOTES_URL: &str = "http://localhost:1234/";

@@ -2,7 +2,7 @@
 //! wsrun's JSONPath layer, fast path included: every one of its cases must pass.
 
 use serde_json::Value;
-use wsrun::jsonpath::JsonPath;
+use wsrun::JsonPath;
 
 fn cases() -> Vec<Value> {
     let text = std::fs::read_to_string(concat!(

@@ -9,7 +9,7 @@ mod cli;
 mod common;
 
 use serde_json::Value;
-use wsrun::latency::{Latency, Stat};
+use wsrun::{Latency, Stat};
 
 /// A mock that answers every message after `delay`, and `requests` using it.
 fn slow(delay: &str, requests: &str) -> String {

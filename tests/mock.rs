@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use wsrun::runner::mask::Masker;
+use wsrun::internals::Masker;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use wsrun::collection::{Collection, MockDef};
-use wsrun::mock::{MockServer, Recording};
+use wsrun::{Collection, MockDef};
+use wsrun::{MockServer, Recording};
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -550,8 +550,8 @@ async fn stop_and_drop_end_the_server() {
 }
 
 /// `wsrun record`'s connection to `url`.
-fn spec(url: &str) -> wsrun::runner::conn::ConnectSpec {
-    wsrun::record::connect_spec(url).unwrap()
+fn spec(url: &str) -> wsrun::internals::ConnectSpec {
+    wsrun::internals::connect_spec(url).unwrap()
 }
 
 #[tokio::test]
@@ -562,7 +562,7 @@ async fn record_then_replay_round_trips_exactly() {
     let out = dir.0.join("fixtures/recorded.jsonl");
     let seen = std::sync::Mutex::new(Vec::new());
     let progress = |n: u64, secs: f64| seen.lock().unwrap().push((n, secs));
-    let n = wsrun::record::record(
+    let n = wsrun::internals::record(
         &spec(source.url()),
         &out,
         &[],
@@ -593,7 +593,7 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
     let out = dir.0.join("sub.jsonl");
     let subscribe = r#"{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}"#.to_string();
     let started = Instant::now();
-    let n = wsrun::record::record(
+    let n = wsrun::internals::record(
         &spec(mock.url()),
         &out,
         &[subscribe],
@@ -614,7 +614,7 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
 
     dir.write("fixtures/ten.jsonl", TEN);
     let closing = start("{replay: fixtures/ten.jsonl, close_after: 4}", &dir.0).await;
-    let n = wsrun::record::record(
+    let n = wsrun::internals::record(
         &spec(closing.url()),
         &out,
         &[],
@@ -628,7 +628,7 @@ async fn record_sends_first_and_stops_on_close_or_duration() {
     assert_eq!(n, 4);
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
 
-    let err = wsrun::record::record(
+    let err = wsrun::internals::record(
         &spec("ws://127.0.0.1:1/"),
         &out,
         &[],

@@ -16,9 +16,9 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-use wsrun::protocol::{Decoded, Protocol};
-use wsrun::report::{Direction, FrameData};
-use wsrun::runner::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
+use wsrun::internals::{Conn, ConnectSpec, Incoming, Recorder, RecvError};
+use wsrun::internals::{Decoded, Protocol};
+use wsrun::{Direction, FrameData};
 
 /// The test protocol: envelopes are the `message` member of the server's frames.
 #[derive(Default)]

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
-use wsrun::collection::schema::{schema, schema_text};
-use wsrun::collection::Collection;
+use wsrun::Collection;
+use wsrun::{collection_schema as schema, collection_schema_text as schema_text};
 
 #[test]
 fn the_shipped_schema_file_is_the_generated_one() {
@@ -364,7 +364,7 @@ fn every_schema_object_accepts_exactly_the_loaders_keys() {
 fn the_schema_lists_every_matcher_key_the_loader_knows() {
     let s = schema();
     let keys = schema_keys(&s["definitions"]["matcher"]["anyOf"][1]);
-    let expected: BTreeSet<String> = wsrun::matcher::MATCHER_KEYS
+    let expected: BTreeSet<String> = wsrun::internals::MATCHER_KEYS
         .iter()
         .map(|k| k.to_string())
         .collect();

@@ -18,7 +18,7 @@ import os
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from . import _wsrun
-from ._connect import AsyncConnection, Connection, connect
+from ._connect import AsyncConnection, Connection, Reply, connect
 from ._report import ROW_COLUMNS, CollectionResult, Report, RequestResult, StepResult
 from ._serve import MockServer, serve
 from ._stream import Stream, stream
@@ -38,6 +38,7 @@ from ._wsrun import (
     CollectionError,
     ConnectionFailed,
     JsonPathError,
+    Message,
     StreamTimeout,
     WsrunError,
     __version__,
@@ -59,6 +60,8 @@ __all__ = [
     "Connection",
     "AsyncConnection",
     "Stream",
+    "Message",
+    "Reply",
     "MockServer",
     "ReportDict",
     "CollectionDict",

@@ -58,11 +58,33 @@ def _payload(message: Any, json_: Any, text: Optional[str], binary: Optional[byt
     return {"json": json_}
 
 
+class Reply(Dict[str, Any]):
+    """The answer of a step that measured a round trip (``call``, ``emit`` with ``ack=``,
+    ``send`` with ``reply=``): the message, a dict,
+    with ``latency``, the round trip in seconds (the reports' ``latency_ms`` / 1000)."""
+
+    latency: float
+
+    def __init__(self, message: Mapping[str, Any], latency: float) -> None:
+        super().__init__(message)
+        self.latency = latency
+
+
 class _Steps(Generic[_R]):
     """The named steps. Each builds a step map and hands it to ``_run``, which the sync and the
-    async connection implement; a new protocol step is one method here."""
+    async connection implement; a new protocol step is one method here. A step that measures a
+    round trip (the engine's step report has a latency) answers with a :class:`Reply`, so a new
+    request-and-answer step gets ``latency`` without code of its own."""
 
     _native: _wsrun._Connection
+    _latency: Optional[float] = None
+
+    def _answer(self, answer: "tuple[Any, Optional[float]]") -> Any:
+        """The native step's ``(message, latency)`` as the step's return value."""
+        value, self._latency = answer
+        if self._latency is not None and isinstance(value, dict):
+            return Reply(value, self._latency)
+        return value
 
     def _run(self, step: Mapping[str, Any]) -> _R:
         raise NotImplementedError
@@ -282,6 +304,12 @@ class _Steps(Generic[_R]):
         return self._native.close_code
 
     @property
+    def latency(self) -> Optional[float]:
+        """The round trip, in seconds, that the last step measured (None when it measured
+        none): also there when the answer is not a dict, so not a :class:`Reply`."""
+        return self._latency
+
+    @property
     def closed(self) -> bool:
         """Whether the connection has ended."""
         return self._native.closed
@@ -307,7 +335,10 @@ class AsyncConnection(_Steps[Awaitable[Any]]):
         self._native = native
 
     def _run(self, step: Mapping[str, Any]) -> Awaitable[Any]:
-        return self._native.step_async(json.dumps(step))
+        return self._answered(self._native.step_async(json.dumps(step)))
+
+    async def _answered(self, answer: Awaitable["tuple[Any, Optional[float]]"]) -> Any:
+        return self._answer(await answer)
 
     def recv(self, timeout: Seconds = None) -> Awaitable[Any]:
         """The next message, whatever it is: dict/list for JSON, str, bytes."""
@@ -334,7 +365,7 @@ class Connection(_Steps[Any]):
 
     def _run(self, step: Mapping[str, Any]) -> Any:
         __tracebackhide__ = True
-        return self._native.step(json.dumps(step))
+        return self._answer(self._native.step(json.dumps(step)))
 
     def recv(self, timeout: Seconds = None) -> Any:
         """The next message, whatever it is: dict/list for JSON, str, bytes."""
@@ -380,6 +411,57 @@ def _add_cookies(headers: Dict[str, str], cookies: Mapping[str, Any]) -> None:
     headers[name] = f"{headers[name]}; {pairs}" if headers.get(name) else pairs
 
 
+def connection_collection(
+    url: str,
+    *,
+    protocol: Optional[str] = None,
+    options: Optional[Mapping[str, Any]] = None,
+    headers: Optional[Headers] = None,
+    cookies: Optional[Mapping[str, Any]] = None,
+    subprotocols: Optional[Sequence[str]] = None,
+    timeout: Seconds = None,
+    connect_timeout: Seconds = None,
+    insecure: bool = False,
+    ca: Optional[str] = None,
+    cert: Optional[str] = None,
+    key: Optional[str] = None,
+    proxy: Optional[str] = None,
+    max_message_size: Optional[int] = None,
+    compression: bool = True,
+) -> Dict[str, Any]:
+    """The collection (one request, no steps) that opens a connection with these options: what
+    ``connect()`` and ``stream()`` share, so both take the same ones, as a collection writes
+    them."""
+    request: Dict[str, Any] = {"name": url, "url": url}
+    merged: Dict[str, str] = {}
+    if headers is not None:
+        merged = dict(headers) if isinstance(headers, Mapping) else dict(list(headers))
+    if cookies:
+        _add_cookies(merged, cookies)
+    if merged or headers is not None:
+        request["headers"] = merged
+    if subprotocols is not None:
+        request["subprotocols"] = list(subprotocols)
+    if insecure or ca is not None or cert is not None or key is not None:
+        request["tls"] = _body(insecure=insecure or None, ca=ca, cert=cert, key=key)
+    if proxy is not None:
+        request["proxy"] = proxy
+    if not compression:
+        request["compression"] = False
+    if protocol is not None:
+        request["protocol"] = protocol
+        if options is not None:
+            request[protocol] = dict(options)
+    elif options is not None:
+        raise TypeError("options= needs a protocol=")
+    defaults = _body(
+        timeout=_duration(timeout),
+        connect_timeout=_duration(connect_timeout),
+        max_message_size=None if max_message_size is None else str(max_message_size),
+    )
+    return {"name": "connect", "defaults": defaults, "requests": [request]}
+
+
 def connect(
     url: str,
     *,
@@ -409,36 +491,9 @@ def connect(
     ``Authorization``, its value is masked wherever wsrun shows it. A connection that
     cannot open raises :class:`ConnectionFailed`: here, or, inside a running event loop, at
     ``async with`` or the first step."""
-    request: Dict[str, Any] = {"name": url, "url": url}
-    merged: Dict[str, str] = {}
-    if headers is not None:
-        merged = dict(headers) if isinstance(headers, Mapping) else dict(list(headers))
-    if cookies:
-        _add_cookies(merged, cookies)
-    if merged or headers is not None:
-        request["headers"] = merged
-    if subprotocols is not None:
-        request["subprotocols"] = list(subprotocols)
-    if insecure or ca is not None or cert is not None or key is not None:
-        request["tls"] = _body(insecure=insecure or None, ca=ca, cert=cert, key=key)
-    if proxy is not None:
-        request["proxy"] = proxy
-    if not compression:
-        request["compression"] = False
-    if protocol is not None:
-        request["protocol"] = protocol
-        if options is not None:
-            request[protocol] = dict(options)
-    elif options is not None:
-        raise TypeError("connect(options=…) needs a protocol=")
-    defaults = _body(
-        timeout=_duration(timeout),
-        connect_timeout=_duration(connect_timeout),
-        max_message_size=None if max_message_size is None else str(max_message_size),
-    )
-    collection = {"name": "connect", "defaults": defaults, "requests": [request]}
+    # Every parameter, by name: the collection builder takes them all.
+    collection = connection_collection(**locals())
     c = Connection(_wsrun._Connection(json.dumps(collection), url))
     if not _in_event_loop():
         c._native.wait_open()
     return c
-

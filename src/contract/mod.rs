@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::report::Failure;
-pub use schema::{Schema, SchemaError};
+pub use schema::Schema;
 
 /// What the collection being loaded lends to the files it names: its folder (files are relative
 /// to the collection), and the schemas and contracts compiled so far, so each file is compiled

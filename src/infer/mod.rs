@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::mock::Recording;
 pub use node::Node;
-pub use sequence::{Property, Sequence};
+pub use sequence::Sequence;
 
 /// How many distinct values a path remembers (with their counts) to call it an enumeration.
 pub const ENUM_MAX: usize = 5;
@@ -52,8 +52,6 @@ pub struct Facts {
 #[derive(Debug, Clone)]
 pub struct Slot {
     pub path: String,
-    /// The slot this one is a field or the items of; `None` for the root.
-    pub parent: Option<usize>,
     /// Fields and items, in the order first seen.
     pub children: Vec<usize>,
     /// Whether the path selects at most one node (it has no `[*]`).
@@ -210,7 +208,7 @@ impl Facts {
         };
         self.json += 1;
         if self.slots.is_empty() {
-            self.slots.push(Slot::new("$".into(), None, true));
+            self.slots.push(Slot::new("$".into(), true));
         }
         self.visit(0, &node, index);
     }
@@ -259,7 +257,7 @@ impl Facts {
             return c;
         }
         let singular = self.slots[parent].singular && segment != "[*]";
-        self.slots.push(Slot::new(path, Some(parent), singular));
+        self.slots.push(Slot::new(path, singular));
         let c = self.slots.len() - 1;
         self.slots[parent].children.push(c);
         c
@@ -272,10 +270,9 @@ impl Facts {
 }
 
 impl Slot {
-    fn new(path: String, parent: Option<usize>, singular: bool) -> Self {
+    fn new(path: String, singular: bool) -> Self {
         Slot {
             path,
-            parent,
             children: Vec::new(),
             singular,
             present: 0,

@@ -1,4 +1,5 @@
 use super::checks::{Checks, PathCheck};
+use super::sequence::Property;
 use super::*;
 
 fn facts(lines: &[&str]) -> Facts {

@@ -82,7 +82,22 @@ fn failure_text(url: &str, step: &StepReport, f: &Failure) -> String {
     out
 }
 
-async fn run_step(shared: Shared, url: String, step: Step) -> Result<Option<Value>, Problem> {
+/// What a step gave back: the message it matched, and the round trip it measured (`call`,
+/// `emit` with an ack, `send` with a reply: any step whose report has a latency).
+type Answer = (Option<Value>, Option<Duration>);
+
+/// The answer as Python's `(value, latency in seconds or None)`.
+fn answer_to_py<'py>(py: Python<'py>, (value, latency): Answer) -> PyResult<Bound<'py, PyAny>> {
+    let value = match value {
+        Some(v) => json_to_py(py, &v)?,
+        None => py.None().into_bound(py),
+    };
+    (value, latency.map(|d| d.as_secs_f64()))
+        .into_pyobject(py)
+        .map(Bound::into_any)
+}
+
+async fn run_step(shared: Shared, url: String, step: Step) -> Result<Answer, Problem> {
     let mut slot = shared.lock().await;
     let session = ready(&mut slot).await?;
     let stepped = session.step(&step).await;
@@ -91,7 +106,7 @@ async fn run_step(shared: Shared, url: String, step: Step) -> Result<Option<Valu
             text: failure_text(&url, &stepped.report, f),
             failure: json::failure(f),
         }),
-        _ => Ok(stepped.matched),
+        _ => Ok((stepped.matched, stepped.report.latency)),
     }
 }
 
@@ -198,17 +213,14 @@ impl PyConnection {
         })
     }
 
-    /// Runs one step map (JSON text); returns the message it matched, or None.
+    /// Runs one step map (JSON text); returns `(matched message or None, round trip in
+    /// seconds or None)`.
     fn step<'py>(&self, py: Python<'py>, step: &str) -> PyResult<Bound<'py, PyAny>> {
         let step = self.parse(py, step)?;
         let fut = run_step(self.shared.clone(), self.url.clone(), step);
         let result = block_interruptibly(py, fut)?;
         self.remember_close();
-        match result {
-            Ok(Some(v)) => json_to_py(py, &v),
-            Ok(None) => Ok(py.None().into_bound(py)),
-            Err(p) => Err(p.into_pyerr(py)),
-        }
+        answer_to_py(py, result.map_err(|p| p.into_pyerr(py))?)
     }
 
     /// `step` as an awaitable.
@@ -221,11 +233,8 @@ impl PyConnection {
             let result = fut.await;
             Python::attach(|py| {
                 slf.get().remember_close();
-                match result {
-                    Ok(Some(v)) => json_to_py(py, &v).map(Bound::unbind),
-                    Ok(None) => Ok(py.None()),
-                    Err(p) => Err(p.into_pyerr(py)),
-                }
+                let answer = result.map_err(|p| p.into_pyerr(py))?;
+                answer_to_py(py, answer).map(Bound::unbind)
             })
         })
     }

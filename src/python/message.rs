@@ -1,9 +1,9 @@
 //! Messages between Python and a socket: what the server sent as Python data (dict/list for
-//! JSON, `str` for other text, `bytes` for binary), and Python arguments as frames and headers.
+//! JSON, `str` for other text, `bytes` for binary), with its arrival time when asked, and Python
+//! arguments as frames.
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use super::convert::{dumps, KeyCache, Packed};
@@ -63,28 +63,47 @@ pub fn frame(o: &Bound<'_, PyAny>) -> PyResult<Message> {
 }
 
 /// The `send=` argument: a list of messages, or one message (a dict, a str, bytes).
-pub fn frames(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Message>> {
+pub fn messages<'py>(obj: Option<&Bound<'py, PyAny>>) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(Vec::new());
     };
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        obj.try_iter()?.map(|o| frame(&o?)).collect()
+        obj.try_iter()?.collect()
     } else {
-        Ok(vec![frame(obj)?])
+        Ok(vec![obj.clone()])
     }
 }
 
-/// The `headers=` argument: a dict or a list of (name, value) pairs.
-pub fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else {
-        return Ok(Vec::new());
-    };
-    if let Ok(d) = obj.cast::<PyDict>() {
-        return d
-            .iter()
-            .map(|(k, v)| Ok((k.str()?.extract()?, v.str()?.extract()?)))
-            .collect();
+/// A streamed message with the time it arrived (`stream(…, timed=True)`): `data` is what a
+/// plain stream yields, `received_at` the wall clock in seconds since the epoch (as
+/// `time.time()`), `elapsed` the seconds since `stream()` was called.
+#[pyclass(frozen, module = "wsrun._wsrun", name = "Message")]
+pub struct PyMessage {
+    #[pyo3(get)]
+    data: Py<PyAny>,
+    #[pyo3(get)]
+    received_at: f64,
+    #[pyo3(get)]
+    elapsed: f64,
+}
+
+impl PyMessage {
+    pub fn new(data: Bound<'_, PyAny>, received_at: f64, elapsed: f64) -> Self {
+        PyMessage {
+            data: data.unbind(),
+            received_at,
+            elapsed,
+        }
     }
-    obj.extract::<Vec<(String, String)>>()
-        .map_err(|_| PyTypeError::new_err("`headers` is a dict or a list of (name, value) pairs"))
+}
+
+#[pymethods]
+impl PyMessage {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "<wsrun.Message at +{:.6}s: {}>",
+            self.elapsed,
+            self.data.bind(py).repr()?
+        ))
+    }
 }

@@ -61,6 +61,7 @@ fn wsrun_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_class::<report::PyReport>()?;
     m.add_class::<stream::PyStream>()?;
+    m.add_class::<message::PyMessage>()?;
     m.add_class::<connect::PyConnection>()?;
     m.add_class::<serve::PyMockServer>()?;
     Ok(())

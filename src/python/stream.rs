@@ -6,18 +6,24 @@
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::convert::{duration_arg, KeyCache};
-use super::errors::{connection_failed, StreamTimeout};
-use super::message::{self, Item};
+use super::errors::{collection_error, connection_failed, StreamTimeout};
+use super::message::{self, Item, PyMessage};
 use super::runtime::{asyncio_runtime, block_interruptibly, runtime};
-use crate::runner::conn::{Conn, ConnectSpec, Recorder, RecvError};
+use crate::collection::{Collection, ProtocolName};
+use crate::options::RunOptions;
+use crate::runner::conn::{Conn, Recorder, RecvError};
+use crate::runner::session::Session;
 
 /// How many messages may wait between the socket and Python: beyond this the reader stops
 /// reading, and TCP pushes back on the server.
@@ -30,9 +36,41 @@ const STREAM_BATCH: usize = 256;
 /// for each other, at 0.5M messages/s).
 const READ_BATCH: usize = 64;
 
+/// A received message and when it arrived (read off the socket, or into the connection's inbox
+/// during the handshake).
+struct Timed {
+    item: Item,
+    at: Instant,
+}
+
+impl Timed {
+    fn now(item: Item) -> Timed {
+        Timed {
+            item,
+            at: Instant::now(),
+        }
+    }
+}
+
+/// What `send()` queues: a frame as it is, or (on a protocol's connection) a JSON message the
+/// protocol wraps in its envelope.
+enum Out {
+    Frame(Message),
+    Json(Value),
+}
+
+impl Out {
+    async fn send(self, conn: &mut Conn, rec: &mut Recorder) -> Result<(), String> {
+        match self {
+            Out::Frame(m) => conn.send(m, rec).await,
+            Out::Json(v) => conn.send_json(v, rec).await,
+        }
+    }
+}
+
 #[derive(Default)]
 struct StreamState {
-    buf: VecDeque<Item>,
+    buf: VecDeque<Timed>,
     delivered: u64,
     finished: bool,
     /// The close code the server sent, once it closed.
@@ -46,7 +84,7 @@ enum Opening {
 }
 
 struct StreamShared {
-    rx: tokio::sync::Mutex<mpsc::Receiver<Vec<Item>>>,
+    rx: tokio::sync::Mutex<mpsc::Receiver<Vec<Timed>>>,
     state: Mutex<StreamState>,
     opening: tokio::sync::Mutex<Opening>,
 }
@@ -117,14 +155,14 @@ async fn fill(
     let mut state = shared.state();
     match first {
         // The reader is gone without saying why (aborted): a plain end.
-        None => state.buf.push_back(Item::End(None)),
+        None => state.buf.push_back(Timed::now(Item::End(None))),
         Some(batch) => {
-            let mut end = batch.iter().any(|i| matches!(i, Item::End(_)));
+            let mut end = batch.iter().any(|t| matches!(t.item, Item::End(_)));
             state.buf.extend(batch);
             while !end && state.buf.len() < max {
                 match rx.try_recv() {
                     Ok(batch) => {
-                        end = batch.iter().any(|i| matches!(i, Item::End(_)));
+                        end = batch.iter().any(|t| matches!(t.item, Item::End(_)));
                         state.buf.extend(batch);
                     }
                     Err(_) => break,
@@ -138,8 +176,8 @@ async fn fill(
 /// What the reader works with: the channel to Python, the messages `send()` queues, the signal
 /// of `close()`, and where it reports the connection opening and the server's close code.
 struct Pipes {
-    tx: mpsc::Sender<Vec<Item>>,
-    outgoing: mpsc::UnboundedReceiver<Message>,
+    tx: mpsc::Sender<Vec<Timed>>,
+    outgoing: mpsc::UnboundedReceiver<Out>,
     close_rx: oneshot::Receiver<()>,
     shared: Arc<StreamShared>,
 }
@@ -147,27 +185,35 @@ struct Pipes {
 /// What the reader does next.
 enum Event<'a> {
     /// Send what `send()` queued.
-    Send(Message),
+    Send(Out),
     /// A read from the socket.
     Read(Result<crate::runner::conn::Incoming, RecvError>),
     /// Hand the batch read so far to Python (room in the channel, or the consumer is gone).
-    Hand(Result<mpsc::Permit<'a, Vec<Item>>, mpsc::error::SendError<()>>),
+    Hand(Result<mpsc::Permit<'a, Vec<Timed>>, mpsc::error::SendError<()>>),
 }
 
-/// Connects, sends `initial`, then reads the socket into the channel (and sends what `send()`
-/// queues) until the server closes, the consumer goes away, or `close`.
+/// Connects (the protocol's handshake included), sends `initial`, then reads the socket into
+/// the channel (and sends what `send()` queues) until the server closes, the consumer goes
+/// away, or `close`.
 async fn pump(
-    spec: ConnectSpec,
-    initial: Vec<Message>,
+    collection: Collection,
+    initial: Vec<Out>,
     opened: oneshot::Sender<Result<(), String>>,
     mut p: Pipes,
 ) {
     // A stream has no report: the recorder keeps nothing.
     let mut rec = Recorder::off();
     let connecting = async {
-        let mut conn = Conn::open(&spec).await?;
+        // The session opens the connection as a run would (TLS, proxy, protocol handshake),
+        // then hands it over: its transcript of the handshake is dropped with it.
+        let session = Session::open(collection, RunOptions::default())
+            .await
+            .map_err(|f| f.summary)?;
+        let mut conn = session
+            .into_conn()
+            .ok_or_else(|| String::from("the connection did not open"))?;
         for m in initial {
-            conn.send(m, &mut rec).await?;
+            m.send(&mut conn, &mut rec).await?;
         }
         Ok::<_, String>(conn)
     };
@@ -186,7 +232,7 @@ async fn pump(
     // No deadline: one far away, the same for every read (the connection's timer is set once).
     let far = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
     // Messages read and not yet handed over: those the socket has ready, up to `READ_BATCH`.
-    let mut batch: Vec<Item> = Vec::with_capacity(READ_BATCH);
+    let mut batch: Vec<Timed> = Vec::with_capacity(READ_BATCH);
     loop {
         let event = tokio::select! {
             biased;
@@ -205,22 +251,26 @@ async fn pump(
             }
             // The consumer is gone.
             Event::Hand(Err(_)) => return,
-            Event::Send(out) => match conn.send(out, &mut rec).await {
+            Event::Send(out) => match out.send(&mut conn, &mut rec).await {
                 Ok(()) => continue,
                 Err(e) => Item::End(Some(e)),
             },
-            Event::Read(Ok(m)) => Item::from_incoming(m),
+            Event::Read(Ok(m)) => {
+                // A message that waited in the inbox (read during the handshake) keeps its time.
+                let at = conn.arrived().unwrap_or_else(Instant::now);
+                batch.push(Timed {
+                    item: Item::from_incoming(m),
+                    at,
+                });
+                continue;
+            }
             Event::Read(Err(RecvError::Timeout)) => continue,
             Event::Read(Err(RecvError::Closed(c))) => {
                 p.shared.state().close_code = c.code;
                 Item::End((!c.clean).then(|| c.describe()))
             }
         };
-        if !matches!(item, Item::End(_)) {
-            batch.push(item);
-            continue;
-        }
-        batch.push(item);
+        batch.push(Timed::now(item));
         tokio::select! {
             biased;
             _ = &mut p.close_rx => {}
@@ -239,9 +289,16 @@ pub struct PyStream {
     limit: Option<u64>,
     timeout: Option<Duration>,
     close_tx: Mutex<Option<oneshot::Sender<()>>>,
-    outgoing: mpsc::UnboundedSender<Message>,
+    outgoing: mpsc::UnboundedSender<Out>,
+    /// Whether `send()` hands dicts and lists to the protocol (anything but `raw`).
+    enveloped: bool,
     /// Dict keys made so far (the messages of a stream repeat theirs).
     keys: Mutex<KeyCache>,
+    /// Messages come as `Message` objects with their arrival times.
+    timed: bool,
+    /// When `stream()` was called, on the monotonic clock and the wall clock: a message's
+    /// wall-clock time is the second plus its monotonic distance from the first.
+    started: (Instant, SystemTime),
 }
 
 /// What `_pop` found.
@@ -260,7 +317,7 @@ impl PyStream {
     }
 
     fn pop<'py>(&self, py: Python<'py>) -> PyResult<Popped<'py>> {
-        let item = {
+        let timed = {
             let mut state = self.shared.state();
             if state.finished {
                 return Ok(Popped::Done);
@@ -273,7 +330,10 @@ impl PyStream {
             }
             match state.buf.pop_front() {
                 None => return Ok(Popped::Empty),
-                Some(Item::End(why)) => {
+                Some(Timed {
+                    item: Item::End(why),
+                    ..
+                }) => {
                     state.finished = true;
                     state.buf.clear();
                     drop(state);
@@ -283,14 +343,32 @@ impl PyStream {
                         Some(why) => Err(connection_failed(py, format!("{}: {why}", self.url))),
                     };
                 }
-                Some(item) => {
+                Some(timed) => {
                     state.delivered += 1;
-                    item
+                    timed
                 }
             }
         };
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Popped::Item(item.to_py(py, &mut keys)?))
+        let data = timed.item.to_py(py, &mut keys)?;
+        if !self.timed {
+            return Ok(Popped::Item(data));
+        }
+        let elapsed = timed.at.saturating_duration_since(self.started.0);
+        let wall = (self.started.1 + elapsed)
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let message = PyMessage::new(data, wall.as_secs_f64(), elapsed.as_secs_f64());
+        Ok(Popped::Item(Bound::new(py, message)?.into_any()))
+    }
+
+    /// One message to send: dicts and lists through the protocol's envelope when the
+    /// connection speaks one, else the frame `message::frame` makes.
+    fn out(&self, o: &Bound<'_, PyAny>) -> PyResult<Out> {
+        if self.enveloped && !o.is_instance_of::<PyString>() && !o.is_instance_of::<PyBytes>() {
+            return Ok(Out::Json(super::convert::py_to_json(o)?));
+        }
+        Ok(Out::Frame(message::frame(o)?))
     }
 
     fn delivered(&self) -> u64 {
@@ -308,47 +386,24 @@ impl PyStream {
 #[pymethods]
 impl PyStream {
     /// Starts connecting in the background; `_wait_open` / `_open_async` wait for it.
+    /// `collection`: JSON text of a collection with one request (the connection: URL, headers,
+    /// TLS, proxy, protocol) and no steps, as `connect()` builds it.
     #[new]
-    #[pyo3(signature = (url, *, send=None, headers=None, subprotocols=None, limit=None,
-        timeout=None, connect_timeout=None, insecure=false, max_message_size=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (collection, url, *, send=None, limit=None, timeout=None, timed=false))]
     fn new(
         py: Python<'_>,
+        collection: &str,
         url: String,
         send: Option<&Bound<'_, PyAny>>,
-        headers: Option<&Bound<'_, PyAny>>,
-        subprotocols: Option<Vec<String>>,
         limit: Option<u64>,
         timeout: Option<&Bound<'_, PyAny>>,
-        connect_timeout: Option<&Bound<'_, PyAny>>,
-        insecure: bool,
-        max_message_size: Option<usize>,
+        timed: bool,
     ) -> PyResult<Self> {
+        let started = (Instant::now(), SystemTime::now());
         let timeout = duration_arg(timeout)?;
-        let tls = crate::runner::tls::client_config(
-            &crate::runner::tls::TlsFiles {
-                insecure,
-                ..Default::default()
-            },
-            Path::new("."),
-        )
-        .map_err(|e| connection_failed(py, e))?;
-        let spec = ConnectSpec {
-            name: "stream".into(),
-            url: url.clone(),
-            headers: message::headers(headers)?,
-            subprotocols: subprotocols.unwrap_or_default(),
-            tls,
-            connect_timeout: duration_arg(connect_timeout)?
-                .or(timeout)
-                .unwrap_or(Duration::from_secs(10)),
-            max_message_size: max_message_size
-                .unwrap_or(crate::collection::DEFAULT_MAX_MESSAGE_SIZE),
-            proxy: crate::runner::proxy::from_env(&url, |name| std::env::var(name).ok())
-                .map_err(|e| connection_failed(py, e.to_string()))?,
-            compression: true,
-        };
-        let initial = message::frames(send)?;
+        let collection = Collection::parse(collection, Path::new("stream"))
+            .map_err(|e| collection_error(py, &e))?;
+        let enveloped = collection.requests[0].connections[0].protocol.name() != ProtocolName::Raw;
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
         let (close_tx, close_rx) = oneshot::channel();
         let (opened_tx, opened_rx) = oneshot::channel();
@@ -358,22 +413,30 @@ impl PyStream {
             state: Mutex::new(StreamState::default()),
             opening: tokio::sync::Mutex::new(Opening::Pending(opened_rx)),
         });
-        let pipes = Pipes {
-            tx,
-            outgoing: outgoing_rx,
-            close_rx,
-            shared: shared.clone(),
-        };
-        runtime().spawn(pump(spec, initial, opened_tx, pipes));
-        Ok(PyStream {
+        let stream = PyStream {
             url,
-            shared,
+            shared: shared.clone(),
             limit,
             timeout,
             close_tx: Mutex::new(Some(close_tx)),
             outgoing,
+            enveloped,
             keys: Mutex::new(KeyCache::new()),
-        })
+            timed,
+            started,
+        };
+        let initial = message::messages(send)?
+            .iter()
+            .map(|m| stream.out(m))
+            .collect::<PyResult<Vec<_>>>()?;
+        let pipes = Pipes {
+            tx,
+            outgoing: outgoing_rx,
+            close_rx,
+            shared,
+        };
+        runtime().spawn(pump(collection, initial, opened_tx, pipes));
+        Ok(stream)
     }
 
     /// Waits (GIL released, Ctrl-C stops it) until the connection is open; raises
@@ -439,8 +502,8 @@ impl PyStream {
     /// Queues a message to send (a dict/list as JSON, `str` as text, `bytes` as binary); it goes
     /// out in order, after the connection opens. Never blocks.
     fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
-        let frame = message::frame(message)?;
-        if self.shared.state().finished || self.outgoing.send(frame).is_err() {
+        let out = self.out(message)?;
+        if self.shared.state().finished || self.outgoing.send(out).is_err() {
             return Err(connection_failed(
                 py,
                 format!("{}: cannot send: the stream has ended", self.url),

@@ -2,9 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{
-    printable, Direction, Failure, FrameData, Outcome, RequestReport, RunReport, StepReport, Stop,
-};
+use super::{printable, Direction, Failure, FrameData, RequestReport, RunReport, StepReport, Stop};
 use crate::duration::format_duration;
 
 pub use super::style::Style;
@@ -268,9 +266,4 @@ pub fn github_annotations(report: &RunReport) -> String {
         }
     }
     out
-}
-
-/// Whether a step outcome failed (for renderers that count).
-pub fn step_failed(s: &StepReport) -> bool {
-    matches!(s.outcome, Outcome::Failed(_))
 }

@@ -12,6 +12,8 @@ pub mod partial;
 pub mod proxy;
 pub mod recorder;
 mod request;
+// Only Python drives a connection one step at a time.
+#[cfg(feature = "python")]
 pub mod session;
 #[doc(hidden)]
 pub mod steps;
@@ -32,8 +34,6 @@ use crate::options::RunOptions;
 use crate::plan::Prepared;
 use crate::report::shard::{content_hash, CollectionId, Shard, ShardOf};
 use crate::report::{CollectionReport, Failure, RequestReport, RunReport, Stop};
-
-pub use check::{Mismatch, Ready};
 
 /// Watches a run from outside: the CLI prints as requests finish.
 pub trait Observer: Send + Sync {

@@ -79,11 +79,6 @@ impl Session {
         })
     }
 
-    /// The protocol the connection speaks.
-    pub fn protocol(&self) -> ProtocolName {
-        self.collection.requests[0].connections[0].protocol.name()
-    }
-
     /// Runs one step on the connection. A step cut short (its future dropped) loses the
     /// connection: later steps fail saying so.
     pub async fn step(&mut self, step: &Step) -> Stepped {
@@ -191,6 +186,12 @@ impl Session {
     /// Whether the connection has ended.
     pub fn closed(&self) -> bool {
         self.conns.first().is_none_or(|c| c.closed().is_some())
+    }
+
+    /// The open connection itself, for a reader that takes over (Python's `stream`); the
+    /// session's captures and transcript go with the rest of it.
+    pub fn into_conn(mut self) -> Option<Conn> {
+        self.conns.drain(..).next()
     }
 
     /// Closes politely without waiting long for the server's answer.

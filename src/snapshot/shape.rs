@@ -52,6 +52,7 @@ struct ObjectShape {
 }
 
 impl Shape {
+    #[cfg(test)]
     pub fn of(values: &[Value]) -> Value {
         let mut s = Shape::default();
         values.iter().for_each(|v| s.add(v));

@@ -18,7 +18,7 @@ use crate::matcher::Matcher;
 use crate::template::closest;
 
 pub use props::short_duration;
-pub use report::{failure, headline};
+pub use report::failure;
 pub use window::Window;
 
 /// The properties a path may have.

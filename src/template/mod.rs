@@ -11,9 +11,9 @@ mod resolve;
 mod sources;
 
 pub use expr::Expr;
-pub use filters::{check_text, hex, urlencode, FILTERS};
+pub use filters::check_text;
 pub use resolve::resolve_vars;
-pub use sources::{iso8601, now_ms, BUILTINS};
+pub use sources::BUILTINS;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use wsrun::contract::{self, Contract};
+use wsrun::internals::{loading_from, schema_file, Contract};
 
 use super::{catch_unwind, iterations, mutate, AssertUnwindSafe, Rng};
 
@@ -47,7 +47,7 @@ fn drive(dir: &Path, bytes: &[u8]) {
             let _ = c.check(m, 1);
         }
     }
-    let schema = contract::loading_from(dir, || contract::schema_file("s.json"));
+    let schema = loading_from(dir, || schema_file("s.json"));
     if let Ok(s) = schema {
         for m in MESSAGES {
             if let Ok(v) = serde_json::from_str(m) {

@@ -3,7 +3,7 @@
 //! an object whose keys are all columns.
 
 use serde_json::Value;
-use wsrun::collection::data::parse;
+use wsrun::internals::parse_data as parse;
 
 use super::fuzz;
 

@@ -5,9 +5,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use wsrun::collection::Collection;
-use wsrun::infer::import::{write, Import};
-use wsrun::infer::{from_har, from_insomnia};
+use wsrun::internals::{from_har, from_insomnia};
+use wsrun::internals::{write_import as write, Import};
+use wsrun::Collection;
 
 use super::{iterations, mutate, Rng};
 
@@ -59,7 +59,7 @@ fn written_collection_is_valid(import: &Import, dir: &Path) {
             written.yaml
         ),
     };
-    if let Err(e) = wsrun::plan::prepare(collection, &Default::default()) {
+    if let Err(e) = wsrun::prepare(collection, &Default::default()) {
         panic!(
             "the written collection does not prepare: {e}\n{}",
             written.yaml

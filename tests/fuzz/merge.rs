@@ -7,14 +7,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wsrun::latency::Latency;
-use wsrun::report::load::{LoadReport, StepCounts, ThresholdResult};
-use wsrun::report::merge::merge_shards;
-use wsrun::report::shard::{content_hash, CollectionId, Shard, ShardOf, ShardProblem};
-use wsrun::report::{
-    self, CollectionReport, Failure, Outcome, RequestReport, RunReport, StepReport,
+use wsrun::merge_shards;
+use wsrun::Latency;
+use wsrun::Threshold;
+use wsrun::{content_hash, CollectionId, Shard, ShardOf, ShardProblem};
+use wsrun::{
+    html, human, json, junit, CollectionReport, Failure, Outcome, RequestReport, RunReport,
+    StepReport,
 };
-use wsrun::threshold::Threshold;
+use wsrun::{LoadReport, StepCounts, ThresholdResult};
 
 use super::{iterations, mutate, Rng};
 
@@ -85,7 +86,7 @@ fn shard_report(rng: &mut Rng, index: u32, count: u32) -> Value {
         }),
         ..RunReport::default()
     };
-    report::json::report(&run)
+    json::report(&run)
 }
 
 /// A change to a report that keeps it JSON.
@@ -114,22 +115,18 @@ struct Expected {
 
 /// Renders merged results every way a merge writes them.
 fn render(merged: &RunReport) {
-    let style = report::human::Style::default();
+    let style = human::Style::default();
     let mut out = String::new();
     for c in &merged.collections {
-        out.push_str(&report::human::collection_header(
-            &style,
-            &c.path,
-            c.env.as_deref(),
-        ));
+        out.push_str(&human::collection_header(&style, &c.path, c.env.as_deref()));
         for r in &c.requests {
-            out.push_str(&report::human::request(&style, &c.path, r));
+            out.push_str(&human::request(&style, &c.path, r));
         }
     }
-    out.push_str(&report::human::summary(&style, merged));
-    let _ = report::json::report(merged).to_string();
-    let _ = report::junit::report(merged);
-    let _ = report::html::report(merged);
+    out.push_str(&human::summary(&style, merged));
+    let _ = json::report(merged).to_string();
+    let _ = junit::report(merged);
+    let _ = html::report(merged);
 }
 
 /// The shards of runs of 1 to 5 shards: `runs[n - 1]` holds the n shards of a run of n. Built
@@ -184,7 +181,7 @@ fn one(rng: &mut Rng, runs: &[Vec<Value>], corpus: &[Vec<u8>]) -> Result<(), Str
     for (name, text) in &texts {
         let read = serde_json::from_slice::<Value>(text)
             .map_err(|e| e.to_string())
-            .and_then(|doc| report::read::read(&doc));
+            .and_then(|doc| wsrun::read_report(&doc));
         match read {
             Ok(r) => reports.push((name.clone(), r)),
             Err(e) if mutated => assert!(!e.is_empty()),

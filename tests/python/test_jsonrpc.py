@@ -4,6 +4,7 @@ and `websockets` (tests/python/servers/jsonrpc_server.py), through `wsrun.run()`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -112,3 +113,31 @@ def test_unexpected_errors_from_the_reference_server_fail_naming_code_and_messag
     assert unknown.steps[0].error == 'call `no_such_method` failed: error -32601 "Method not found"'
     assert wrong.steps[0].error == "call `add` result: $ does not match"
     assert (wrong.steps[0].expected, wrong.steps[0].actual) == (5, 4)
+
+
+def test_a_call_answers_with_its_round_trip_against_the_reference_server(rpc_url):
+    with wsrun.connect(rpc_url, protocol="jsonrpc") as c:
+        quick = c.call("add", [2, 3], result={"$": 5})
+        assert isinstance(quick, wsrun.Reply) and quick["result"] == 5
+        assert 0 < quick.latency < 1 and c.latency == quick.latency
+        # `sleep` answers after 200 ms: the round trip includes the server's time.
+        slow = c.call("sleep")
+        assert slow["result"] == "slept" and 0.2 <= slow.latency < 5
+        c.notify("log", ["no answer"])
+        assert c.latency is None
+
+
+def test_async_calls_carry_their_round_trip_too(rpc_url):
+    async def main() -> Any:
+        async with wsrun.connect(rpc_url, protocol="jsonrpc") as c:
+            return await c.call("sleep")
+
+    slow = asyncio.run(main())
+    assert slow == {"jsonrpc": "2.0", "result": "slept", "id": slow["id"]}
+    assert 0.2 <= slow.latency < 5
+
+
+def test_a_stream_takes_a_protocol_and_sends_through_it(rpc_url):
+    request = {"jsonrpc": "2.0", "method": "add", "params": [2, 3], "id": 7}
+    with wsrun.stream(rpc_url, protocol="jsonrpc", send=request, limit=1, timeout=5) as s:
+        assert list(s) == [{"jsonrpc": "2.0", "result": 5, "id": 7}]

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator, List
 
@@ -246,3 +247,25 @@ requests:
         "Socket.IO 3.x and 4.x servers"
     ), request.error
     assert [s.status for s in request.steps] == ["skipped"]
+
+
+def test_an_emit_with_an_ack_answers_with_its_round_trip(sio_url):
+    with wsrun.connect(sio_url, protocol="socketio") as c:
+        ack = c.emit("add", 2, 3, ack={"$.args[0]": 5})
+        assert isinstance(ack, wsrun.Reply) and isinstance(ack, dict)
+        assert ack == {"ack": ack["ack"], "args": [5], "namespace": "/"}
+        assert 0 < ack.latency < 5 and c.latency == ack.latency
+        # An emit without an ack waits for nothing: no round trip.
+        assert c.emit("msg", "x") is None and c.latency is None
+
+
+def test_a_stream_speaks_the_protocol_and_outlives_the_ping_timeout(sio_url):
+    with wsrun.stream(
+        sio_url, protocol="socketio", send={"event": "msg", "args": ["hi", 1]}, timeout=5
+    ) as s:
+        assert next(s) == {"event": "msg", "args": ["hi", 1], "namespace": "/"}
+        # Past the ping timeout (300 ms + 200 ms): the stream answered the server's pings.
+        time.sleep(1.0)
+        s.send({"event": "msg", "args": ["late"]})
+        assert next(s) == {"event": "msg", "args": ["late"], "namespace": "/"}
+        assert not s.closed

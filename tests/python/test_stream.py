@@ -225,3 +225,33 @@ def test_inside_a_running_loop_a_failed_connect_is_raised_where_the_stream_is_us
             await wsrun.stream("ws://127.0.0.1:1/", timeout=2).__anext__()
 
     asyncio.run(main())
+
+
+def test_timed_messages_carry_when_they_arrived(server):
+    before = time.time()
+    # The handshake takes 300 ms: `elapsed` counts from the call to stream().
+    with wsrun.stream(server.url("/slow-handshake?ms=300"), send={"n": 1}, timed=True, timeout=5) as s:
+        first = next(s)
+        time.sleep(0.2)
+        s.send({"n": 2})
+        second = next(s)
+    after = time.time()
+    assert isinstance(first, wsrun.Message)
+    assert (first.data, second.data) == ({"n": 1}, {"n": 2})
+    assert 0.3 <= first.elapsed < second.elapsed < after - before
+    assert second.elapsed - first.elapsed >= 0.2
+    assert before + 0.3 <= first.received_at < second.received_at <= after
+    # The wall clock and the elapsed time tell the same story.
+    gap = (second.received_at - first.received_at) - (second.elapsed - first.elapsed)
+    assert abs(gap) < 1e-3
+    assert repr(first).startswith("<wsrun.Message at +0.") and repr(first).endswith(": {'n': 1}>")
+
+
+def test_async_timed_messages(server):
+    async def main() -> "list[wsrun.Message]":
+        async with wsrun.stream(server.url("/count?n=3"), timed=True, timeout=5) as s:
+            return [m async for m in s]
+
+    got = asyncio.run(main())
+    assert [m.data["i"] for m in got] == [0, 1, 2]
+    assert got[0].elapsed <= got[1].elapsed <= got[2].elapsed

@@ -126,6 +126,16 @@ def test_connect_takes_the_ca_and_client_certificate(certs, tls_server):
         assert c.expect(json={"$.over": "mtls"}) == {"over": "mtls"}
 
 
+def test_stream_takes_the_ca_and_client_certificate(certs, tls_server):
+    url = f"wss://127.0.0.1:{tls_server.port}/"
+    mtls = {"ca": str(certs / "server.pem"), "cert": str(certs / "client.pem")}
+    with wsrun.stream(url, key=str(certs / "client.key"), send={"over": "stream"}, limit=1, timeout=5, **mtls) as s:
+        assert list(s) == [{"over": "stream"}]
+    # Without the client certificate the server refuses, and the stream says what is missing.
+    with pytest.raises(wsrun.ConnectionFailed, match="the server asked for a client certificate"):
+        wsrun.stream(url, ca=mtls["ca"], timeout=5)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -21,7 +21,7 @@
 //!   `Value` refuses are refused; then the four checks through map lookups.
 //!
 //! With `--features engine`, the engine itself (wsrun as a library):
-//! - `engine`: `wsrun::runner::partial::Partial` for the four paths (the quick scan, the members
+//! - `engine`: `wsrun::internals::Partial` for the four paths (the quick scan, the members
 //!   in slots) and the four matchers as a step applies them.
 //!
 //! With `--features sonic` (`cargo build --release --features sonic` in bench/), the sonic-rs
@@ -351,10 +351,10 @@ fn by_visitor(text: &str) -> bool {
 mod wsrun_engine {
     use std::cell::RefCell;
 
-    use wsrun::jsonpath::JsonPath;
-    use wsrun::matcher::{path, Matcher, Resolved};
-    use wsrun::runner::partial::Partial;
-    use wsrun::template::Scope;
+    use wsrun::JsonPath;
+    use wsrun::internals::{path, Matcher, Resolved};
+    use wsrun::internals::Partial;
+    use wsrun::internals::Scope;
 
     struct Step {
         checks: Vec<(JsonPath, Resolved)>,

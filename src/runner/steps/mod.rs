@@ -111,6 +111,7 @@ impl Last {
     }
 
     /// Its JSON, parsed if need be.
+    #[cfg(feature = "python")]
     pub fn into_json(mut self) -> Option<Value> {
         self.json();
         match self {
