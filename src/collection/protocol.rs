@@ -8,7 +8,7 @@ use super::de::OrderedMap;
 use super::{Step, StepKind};
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
-pub use crate::protocol::{ProtocolConfig, ProtocolKeys, ProtocolName, PROTOCOL_NAMES};
+pub use crate::protocol::{ProtocolConfig, ProtocolKeys, ProtocolName};
 
 /// Checks step `step` against the protocol its connection `conn` speaks: a protocol step is
 /// read (if its keyword is shared) by that protocol, and a step of another protocol is an

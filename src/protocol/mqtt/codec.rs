@@ -190,6 +190,7 @@ impl Decoder {
     }
 
     /// Bytes of a packet begun but not finished.
+    #[cfg(test)]
     pub fn partial(&self) -> usize {
         self.buf.len() - self.start
     }

@@ -97,10 +97,6 @@ impl Mqtt {
         }
     }
 
-    pub fn version(&self) -> Version {
-        self.options.version
-    }
-
     /// What one packet from the server means.
     fn packet(&mut self, packet: Packet, out: &mut Vec<Message>) -> Decoded {
         let version = self.options.version;

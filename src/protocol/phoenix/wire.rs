@@ -57,6 +57,7 @@ impl Msg {
     }
 
     /// A `phx_reply`'s `status` (`ok`, `error`), if this is one.
+    #[cfg(test)]
     pub fn reply_status(&self) -> Option<&str> {
         (self.event == REPLY)
             .then(|| self.payload.get("status").and_then(Value::as_str))
