@@ -229,11 +229,12 @@ fn merged_shards_add_up_their_loads_exactly_and_judge_the_thresholds_again() {
             "--report",
             &format!("json=shard{k}.json"),
         ]);
-        // Alone, a shard's 2 users make 6 iterations: under the threshold of 12.
-        assert_eq!(run.code, 1, "{}", run.output());
+        // Alone, a shard's 2 users make 6 iterations: a share of the total, which the
+        // merge judges.
+        assert_eq!(run.code, 0, "{}", run.output());
         assert!(
             run.stdout
-                .contains("threshold `iterations` failed: measured 6, wanted ≥ 12"),
+                .contains("○ iterations ≥ 12  (6 in this shard, judged at merge)"),
             "{}",
             run.stdout
         );

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::junit::escape;
-use super::load::{stats_ms, LoadReport, Timeline};
+use super::load::{stats_ms, LoadModel, LoadReport, Timeline};
 use super::RequestReport;
 use crate::duration::format_duration;
 use crate::latency::{format_ms, Latency, Stat};
@@ -34,15 +34,15 @@ pub fn request_latency(out: &mut String, q: &RequestReport) {
 }
 
 fn summary(out: &mut String, load: &LoadReport) {
-    let mut what = format!("{} users", load.users);
-    if !load.ramp.is_zero() {
-        let _ = write!(what, ", ramp {}", format_duration(load.ramp));
-    }
-    if let Some(d) = load.duration {
-        let _ = write!(what, ", for {}", format_duration(d));
-    }
-    if load.shards > 1 {
-        let _ = write!(what, ", {} shards", load.shards);
+    let mut what = load.model_text();
+    if let LoadModel::Arrivals(a) = &load.model {
+        let _ = write!(
+            what,
+            " · {} arrivals: {} started, {} dropped",
+            a.started + a.dropped,
+            a.started,
+            a.dropped
+        );
     }
     let stopped = load
         .stopped_text()
@@ -84,7 +84,9 @@ fn thresholds_and_errors(out: &mut String, load: &LoadReport) {
     if !load.thresholds.is_empty() {
         out.push_str("<table class=\"thresholds\"><tr><th>threshold</th><th>measured</th><th>result</th></tr>\n");
         for t in &load.thresholds {
-            let (class, label) = if t.passed {
+            let (class, label) = if t.at_merge {
+                ("muted", "judged at merge")
+            } else if t.passed {
                 ("pass", "passed")
             } else {
                 ("fail", "failed")

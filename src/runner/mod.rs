@@ -5,6 +5,7 @@ pub(crate) mod check;
 pub mod conn;
 mod iteration;
 mod load;
+mod load_model;
 mod load_users;
 pub mod mask;
 pub mod partial;
