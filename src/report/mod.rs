@@ -4,6 +4,7 @@
 
 pub mod html;
 mod html_failure;
+pub mod csv;
 mod html_load;
 pub mod human;
 mod human_load;
@@ -11,6 +12,7 @@ pub mod json;
 pub mod junit;
 pub mod load;
 pub mod merge;
+pub mod openmetrics;
 pub mod read;
 pub mod shard;
 mod style;
