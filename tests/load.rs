@@ -180,7 +180,7 @@ fn a_load_with_a_duration_repeats_until_it_ends_and_reports_its_timeline() {
         .collect();
     assert_eq!(names, ["failed", "connect_p95", "step 3 p99", "msgs_per_s"]);
     let html = std::fs::read_to_string(ws.path().join("r.html")).unwrap();
-    assert!(html.contains("open connections") && html.contains("p95 round trip"));
+    assert!(html.contains("open connections") && html.contains("round trip (ms)"));
     assert!(
         html.contains("connect_p95 &lt; 5s"),
         "thresholds are listed"

@@ -1,6 +1,6 @@
 //! Load models end to end against the echo server: ramping stages and an arrival rate (an open
-//! model whose arrivals past `max_users` are dropped and counted), as the terminal and the JSON
-//! report give them; and with `--shard`, thresholds on totals judged by `wsrun merge`.
+//! model whose arrivals past `max_users` are dropped and counted), as the terminal, the JSON and
+//! the HTML report give them; with `--shard`, thresholds on totals judged by `wsrun merge`.
 //! Assertions are on counts the model fixes, never on how fast anything ran.
 
 #[allow(dead_code)]
@@ -177,4 +177,56 @@ fn a_shard_fails_an_upper_limit_on_a_count_that_its_share_already_breaks() {
         "{}",
         run.stdout
     );
+}
+
+/// The text between the first `from` and the next `to` after it.
+fn between<'a>(text: &'a str, from: &str, to: &str) -> &'a str {
+    let start = text.find(from).unwrap_or_else(|| panic!("no `{from}`"));
+    let rest = &text[start..];
+    &rest[..rest.find(to).unwrap_or_else(|| panic!("no `{to}` after `{from}`")) + to.len()]
+}
+
+#[test]
+fn the_html_report_opens_a_passing_load_on_its_table_and_charts() {
+    let server = common::echo();
+    let ws = cli::Workspace::new();
+    let yaml = format!(
+        "requests:\n  - name: plain\n    url: {url}\n    steps:\n      - send: a\n      - expect: {{ text: a }}\n  - name: steady\n    url: {url}\n    load: {{ users: 2, duration: 1500ms }}\n    steps:\n      - send: hi\n      - expect: {{ text: hi }}\n      - sleep: 100ms\n",
+        url = server.url()
+    );
+    let run = ws.run_collection(&yaml, &["--report", "html=r.html"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let html = std::fs::read_to_string(ws.path().join("r.html")).unwrap();
+    // A passing plain request stays folded; a passing load is open.
+    assert!(html.contains("<details class=\"req passed\"><summary><span class=\"pass\">✓</span> plain "), "{html}");
+    let load = between(&html, "<details class=\"req passed\" open><summary><span class=\"pass\">✓</span> steady ", "</details>\n");
+    // It opens on the load's numbers, its latency table, then its charts; the steps after.
+    let order = [
+        "<p class=\"load\"><b>Load</b>",
+        "<table class=\"latency\">",
+        "aria-label=\"Round trips and messages over time\"",
+        "aria-label=\"Open connections over time\"",
+        "<table class=\"thresholds\">",
+        "<th>step</th>",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|m| load.find(m).unwrap_or_else(|| panic!("no `{m}` in {load}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{order:?} at {at:?}");
+    let chart = between(load, "aria-label=\"Round trips and messages over time\"", "</svg>");
+    for axis in [
+        ">time (s)</text>",
+        ">round trip (ms)</text>",
+        ">messages/s</text>",
+    ] {
+        assert!(chart.contains(axis), "no axis label `{axis}` in {chart}");
+    }
+    let legend = between(chart, "<g class=\"legend\">", "</g>");
+    for name in ["p50", "p95", "p99", "messages/s"] {
+        assert!(legend.contains(&format!(">{name}</text>")), "no `{name}` in {legend}");
+        assert!(chart.contains(&format!("<polyline class=\"series\" data-series=\"{name}\"")));
+    }
+    let users = between(load, "aria-label=\"Open connections over time\"", "</svg>");
+    assert!(users.contains(">connections</text>") && users.contains(">open connections</text>"));
 }

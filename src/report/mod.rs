@@ -3,6 +3,7 @@
 //! them and never prints.
 
 pub mod html;
+mod html_chart;
 mod html_failure;
 pub mod csv;
 mod html_load;
