@@ -27,8 +27,9 @@ fn stages_are_in_the_json_report_with_each_user_connected_once() {
     let run = ws.run_collection(&yaml, &["--report", "json=r.json"]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
-        run.stdout
-            .contains("stages 4 users over 200ms, 4 over 200ms, 0 over 200ms · 4 connected, 0 failed"),
+        run.stdout.contains(
+            "stages 4 users over 200ms, 4 over 200ms, 0 over 200ms · 4 connected, 0 failed"
+        ),
         "{}",
         run.stdout
     );
@@ -66,9 +67,15 @@ fn every_arrival_of_the_rate_starts_a_user_or_is_dropped() {
     let load = load_of(&ws, "r.json");
     assert_eq!(load["model"], "arrival_rate");
     let a = &load["arrivals"];
-    assert_eq!((a["rate_per_s"].as_f64(), a["max_users"].as_u64()), (Some(20.0), Some(50)));
+    assert_eq!(
+        (a["rate_per_s"].as_f64(), a["max_users"].as_u64()),
+        (Some(20.0), Some(50))
+    );
     // 20/s for 1s is 20 arrivals: the schedule is kept however late the runtime is.
-    let (started, dropped) = (a["started"].as_u64().unwrap(), a["dropped"].as_u64().unwrap());
+    let (started, dropped) = (
+        a["started"].as_u64().unwrap(),
+        a["dropped"].as_u64().unwrap(),
+    );
     assert_eq!(started + dropped, 20, "{a}");
     // Each arrival is one user running the steps once on its own connection.
     assert_eq!(load["connections"]["opened"].as_u64(), Some(started));
@@ -96,11 +103,17 @@ fn arrivals_past_max_users_are_dropped_counted_and_thresholdable() {
     assert_eq!(run.code, 1, "{}", run.output());
     let load = load_of(&ws, "r.json");
     let a = &load["arrivals"];
-    let (started, dropped) = (a["started"].as_u64().unwrap(), a["dropped"].as_u64().unwrap());
+    let (started, dropped) = (
+        a["started"].as_u64().unwrap(),
+        a["dropped"].as_u64().unwrap(),
+    );
     assert_eq!(started + dropped, 20, "{a}");
     // However late a busy machine ran it: one user at a time, each at least 600ms.
     let most = 1 + load["elapsed_ms"].as_f64().unwrap() as u64 / 600;
-    assert!(started >= 1 && started <= most.min(19) && dropped > 0, "{load}");
+    assert!(
+        started >= 1 && started <= most.min(19) && dropped > 0,
+        "{load}"
+    );
     assert!(
         run.stdout.contains(&format!(
             "threshold `dropped_arrivals` failed: measured {dropped}, wanted ≤ 0"
@@ -136,15 +149,35 @@ fn shards_leave_totals_to_the_merge_which_judges_the_sum() {
             run.stdout
         );
         let t = &load_of(&ws, &format!("s{k}.json"))["thresholds"];
-        let t = t.as_array().unwrap().iter().find(|t| t["name"] == "iterations").unwrap();
-        assert_eq!((t["passed"].as_bool(), t["judged_at_merge"].as_bool()), (Some(true), Some(true)));
+        let t = t
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "iterations")
+            .unwrap();
+        assert_eq!(
+            (t["passed"].as_bool(), t["judged_at_merge"].as_bool()),
+            (Some(true), Some(true))
+        );
     }
     let run = ws.wsrun(&["merge", "s1.json", "s2.json", "--report", "json=m.json"]);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert!(run.stdout.contains("✓ iterations ≥ 20  (20)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("✓ iterations ≥ 20  (20)"),
+        "{}",
+        run.stdout
+    );
     let t = &load_of(&ws, "m.json")["thresholds"];
-    let t = t.as_array().unwrap().iter().find(|t| t["name"] == "iterations").unwrap();
-    assert_eq!((t["passed"].as_bool(), t["judged_at_merge"].as_bool()), (Some(true), Some(false)));
+    let t = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "iterations")
+        .unwrap();
+    assert_eq!(
+        (t["passed"].as_bool(), t["judged_at_merge"].as_bool()),
+        (Some(true), Some(false))
+    );
 }
 
 #[test]
@@ -158,7 +191,8 @@ fn the_merge_fails_a_total_that_every_shard_left_to_it() {
     let run = ws.wsrun(&["merge", "s1.json", "s2.json"]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout.contains("threshold `iterations` failed: measured 20, wanted ≥ 30"),
+        run.stdout
+            .contains("threshold `iterations` failed: measured 20, wanted ≥ 30"),
         "{}",
         run.stdout
     );
@@ -173,7 +207,8 @@ fn a_shard_fails_an_upper_limit_on_a_count_that_its_share_already_breaks() {
     let run = iterations_shard(&ws, &server.url(), 1, "iterations: { lte: 8 }");
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout.contains("threshold `iterations` failed: measured 10, wanted ≤ 8"),
+        run.stdout
+            .contains("threshold `iterations` failed: measured 10, wanted ≤ 8"),
         "{}",
         run.stdout
     );
@@ -183,7 +218,10 @@ fn a_shard_fails_an_upper_limit_on_a_count_that_its_share_already_breaks() {
 fn between<'a>(text: &'a str, from: &str, to: &str) -> &'a str {
     let start = text.find(from).unwrap_or_else(|| panic!("no `{from}`"));
     let rest = &text[start..];
-    &rest[..rest.find(to).unwrap_or_else(|| panic!("no `{to}` after `{from}`")) + to.len()]
+    &rest[..rest
+        .find(to)
+        .unwrap_or_else(|| panic!("no `{to}` after `{from}`"))
+        + to.len()]
 }
 
 #[test]
@@ -198,8 +236,17 @@ fn the_html_report_opens_a_passing_load_on_its_table_and_charts() {
     assert_eq!(run.code, 0, "{}", run.output());
     let html = std::fs::read_to_string(ws.path().join("r.html")).unwrap();
     // A passing plain request stays folded; a passing load is open.
-    assert!(html.contains("<details class=\"req passed\"><summary><span class=\"pass\">✓</span> plain "), "{html}");
-    let load = between(&html, "<details class=\"req passed\" open><summary><span class=\"pass\">✓</span> steady ", "</details>\n");
+    assert!(
+        html.contains(
+            "<details class=\"req passed\"><summary><span class=\"pass\">✓</span> plain "
+        ),
+        "{html}"
+    );
+    let load = between(
+        &html,
+        "<details class=\"req passed\" open><summary><span class=\"pass\">✓</span> steady ",
+        "</details>\n",
+    );
     // It opens on the load's numbers, its latency table, then its charts; the steps after.
     let order = [
         "<p class=\"load\"><b>Load</b>",
@@ -214,7 +261,11 @@ fn the_html_report_opens_a_passing_load_on_its_table_and_charts() {
         .map(|m| load.find(m).unwrap_or_else(|| panic!("no `{m}` in {load}")))
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{order:?} at {at:?}");
-    let chart = between(load, "aria-label=\"Round trips and messages over time\"", "</svg>");
+    let chart = between(
+        load,
+        "aria-label=\"Round trips and messages over time\"",
+        "</svg>",
+    );
     for axis in [
         ">time (s)</text>",
         ">round trip (ms)</text>",
@@ -224,8 +275,13 @@ fn the_html_report_opens_a_passing_load_on_its_table_and_charts() {
     }
     let legend = between(chart, "<g class=\"legend\">", "</g>");
     for name in ["p50", "p95", "p99", "messages/s"] {
-        assert!(legend.contains(&format!(">{name}</text>")), "no `{name}` in {legend}");
-        assert!(chart.contains(&format!("<polyline class=\"series\" data-series=\"{name}\"")));
+        assert!(
+            legend.contains(&format!(">{name}</text>")),
+            "no `{name}` in {legend}"
+        );
+        assert!(chart.contains(&format!(
+            "<polyline class=\"series\" data-series=\"{name}\""
+        )));
     }
     let users = between(load, "aria-label=\"Open connections over time\"", "</svg>");
     assert!(users.contains(">connections</text>") && users.contains(">open connections</text>"));

@@ -121,8 +121,14 @@ fn csv_has_one_row_per_step_quoted_as_rfc_4180() {
         "collection,request,step,keyword,line,status,passed,duration_s,latency_s,messages,connection,path,expected,actual,error"
     );
     assert_eq!(rows.len(), 5, "{text}");
-    assert!(rows[1].starts_with("c.yaml,load,1,send,10,passed,true,"), "{text}");
-    assert!(rows[2].starts_with("c.yaml,load,2,expect,11,passed,true,"), "{text}");
+    assert!(
+        rows[1].starts_with("c.yaml,load,1,send,10,passed,true,"),
+        "{text}"
+    );
+    assert!(
+        rows[2].starts_with("c.yaml,load,2,expect,11,passed,true,"),
+        "{text}"
+    );
     assert!(rows[2].ends_with(",6,,,,,"), "{text}");
     assert!(
         rows[4].starts_with(r#"c.yaml,"wrong, ""quoted""",2,expect,16,failed,false,"#),

@@ -257,11 +257,9 @@ pub enum ReportKind {
 }
 
 fn parse_report(s: &str) -> Result<(ReportKind, PathBuf), String> {
-    let (kind, file) = s
-        .split_once('=')
-        .ok_or_else(|| {
-            format!("expected KIND=FILE (junit, json, html, openmetrics or csv), got `{s}`")
-        })?;
+    let (kind, file) = s.split_once('=').ok_or_else(|| {
+        format!("expected KIND=FILE (junit, json, html, openmetrics or csv), got `{s}`")
+    })?;
     let kind = match kind {
         "junit" => ReportKind::Junit,
         "json" => ReportKind::Json,

@@ -144,16 +144,27 @@ mod tests {
     #[test]
     fn push_urls_name_a_host_and_get_the_job_path() {
         let u = parse_push_url("http://127.0.0.1:9091").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("127.0.0.1", 9091, "/metrics/job/wsrun"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("127.0.0.1", 9091, "/metrics/job/wsrun")
+        );
         let u = parse_push_url("http://gw/base/").unwrap();
         assert_eq!((u.port, u.path.as_str()), (80, "/base/metrics/job/wsrun"));
         let u = parse_push_url("http://gw:1/metrics/job/ci/shard/2").unwrap();
         assert_eq!(u.path, "/metrics/job/ci/shard/2");
         let u = parse_push_url("http://[::1]:9091").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("[::1]", 9091));
-        assert!(parse_push_url("https://gw").unwrap_err().contains("https is not supported"));
-        assert!(parse_push_url("gw:9091").unwrap_err().contains("not an http:// URL"));
-        assert!(parse_push_url("http://u:p@gw").unwrap_err().contains("credentials"));
-        assert!(parse_push_url("http://gw:x").unwrap_err().contains("port `x`"));
+        assert!(parse_push_url("https://gw")
+            .unwrap_err()
+            .contains("https is not supported"));
+        assert!(parse_push_url("gw:9091")
+            .unwrap_err()
+            .contains("not an http:// URL"));
+        assert!(parse_push_url("http://u:p@gw")
+            .unwrap_err()
+            .contains("credentials"));
+        assert!(parse_push_url("http://gw:x")
+            .unwrap_err()
+            .contains("port `x`"));
     }
 }

@@ -47,7 +47,9 @@ impl<'de> Deserialize<'de> for Rate {
 
 impl Rate {
     pub fn parse(text: &str) -> Result<Rate, String> {
-        let bad = || format!("`load.arrival_rate` `{text}` is not a rate: write e.g. `10/s`, `600/m` or `36000/h`");
+        let bad = || {
+            format!("`load.arrival_rate` `{text}` is not a rate: write e.g. `10/s`, `600/m` or `36000/h`")
+        };
         let (n, per) = text.trim().split_once('/').ok_or_else(bad)?;
         let n: f64 = n.trim().parse().map_err(|_| bad())?;
         let per = match per.trim() {
@@ -154,7 +156,9 @@ impl Load {
             ));
         }
         if stages.is_empty() {
-            return Err("`load.stages` needs at least one stage: `[{duration: 10s, users: 10}]`".into());
+            return Err(
+                "`load.stages` needs at least one stage: `[{duration: 10s, users: 10}]`".into(),
+            );
         }
         let mut model = Vec::with_capacity(stages.len());
         for (i, s) in stages.iter().enumerate() {
@@ -165,13 +169,18 @@ impl Load {
             return Err("`load.stages` never has a user: give a stage `users` of 1 or more".into());
         }
         if model.iter().all(|(d, _)| d.is_zero()) {
-            return Err("`load.stages` last no time: give a stage a `duration` of more than 0".into());
+            return Err(
+                "`load.stages` last no time: give a stage a `duration` of more than 0".into(),
+            );
         }
         Ok(Model::Stages(model))
     }
 
     fn arrivals_model(&self, rate: Rate) -> Result<Model, String> {
-        for (key, set) in [("users", self.users.is_some()), ("ramp", self.ramp.is_some())] {
+        for (key, set) in [
+            ("users", self.users.is_some()),
+            ("ramp", self.ramp.is_some()),
+        ] {
             if set {
                 return Err(format!(
                     "`load.arrival_rate` starts users at a rate (an open model): leave out `load.{key}`, and bound the users at once with `max_users`"

@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(quote("two\nlines"), "\"two\nlines\"");
         let mut out = String::new();
-        row(&mut out, ["x".to_string(), String::new(), "y,z".to_string()]);
+        row(
+            &mut out,
+            ["x".to_string(), String::new(), "y,z".to_string()],
+        );
         assert_eq!(out, "x,,\"y,z\"\r\n");
     }
 }

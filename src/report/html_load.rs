@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::junit::escape;
 use super::html_chart::{chart, Axis, Series};
+use super::junit::escape;
 use super::load::{stats_ms, LoadModel, LoadReport, Point, Timeline};
 use super::RequestReport;
 use crate::duration::format_duration;
@@ -128,33 +128,65 @@ pub fn load_charts(t: &Timeline) -> String {
     let per_s = t.bucket.as_secs_f64().max(1e-3);
     let ms = |f: fn(&Point) -> Option<f64>| t.points.iter().map(f).collect::<Vec<_>>();
     let latency = [
-        Series { label: "p50", color: "#1a7f37", values: ms(|p| p.p50_ms), right: false },
-        Series { label: "p95", color: "#bf3989", values: ms(|p| p.p95_ms), right: false },
-        Series { label: "p99", color: "#cf222e", values: ms(|p| p.p99_ms), right: false },
+        Series {
+            label: "p50",
+            color: "#1a7f37",
+            values: ms(|p| p.p50_ms),
+            right: false,
+        },
+        Series {
+            label: "p95",
+            color: "#bf3989",
+            values: ms(|p| p.p95_ms),
+            right: false,
+        },
+        Series {
+            label: "p99",
+            color: "#cf222e",
+            values: ms(|p| p.p99_ms),
+            right: false,
+        },
         Series {
             label: "messages/s",
             color: "#0969da",
-            values: t.points.iter().map(|p| Some(p.messages as f64 / per_s)).collect(),
+            values: t
+                .points
+                .iter()
+                .map(|p| Some(p.messages as f64 / per_s))
+                .collect(),
             right: true,
         },
     ];
     let mut out = chart(
         "Round trips and messages over time",
         span,
-        &Axis { label: "round trip (ms)", format: format_ms },
-        Some(&Axis { label: "messages/s", format: |v| format!("{v:.0}") }),
+        &Axis {
+            label: "round trip (ms)",
+            format: format_ms,
+        },
+        Some(&Axis {
+            label: "messages/s",
+            format: |v| format!("{v:.0}"),
+        }),
         &latency,
     );
     let users = [Series {
         label: "open connections",
         color: "#8250df",
-        values: t.points.iter().map(|p| Some(p.connections as f64)).collect(),
+        values: t
+            .points
+            .iter()
+            .map(|p| Some(p.connections as f64))
+            .collect(),
         right: false,
     }];
     out.push_str(&chart(
         "Open connections over time",
         span,
-        &Axis { label: "connections", format: |v| format!("{v:.0}") },
+        &Axis {
+            label: "connections",
+            format: |v| format!("{v:.0}"),
+        },
         None,
         &users,
     ));

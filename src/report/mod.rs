@@ -2,10 +2,10 @@
 //! bounded frame transcript. Renderers (terminal, reports, Python) read these; the runner fills
 //! them and never prints.
 
+pub mod csv;
 pub mod html;
 mod html_chart;
 mod html_failure;
-pub mod csv;
 mod html_load;
 pub mod human;
 mod human_load;

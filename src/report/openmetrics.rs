@@ -86,7 +86,8 @@ impl Families {
 
     fn add(&mut self, name: &str, labels: &str, suffix: &str, value: f64) {
         if let Some(f) = self.0.iter_mut().find(|f| f.name == name) {
-            f.samples.push((suffix.to_string(), labels.to_string(), value));
+            f.samples
+                .push((suffix.to_string(), labels.to_string(), value));
         }
     }
 
@@ -111,8 +112,18 @@ impl Families {
             escape(&c.path),
             escape(&r.name)
         );
-        self.add("wsrun_request_passed", &labels, "", f64::from(u8::from(r.passed())));
-        self.add("wsrun_request_duration_seconds", &labels, "", r.duration.as_secs_f64());
+        self.add(
+            "wsrun_request_passed",
+            &labels,
+            "",
+            f64::from(u8::from(r.passed())),
+        );
+        self.add(
+            "wsrun_request_duration_seconds",
+            &labels,
+            "",
+            r.duration.as_secs_f64(),
+        );
         for s in &r.steps {
             let step = format!("{labels},step=\"{}\",keyword=\"{}\"", s.index, s.keyword);
             self.add("wsrun_step_messages", &step, "_total", s.messages as f64);
@@ -135,7 +146,12 @@ impl Families {
         let t = "_total";
         self.add("wsrun_load_users", labels, "", l.users as f64);
         self.add("wsrun_load_connections", labels, t, l.opened as f64);
-        self.add("wsrun_load_connections_failed", labels, t, l.connect_failed as f64);
+        self.add(
+            "wsrun_load_connections_failed",
+            labels,
+            t,
+            l.connect_failed as f64,
+        );
         self.summary("wsrun_load_connect_seconds", labels, &l.connect);
         self.add("wsrun_load_iterations", labels, t, l.iterations as f64);
         self.add("wsrun_load_iterations_failed", labels, t, l.failed as f64);
@@ -149,11 +165,21 @@ impl Families {
             self.add("wsrun_load_arrivals", labels, t, a.started as f64);
             self.add("wsrun_load_arrivals_dropped", labels, t, a.dropped as f64);
         }
-        self.add("wsrun_load_duration_seconds", labels, "", l.elapsed.as_secs_f64());
+        self.add(
+            "wsrun_load_duration_seconds",
+            labels,
+            "",
+            l.elapsed.as_secs_f64(),
+        );
         for th in &l.thresholds {
             let with = format!("{labels},threshold=\"{}\"", escape(&th.name));
             let held = th.passed && !th.at_merge;
-            self.add("wsrun_load_threshold_passed", &with, "", f64::from(u8::from(held)));
+            self.add(
+                "wsrun_load_threshold_passed",
+                &with,
+                "",
+                f64::from(u8::from(held)),
+            );
         }
     }
 

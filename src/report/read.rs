@@ -454,7 +454,9 @@ fn model(at: At<'_>) -> Res<LoadModel> {
     }
     Ok(match at.str("model")?.as_str() {
         "users" => LoadModel::Users,
-        "stages" => LoadModel::Stages(at.each("stages", |s| Ok((s.ms("duration_ms")?, s.u64("users")?)))?),
+        "stages" => {
+            LoadModel::Stages(at.each("stages", |s| Ok((s.ms("duration_ms")?, s.u64("users")?)))?)
+        }
         "arrival_rate" => LoadModel::Arrivals(at.obj("arrivals", |a| {
             Ok(Arrivals {
                 rate: a.opt_f64("rate_per_s")?.unwrap_or_default(),

@@ -18,9 +18,9 @@ use tokio::time::Instant;
 
 use super::conn::{Conn, ConnectSpec, Recorder, LEAN_BUFFER};
 use super::iteration::{run_steps, Sink, StepRun};
+use super::load_model::Schedule;
 use super::request::{connect_specs, new_state, open_failure, protocols, watch_contract};
 use super::steps::Ctx;
-use super::load_model::Schedule;
 use crate::collection::{latency_check, Metric, Model, Request, Threshold};
 use crate::latency::{format_ms, Latency, Stat};
 use crate::options::Progress;
@@ -76,8 +76,9 @@ pub(super) async fn run(
         schedule: &schedule,
         users: super::load_users::Users::new(request, Schedule::everyone(model), ctx.opts.shard),
     };
-    let mut running: FuturesUnordered<_> =
-        (0..schedule.closed_users()).map(|u| plan.member(u)).collect();
+    let mut running: FuturesUnordered<_> = (0..schedule.closed_users())
+        .map(|u| plan.member(u))
+        .collect();
     let mut points = Vec::new();
     let mut tick = tokio::time::interval_at(started + bucket, bucket);
     let mut seen = 0;
@@ -120,13 +121,7 @@ pub(super) async fn run(
     if points.len() < MAX_POINTS {
         points.push(shared.point(&mut seen));
     }
-    if let Some(p) = &ctx.opts.progress {
-        p.messages
-            .fetch_add(shared.counter.messages.load(Relaxed), Relaxed);
-        if let Ok(mut live) = p.live.lock() {
-            live.clear();
-        }
-    }
+    shared.hand_over_progress(ctx);
     let timeline = Timeline { bucket, points };
     let (steps, mut load_report) = shared.finish(request, &schedule, timeline);
     if let LoadModel::Arrivals(a) = &mut load_report.model {
@@ -293,7 +288,12 @@ impl Plan<'_, '_> {
 
     /// Runs the steps until `end` (or `repeat` times without one), stopping at the first failed
     /// iteration; whether none failed.
-    async fn iterate(&self, u: u64, st: &mut super::steps::State<'_>, end: Option<Instant>) -> bool {
+    async fn iterate(
+        &self,
+        u: u64,
+        st: &mut super::steps::State<'_>,
+        end: Option<Instant>,
+    ) -> bool {
         let mut done = 0;
         loop {
             let mut sink = UserSink {
@@ -420,6 +420,17 @@ impl Shared {
         self.totals
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds the load's messages to the run's progress line and clears the load's live text.
+    fn hand_over_progress(&self, ctx: &Ctx<'_>) {
+        if let Some(p) = &ctx.opts.progress {
+            p.messages
+                .fetch_add(self.counter.messages.load(Relaxed), Relaxed);
+            if let Ok(mut live) = p.live.lock() {
+                live.clear();
+            }
+        }
     }
 
     /// The timeline's next point: connections open now, messages since `seen`, the p95 of the

@@ -214,11 +214,7 @@ mod tests {
     #[test]
     fn users_ramp_up_hold_and_ramp_down_like_k6() {
         // 0 → 10 over 10s, 10 for 10s, 10 → 0 over 10s.
-        let stages = [
-            (secs(10.0), 10),
-            (secs(10.0), 10),
-            (secs(10.0), 0),
-        ];
+        let stages = [(secs(10.0), 10), (secs(10.0), 10), (secs(10.0), 0)];
         assert_eq!(stage_spans(&stages, 0), vec![(secs(0.0), Some(secs(30.0)))]);
         assert_eq!(stage_spans(&stages, 4), vec![(secs(4.0), Some(secs(26.0)))]);
         assert_eq!(stage_spans(&stages, 9), vec![(secs(9.0), Some(secs(21.0)))]);
@@ -227,13 +223,15 @@ mod tests {
 
     #[test]
     fn a_user_comes_back_on_a_later_ramp_up() {
-        let stages = [(secs(2.0), 2), (secs(2.0), 0), (Duration::ZERO, 2), (secs(1.0), 2)];
+        let stages = [
+            (secs(2.0), 2),
+            (secs(2.0), 0),
+            (Duration::ZERO, 2),
+            (secs(1.0), 2),
+        ];
         assert_eq!(
             stage_spans(&stages, 1),
-            vec![
-                (secs(1.0), Some(secs(3.0))),
-                (secs(4.0), Some(secs(5.0)))
-            ]
+            vec![(secs(1.0), Some(secs(3.0))), (secs(4.0), Some(secs(5.0)))]
         );
     }
 
