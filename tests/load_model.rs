@@ -131,7 +131,10 @@ fn iterations_shard(ws: &cli::Workspace, url: &str, k: u32, threshold: &str) -> 
     );
     ws.write("c.yaml", &yaml);
     let (shard, report) = (format!("{k}/2"), format!("json=s{k}.json"));
-    ws.wsrun(&["c.yaml", "--shard", &shard, "--report", &report])
+    let html = format!("html=s{k}.html");
+    ws.wsrun(&[
+        "c.yaml", "--shard", &shard, "--report", &report, "--report", &html,
+    ])
 }
 
 #[test]
@@ -158,6 +161,11 @@ fn shards_leave_totals_to_the_merge_which_judges_the_sum() {
         assert_eq!(
             (t["passed"].as_bool(), t["judged_at_merge"].as_bool()),
             (Some(true), Some(true))
+        );
+        let html = std::fs::read_to_string(ws.path().join(format!("s{k}.html"))).unwrap();
+        assert!(
+            html.contains("<tr><td>iterations ≥ 20</td><td>10 in this shard, judged at merge</td><td class=\"muted\">judged at merge</td></tr>"),
+            "{html}"
         );
     }
     let run = ws.wsrun(&["merge", "s1.json", "s2.json", "--report", "json=m.json"]);

@@ -219,3 +219,23 @@ fn an_https_push_url_is_a_usage_error() {
         run.stderr
     );
 }
+
+#[test]
+fn merge_pushes_the_merged_metrics() {
+    let ws = cli::Workspace::new();
+    ws.write("c.yaml", SUITE);
+    let run = ws.wsrun(&["c.yaml", "--shard", "1/1", "--report", "json=s.json"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let (url, got) = receiver("200 OK", "");
+    let run = ws.wsrun(&["merge", "s.json", "--push", &url]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let got = got.join().unwrap();
+    assert_eq!(got.request_line, "PUT /metrics/job/wsrun HTTP/1.1");
+    assert!(
+        got.body
+            .lines()
+            .any(|l| l == r#"wsrun_load_iterations_total{collection="c.yaml",request="load"} 6"#),
+        "{}",
+        got.body
+    );
+}
