@@ -165,6 +165,11 @@ pub enum Op {
 impl Op {
     pub const KEYS: [&'static str; 5] = ["lt", "lte", "gt", "gte", "eq"];
 
+    /// `lt`, `lte`: a limit only a larger value breaks.
+    pub fn is_upper(self) -> bool {
+        matches!(self, Op::Lt | Op::Lte)
+    }
+
     pub fn parse(key: &str) -> Option<Op> {
         Some(match key {
             "lt" => Op::Lt,

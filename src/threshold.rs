@@ -25,6 +25,8 @@ pub enum Metric {
     ConnectionsFailed,
     /// Messages received per second of the load.
     MessagesPerSecond,
+    /// Arrivals of an open model (`arrival_rate`) dropped because `max_users` were busy.
+    DroppedArrivals,
     /// A statistic of the connect time (TCP, TLS and the WebSocket handshake).
     Connect(Stat),
     /// A statistic of step N's round trips (1-based).
@@ -32,12 +34,13 @@ pub enum Metric {
 }
 
 /// The plain measures, for error messages.
-const PLAIN_METRICS: [&str; 5] = [
+const PLAIN_METRICS: [&str; 6] = [
     "failed",
     "iterations",
     "connections",
     "connections_failed",
     "msgs_per_s",
+    "dropped_arrivals",
 ];
 
 impl Metric {
@@ -55,6 +58,7 @@ impl Metric {
             "connections" => Metric::Connections,
             "connections_failed" => Metric::ConnectionsFailed,
             "msgs_per_s" => Metric::MessagesPerSecond,
+            "dropped_arrivals" => Metric::DroppedArrivals,
             _ => {
                 if let Some(stat) = name.strip_prefix("connect_") {
                     Metric::Connect(Stat::parse(stat).ok_or_else(unknown)?)
@@ -68,6 +72,13 @@ impl Metric {
             }
         };
         Ok(metric)
+    }
+
+    /// Whether it adds up over shards (a count, a rate), rather than being a statistic of
+    /// a distribution that each shard samples: a shard's share of a total says little about
+    /// the total, so `--shard` leaves these to `wsrun merge`.
+    pub fn is_total(&self) -> bool {
+        !matches!(self, Metric::Connect(_) | Metric::Step(..))
     }
 
     pub fn unit(&self) -> Unit {

@@ -118,9 +118,14 @@ pub struct RunArgs {
     /// (a Kubernetes Indexed Job)
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
-    /// Write a report: junit=FILE, json=FILE or html=FILE (repeatable)
+    /// Write a report: junit=FILE, json=FILE, html=FILE, openmetrics=FILE or csv=FILE
+    /// (repeatable)
     #[arg(long = "report", value_name = "KIND=FILE", value_parser = parse_report)]
     pub reports: Vec<(ReportKind, PathBuf)>,
+    /// Push the run's metrics to a Prometheus Pushgateway (http://HOST:PORT; PUT to
+    /// URL/metrics/job/wsrun)
+    #[arg(long, value_name = "URL", value_parser = super::push::parse_push_url)]
+    pub push: Option<super::push::PushUrl>,
     /// Print the frame transcript of each request
     #[arg(short, long)]
     pub verbose: bool,
@@ -225,9 +230,13 @@ pub struct MergeArgs {
     /// JSON reports (`--report json=FILE`) of the shards of one run
     #[arg(required = true, value_name = "REPORT.json")]
     pub files: Vec<PathBuf>,
-    /// Write the merged report: junit=FILE, json=FILE or html=FILE (repeatable)
+    /// Write the merged report: junit=FILE, json=FILE, html=FILE, openmetrics=FILE or
+    /// csv=FILE (repeatable)
     #[arg(long = "report", value_name = "KIND=FILE", value_parser = parse_report)]
     pub reports: Vec<(ReportKind, PathBuf)>,
+    /// Push the merged metrics to a Prometheus Pushgateway (as `run --push`)
+    #[arg(long, value_name = "URL", value_parser = super::push::parse_push_url)]
+    pub push: Option<super::push::PushUrl>,
     /// Print only failures and the summary
     #[arg(short, long)]
     pub quiet: bool,
@@ -243,19 +252,23 @@ pub enum ReportKind {
     Junit,
     Json,
     Html,
+    OpenMetrics,
+    Csv,
 }
 
 fn parse_report(s: &str) -> Result<(ReportKind, PathBuf), String> {
-    let (kind, file) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected KIND=FILE (junit, json or html), got `{s}`"))?;
+    let (kind, file) = s.split_once('=').ok_or_else(|| {
+        format!("expected KIND=FILE (junit, json, html, openmetrics or csv), got `{s}`")
+    })?;
     let kind = match kind {
         "junit" => ReportKind::Junit,
         "json" => ReportKind::Json,
         "html" => ReportKind::Html,
+        "openmetrics" => ReportKind::OpenMetrics,
+        "csv" => ReportKind::Csv,
         other => {
             return Err(format!(
-                "unknown report kind `{other}`: use junit, json or html"
+                "unknown report kind `{other}`: use junit, json, html, openmetrics or csv"
             ))
         }
     };

@@ -65,6 +65,9 @@ pub fn merge(args: MergeArgs, color: bool) -> i32 {
             code = code.max(EXIT_FAILED);
         }
     }
+    if let Some(to) = &args.push {
+        code = code.max(super::push::push_report(to, &merged));
+    }
     code
 }
 

@@ -7,6 +7,7 @@ mod new;
 mod new_import;
 mod parse;
 mod pretty;
+mod push;
 mod watch;
 
 use std::io::{IsTerminal, Write};
@@ -203,6 +204,9 @@ async fn run(args: args::RunArgs, color: bool) -> i32 {
             code = code.max(EXIT_FAILED);
         }
     }
+    if let Some(to) = &args.push {
+        code = code.max(push::push_report(to, &report));
+    }
     if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
         printer.emit(&human::github_annotations(&report));
     }
@@ -264,6 +268,11 @@ pub fn write_report(
             t
         }
         args::ReportKind::Html => crate::report::html::report(report),
+        args::ReportKind::OpenMetrics => crate::report::openmetrics::report(
+            report,
+            crate::report::openmetrics::Format::OpenMetrics,
+        ),
+        args::ReportKind::Csv => crate::report::csv::report(report),
     };
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

@@ -31,7 +31,7 @@ pub use control::{Close, ExpectClose, Ping};
 pub use de::{Dur, OrderedMap, Size};
 pub use error::LoadError;
 pub use http::{check_method, check_url, Http, HttpBody};
-pub use load::{latency_check, measures_round_trip, Load, Metric, Threshold};
+pub use load::{latency_check, measures_round_trip, Load, Metric, Model, Threshold};
 pub use mock::{MockDef, MockHttpRoute, MockReply, MockRule};
 pub use opening::Opens;
 pub use protocol::*;
@@ -88,8 +88,8 @@ pub struct Request {
     pub steps: Vec<Step>,
     /// `repeat: N`: the steps run N times on the same connections (1 without it).
     pub repeat: u64,
-    /// `load:`: concurrent copies of the request (`collection::load`).
-    pub load: Option<Load>,
+    /// `load:`: concurrent copies of the request, and how they come and go (`collection::load`).
+    pub load: Option<Model>,
     /// `thresholds:` that judge the load (with `load:` and none given: `failed: {lte: 0}`).
     pub thresholds: Vec<Threshold>,
     /// `data:`: rows for `{{ row.COLUMN }}`, one per load user or `repeat` iteration.
@@ -170,7 +170,7 @@ struct RawRequest {
     #[serde(default)]
     steps: Vec<Spanned<StepKind>>,
     repeat: Option<Spanned<u64>>,
-    load: Option<Load>,
+    load: Option<Spanned<Load>>,
     #[serde(default)]
     thresholds: OrderedMap<String, Spanned<serde_json::Value>>,
     data: Option<Spanned<String>>,
@@ -487,7 +487,11 @@ fn build_request(
         let t = Threshold::parse(&name, &limits.value).map_err(|m| at(t_line, m))?;
         thresholds.push((t_line, t));
     }
-    load::check_request(&steps, r.load.as_ref(), &thresholds, line).map_err(|(l, m)| at(l, m))?;
+    let load = r
+        .load
+        .as_ref()
+        .map(|l| (l.referenced.line() as usize, &l.value));
+    let load = load::check_request(&steps, load, &thresholds).map_err(|(l, m)| at(l, m))?;
     let again = repeat > 1 || r.load.is_some();
     let opens = opening::schedule(&connections, &steps, again).map_err(|(l, m)| at(l, m))?;
     let data = r
@@ -504,7 +508,7 @@ fn build_request(
         contract: r.contract,
         steps,
         repeat,
-        load: r.load,
+        load,
         thresholds: thresholds.into_iter().map(|(_, t)| t).collect(),
         data,
         opens,

@@ -212,17 +212,33 @@ fn expect() -> Value {
     })
 }
 
-/// `load:` on a request.
+/// `load:` on a request: `users` (with `ramp`, `duration`), `stages`, or `arrival_rate` (with
+/// `duration`, `max_users`).
 fn load() -> Value {
+    let stage = obj(
+        json!({
+            "duration": r("duration"),
+            "users": { "description": "The users at the stage's end, ramped to linearly from the previous stage's", "type": "integer", "minimum": 0 }
+        }),
+        &["duration", "users"],
+    );
     let mut o = obj(
         json!({
             "users": { "description": "Concurrent copies of the request, each with its own connections", "type": "integer", "minimum": 1 },
             "ramp": r("duration"),
-            "duration": r("duration")
+            "duration": r("duration"),
+            "stages": { "description": "Users ramping linearly from one stage's target to the next (from 0)", "type": "array", "minItems": 1, "items": stage },
+            "arrival_rate": { "description": "An open model: a new user every 1/N s (`10/s`, `600/m`, `36000/h`), each running the steps once", "type": "string", "pattern": "^\\s*[0-9.]+\\s*/\\s*[smh]\\s*$" },
+            "max_users": { "description": "With `arrival_rate`: the most users at once; arrivals past them are dropped and counted", "type": "integer", "minimum": 1 }
         }),
-        &["users"],
+        &[],
     );
-    o["description"] = json!("Run the request as a load: `users` copies opened over `ramp`, repeating the steps until `duration` ends (or once)");
+    o["anyOf"] = json!([
+        { "required": ["users"] },
+        { "required": ["stages"] },
+        { "required": ["arrival_rate", "duration", "max_users"] }
+    ]);
+    o["description"] = json!("Run the request as a load: `users` copies opened over `ramp`, repeating the steps until `duration` ends (or once); or users ramping by `stages`; or users arriving at `arrival_rate` for `duration`, at most `max_users` at once");
     o
 }
 

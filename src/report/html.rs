@@ -92,7 +92,8 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
         out,
         "<details class=\"req {}\"{}><summary><span class=\"{}\">{}</span> {} <span class=\"t\">{} · line {}</span></summary>",
         if passed { "passed" } else { "failed" },
-        if passed { "" } else { " open" },
+        // A load opens on its numbers and charts, passed or not: they are what it is read for.
+        if passed && q.load.is_none() { "" } else { " open" },
         if passed { "pass" } else { "fail" },
         if passed { "✓" } else { "✗" },
         escape(&q.name),
@@ -101,6 +102,9 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
     );
     if let Some(f) = &q.error {
         failure(out, f);
+    }
+    if q.load.is_some() {
+        super::html_load::request_latency(out, q);
     }
     if !q.steps.is_empty() {
         out.push_str("<table><tr><th>#</th><th>step</th><th>line</th><th>result</th><th>messages</th><th>time</th></tr>\n");
@@ -128,7 +132,9 @@ fn request(out: &mut String, path: &str, q: &RequestReport) {
         }
         out.push_str("</table>\n");
     }
-    super::html_load::request_latency(out, q);
+    if q.load.is_none() {
+        super::html_load::request_latency(out, q);
+    }
     // A chart needs a stream to show: a handful of messages is better read in the timeline.
     let received: u64 = q
         .rates

@@ -1,11 +1,12 @@
 //! The HTML report's latency and load sections: the round-trip statistics of measured steps, and
-//! for a load its counts, thresholds, errors, a sample of failures, and an inline SVG chart of
-//! open connections and the p95 round trip over time.
+//! for a load its counts, charts over time (round-trip percentiles and messages per second, open
+//! connections), thresholds, errors and a sample of failures.
 
 use std::fmt::Write as _;
 
+use super::html_chart::{chart, Axis, Series};
 use super::junit::escape;
-use super::load::{stats_ms, LoadReport, Timeline};
+use super::load::{stats_ms, LoadModel, LoadReport, Point, Timeline};
 use super::RequestReport;
 use crate::duration::format_duration;
 use crate::latency::{format_ms, Latency, Stat};
@@ -26,23 +27,23 @@ pub fn request_latency(out: &mut String, q: &RequestReport) {
     }
     table(out, &rows);
     if let Some(load) = &q.load {
-        thresholds_and_errors(out, load);
         if load.timeline.points.len() >= 2 {
-            out.push_str(&load_chart(&load.timeline));
+            out.push_str(&load_charts(&load.timeline));
         }
+        thresholds_and_errors(out, load);
     }
 }
 
 fn summary(out: &mut String, load: &LoadReport) {
-    let mut what = format!("{} users", load.users);
-    if !load.ramp.is_zero() {
-        let _ = write!(what, ", ramp {}", format_duration(load.ramp));
-    }
-    if let Some(d) = load.duration {
-        let _ = write!(what, ", for {}", format_duration(d));
-    }
-    if load.shards > 1 {
-        let _ = write!(what, ", {} shards", load.shards);
+    let mut what = load.model_text();
+    if let LoadModel::Arrivals(a) = &load.model {
+        let _ = write!(
+            what,
+            " · {} arrivals: {} started, {} dropped",
+            a.started + a.dropped,
+            a.started,
+            a.dropped
+        );
     }
     let stopped = load
         .stopped_text()
@@ -84,7 +85,9 @@ fn thresholds_and_errors(out: &mut String, load: &LoadReport) {
     if !load.thresholds.is_empty() {
         out.push_str("<table class=\"thresholds\"><tr><th>threshold</th><th>measured</th><th>result</th></tr>\n");
         for t in &load.thresholds {
-            let (class, label) = if t.passed {
+            let (class, label) = if t.at_merge {
+                ("muted", "judged at merge")
+            } else if t.passed {
                 ("pass", "passed")
             } else {
                 ("fail", "failed")
@@ -118,68 +121,74 @@ fn thresholds_and_errors(out: &mut String, load: &LoadReport) {
     }
 }
 
-/// Open connections (left axis) and the p95 round trip (right axis) over the load.
-pub fn load_chart(t: &Timeline) -> String {
-    let (w, h, left, right, bottom) = (640.0_f64, 200.0_f64, 52.0_f64, 60.0_f64, 24.0_f64);
-    let n = t.points.len();
-    let peak_conns = t
-        .points
-        .iter()
-        .map(|p| p.connections)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
-    let peak_p95 = t
-        .points
-        .iter()
-        .filter_map(|p| p.p95_ms)
-        .fold(0.0_f64, f64::max)
-        .max(1e-3);
-    let x = |i: usize| left + (i as f64) / ((n - 1).max(1) as f64) * (w - left - right);
-    let y = |v: f64, peak: f64| (h - bottom) - v / peak * (h - bottom - 12.0);
-    let span = t.bucket.as_secs_f64() * n as f64;
-    let mut svg = format!(
-        "<div class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"open connections and p95 round trip over time\">"
+/// The load over time: round-trip percentiles (ms, left) with messages per second (right),
+/// then open connections.
+pub fn load_charts(t: &Timeline) -> String {
+    let span = t.bucket.as_secs_f64() * t.points.len() as f64;
+    let per_s = t.bucket.as_secs_f64().max(1e-3);
+    let ms = |f: fn(&Point) -> Option<f64>| t.points.iter().map(f).collect::<Vec<_>>();
+    let latency = [
+        Series {
+            label: "p50",
+            color: "#1a7f37",
+            values: ms(|p| p.p50_ms),
+            right: false,
+        },
+        Series {
+            label: "p95",
+            color: "#bf3989",
+            values: ms(|p| p.p95_ms),
+            right: false,
+        },
+        Series {
+            label: "p99",
+            color: "#cf222e",
+            values: ms(|p| p.p99_ms),
+            right: false,
+        },
+        Series {
+            label: "messages/s",
+            color: "#0969da",
+            values: t
+                .points
+                .iter()
+                .map(|p| Some(p.messages as f64 / per_s))
+                .collect(),
+            right: true,
+        },
+    ];
+    let mut out = chart(
+        "Round trips and messages over time",
+        span,
+        &Axis {
+            label: "round trip (ms)",
+            format: format_ms,
+        },
+        Some(&Axis {
+            label: "messages/s",
+            format: |v| format!("{v:.0}"),
+        }),
+        &latency,
     );
-    let (b, r) = (h - bottom, w - right);
-    let _ = write!(
-        svg,
-        "<rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#fff\"/><line x1=\"{left}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#8c959f\"/><line x1=\"{left}\" y1=\"10\" x2=\"{left}\" y2=\"{b}\" stroke=\"#8c959f\"/><line x1=\"{r}\" y1=\"10\" x2=\"{r}\" y2=\"{b}\" stroke=\"#8c959f\"/>"
-    );
-    let _ = write!(
-        svg,
-        "<text x=\"{tx}\" y=\"16\" font-size=\"11\" text-anchor=\"end\" fill=\"#0969da\">{peak_conns:.0}</text><text x=\"{tx}\" y=\"{b}\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">0</text><text x=\"{rx}\" y=\"16\" font-size=\"11\" fill=\"#bf3989\">{}</text><text x=\"{r}\" y=\"{ly}\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">{span:.0}s</text>",
-        format_ms(peak_p95),
-        tx = left - 4.0,
-        rx = r + 4.0,
-        ly = h - 6.0,
-    );
-    let conns: Vec<String> = t
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.connections as f64, peak_conns)))
-        .collect();
-    let p95: Vec<String> = t
-        .points
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| Some(format!("{:.1},{:.1}", x(i), y(p.p95_ms?, peak_p95))))
-        .collect();
-    let _ = write!(
-        svg,
-        "<polyline fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\" points=\"{}\"/><polyline fill=\"none\" stroke=\"#bf3989\" stroke-width=\"2\" points=\"{}\"/>",
-        conns.join(" "),
-        p95.join(" ")
-    );
-    let _ = write!(
-        svg,
-        "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\" fill=\"#0969da\">open connections</text><text x=\"{:.1}\" y=\"{}\" font-size=\"11\" fill=\"#bf3989\">p95 round trip</text>",
-        left + 12.0,
-        h - bottom + 18.0,
-        left + 160.0,
-        h - bottom + 18.0
-    );
-    svg.push_str("</svg></div>\n");
-    svg
+    let users = [Series {
+        label: "open connections",
+        color: "#8250df",
+        values: t
+            .points
+            .iter()
+            .map(|p| Some(p.connections as f64))
+            .collect(),
+        right: false,
+    }];
+    out.push_str(&chart(
+        "Open connections over time",
+        span,
+        &Axis {
+            label: "connections",
+            format: |v| format!("{v:.0}"),
+        },
+        None,
+        &users,
+    ));
+    out
 }

@@ -58,7 +58,9 @@ fn load_lines(style: &Style, r: &RequestReport, load: &LoadReport, out: &mut Str
         table(style, &rows, out);
     }
     for t in &load.thresholds {
-        let mark = if t.passed {
+        let mark = if t.at_merge {
+            style.dim("○")
+        } else if t.passed {
             style.green("✓")
         } else {
             style.red("✗")

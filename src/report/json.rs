@@ -40,7 +40,7 @@
 
 use serde_json::{json, Value};
 
-use super::load::LoadReport;
+use super::load::{LoadModel, LoadReport};
 use super::shard::ShardOf;
 use super::{
     CollectionReport, Direction, Failure, Outcome, RequestReport, RunReport, StepReport, Stop,
@@ -179,6 +179,17 @@ pub fn distribution(l: &Latency) -> Value {
 pub fn load(l: &LoadReport) -> Value {
     let bucket = l.timeline.bucket;
     json!({
+        "model": l.model.key(),
+        "stages": match &l.model {
+            LoadModel::Stages(stages) => json!(stages.iter().map(|(d, n)| json!({ "duration_ms": ms(*d), "users": n })).collect::<Vec<_>>()),
+            _ => Value::Null,
+        },
+        "arrivals": match &l.model {
+            LoadModel::Arrivals(a) => json!({
+                "rate_per_s": a.rate, "max_users": a.max_users, "started": a.started, "dropped": a.dropped,
+            }),
+            _ => Value::Null,
+        },
         "users": l.users,
         "ramp_ms": ms(l.ramp),
         "duration_ms": l.duration.map(ms),
@@ -201,7 +212,9 @@ pub fn load(l: &LoadReport) -> Value {
                 "at_ms": ms(bucket * (i as u32 + 1)),
                 "connections": p.connections,
                 "messages": p.messages,
+                "p50_ms": p.p50_ms.map(round_ms),
                 "p95_ms": p.p95_ms.map(round_ms),
+                "p99_ms": p.p99_ms.map(round_ms),
             })).collect::<Vec<_>>(),
         },
         "thresholds": l.thresholds.iter().map(|t| json!({
@@ -211,6 +224,7 @@ pub fn load(l: &LoadReport) -> Value {
             "limits": t.bounds.0.iter().map(|(op, v)| (op.key().to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "measured": t.measured.map(round_ms),
             "passed": t.passed,
+            "judged_at_merge": t.at_merge,
         })).collect::<Vec<_>>(),
     })
 }

@@ -20,7 +20,10 @@ pub const MAX_SAMPLES: usize = 5;
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadReport {
-    /// Users started (this shard's share of `load.users`; after a merge, the sum).
+    /// How users came and went: `users` with `ramp` and `duration`, stages, or arrivals.
+    pub model: LoadModel,
+    /// Users started (this shard's share of `load.users`; after a merge, the sum); with stages,
+    /// the most at once; with arrivals, `max_users`.
     pub users: u64,
     pub ramp: Duration,
     pub duration: Option<Duration>,
@@ -49,6 +52,57 @@ pub struct LoadReport {
     pub stopped: Option<Stop>,
 }
 
+/// The model of a load, as it ran (with `--shard`, this shard's share).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum LoadModel {
+    /// `users` at once (the report's `users`, `ramp`, `duration`).
+    #[default]
+    Users,
+    /// (how long, users at its end) per stage, ramping linearly from the previous one.
+    Stages(Vec<(Duration, u64)>),
+    Arrivals(Arrivals),
+}
+
+/// An open model's arrivals: the rate asked for, the bound, and what became of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Arrivals {
+    /// Arrivals per second.
+    pub rate: f64,
+    pub max_users: u64,
+    /// Arrivals that started a user, and those dropped because `max_users` were busy.
+    pub started: u64,
+    pub dropped: u64,
+}
+
+impl LoadModel {
+    /// `users`, `stages`, `arrival_rate`: the report's `model`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            LoadModel::Users => "users",
+            LoadModel::Stages(_) => "stages",
+            LoadModel::Arrivals(_) => "arrival_rate",
+        }
+    }
+
+    /// Adds another shard's share: stage targets and arrivals summed.
+    fn add(&mut self, other: &LoadModel) {
+        match (self, other) {
+            (LoadModel::Stages(mine), LoadModel::Stages(theirs)) => {
+                for (m, t) in mine.iter_mut().zip(theirs) {
+                    m.1 += t.1;
+                }
+            }
+            (LoadModel::Arrivals(m), LoadModel::Arrivals(t)) => {
+                m.rate += t.rate;
+                m.max_users += t.max_users;
+                m.started += t.started;
+                m.dropped += t.dropped;
+            }
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StepCounts {
     pub runs: u64,
@@ -68,8 +122,11 @@ pub struct Point {
     pub connections: u64,
     /// Data messages received during the bucket.
     pub messages: u64,
-    /// The 95th percentile of the round trips that ended in the bucket, all steps together.
+    /// The 50th, 95th and 99th percentiles of the round trips that ended in the bucket, all
+    /// steps together.
+    pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
 }
 
 /// A threshold and what the load measured for it.
@@ -80,6 +137,9 @@ pub struct ThresholdResult {
     pub bounds: Bounds,
     pub measured: Option<f64>,
     pub passed: bool,
+    /// A threshold on a total or a rate in one shard's report: its share says little about the
+    /// total, so it passes here and `wsrun merge` judges it on the sum.
+    pub at_merge: bool,
 }
 
 impl ThresholdResult {
@@ -90,6 +150,7 @@ impl ThresholdResult {
             bounds: t.bounds.clone(),
             measured: None,
             passed: false,
+            at_merge: false,
         }
     }
 
@@ -98,11 +159,17 @@ impl ThresholdResult {
         format!("{} {}", self.name, self.bounds.describe(self.unit))
     }
 
-    /// The measured value for people, or `no data`.
+    /// The measured value for people, or `no data`; `judged at merge` after a shard's.
     pub fn shown(&self) -> String {
-        self.measured
+        let value = self
+            .measured
             .map(|v| self.unit.format(v))
-            .unwrap_or_else(|| "no data".into())
+            .unwrap_or_else(|| "no data".into());
+        if self.at_merge {
+            format!("{value} in this shard, judged at merge")
+        } else {
+            value
+        }
     }
 }
 
@@ -124,6 +191,10 @@ impl LoadReport {
             Metric::Connections => count(self.opened),
             Metric::ConnectionsFailed => count(self.connect_failed),
             Metric::MessagesPerSecond => Some(self.rate()),
+            Metric::DroppedArrivals => count(match &self.model {
+                LoadModel::Arrivals(a) => a.dropped,
+                _ => 0,
+            }),
             Metric::Connect(stat) => self.connect.stat_ms(stat),
             Metric::Step(n, stat) => steps
                 .iter()
@@ -134,18 +205,28 @@ impl LoadReport {
     }
 
     /// Measures every threshold again and decides it. A threshold with nothing to measure
-    /// fails, unless the load had no users at all (a shard whose share was none).
-    pub fn judge(&mut self, steps: &[StepReport]) {
+    /// fails, unless the load had no users at all (a shard whose share was none). In one shard
+    /// of several (`shard`), thresholds on totals and rates are left to `wsrun merge`, except
+    /// an upper limit on a count that the shard's share already breaks (the total can only be
+    /// more); statistics of round trips and connect times are judged on the shard's sample.
+    pub fn judge(&mut self, steps: &[StepReport], shard: bool) {
         let idle = self.users == 0;
         let mut results = std::mem::take(&mut self.thresholds);
         for t in &mut results {
-            t.measured = Metric::parse(&t.name)
-                .ok()
-                .and_then(|m| self.measure(m, steps));
+            let metric = Metric::parse(&t.name).ok();
+            t.measured = metric.and_then(|m| self.measure(m, steps));
             t.passed = match t.measured {
                 Some(v) => t.bounds.holds(v),
                 None => idle,
             };
+            let total = metric.is_some_and(|m| m.is_total());
+            let proven = !t.passed
+                && t.unit == Unit::Count
+                && t.bounds.0.iter().all(|(op, _)| op.is_upper());
+            t.at_merge = shard && total && !proven;
+            if t.at_merge {
+                t.passed = true;
+            }
         }
         self.thresholds = results;
     }
@@ -190,19 +271,59 @@ impl LoadReport {
         })
     }
 
-    /// `4 users, ramp 1s, for 20s, 2 shards · 4 connected, 0 failed · 96 iterations, 0 failed ·
-    /// 96 messages received`.
-    pub fn counts(&self) -> String {
+    /// How the users came: `4 users, ramp 1s, for 20s`; `stages 10 users over 5s, 10 over
+    /// 10s, 0 over 5s`; `arrival rate 10/s for 2s, at most 3 users`.
+    pub fn model_text(&self) -> String {
         let plural = |n: u64| if n == 1 { "" } else { "s" };
-        let mut head = format!("{} user{}", self.users, plural(self.users));
-        if !self.ramp.is_zero() {
-            head.push_str(&format!(", ramp {}", format_duration(self.ramp)));
-        }
-        if let Some(d) = self.duration {
-            head.push_str(&format!(", for {}", format_duration(d)));
-        }
+        let mut head = match &self.model {
+            LoadModel::Users => {
+                let mut head = format!("{} user{}", self.users, plural(self.users));
+                if !self.ramp.is_zero() {
+                    head.push_str(&format!(", ramp {}", format_duration(self.ramp)));
+                }
+                if let Some(d) = self.duration {
+                    head.push_str(&format!(", for {}", format_duration(d)));
+                }
+                head
+            }
+            LoadModel::Stages(stages) => {
+                let each: Vec<String> = stages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (d, n))| {
+                        let users = if i == 0 { " users" } else { "" };
+                        format!("{n}{users} over {}", format_duration(*d))
+                    })
+                    .collect();
+                format!("stages {}", each.join(", "))
+            }
+            LoadModel::Arrivals(a) => format!(
+                "arrival rate {} for {}, at most {} user{}",
+                Unit::PerSecond.format_limit((a.rate * 1000.0).round() / 1000.0),
+                format_duration(self.duration.unwrap_or_default()),
+                a.max_users,
+                plural(a.max_users)
+            ),
+        };
         if self.shards > 1 {
             head.push_str(&format!(", {} shards", self.shards));
+        }
+        head
+    }
+
+    /// `4 users, ramp 1s, for 20s, 2 shards · 4 connected, 0 failed · 96 iterations, 0 failed ·
+    /// 96 messages received`; an open model's arrivals after its model.
+    pub fn counts(&self) -> String {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        let mut head = self.model_text();
+        if let LoadModel::Arrivals(a) = &self.model {
+            head.push_str(&format!(
+                " · {} arrival{}: {} started, {} dropped",
+                a.started + a.dropped,
+                plural(a.started + a.dropped),
+                a.started,
+                a.dropped
+            ));
         }
         format!(
             "{head} · {} connected, {} failed · {} iteration{}, {} failed · {} message{} received",
@@ -250,6 +371,7 @@ impl LoadReport {
     /// Adds another shard's load of the same request: counts summed, histograms merged
     /// exactly, timelines added point by point; the thresholds are this one's (judge again).
     pub fn add(&mut self, other: &LoadReport) {
+        self.model.add(&other.model);
         self.users += other.users;
         self.elapsed = self.elapsed.max(other.elapsed);
         self.shards += other.shards;
@@ -307,8 +429,8 @@ pub fn count_error(errors: &mut Vec<(String, u64)>, kind: &str, n: u64) {
 }
 
 impl Timeline {
-    /// Adds another shard's timeline: users and messages summed per point; the p95 of a point
-    /// is the higher of the two (an upper bound: percentiles of parts do not add).
+    /// Adds another shard's timeline: users and messages summed per point; a percentile of a
+    /// point is the higher of the two (an upper bound: percentiles of parts do not add).
     pub fn add(&mut self, other: &Timeline) {
         if self.points.is_empty() {
             self.bucket = other.bucket;
@@ -323,10 +445,13 @@ impl Timeline {
         for (mine, theirs) in self.points.iter_mut().zip(&other.points) {
             mine.connections += theirs.connections;
             mine.messages += theirs.messages;
-            mine.p95_ms = match (mine.p95_ms, theirs.p95_ms) {
+            let higher = |a: Option<f64>, b: Option<f64>| match (a, b) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             };
+            mine.p50_ms = higher(mine.p50_ms, theirs.p50_ms);
+            mine.p95_ms = higher(mine.p95_ms, theirs.p95_ms);
+            mine.p99_ms = higher(mine.p99_ms, theirs.p99_ms);
         }
     }
 }
@@ -355,24 +480,24 @@ mod tests {
     #[test]
     fn a_failing_threshold_is_named_with_its_measured_value() {
         let mut load = load_with(3, "failed", serde_json::json!({"lte": 0}));
-        load.judge(&[]);
+        load.judge(&[], false);
         let f = load.verdict().unwrap();
         assert_eq!(
             f.summary,
             "threshold `failed` failed: measured 3, wanted ≤ 0"
         );
         let mut ok = load_with(0, "failed", serde_json::json!({"lte": 0}));
-        ok.judge(&[]);
+        ok.judge(&[], false);
         assert!(ok.verdict().is_none());
     }
 
     #[test]
     fn a_threshold_with_nothing_measured_fails_unless_the_load_had_no_users() {
         let mut load = load_with(0, "connect_p95", serde_json::json!({"lt": "100ms"}));
-        load.judge(&[]);
+        load.judge(&[], false);
         assert!(load.verdict().unwrap().summary.contains("measured no data"));
         load.users = 0;
-        load.judge(&[]);
+        load.judge(&[], false);
         assert!(load.verdict().is_none());
     }
 
@@ -382,9 +507,46 @@ mod tests {
         let b = load_with(2, "failed", serde_json::json!({"lte": 1}));
         a.connect.record(Duration::from_millis(1));
         a.add(&b);
-        a.judge(&[]);
+        a.judge(&[], false);
         assert_eq!((a.users, a.failed, a.shards), (20, 2, 2));
         assert!(!a.thresholds[0].passed);
+    }
+
+    #[test]
+    fn shards_leave_a_rate_to_the_merge_which_judges_the_sum() {
+        // Both shards fall short at 431 messages/s; together they make 862.
+        let shard = || {
+            let mut l = load_with(0, "msgs_per_s", serde_json::json!({"gte": 800}));
+            l.received = 431;
+            l
+        };
+        let (mut a, mut b) = (shard(), shard());
+        a.judge(&[], true);
+        b.judge(&[], true);
+        for s in [&a, &b] {
+            let t = &s.thresholds[0];
+            assert!(t.passed && t.at_merge);
+            assert_eq!(t.shown(), "431/s in this shard, judged at merge");
+            assert!(s.verdict().is_none());
+        }
+        a.add(&b);
+        a.judge(&[], false);
+        let t = &a.thresholds[0];
+        assert!(t.passed && !t.at_merge);
+        assert_eq!((t.shown(), a.rate()), ("862/s".to_string(), 862.0));
+        // Judged alone, a shard's share fails.
+        let mut alone = shard();
+        alone.judge(&[], false);
+        assert!(!alone.thresholds[0].passed);
+    }
+
+    #[test]
+    fn a_shard_judges_round_trip_statistics_on_its_own_sample() {
+        let mut l = load_with(0, "connect_p95", serde_json::json!({"lt": "1ms"}));
+        l.connect.record(Duration::from_millis(5));
+        l.judge(&[], true);
+        let t = &l.thresholds[0];
+        assert!(!t.passed && !t.at_merge);
     }
 
     #[test]

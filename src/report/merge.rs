@@ -84,7 +84,7 @@ fn add_load(mine: &mut RequestReport, theirs: RequestReport) {
         }
     }
     load.add(other);
-    load.judge(&mine.steps);
+    load.judge(&mine.steps, false);
     mine.error = match load.stopped {
         // Still failed: a shard's share of the load was cut short.
         Some(stop) => Some(load.stopped_failure(match stop {

@@ -2,7 +2,9 @@
 //! bounded frame transcript. Renderers (terminal, reports, Python) read these; the runner fills
 //! them and never prints.
 
+pub mod csv;
 pub mod html;
+mod html_chart;
 mod html_failure;
 mod html_load;
 pub mod human;
@@ -11,6 +13,7 @@ pub mod json;
 pub mod junit;
 pub mod load;
 pub mod merge;
+pub mod openmetrics;
 pub mod read;
 pub mod shard;
 mod style;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::json::{FORMAT, STAT_KEYS};
-use super::load::{LoadReport, Point, StepCounts, ThresholdResult, Timeline};
+use super::load::{Arrivals, LoadModel, LoadReport, Point, StepCounts, ThresholdResult, Timeline};
 use super::shard::{CollectionId, Shard, ShardOf};
 use super::{
     CollectionReport, Direction, Failure, Frame, FrameData, Outcome, RateSeries, RequestReport,
@@ -399,6 +399,7 @@ fn frame(at: At<'_>) -> Res<Frame> {
 fn load(at: At<'_>) -> Res<LoadReport> {
     let bucket = at.obj("timeline", |t| t.ms("bucket_ms"))?;
     Ok(LoadReport {
+        model: model(at)?,
         users: at.u64("users")?,
         ramp: at.ms("ramp_ms")?,
         duration: at.opt_f64("duration_ms")?.and_then(millis),
@@ -425,7 +426,9 @@ fn load(at: At<'_>) -> Res<LoadReport> {
                     Ok(Point {
                         connections: p.u64("connections")?,
                         messages: p.u64("messages")?,
+                        p50_ms: opt_point(&p, "p50_ms")?,
                         p95_ms: p.opt_f64("p95_ms")?,
+                        p99_ms: opt_point(&p, "p99_ms")?,
                     })
                 })
             })?,
@@ -436,6 +439,36 @@ fn load(at: At<'_>) -> Res<LoadReport> {
             None => None,
             Some(_) => stop(at)?,
         },
+    })
+}
+
+/// A member reports from before it existed leave out: null when missing.
+fn opt_point(at: &At<'_>, key: &str) -> Res<Option<f64>> {
+    match at.v.get(key) {
+        None => Ok(None),
+        Some(_) => at.opt_f64(key),
+    }
+}
+
+/// The load's `model` with its `stages` or `arrivals` (`users` in reports from before them).
+fn model(at: At<'_>) -> Res<LoadModel> {
+    if at.v.get("model").is_none() {
+        return Ok(LoadModel::Users);
+    }
+    Ok(match at.str("model")?.as_str() {
+        "users" => LoadModel::Users,
+        "stages" => {
+            LoadModel::Stages(at.each("stages", |s| Ok((s.ms("duration_ms")?, s.u64("users")?)))?)
+        }
+        "arrival_rate" => LoadModel::Arrivals(at.obj("arrivals", |a| {
+            Ok(Arrivals {
+                rate: a.opt_f64("rate_per_s")?.unwrap_or_default(),
+                max_users: a.u64("max_users")?,
+                started: a.u64("started")?,
+                dropped: a.u64("dropped")?,
+            })
+        })?),
+        other => return Err(format!("`{}.model` is `{other}`", at.path)),
     })
 }
 
@@ -460,5 +493,9 @@ fn threshold(at: At<'_>) -> Res<ThresholdResult> {
         bounds: Bounds(bounds),
         measured: at.opt_f64("measured")?,
         passed: at.bool("passed")?,
+        at_merge: match at.v.get("judged_at_merge") {
+            None => false,
+            Some(_) => at.bool("judged_at_merge")?,
+        },
     })
 }

@@ -1,7 +1,8 @@
 //! `load:` on a request: its users, each a copy of the request with its own connections,
-//! started evenly over the ramp and repeating the steps until the load's duration ends (or
-//! once, or `repeat` times); their connect times, round trips, messages and failures added up
-//! as they happen, a timeline, and the thresholds judged at the end.
+//! running as its model has them (`load_model`: started over a ramp, ramping by stages, or
+//! arriving at a rate) and repeating the steps until their time ends (or once, or `repeat`
+//! times); their connect times, round trips, messages and failures added up as they happen, a
+//! timeline, and the thresholds judged at the end.
 //!
 //! Users are futures of this one request, polled together: no task, no transcript and small
 //! buffers each (`Conn::open_buffered`, `Recorder::lean`), so that ten thousand of them fit in
@@ -17,13 +18,14 @@ use tokio::time::Instant;
 
 use super::conn::{Conn, ConnectSpec, Recorder, LEAN_BUFFER};
 use super::iteration::{run_steps, Sink, StepRun};
+use super::load_model::Schedule;
 use super::request::{connect_specs, new_state, open_failure, protocols, watch_contract};
 use super::steps::Ctx;
-use crate::collection::{latency_check, Load, Metric, Request, Threshold};
+use crate::collection::{latency_check, Metric, Model, Request, Threshold};
 use crate::latency::{format_ms, Latency, Stat};
 use crate::options::Progress;
 use crate::report::load::{
-    count_error, LoadReport, Point, StepCounts, ThresholdResult, Timeline, MAX_SAMPLES,
+    count_error, LoadModel, LoadReport, Point, StepCounts, ThresholdResult, Timeline, MAX_SAMPLES,
 };
 use crate::report::{truncate, Failure, Outcome, RequestReport, StepReport, Stop};
 
@@ -44,12 +46,12 @@ const MAX_CONNECTING: usize = 256;
 pub(super) async fn run(
     ctx: &Ctx<'_>,
     request: &Request,
-    load: &Load,
+    model: &Model,
     stop: impl std::future::Future<Output = (Stop, String)>,
 ) -> (RequestReport, Option<Stop>) {
-    let users = share(load.users, ctx.opts.shard);
-    let ramp = load.ramp.map(|d| d.0).unwrap_or_default();
-    let duration = load.duration.map(|d| d.0);
+    let schedule = Schedule::new(model, ctx.opts.shard);
+    let users = schedule.most_at_once();
+    let duration = schedule.duration();
     let started = Instant::now();
     let mut report = RequestReport::new(request.name.clone(), request.line);
     let base = new_state(ctx, request, Recorder::new());
@@ -70,20 +72,38 @@ pub(super) async fn run(
         request,
         specs: &specs,
         shared: &shared,
-        deadline: duration.map(|d| started + d),
-        users: super::load_users::Users::new(request, load.users, ctx.opts.shard),
+        started,
+        schedule: &schedule,
+        users: super::load_users::Users::new(request, Schedule::everyone(model), ctx.opts.shard),
     };
-    let mut running: FuturesUnordered<_> = (0..users)
-        .map(|u| plan.user(u, started + ramp.mul_f64(u as f64 / users.max(1) as f64)))
+    let mut running: FuturesUnordered<_> = (0..schedule.closed_users())
+        .map(|u| plan.member(u))
         .collect();
     let mut points = Vec::new();
     let mut tick = tokio::time::interval_at(started + bucket, bucket);
     let mut seen = 0;
     let mut stopped = None;
+    // An open model's arrivals: the next one's number, and how many started and were dropped.
+    let (arrivals, mut next) = (schedule.arrivals(), 0);
+    let (mut arrived, mut dropped) = (0, 0);
     tokio::pin!(stop);
     loop {
+        if running.is_empty() && next >= arrivals {
+            break;
+        }
+        let arrival = started + schedule.arrival_at(next);
         tokio::select! {
-            done = running.next() => if done.is_none() { break },
+            Some(()) = running.next(), if !running.is_empty() => {}
+            () = tokio::time::sleep_until(arrival), if next < arrivals => {
+                // Late arrivals (a busy runtime) come at once: the rate is kept over the load.
+                if (running.len() as u64) < users {
+                    running.push(plan.member(next));
+                    arrived += 1;
+                } else {
+                    dropped += 1;
+                }
+                next += 1;
+            }
             why = &mut stop => {
                 stopped = Some(why);
                 break;
@@ -101,21 +121,19 @@ pub(super) async fn run(
     if points.len() < MAX_POINTS {
         points.push(shared.point(&mut seen));
     }
-    if let Some(p) = &ctx.opts.progress {
-        p.messages
-            .fetch_add(shared.counter.messages.load(Relaxed), Relaxed);
-        if let Ok(mut live) = p.live.lock() {
-            live.clear();
-        }
-    }
+    shared.hand_over_progress(ctx);
     let timeline = Timeline { bucket, points };
-    let (steps, mut load_report) = shared.finish(request, users, ramp, duration, timeline);
+    let (steps, mut load_report) = shared.finish(request, &schedule, timeline);
+    if let LoadModel::Arrivals(a) = &mut load_report.model {
+        (a.started, a.dropped) = (arrived, dropped);
+    }
     load_report.elapsed = started.elapsed();
     load_report.thresholds = thresholds(request)
         .iter()
         .map(ThresholdResult::new)
         .collect();
-    load_report.judge(&steps);
+    let sharded = ctx.opts.shard.is_some_and(|(_, n)| n > 1);
+    load_report.judge(&steps, sharded);
     load_report.stopped = stopped.as_ref().map(|(why, _)| *why);
     report.error = match &stopped {
         Some((_, text)) => Some(load_report.stopped_failure(text)),
@@ -125,17 +143,6 @@ pub(super) async fn run(
     report.load = Some(Box::new(load_report));
     report.duration = started.elapsed();
     (report, stopped.map(|(why, _)| why))
-}
-
-/// This shard's users: the K-th of N shares of `users` (all of them without `--shard`).
-fn share(users: u64, shard: Option<(u32, u32)>) -> u64 {
-    match shard {
-        Some((k, n)) if n > 1 => {
-            let (k, n) = (u64::from(k), u64::from(n));
-            users / n + u64::from(k - 1 < users % n)
-        }
-        _ => users,
-    }
 }
 
 /// One second, or wider for a long load: about 300 points over its duration.
@@ -197,20 +204,35 @@ struct Plan<'a, 'c> {
     request: &'a Request,
     specs: &'a [ConnectSpec],
     shared: &'a Shared,
-    deadline: Option<Instant>,
+    started: Instant,
+    schedule: &'a Schedule,
     /// Who each user is: `{{ user.* }}` and its `data:` row.
     users: super::load_users::Users,
 }
 
 impl Plan<'_, '_> {
-    /// User `u`: from `start`, connect, then run iterations until the load ends.
-    async fn user(&self, u: u64, start: Instant) {
+    /// User `u` (or arrival `u`) for each span of time the schedule gives it, until one fails.
+    async fn member(&self, u: u64) {
+        for (from, until) in self.schedule.spans(u) {
+            let until = until.map(|t| self.started + t);
+            if !self.user(u, self.started + from, until).await {
+                return;
+            }
+        }
+    }
+
+    /// User `u`: from `start`, connect, then run iterations until `end` (once without it);
+    /// whether it did so without a failure.
+    async fn user(&self, u: u64, start: Instant, end: Option<Instant>) -> bool {
         tokio::time::sleep_until(start).await;
         let counter = self.shared.counter.clone();
         let mut st = new_state(self.ctx, self.request, Recorder::lean(counter));
         let own_specs = match self.users.enter(self.ctx, self.request, u, &mut st) {
             Ok(own) => own,
-            Err(failure) => return self.connect_failed(u, failure),
+            Err(failure) => {
+                self.connect_failed(u, failure);
+                return false;
+            }
         };
         let specs = own_specs.as_deref().unwrap_or(self.specs);
         // Exactly: a Vec of connections (several hundred bytes each) would start with room for four.
@@ -245,15 +267,14 @@ impl Plan<'_, '_> {
                 }
             }
         }
-        if st.conns.len() == specs.len() {
-            self.iterate(u, &mut st).await;
-        }
+        let passed = st.conns.len() == specs.len() && self.iterate(u, &mut st, end).await;
         let open = st.conns.len() as u64;
         for conn in std::mem::take(&mut st.conns) {
             // Boxed, as opening: the closing future holds a whole connection.
             Box::pin(conn.shutdown(&mut st.rec)).await;
         }
         self.shared.open.fetch_sub(open, Relaxed);
+        passed
     }
 
     /// Counts user `u`'s failure to connect (its summary masked already).
@@ -265,9 +286,14 @@ impl Plan<'_, '_> {
         totals.fail(&kind, failure);
     }
 
-    /// Runs the steps until the load's duration ends (or `repeat` times without one), stopping
-    /// at the first failed iteration.
-    async fn iterate(&self, u: u64, st: &mut super::steps::State<'_>) {
+    /// Runs the steps until `end` (or `repeat` times without one), stopping at the first failed
+    /// iteration; whether none failed.
+    async fn iterate(
+        &self,
+        u: u64,
+        st: &mut super::steps::State<'_>,
+        end: Option<Instant>,
+    ) -> bool {
         let mut done = 0;
         loop {
             let mut sink = UserSink {
@@ -293,15 +319,15 @@ impl Plan<'_, '_> {
                     failure.summary
                 );
                 totals.fail(&kind, failure);
-                return;
+                return false;
             }
             drop(totals);
-            let more = match self.deadline {
+            let more = match end {
                 Some(end) => Instant::now() < end,
                 None => done < self.request.repeat,
             };
             if !more {
-                return;
+                return true;
             }
         }
     }
@@ -400,6 +426,17 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Adds the load's messages to the run's progress line and clears the load's live text.
+    fn hand_over_progress(&self, ctx: &Ctx<'_>) {
+        if let Some(p) = &ctx.opts.progress {
+            p.messages
+                .fetch_add(self.counter.messages.load(Relaxed), Relaxed);
+            if let Ok(mut live) = p.live.lock() {
+                live.clear();
+            }
+        }
+    }
+
     /// The timeline's next point: connections open now, messages since `seen`, the p95 of the
     /// round trips since the last point.
     fn point(&self, seen: &mut u64) -> Point {
@@ -410,7 +447,9 @@ impl Shared {
         Point {
             connections: self.open.load(Relaxed),
             messages,
+            p50_ms: window.stat_ms(Stat::Percentile(50.0)),
             p95_ms: window.stat_ms(Stat::Percentile(95.0)),
+            p99_ms: window.stat_ms(Stat::Percentile(99.0)),
         }
     }
 
@@ -418,9 +457,7 @@ impl Shared {
     fn finish(
         &self,
         request: &Request,
-        users: u64,
-        ramp: Duration,
-        duration: Option<Duration>,
+        schedule: &Schedule,
         timeline: Timeline,
     ) -> (Vec<StepReport>, LoadReport) {
         let mut totals = self.totals();
@@ -455,10 +492,15 @@ impl Shared {
             .collect();
         let mut errors = totals.errors;
         errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let ramp = match schedule {
+            Schedule::Users { ramp, .. } => *ramp,
+            _ => Duration::ZERO,
+        };
         let load = LoadReport {
-            users,
+            model: schedule.report_model(),
+            users: schedule.most_at_once(),
             ramp,
-            duration,
+            duration: schedule.duration(),
             elapsed: Duration::ZERO,
             shards: 1,
             opened: totals.opened,
@@ -481,14 +523,6 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shards_share_the_users_and_every_user_has_one_shard() {
-        assert_eq!(share(10, None), 10);
-        let shares: Vec<u64> = (1..=3).map(|k| share(10, Some((k, 3)))).collect();
-        assert_eq!(shares, vec![4, 3, 3]);
-        assert_eq!(share(2, Some((3, 3))), 0);
-    }
 
     #[test]
     fn a_long_load_keeps_about_three_hundred_points() {

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod http;
 mod iteration;
 mod load;
+mod load_model;
 mod load_users;
 pub mod mask;
 pub mod partial;
