@@ -26,6 +26,7 @@ mod extensions;
 mod inbox;
 mod open;
 mod speak;
+mod upgrade;
 
 pub use speak::serve_until;
 
@@ -120,8 +121,8 @@ const CLOCK_EVERY: u32 = 64;
 const INBOX_LIMIT: usize = 100_000;
 
 /// A load's connections read through a buffer this small (grown only for a bigger frame), so
-/// that thousands of them stay a few KB each (bench/RESULTS.md, "Latency and load"). tungstenite
-/// keeps the 4 KiB buffer its handshake read into whatever is asked; this is the wire's own.
+/// that thousands of them stay a few KB each (bench/RESULTS.md, "Latency and load"): the wire's
+/// own and tungstenite's.
 pub const LEAN_BUFFER: usize = 512;
 
 impl Conn {
@@ -152,9 +153,8 @@ impl Conn {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(spec.max_message_size);
         config.max_frame_size = Some(spec.max_message_size);
-        // tungstenite reads into the buffer its handshake left (4 KiB) at least; a smaller read
-        // size would save nothing.
-        config.read_buffer_size = buffer.max(4 << 10);
+        // The handshake is ours (`upgrade.rs`), so this is the read buffer's whole size.
+        config.read_buffer_size = buffer;
         config.write_buffer_size = buffer.min(config.write_buffer_size);
         // A load's thousands of users (the lean buffer) keep no transcript to show it in.
         let mut handshake = (buffer > LEAN_BUFFER).then(|| open::sent(&spec.name, &request));

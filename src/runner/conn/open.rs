@@ -68,7 +68,7 @@ pub(super) async fn connect(
         }
     };
     let wire = Wire::with_buffer(stream, spec.max_message_size, read_size);
-    tokio_tungstenite::client_async_with_config(request, wire, Some(config))
+    super::upgrade::upgrade(request, wire, config)
         .await
         .map_err(|e| client_cert_missing(e, asked.as_deref()))
 }
