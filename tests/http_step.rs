@@ -145,7 +145,10 @@ fn a_connection_opens_after_the_login_with_its_token_and_cookie() {
 "#;
     let run = ws.run_collection(&flow.fill(yaml), &[]);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert_eq!(flow.stats()["tokens_used"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        flow.stats()["tokens_used"].as_array().map(Vec::len),
+        Some(1)
+    );
 }
 
 /// Without `| urlencode` the server reads `+` as a space: the flow fails, proving the filter

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::control::{Close, ExpectClose, Ping};
 use super::de::{map_or_scalar, scalar_text, Dur, OrderedMap};
-use super::protocol::Reply;
 use super::opening::Connect;
+use super::protocol::Reply;
 use crate::jsonpath::JsonPath;
 use crate::matcher::Matcher;
 use crate::protocol::stomp::yaml::StompSend;

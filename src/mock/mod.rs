@@ -26,8 +26,8 @@
 //! The replay format is described in [`replay`].
 
 mod connection;
-pub(crate) mod protocol;
 mod http;
+pub(crate) mod protocol;
 mod replay;
 mod rules;
 

@@ -17,8 +17,8 @@ pub mod graphql_ws;
 pub mod graphql_ws_legacy;
 pub mod jsonrpc;
 pub mod mqtt;
-pub mod signalr;
 pub mod phoenix;
+pub mod signalr;
 pub mod socketio;
 pub mod stomp;
 
@@ -34,10 +34,10 @@ use crate::collection::MockDef;
 use crate::mock::protocol::Speaker;
 use crate::template::{Lookup, Template, VarRef};
 use graphql_ws::yaml::GraphqlWsOptions;
-use mqtt::yaml::MqttOptions;
 use graphql_ws_legacy::yaml::GraphqlWsLegacyOptions;
-use signalr::yaml::SignalROptions;
+use mqtt::yaml::MqttOptions;
 use phoenix::yaml::PhoenixOptions;
+use signalr::yaml::SignalROptions;
 use socketio::yaml::SocketIoOptions;
 use stomp::yaml::StompOptions;
 

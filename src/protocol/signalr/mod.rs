@@ -241,8 +241,11 @@ impl Protocol for SignalR {
             Incoming::Envelope(_) => return Decoded::Message(frame),
         };
         let outcomes = self.decode_all(text);
-        self.queue
-            .extend(outcomes.into_iter().filter(|d| !matches!(d, Decoded::Absorbed)));
+        self.queue.extend(
+            outcomes
+                .into_iter()
+                .filter(|d| !matches!(d, Decoded::Absorbed)),
+        );
         self.queue.pop_front().unwrap_or(Decoded::Absorbed)
     }
 

@@ -38,14 +38,18 @@ pub(super) async fn upgrade(
     wire.write_all(&head).await?;
     wire.flush().await?;
     let (response, tail) = read_response(&mut wire).await?;
-    let response = verify(response, &derive_accept_key(key.as_bytes()), asked.as_deref())
-        .map_err(|e| match e {
-            Error::Http(mut refused) => {
-                *refused.body_mut() = Some(tail.clone());
-                Error::Http(refused)
-            }
-            other => other,
-        })?;
+    let response = verify(
+        response,
+        &derive_accept_key(key.as_bytes()),
+        asked.as_deref(),
+    )
+    .map_err(|e| match e {
+        Error::Http(mut refused) => {
+            *refused.body_mut() = Some(tail.clone());
+            Error::Http(refused)
+        }
+        other => other,
+    })?;
     let ws = WebSocketStream::from_partially_read(wire, tail, Role::Client, Some(config)).await;
     Ok((ws, response))
 }
@@ -110,16 +114,19 @@ fn verify(response: Response, accept: &str, asked: Option<&[String]>) -> Result<
             .is_some_and(|h| h.eq_ignore_ascii_case(want))
     };
     if !is("Upgrade", "websocket") {
-        return Err(Error::Protocol(ProtocolError::MissingUpgradeWebSocketHeader));
+        return Err(Error::Protocol(
+            ProtocolError::MissingUpgradeWebSocketHeader,
+        ));
     }
     if !is("Connection", "Upgrade") {
-        return Err(Error::Protocol(ProtocolError::MissingConnectionUpgradeHeader));
+        return Err(Error::Protocol(
+            ProtocolError::MissingConnectionUpgradeHeader,
+        ));
     }
-    if !headers
-        .get("Sec-WebSocket-Accept")
-        .is_some_and(|h| h == accept)
-    {
-        return Err(Error::Protocol(ProtocolError::SecWebSocketAcceptKeyMismatch));
+    if headers.get("Sec-WebSocket-Accept").is_none_or(|h| h != accept) {
+        return Err(Error::Protocol(
+            ProtocolError::SecWebSocketAcceptKeyMismatch,
+        ));
     }
     let agreed = headers.get("Sec-WebSocket-Protocol");
     let refused = match (agreed, asked) {
@@ -131,7 +138,9 @@ fn verify(response: Response, accept: &str, asked: Option<&[String]>) -> Result<
         _ => None,
     };
     match refused {
-        Some(e) => Err(Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(e))),
+        Some(e) => Err(Error::Protocol(
+            ProtocolError::SecWebSocketSubProtocolError(e),
+        )),
         None => Ok(response),
     }
 }
