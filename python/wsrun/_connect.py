@@ -60,8 +60,8 @@ def _payload(message: Any, json_: Any, text: Optional[str], binary: Optional[byt
 
 class Reply(Dict[str, Any]):
     """The answer of a step that measured a round trip (``call``, ``emit`` with ``ack=``,
-    ``send`` with ``reply=``): the message, a dict,
-    with ``latency``, the round trip in seconds (the reports' ``latency_ms`` / 1000)."""
+    ``send`` with ``reply=``, ``invoke``, ``join``, ``push``): the message, a dict, with
+    ``latency``, the round trip in seconds (the reports' ``latency_ms`` / 1000)."""
 
     latency: float
 

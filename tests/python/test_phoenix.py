@@ -54,6 +54,7 @@ def test_connect_speaks_phoenix_with_its_options():
             assert joined["payload"] == {"status": "ok", "response": {}}
             reply = c.push("room:lobby", "shout", {"n": 1})
             assert reply["payload"]["response"] == {"n": 1}
+            assert isinstance(reply, wsrun.Reply) and 0 < reply.latency < 5
             assert c.expect(json={"$.event": "shouted"}) == {
                 "topic": "room:lobby",
                 "event": "shouted",

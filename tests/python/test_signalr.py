@@ -82,6 +82,8 @@ def test_connect_invokes_the_hub_mock_and_sees_its_invocations():
             assert welcome == {"target": "Welcome", "arguments": ["hello"]}
             completion = c.invoke("Add", 40, 2, result={"$": 42})
             assert completion == {"type": 3, "invocationId": "1", "result": 42}
+            # The round trip of the invocation, as call() and emit() give theirs.
+            assert isinstance(completion, wsrun.Reply) and 0 < completion.latency < 5
             c.invoke("Fail", error={"$": {"contains": "didn't work"}})
             with pytest.raises(wsrun.AssertionFailed, match="invoke `Fail` failed: It didn't work!"):
                 c.invoke("Fail")
