@@ -93,8 +93,9 @@ pub struct Conn {
     /// When the protocol's next tick is due, if it has one.
     tick_at: Option<Instant>,
     last_id: u64,
-    /// The request's `contract:`, checking every message this connection reads.
-    pub contract: Option<crate::contract::Watch>,
+    /// The request's `contract:`, checking every message this connection reads. Boxed: most
+    /// connections have none, and inline it is a quarter of a load user's connection.
+    pub contract: Option<Box<crate::contract::Watch>>,
     /// The timer of reads with a deadline, kept between reads: a step's reads share one
     /// deadline, so one timer serves them all instead of one per message (see [`Conn::read_until`]).
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
@@ -378,7 +379,7 @@ impl Conn {
         match event {
             None => Err(Elapsed),
             Some(Event::Tick) => {
-                self.tick(rec).await;
+                Box::pin(self.tick(rec)).await;
                 Ok(None)
             }
             Some(Event::Frame(next)) => {

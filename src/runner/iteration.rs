@@ -44,12 +44,14 @@ pub(super) async fn run_steps(
     let measure = !ctx.opts.no_latency;
     for (index, step) in request.steps.iter().enumerate() {
         let started = Instant::now();
-        let mut result = super::steps::run(ctx, request, step, st).await;
-        if result.is_ok() {
-            if let Err(f) = super::steps::after_step(ctx, request, index, st).await {
-                result = Err((f, result.unwrap_or(0)));
-            }
-        }
+        // Only the count is held across the connections' opening, not a whole result.
+        let result = match super::steps::run(ctx, request, step, st).await {
+            Ok(n) => match super::steps::after_step(ctx, request, index, st).await {
+                Ok(()) => Ok(n),
+                Err(f) => Err((f, n)),
+            },
+            failed => failed,
+        };
         let result = contract_violation(st, result);
         let ended = Instant::now();
         let mut latency = st.latency.take().filter(|_| measure);

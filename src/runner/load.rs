@@ -308,7 +308,7 @@ impl Plan<'_, '_> {
                 self.shared.open.fetch_add(u64::from(added), Relaxed);
             }
             totals.iterations += 1;
-            if let Some((index, mut failure)) = sink.failure.filter(|_| !passed) {
+            if let Some((index, mut failure)) = sink.failure.filter(|_| !passed).map(|f| *f) {
                 st.masker.failure(&mut failure);
                 let step = &self.request.steps[index];
                 let at = format!("step {} {}", index + 1, step.kind.keyword());
@@ -337,7 +337,8 @@ impl Plan<'_, '_> {
 /// failure waits for the user to mask it with its own secrets.
 struct UserSink<'a> {
     shared: &'a Shared,
-    failure: Option<(usize, Failure)>,
+    /// Boxed: the sink lives across the iteration's steps, in every user's future.
+    failure: Option<Box<(usize, Failure)>>,
 }
 
 impl Sink for UserSink<'_> {
@@ -354,7 +355,7 @@ impl Sink for UserSink<'_> {
         }
         if let Some(f) = run.failure {
             step.counts.failed += 1;
-            self.failure = Some((run.index, f));
+            self.failure = Some(Box::new((run.index, f)));
         }
     }
 }

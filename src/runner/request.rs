@@ -163,7 +163,7 @@ fn proxy_for(
 pub(super) fn watch_contract(request: &Request, conns: &mut [Conn]) {
     if let Some(contract) = &request.contract {
         for c in conns {
-            c.contract = Some(crate::contract::Watch::new(contract.0.clone()));
+            c.contract = Some(Box::new(crate::contract::Watch::new(contract.0.clone())));
         }
     }
 }

@@ -40,7 +40,9 @@ pub struct Wire<S> {
     out_end: usize,
     max_message_size: u64,
     /// The payload of the server's last close frame so far (at most 125 bytes), as sent.
-    close: Option<([u8; 125], usize)>,
+    /// Boxed: made once per connection, at its end, and inline it would be 136 bytes of every
+    /// held connection.
+    close: Option<Box<([u8; 125], usize)>>,
     /// When the last read from the socket returned data.
     read_at: Instant,
     /// What the server agreed on for permessage-deflate, if it did.
@@ -137,7 +139,7 @@ impl<S> Wire<S> {
     /// The code and reason of the server's close frame as they were on the wire, once one
     /// arrived with a code.
     pub fn close_frame(&self) -> Option<(u16, String)> {
-        let (payload, len) = self.close.as_ref()?;
+        let (payload, len) = self.close.as_deref()?;
         let payload = &payload[..*len];
         let code = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]);
         Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()))
@@ -213,7 +215,8 @@ impl<S> Wire<S> {
                 close,
             } => {
                 let n = left.min(avail.min(room) as u64) as usize;
-                if let (true, Some((payload, len))) = (close, &mut self.close) {
+                if let (true, Some(kept)) = (close, &mut self.close) {
+                    let (payload, len) = &mut **kept;
                     // A close frame is at most 125 bytes: `frame` refuses longer control frames.
                     let bytes = &self.buf[self.start..self.start + n];
                     let fits = bytes.len().min(payload.len() - *len);
@@ -382,7 +385,7 @@ impl<S> Wire<S> {
             self.out_end = head.len();
             let close = opcode == 8 && !masked;
             if close {
-                self.close = Some(([0; 125], 0));
+                self.close = Some(Box::new(([0; 125], 0)));
             }
             self.state = if len == 0 {
                 State::header()

@@ -191,7 +191,10 @@ impl Conn {
     /// shows up as the connection's failure on the next read.
     pub(super) async fn answer(&mut self, rec: &mut Recorder) {
         if !self.out.is_empty() {
-            let _ = self.flush(rec).await;
+            // Boxed, as `tick` in `read_until`: rare, and inline it would grow every read's
+            // future, which a load's users hold while they wait (bench/RESULTS.md, "Memory per
+            // held connection").
+            let _ = Box::pin(self.flush(rec)).await;
         }
     }
 
@@ -227,7 +230,7 @@ pub async fn serve_until(conns: &mut [Conn], deadline: Instant, rec: &mut Record
         drop(others);
         let conn = &mut conns[i];
         match event {
-            Event::Tick => conn.tick(rec).await,
+            Event::Tick => Box::pin(conn.tick(rec)).await,
             Event::Frame(next) => {
                 let taken = conn.take(next, rec);
                 conn.answer(rec).await;

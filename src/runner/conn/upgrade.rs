@@ -123,7 +123,10 @@ fn verify(response: Response, accept: &str, asked: Option<&[String]>) -> Result<
             ProtocolError::MissingConnectionUpgradeHeader,
         ));
     }
-    if headers.get("Sec-WebSocket-Accept").is_none_or(|h| h != accept) {
+    if headers
+        .get("Sec-WebSocket-Accept")
+        .is_none_or(|h| h != accept)
+    {
         return Err(Error::Protocol(
             ProtocolError::SecWebSocketAcceptKeyMismatch,
         ));

@@ -37,7 +37,9 @@ pub(super) async fn run(
             ));
         }
     }
-    open(ctx, request, st, &c.name).await.map_err(|f| (f, 0))?;
+    Box::pin(open(ctx, request, st, &c.name))
+        .await
+        .map_err(|f| (f, 0))?;
     Ok(0)
 }
 
@@ -58,21 +60,24 @@ pub(in crate::runner) async fn after_step(
             .iter()
             .any(|s| s.base_name() == c.name && is_open(s));
         if !open_now {
-            open(ctx, request, st, &c.name).await.map_err(|mut f| {
-                f.summary = format!(
-                    "connection `{}` (which waits for this step) could not open: {}",
-                    c.name, f.summary
-                );
-                f
-            })?;
+            Box::pin(open(ctx, request, st, &c.name))
+                .await
+                .map_err(|mut f| {
+                    f.summary = format!(
+                        "connection `{}` (which waits for this step) could not open: {}",
+                        c.name, f.summary
+                    );
+                    f
+                })?;
         }
     }
     Ok(())
 }
 
 /// Opens connection `name` with the values captured so far, in place of its earlier socket if
-/// it had one (closed already): that one's inbox goes with it. A later socket of the same
-/// connection is named `NAME#2`, `NAME#3`… in transcripts.
+/// it had one (closed already): that one's inbox goes with it. Callers box it: opening (TCP,
+/// TLS, the handshake) is a future of kilobytes that every load user would otherwise carry
+/// through every step. A later socket of the same connection is named `NAME#2`, `NAME#3`… in transcripts.
 async fn open(
     ctx: &Ctx<'_>,
     request: &Request,
@@ -106,7 +111,7 @@ async fn open(
         .await
         .map_err(failed)?;
     if let Some(contract) = &request.contract {
-        conn.contract = Some(crate::contract::Watch::new(contract.0.clone()));
+        conn.contract = Some(Box::new(crate::contract::Watch::new(contract.0.clone())));
     }
     st.opened_late.push((began.elapsed(), slot.is_none()));
     match slot {

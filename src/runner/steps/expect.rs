@@ -33,7 +33,7 @@ pub(super) async fn run(
     // Every message is parsed once, only as far as the step's paths read (the check's and the
     // window's); `capture` reads the last matched one later, parsing it whole if it must.
     let window_paths = e.stream.iter().flat_map(|s| s.paths.iter().map(|(p, _)| p));
-    let json = Partial::for_paths(ready.paths().chain(window_paths));
+    let json = Box::new(Partial::for_paths(ready.paths().chain(window_paths)));
     let mut reading = Reading {
         ready: &ready,
         json,
@@ -68,8 +68,10 @@ pub(super) async fn run(
 /// What a step has read so far.
 struct Reading<'r> {
     ready: &'r Ready,
-    /// Parses each message for the check and the window.
-    json: Partial,
+    /// Parses each message for the check and the window. Boxed, as `last_mismatch`: the
+    /// step's future is held by every load user while it waits for a message, and these are
+    /// its largest parts (bench/RESULTS.md, "Memory per held connection").
+    json: Box<Partial>,
     window: Option<Window>,
     wait: bool,
     consumed: u64,
@@ -78,7 +80,7 @@ struct Reading<'r> {
     /// message to the next: the message itself may hold on to the connection's read buffer).
     last: Option<Last>,
     /// `wait_for`: the last skipped message and why it did not match.
-    last_mismatch: Option<(Mismatch, Incoming)>,
+    last_mismatch: Option<Box<(Mismatch, Incoming)>>,
 }
 
 impl Reading<'_> {
@@ -110,7 +112,11 @@ impl Reading<'_> {
                 Ok(())
             }
             Err(mismatch) if self.wait => {
-                self.last_mismatch = Some((mismatch, message));
+                // One allocation per step, reused for every message skipped after the first.
+                match &mut self.last_mismatch {
+                    Some(last) => **last = (mismatch, message),
+                    None => self.last_mismatch = Some(Box::new((mismatch, message))),
+                }
                 Ok(())
             }
             Err(mismatch) => {
@@ -232,7 +238,8 @@ fn counted_failure(r: &mut Reading<'_>, err: &RecvError, count: u64, window: Dur
     };
     match r.last_mismatch.take() {
         None => Failure::new(summary),
-        Some((mismatch, msg)) => {
+        Some(last) => {
+            let (mismatch, msg) = *last;
             // wait_for: show why the last skipped message did not match.
             let mut failure = mismatch.into_failure(&msg);
             failure.summary = format!(
@@ -306,7 +313,8 @@ async fn during(
             actual: Some(Shown::Value(n)),
             ..Failure::default()
         };
-        if let Some((mismatch, msg)) = r.last_mismatch.take() {
+        if let Some(last) = r.last_mismatch.take() {
+            let (mismatch, msg) = *last;
             failure.message = Some(check::preview(&msg));
             failure.detail = Some(format!("the last skipped message: {}", mismatch.summary));
         }

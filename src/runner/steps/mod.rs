@@ -148,26 +148,55 @@ pub(crate) async fn run(
         (_, None) => 0,
     };
     let timeout = |own: Option<Duration>| super::step_timeout(own, request, ctx.collection);
+    // Each step that waits or sends is boxed: a load user's future is as large as the largest
+    // step it holds inline, whichever step it is in, and a held user mostly sleeps
+    // (bench/RESULTS.md, "Memory per held connection"). A box costs one allocation per step.
     match &step.kind {
-        StepKind::Send(s) => send::run(st, conn, s, timeout(s.timeout.map(|d| d.0))).await,
+        StepKind::Send(s) => {
+            Box::pin(send::run(st, conn, s, timeout(s.timeout.map(|d| d.0)))).await
+        }
         StepKind::Expect(e) => {
-            expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), false).await
+            Box::pin(expect::run(
+                st,
+                conn,
+                e,
+                timeout(e.timeout.map(|d| d.0)),
+                false,
+            ))
+            .await
         }
         StepKind::WaitFor(e) => {
-            expect::run(st, conn, e, timeout(e.timeout.map(|d| d.0)), true).await
+            Box::pin(expect::run(
+                st,
+                conn,
+                e,
+                timeout(e.timeout.map(|d| d.0)),
+                true,
+            ))
+            .await
         }
-        StepKind::NoMessage(n) => wait::no_message(st, conn, n.within.0).await,
+        StepKind::NoMessage(n) => Box::pin(wait::no_message(st, conn, n.within.0)).await,
         StepKind::Sleep(d) => wait::sleep(st, d.0).await,
         StepKind::Capture(c) => capture::run(st, c),
         StepKind::Set(s) => set::run(st, s),
         StepKind::Snapshot(s) => {
             let t = timeout(s.timeout.map(|d| d.0));
-            snapshot::run(ctx, request, step, s, st, conn, t).await
+            Box::pin(snapshot::run(ctx, request, step, s, st, conn, t)).await
         }
-        StepKind::Ping(p) => ping::run(st, conn, p, timeout(p.timeout.map(|d| d.0))).await,
-        StepKind::Close(c) => close::close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await,
+        StepKind::Ping(p) => {
+            Box::pin(ping::run(st, conn, p, timeout(p.timeout.map(|d| d.0)))).await
+        }
+        StepKind::Close(c) => {
+            Box::pin(close::close(st, conn, c, timeout(c.timeout.map(|d| d.0)))).await
+        }
         StepKind::ExpectClose(c) => {
-            close::expect_close(st, conn, c, timeout(c.timeout.map(|d| d.0))).await
+            Box::pin(close::expect_close(
+                st,
+                conn,
+                c,
+                timeout(c.timeout.map(|d| d.0)),
+            ))
+            .await
         }
         StepKind::Protocol(p) => match p.ready() {
             Some(p) => p.run(st, conn, timeout(p.timeout())).await,
@@ -181,7 +210,7 @@ pub(crate) async fn run(
         StepKind::Connect(c) => connect::run(ctx, request, st, c.conn.as_deref()).await,
         StepKind::Http(h) => {
             let t = timeout(h.timeout.map(|d| d.0));
-            super::http::run(ctx, request, h, st, t).await
+            Box::pin(super::http::run(ctx, request, h, st, t)).await
         }
     }
 }

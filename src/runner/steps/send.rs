@@ -16,11 +16,17 @@ pub(super) async fn run(
     send: &Send,
     timeout: Duration,
 ) -> StepResult {
+    // The waits below are boxed: held inline, the largest of them would size every load
+    // user's future for its whole life, whichever step it waits in (bench/RESULTS.md, "Memory
+    // per held connection"); a box costs one allocation per step.
     if let Some(invocation) = &send.signalr {
-        return crate::protocol::signalr::run::send(st, conn, invocation).await;
+        return Box::pin(crate::protocol::signalr::run::send(st, conn, invocation)).await;
     }
     if let Some(stomp) = &send.stomp {
-        return crate::protocol::stomp::run::send(st, conn, send, stomp, timeout).await;
+        return Box::pin(crate::protocol::stomp::run::send(
+            st, conn, send, stomp, timeout,
+        ))
+        .await;
     }
     let message = match &send.payload {
         Payload::Text(t) => Message::text(t.expand(&st.scope).map_err(|e| fail(e.to_string()))?),
@@ -32,7 +38,7 @@ pub(super) async fn run(
                 false => None,
             };
             if let Some(reply) = &send.reply {
-                return super::reply::run(st, conn, (v, written), reply, timeout).await;
+                return Box::pin(super::reply::run(st, conn, (v, written), reply, timeout)).await;
             }
             st.conns[conn]
                 .send_json_as_written(v, written, &mut st.rec)
