@@ -107,6 +107,11 @@ pub mod internals {
     pub use crate::infer::{from_har, from_insomnia};
     pub use crate::matcher::{path, Matcher, Resolved, Subject, MATCHER_KEYS};
     pub use crate::protocol::{Decoded, Protocol};
+    /// MQTT's codec and client, for bench/'s `mqttdecode`.
+    pub mod mqtt {
+        pub use crate::protocol::mqtt::codec::{Decoder, Packet, Publish, Version};
+        pub use crate::protocol::mqtt::{Mqtt, Options};
+    }
     pub use crate::record::{connect_spec, record};
     pub use crate::report::truncate;
     pub use crate::runner::conn::{Conn, ConnectSpec, Incoming, Recorder, RecvError};

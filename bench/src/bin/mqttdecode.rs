@@ -12,9 +12,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use tokio_tungstenite::tungstenite::Bytes;
-use wsrun::protocol::mqtt::codec::{Decoder, Packet, Publish, Version};
-use wsrun::protocol::mqtt::{Mqtt, Options};
-use wsrun::protocol::{Decoded, Incoming, Protocol};
+use wsrun::internals::mqtt::{Decoder, Mqtt, Options, Packet, Publish, Version};
+use wsrun::internals::{Decoded, Incoming, Protocol};
 
 const PER_FRAME: usize = 64;
 const CUT: usize = 1000;
