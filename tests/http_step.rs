@@ -124,21 +124,21 @@ fn a_flow_logs_in_over_http_and_signs_its_first_message() {
         .is_some_and(|t| t.contains('+') && t.contains('/') && t.ends_with("==")));
 }
 
-/// The stream's URL names the token the login returned: the connection opens right after the
-/// step that captures it, with the login's cookie (from the jar) on its handshake.
+/// The stream's URL is the path and the token the login returned: the connection opens right
+/// after the step that captures them, with the login's cookie (from the jar) on its handshake.
 #[test]
 fn a_connection_opens_after_the_login_with_its_token_and_cookie() {
     let flow = Flow::start();
     let ws = cli::Workspace::new();
     let yaml = r#"requests:
   - name: login then stream
-    url: WS/stream?token={{ token | urlencode }}
+    url: WS{{ ws_path }}?token={{ token | urlencode }}
     steps:
       - http:
           method: POST
           url: HTTP/login
           json: { user: ada }
-          capture: { token: $.token, key: $.key }
+          capture: { token: $.token, key: $.key, ws_path: $.ws_path }
       - set: { ts: "{{ now_ms }}" }
       - send: { json: { ts: "{{ ts }}", sig: "{{ ts | hmac_sha256(key) }}" } }
       - expect: { json: { $.ok: true, $.user: ada, $.cookie_on_handshake: true } }
