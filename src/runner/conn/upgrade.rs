@@ -101,7 +101,7 @@ fn from_httparse(raw: &httparse::Response<'_, '_>) -> Result<Response, Error> {
 }
 
 /// The checks of RFC 6455 §4.1 on the server's response, in tungstenite's order and with its
-/// errors.
+/// errors (`Connection` read as a list of tokens, as the RFC says).
 fn verify(response: Response, accept: &str, asked: Option<&[String]>) -> Result<Response, Error> {
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         return Err(Error::Http(Box::new(response)));
@@ -118,7 +118,16 @@ fn verify(response: Response, accept: &str, asked: Option<&[String]>) -> Result<
             ProtocolError::MissingUpgradeWebSocketHeader,
         ));
     }
-    if !is("Connection", "Upgrade") {
+    // RFC 6455 §4.1: a token of the header ("keep-alive, Upgrade" is fine), where tungstenite
+    // wants the whole value.
+    let connection_upgrade = headers
+        .get("Connection")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| {
+            h.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("Upgrade"))
+        });
+    if !connection_upgrade {
         return Err(Error::Protocol(
             ProtocolError::MissingConnectionUpgradeHeader,
         ));
@@ -145,5 +154,44 @@ fn verify(response: Response, accept: &str, asked: Option<&[String]>) -> Result<
             ProtocolError::SecWebSocketSubProtocolError(e),
         )),
         None => Ok(response),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(connection: &str, accept: &str) -> Response {
+        let mut r = Response::new(None);
+        *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let h = r.headers_mut();
+        h.insert("Upgrade", HeaderValue::from_static("websocket"));
+        h.insert("Connection", HeaderValue::from_str(connection).unwrap());
+        h.insert(
+            "Sec-WebSocket-Accept",
+            HeaderValue::from_str(accept).unwrap(),
+        );
+        r
+    }
+
+    #[test]
+    fn connection_is_a_list_of_tokens() {
+        assert!(verify(response("keep-alive, upgrade", "k"), "k", None).is_ok());
+        assert!(matches!(
+            verify(response("keep-alive", "k"), "k", None),
+            Err(Error::Protocol(
+                ProtocolError::MissingConnectionUpgradeHeader
+            ))
+        ));
+    }
+
+    #[test]
+    fn a_wrong_accept_key_is_tungstenites_error() {
+        assert!(matches!(
+            verify(response("Upgrade", "other"), "k", None),
+            Err(Error::Protocol(
+                ProtocolError::SecWebSocketAcceptKeyMismatch
+            ))
+        ));
     }
 }
