@@ -22,8 +22,11 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 pub use crate::protocol::graphql_ws::yaml::{GraphqlWsMock, GraphqlWsOptions};
+use crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions;
 pub use crate::protocol::jsonrpc::yaml::MockMethod;
+use crate::protocol::mqtt::yaml::MqttOptions;
 pub use crate::protocol::phoenix::yaml::PhoenixOptions;
+use crate::protocol::signalr::yaml::SignalROptions;
 pub use crate::protocol::socketio::yaml::{MockEmit, MockSocketIo, SocketIoOptions};
 pub use crate::protocol::stomp::yaml::StompOptions;
 pub use crate::yaml::yaml_options;
@@ -159,11 +162,10 @@ struct RawRequest {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
-    mqtt: Option<Spanned<crate::protocol::mqtt::yaml::MqttOptions>>,
+    mqtt: Option<Spanned<MqttOptions>>,
     #[serde(rename = "graphql-ws-legacy")]
-    graphql_ws_legacy:
-        Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
-    signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
+    graphql_ws_legacy: Option<Spanned<GraphqlWsLegacyOptions>>,
+    signalr: Option<Spanned<SignalROptions>>,
     phoenix: Option<Spanned<PhoenixOptions>>,
     contract: Option<crate::contract::RequestContract>,
     connections: Option<OrderedMap<String, Spanned<RawConnection>>>,
@@ -194,11 +196,10 @@ struct RawConnection {
     #[serde(rename = "graphql-ws")]
     graphql_ws: Option<Spanned<GraphqlWsOptions>>,
     stomp: Option<Spanned<StompOptions>>,
-    mqtt: Option<Spanned<crate::protocol::mqtt::yaml::MqttOptions>>,
+    mqtt: Option<Spanned<MqttOptions>>,
     #[serde(rename = "graphql-ws-legacy")]
-    graphql_ws_legacy:
-        Option<Spanned<crate::protocol::graphql_ws_legacy::yaml::GraphqlWsLegacyOptions>>,
-    signalr: Option<Spanned<crate::protocol::signalr::yaml::SignalROptions>>,
+    graphql_ws_legacy: Option<Spanned<GraphqlWsLegacyOptions>>,
+    signalr: Option<Spanned<SignalROptions>>,
     phoenix: Option<Spanned<PhoenixOptions>>,
 }
 
