@@ -26,7 +26,10 @@ use crate::runner::conn::{Conn, Recorder, RecvError};
 use crate::runner::session::Session;
 
 /// How many messages may wait between the socket and Python: beyond this the reader stops
-/// reading, and TCP pushes back on the server.
+/// reading, and TCP pushes back on the server. The channel holds batches (`READ_BATCH` at the
+/// most), so its capacity is this divided by that: a channel of 1,024 batches let 65,536
+/// messages wait, 64 MB of a compressed stream of 1 KB messages (whose frames arrive many to a
+/// read, so batches are full).
 const STREAM_CAPACITY: usize = 1024;
 /// How many waiting messages one trip across the GIL boundary takes.
 const STREAM_BATCH: usize = 256;
@@ -404,7 +407,7 @@ impl PyStream {
         let collection = Collection::parse(collection, Path::new("stream"))
             .map_err(|e| collection_error(py, &e))?;
         let enveloped = collection.requests[0].connections[0].protocol.name() != ProtocolName::Raw;
-        let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
+        let (tx, rx) = mpsc::channel(STREAM_CAPACITY / READ_BATCH);
         let (close_tx, close_rx) = oneshot::channel();
         let (opened_tx, opened_rx) = oneshot::channel();
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
