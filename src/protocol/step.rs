@@ -59,6 +59,63 @@ pub trait StepDef: fmt::Debug + Send + Sync {
     fn boxed(&self) -> Box<dyn StepDef>;
 }
 
+/// The [`StepDef`] of a step struct with `conn`, `timeout` and its own `vars`: its protocol,
+/// its keyword and the async function that runs it, `fn(st, conn, &step, timeout)`. With
+/// `misplaced: (KEY, OWNER)`, a step on another protocol's connection is explained by the key
+/// that marks it (`` `publish` with a `topic` is MQTT's ``).
+macro_rules! step_def {
+    ($protocol:ident, $ty:ty, $keyword:literal, $run:ident $(, misplaced: ($key:literal, $owner:literal))?) => {
+        impl $crate::protocol::StepDef for $ty {
+            fn protocol(&self) -> $crate::protocol::ProtocolName {
+                $crate::protocol::ProtocolName::$protocol
+            }
+
+            fn keyword(&self) -> &'static str {
+                $keyword
+            }
+
+            fn conn(&self) -> Option<&str> {
+                self.conn.as_deref()
+            }
+
+            fn timeout(&self) -> Option<std::time::Duration> {
+                self.timeout.map(|d| d.0)
+            }
+
+            fn vars(&self, out: &mut Vec<$crate::template::VarRef>) {
+                <$ty>::vars(self, out)
+            }
+
+            $(
+            fn misplaced(&self, conn: &str, speaks: $crate::protocol::ProtocolName) -> Option<String> {
+                Some(format!(
+                    "`{}` with a `{}` is {}, but connection `{conn}` speaks `{}`: add `protocol: {}` to the request or the connection",
+                    $keyword,
+                    $key,
+                    $owner,
+                    speaks.as_str(),
+                    $crate::protocol::ProtocolName::$protocol.as_str()
+                ))
+            }
+            )?
+
+            fn run<'a>(
+                &'a self,
+                st: &'a mut $crate::runner::steps::State<'_>,
+                conn: usize,
+                timeout: std::time::Duration,
+            ) -> futures_util::future::BoxFuture<'a, $crate::runner::steps::StepResult> {
+                Box::pin($run(st, conn, self, timeout))
+            }
+
+            fn boxed(&self) -> Box<dyn $crate::protocol::StepDef> {
+                Box::new(self.clone())
+            }
+        }
+    };
+}
+pub(crate) use step_def;
+
 /// How strongly a step's map reads as a protocol's own, when several protocols share its
 /// keyword: a `query` is graphql-ws's, a `destination` STOMP's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

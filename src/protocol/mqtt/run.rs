@@ -5,18 +5,16 @@
 
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
 use super::yaml::{Publish, Subscribe, Unsubscribe};
 use crate::duration::format_duration;
-use crate::protocol::{ProtocolName, StepDef};
+use crate::protocol::step::step_def;
 use crate::report::Failure;
 use crate::runner::conn::RecvError;
 use crate::runner::steps::reply::await_json;
 use crate::runner::steps::{fail, Last, State, StepResult};
-use crate::template::VarRef;
 
 /// A packet identifier for the connection: 1..=65535 (0 is none), from its fresh ids.
 fn packet_id(st: &mut State<'_>, conn: usize) -> u16 {
@@ -131,53 +129,6 @@ async fn exchange(
     Ok(1)
 }
 
-macro_rules! step_def {
-    ($ty:ty, $keyword:literal, $run:ident) => {
-        impl StepDef for $ty {
-            fn protocol(&self) -> ProtocolName {
-                ProtocolName::Mqtt
-            }
-
-            fn keyword(&self) -> &'static str {
-                $keyword
-            }
-
-            fn conn(&self) -> Option<&str> {
-                self.conn.as_deref()
-            }
-
-            fn timeout(&self) -> Option<Duration> {
-                self.timeout.map(|d| d.0)
-            }
-
-            fn vars(&self, out: &mut Vec<VarRef>) {
-                <$ty>::vars(self, out)
-            }
-
-            fn misplaced(&self, conn: &str, speaks: ProtocolName) -> Option<String> {
-                Some(format!(
-                    "`{}` with a `topic` is MQTT's, but connection `{conn}` speaks `{}`: add `protocol: mqtt` to the request or the connection",
-                    $keyword,
-                    speaks.as_str()
-                ))
-            }
-
-            fn run<'a>(
-                &'a self,
-                st: &'a mut State<'_>,
-                conn: usize,
-                timeout: Duration,
-            ) -> BoxFuture<'a, StepResult> {
-                Box::pin($run(st, conn, self, timeout))
-            }
-
-            fn boxed(&self) -> Box<dyn StepDef> {
-                Box::new(self.clone())
-            }
-        }
-    };
-}
-
-step_def!(Publish, "publish", publish);
-step_def!(Subscribe, "subscribe", subscribe);
-step_def!(Unsubscribe, "unsubscribe", unsubscribe);
+step_def!(Mqtt, Publish, "publish", publish, misplaced: ("topic", "MQTT's"));
+step_def!(Mqtt, Subscribe, "subscribe", subscribe, misplaced: ("topic", "MQTT's"));
+step_def!(Mqtt, Unsubscribe, "unsubscribe", unsubscribe, misplaced: ("topic", "MQTT's"));

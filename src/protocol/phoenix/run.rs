@@ -4,63 +4,22 @@
 
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
 use super::yaml::{Join, Leave, Push};
 use crate::duration::format_duration;
-use crate::protocol::{ProtocolName, StepDef};
+use crate::protocol::step::step_def;
 use crate::report::{truncate, Failure};
 use crate::runner::check::PREVIEW;
 use crate::runner::conn::RecvError;
 use crate::runner::steps::reply::await_json;
 use crate::runner::steps::{fail, Last, State, StepResult};
-use crate::template::{TValue, VarRef};
+use crate::template::TValue;
 
-/// The [`StepDef`] of one step struct: its keyword, and the function that runs it.
-macro_rules! step_def {
-    ($ty:ty, $keyword:literal, $run:ident) => {
-        impl StepDef for $ty {
-            fn protocol(&self) -> ProtocolName {
-                ProtocolName::Phoenix
-            }
-
-            fn keyword(&self) -> &'static str {
-                $keyword
-            }
-
-            fn conn(&self) -> Option<&str> {
-                self.conn.as_deref()
-            }
-
-            fn timeout(&self) -> Option<Duration> {
-                self.timeout.map(|d| d.0)
-            }
-
-            fn vars(&self, out: &mut Vec<VarRef>) {
-                <$ty>::vars(self, out)
-            }
-
-            fn run<'a>(
-                &'a self,
-                st: &'a mut State<'_>,
-                conn: usize,
-                timeout: Duration,
-            ) -> BoxFuture<'a, StepResult> {
-                Box::pin($run(st, conn, self, timeout))
-            }
-
-            fn boxed(&self) -> Box<dyn StepDef> {
-                Box::new(self.clone())
-            }
-        }
-    };
-}
-
-step_def!(Join, "join", join);
-step_def!(Push, "push", push);
-step_def!(Leave, "leave", leave);
+step_def!(Phoenix, Join, "join", join);
+step_def!(Phoenix, Push, "push", push);
+step_def!(Phoenix, Leave, "leave", leave);
 
 async fn join(st: &mut State<'_>, conn: usize, j: &Join, timeout: Duration) -> StepResult {
     let topic = j.topic.expand(&st.scope).map_err(|e| fail(e.to_string()))?;

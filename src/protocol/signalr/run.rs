@@ -9,14 +9,13 @@ use tokio::time::Instant;
 use super::wire::{self, COMPLETION};
 use super::yaml::{Invoke, SendInvocation};
 use crate::duration::format_duration;
-use crate::protocol::{ProtocolName, StepDef};
+use crate::protocol::step::step_def;
 use crate::report::{truncate, Failure, Shown};
 use crate::runner::check::{Ready, PREVIEW};
 use crate::runner::conn::RecvError;
 use crate::runner::steps::reply::{await_json, failure};
 use crate::runner::steps::{fail, Last, State, StepResult};
-use crate::template::{TValue, Template, VarRef};
-use futures_util::future::BoxFuture;
+use crate::template::{TValue, Template};
 
 /// The target and arguments, expanded.
 fn invocation(
@@ -123,37 +122,4 @@ pub(crate) async fn send(st: &mut State<'_>, conn: usize, s: &SendInvocation) ->
     Ok(0)
 }
 
-impl StepDef for Invoke {
-    fn protocol(&self) -> ProtocolName {
-        ProtocolName::SignalR
-    }
-
-    fn keyword(&self) -> &'static str {
-        "invoke"
-    }
-
-    fn conn(&self) -> Option<&str> {
-        self.conn.as_deref()
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout.map(|d| d.0)
-    }
-
-    fn vars(&self, out: &mut Vec<VarRef>) {
-        Invoke::vars(self, out)
-    }
-
-    fn run<'a>(
-        &'a self,
-        st: &'a mut State<'_>,
-        conn: usize,
-        timeout: Duration,
-    ) -> BoxFuture<'a, StepResult> {
-        Box::pin(invoke(st, conn, self, timeout))
-    }
-
-    fn boxed(&self) -> Box<dyn StepDef> {
-        Box::new(self.clone())
-    }
-}
+step_def!(SignalR, Invoke, "invoke", invoke);
